@@ -1,0 +1,3 @@
+"""frigate-like: a self-hosted NVR daemon."""
+
+__version__ = "0.1.0"
