@@ -1,0 +1,178 @@
+"""Cross-field checks pydantic cannot express, and reading the model's files; problems carry key paths."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from frigate_like.config.camera import CameraConfig
+from frigate_like.config.frigate import FrigateConfig
+from frigate_like.config.sections import ModelConfig
+
+# names that become MQTT topic levels and folder names
+_NAME = re.compile(r"^[\w-]+$")
+# <topic_prefix>/<name> topics the daemon publishes itself
+_RESERVED = {"available", "events", "stats"}
+_DB_SCHEMES = {"postgresql", "postgres", "sqlite"}
+
+
+def read_labelmap(path: Path) -> tuple[dict[int, str], list[str]]:
+    """Parse ``index label`` lines (a label may hold spaces); lines without indexes count from 0.
+
+    Returns the labelmap and the problems found, each ``model.labelmap_path: ...``.
+    """
+    key = "model.labelmap_path"
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [f"{key}: cannot read {path}: {exc}"]
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if line and not line.startswith("#")]
+    if not numbered:
+        return {}, [f"{key}: {path} holds no labels"]
+    indexed = [
+        len(parts) == 2 and parts[0].isdigit() for parts in (line.split(maxsplit=1) for _, line in numbered)
+    ]
+    if not any(indexed):  # plain one-label-per-line file
+        return {i: line for i, (_, line) in enumerate(numbered)}, []
+    labelmap: dict[int, str] = {}
+    problems: list[str] = []
+    for (n, line), ok in zip(numbered, indexed, strict=True):
+        if not ok:
+            problems.append(f"{key}: {path} line {n}: expected 'index label', got {line!r}")
+            continue
+        index, label = line.split(maxsplit=1)
+        if int(index) in labelmap:
+            problems.append(f"{key}: {path} line {n}: index {index} appears twice")
+        labelmap[int(index)] = label.strip()
+    return labelmap, problems
+
+
+def _check_file(key: str, path: Path, what: str, was_set: bool) -> list[str]:
+    if not was_set:
+        return [f"{key}: required: set it to {what}"]
+    if not path.exists():
+        return [f"{key}: file not found: {path}"]
+    if not path.is_file():
+        return [f"{key}: {path} is not a file"]
+    return []
+
+
+def check_model_files(model: ModelConfig) -> tuple[dict[int, str], list[str]]:
+    """The model file must exist; the labelmap must exist and parse. Returns (labelmap, problems)."""
+    was_set = model.model_fields_set
+    problems = _check_file("model.path", model.path, "the .tflite model file", "path" in was_set)
+    file_problems = _check_file(
+        "model.labelmap_path",
+        model.labelmap_path,
+        "the labelmap file ('index label' lines)",
+        "labelmap_path" in was_set,
+    )
+    problems += file_problems
+    if file_problems:
+        return {}, problems
+    labelmap, labelmap_problems = read_labelmap(model.labelmap_path)
+    return labelmap, problems + labelmap_problems
+
+
+def _unknown_labels(key: str, labels: Iterable[str], known: set[str]) -> list[str]:
+    problems = []
+    for label in dict.fromkeys(labels):
+        if label in known:
+            continue
+        close = difflib.get_close_matches(label, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(f"{key}: {label!r} is not a label of the model's labelmap{hint}")
+    return problems
+
+
+def _check_inputs(prefix: str, cam: CameraConfig) -> list[str]:
+    problems = []
+    owner: dict[str, int] = {}
+    for i, inp in enumerate(cam.ffmpeg.inputs):
+        for role in dict.fromkeys(inp.roles):
+            if role in owner:
+                problems.append(
+                    f"{prefix}.ffmpeg.inputs.{i}.roles: the {role} role is already on input {owner[role]};"
+                    " each role may be on one input only"
+                )
+            else:
+                owner[role] = i
+    if "detect" not in owner:
+        problems.append(f"{prefix}.ffmpeg.inputs: no input has the detect role; exactly one must have it")
+    if cam.clips.enabled and "clips" not in owner:
+        problems.append(
+            f"{prefix}.clips.enabled: clips are enabled but no input has the clips role,"
+            " so no clip would ever be saved; add clips to one input's roles"
+        )
+    if cam.record.enabled and "record" not in owner:
+        problems.append(
+            f"{prefix}.record.enabled: recording is enabled but no input has the record role,"
+            " so nothing would be recorded; add record to one input's roles"
+        )
+    return problems
+
+
+def _check_camera(cfg: FrigateConfig, name: str, cam: CameraConfig, labels: set[str] | None) -> list[str]:
+    prefix = f"cameras.{name}"
+    problems = _check_inputs(prefix, cam)
+    for key in ("width", "height"):
+        if getattr(cam, key) % 2:
+            problems.append(f"{prefix}.{key}: must be even (yuv420p frames), got {getattr(cam, key)}")
+    for zone in cam.zones:
+        if zone in cfg.cameras:
+            problems.append(
+                f"{prefix}.zones.{zone}: a zone may not have the name of a camera"
+                " (their MQTT topics would clash)"
+            )
+        if not _NAME.match(zone) or zone in _RESERVED:
+            problems.append(f"{prefix}.zones.{zone}: {_name_rule('zone')}")
+    for section in ("clips", "snapshots", "mqtt"):
+        for zone in getattr(cam, section).required_zones:
+            if zone not in cam.zones:
+                known = ", ".join(cam.zones) or "none"
+                problems.append(
+                    f"{prefix}.{section}.required_zones: unknown zone {zone!r}"
+                    f" (zones of this camera: {known})"
+                )
+    if labels is not None:
+        own_track = cam.objects.track if cam.objects.track != cfg.objects.track else []
+        # resolved filters hold every tracked label; report only those written under this camera's filters
+        own_filters = [
+            label
+            for label in cam.objects.filters
+            if label not in cam.objects.track and label not in cfg.objects.filters
+        ]
+        problems += _unknown_labels(f"{prefix}.objects.track", own_track, labels)
+        problems += _unknown_labels(f"{prefix}.objects.filters", own_filters, labels)
+        problems += _unknown_labels(f"{prefix}.clips.objects", cam.clips.objects or [], labels)
+        for zone_name, zone_cfg in cam.zones.items():
+            problems += _unknown_labels(f"{prefix}.zones.{zone_name}.filters", zone_cfg.filters, labels)
+    return problems
+
+
+def _name_rule(what: str) -> str:
+    reserved = ", ".join(sorted(_RESERVED))
+    return f"a {what} name may hold only letters, digits, '_' and '-', and may not be one of {reserved}"
+
+
+def check_config(cfg: FrigateConfig, labelmap: dict[int, str] | None) -> list[str]:
+    """Every cross-field problem of a validated config; labels are checked when ``labelmap`` is given."""
+    problems: list[str] = []
+    labels = set(labelmap.values()) if labelmap else None
+    if labels is not None:
+        problems += _unknown_labels("objects.track", cfg.objects.track, labels)
+        problems += _unknown_labels("objects.filters", cfg.objects.filters, labels)
+    if cfg.database.url is not None:
+        scheme = urlsplit(cfg.database.url).scheme
+        if scheme not in _DB_SCHEMES:
+            problems.append(
+                f"database.url: unsupported scheme {scheme or '(none)'!r}; use postgresql://... or sqlite:///..."
+            )
+    for name, cam in cfg.cameras.items():
+        if not _NAME.match(name) or name in _RESERVED:
+            problems.append(f"cameras.{name}: {_name_rule('camera')}")
+        problems += _check_camera(cfg, name, cam, labels)
+    return problems

@@ -1,0 +1,195 @@
+"""Load the YAML file: parse, substitute ``{FRIGATE_*}``, validate, resolve, check; every problem at once."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from frigate_like.config.checks import check_config, check_model_files
+from frigate_like.config.frigate import FrigateConfig
+from frigate_like.config.problems import validation_problems
+from frigate_like.errors import ConfigError
+
+_ENV_REF = re.compile(r"\{(FRIGATE_[A-Za-z0-9_]*)\}")
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """A SafeLoader that remembers duplicate keys instead of silently keeping the last one."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[str] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue
+            if key in seen:
+                mark = key_node.start_mark
+                where = f"line {mark.line + 1}, column {mark.column + 1}"
+                self.duplicates.append(f"{where}: duplicate key {key!r}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The YAML document in ``text``; syntax errors and duplicate keys raise ``ConfigError``."""
+    loader = _StrictYamlLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise ConfigError(f"{source}: YAML syntax error at {where}{what}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise ConfigError([f"{source}: {d}" for d in loader.duplicates])
+    return data
+
+
+def substitute_env(data: Any, env: Mapping[str, str], path: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
+    """Replace ``{FRIGATE_NAME}`` in every string with the environment's value.
+
+    Returns the new data and one problem per reference to an unset variable. Other
+    braces are left alone, so ``{}`` in, say, an ffmpeg filter stays as written.
+    """
+    problems: list[str] = []
+    if isinstance(data, str):
+        missing = [name for name in _ENV_REF.findall(data) if name not in env]
+        for name in dict.fromkeys(missing):
+            problems.append(f"{'.'.join(path) or '(top level)'}: environment variable {name} is not set")
+        return _ENV_REF.sub(lambda m: env.get(m.group(1), m.group(0)), data), problems
+    if isinstance(data, dict):
+        out: dict[Any, Any] = {}
+        for key, value in data.items():
+            out[key], sub = substitute_env(value, env, (*path, str(key)))
+            problems += sub
+        return out, problems
+    if isinstance(data, list):
+        items = []
+        for i, value in enumerate(data):
+            item, sub = substitute_env(value, env, (*path, str(i)))
+            items.append(item)
+            problems += sub
+        return items, problems
+    return data, problems
+
+
+def _remove(data: Any, loc: tuple[int | str, ...]) -> str | None:
+    """Delete the deepest mapping key along ``loc``; return its key path, None when ``loc`` is gone."""
+    containers: list[Any] = []
+    node = data
+    for part in loc:
+        containers.append(node)
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        else:
+            return None  # already dropped with a parent, or not a key of the data
+    for depth in range(len(loc) - 1, -1, -1):
+        if isinstance(containers[depth], dict):
+            del containers[depth][loc[depth]]
+            return ".".join(str(p) for p in loc[: depth + 1])
+    return None
+
+
+def _salvage(data: dict[str, Any], context: dict[str, Any]) -> tuple[FrigateConfig | None, list[str]]:
+    """Drop what failed validation until the rest validates, so the cross checks can still run on it.
+
+    Returns that partial config (None when nothing sensible is left) and the key paths dropped.
+    """
+    data = copy.deepcopy(data)
+    dropped: list[str] = []
+    for _ in range(10):
+        try:
+            return FrigateConfig.model_validate(data, context=context), dropped
+        except ValidationError as exc:
+            removed = [
+                # a missing key: drop the mapping that lacks it
+                _remove(data, tuple(e["loc"][:-1] if e["type"] == "missing" else e["loc"]))
+                for e in exc.errors()
+            ]
+            done = [r for r in removed if r is not None]
+            if not done or "cameras" in done or "" in done:
+                return None, dropped
+            dropped += done
+    return None, dropped
+
+
+def config_from_dict(
+    raw: Any, base_dir: Path | str | None = None, env: Mapping[str, str] | None = None
+) -> FrigateConfig:
+    """Validate, resolve and check a parsed config; relative paths resolve against ``base_dir``.
+
+    ``env`` (default ``os.environ``) feeds ``{FRIGATE_*}`` references. Raises
+    ``ConfigError`` listing every problem found.
+    """
+    if raw is None:
+        raise ConfigError("(top level): the file is empty; it needs at least a cameras section")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"(top level): expected a mapping of sections, got {type(raw).__name__}")
+    data, problems = substitute_env(raw, os.environ if env is None else env)
+    context = {"base_dir": Path(base_dir).resolve() if base_dir is not None else None}
+    try:
+        cfg = FrigateConfig.model_validate(data, context=context)
+    except ValidationError as exc:
+        problems += validation_problems(exc, FrigateConfig)
+        partial, dropped = _salvage(data, context)
+        if partial is not None:
+            problems += [
+                p for p in _checks(partial)[1] if not any(p.startswith((d + ".", d + ":")) for d in dropped)
+            ]
+        raise ConfigError(list(dict.fromkeys(problems))) from None
+    cfg, more = _checks(cfg)
+    problems += more
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def _checks(cfg: FrigateConfig) -> tuple[FrigateConfig, list[str]]:
+    labelmap, problems = check_model_files(cfg.model)
+    cfg.model = cfg.model.model_copy(update={"labelmap": {**labelmap, **cfg.model.labelmap}})
+    problems += check_config(cfg, cfg.model.labelmap or None)
+    return cfg, problems
+
+
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> FrigateConfig:
+    """Read, validate and resolve the YAML config at ``path``.
+
+    Raises ``ConfigError`` whose ``problems`` list every mistake, each ``key.path: message``.
+    """
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a folder, not a config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    return config_from_dict(parse_yaml(text, str(file)), base_dir=file.resolve().parent, env=env)
+
+
+def format_problems(err: ConfigError, source: Path | str | None = None) -> str:
+    """A ``ConfigError`` for a person: a heading and one indented line per problem."""
+    count = len(err.problems)
+    where = f" in {source}" if source is not None else ""
+    heading = f"{count} problem{'s' if count != 1 else ''}{where}:"
+    return "\n".join([heading, *(f"  - {p}" for p in err.problems)])

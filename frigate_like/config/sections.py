@@ -1,0 +1,104 @@
+"""The daemon-wide sections: paths, http, mqtt, database, detectors, model, logger, clips, snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, PositiveInt
+
+from frigate_like.config.base import StrictModel
+from frigate_like.config.camera import RetainConfig
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"], BeforeValidator(_lower)]
+
+
+class PathsConfig(StrictModel):
+    """NEW ``paths``: where media and the segment cache live (relative to the config file's folder)."""
+
+    media_dir: Path = Path("/media/frigate")
+    cache_dir: Path = Path("/tmp/cache")
+    # extra folders manual recordings and playback may use
+    recordings_roots: list[Path] = Field(default_factory=list)
+
+
+class HttpConfig(StrictModel):
+    """NEW ``http``: the API server; ``api_token`` guards mutating and shutdown endpoints."""
+
+    host: str = "0.0.0.0"
+    port: Port = 5000
+    api_token: str | None = None
+
+
+class MqttConfig(StrictModel):
+    """``mqtt``: the broker; ``enabled: false`` (NEW) runs without one."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    topic_prefix: str = Field(default="frigate", min_length=1)
+    client_id: str = Field(default="frigate", min_length=1)
+    user: str | None = None
+    password: str | None = None
+    stats_interval: PositiveInt = 60
+
+
+class DatabaseConfig(StrictModel):
+    """``database``: a SQLite file (default ``<media_dir>/clips/frigate.db``) or a URL (NEW; wins)."""
+
+    path: Path = Path("/media/frigate/clips/frigate.db")
+    url: str | None = None
+
+
+class DetectorConfig(StrictModel):
+    """``detectors.<name>``: one detector process."""
+
+    type: Literal["cpu", "edgetpu"] = "cpu"
+    device: str = "usb"  # edgetpu only: usb, usb:0, pci, ...
+    num_threads: PositiveInt = 3  # cpu only
+
+
+def _default_detectors() -> dict[str, DetectorConfig]:
+    return {"cpu": DetectorConfig(type="cpu")}
+
+
+class ModelConfig(StrictModel):
+    """``model``: the .tflite file (NEW ``path``), its labelmap (NEW ``labelmap_path``) and input size.
+
+    Both paths are required; ``labelmap`` is read from ``labelmap_path`` at load (entries
+    given in the config, ``index: label``, override the file's).
+    """
+
+    path: Path = Path()
+    labelmap_path: Path = Path()
+    width: PositiveInt = 320
+    height: PositiveInt = 320
+    labelmap: dict[int, str] = Field(default_factory=dict)
+
+
+class LoggerConfig(StrictModel):
+    """``logger``: the default level and per-module levels."""
+
+    default: LogLevel = "info"
+    logs: dict[str, LogLevel] = Field(default_factory=dict)
+
+
+class ClipsConfig(StrictModel):
+    """Global ``clips``: the longest clip and the retention every camera inherits."""
+
+    max_seconds: PositiveInt = 300
+    tmpfs_cache_size: str | None = None  # Frigate 0.8 key, accepted and ignored
+    retain: RetainConfig = Field(default_factory=RetainConfig)
+
+
+class GlobalSnapshotsConfig(StrictModel):
+    """Global ``snapshots``: the retention every camera's snapshots inherit."""
+
+    retain: RetainConfig = Field(default_factory=RetainConfig)

@@ -1,0 +1,39 @@
+"""Fixtures every test module may use: where the shared, read-only assets live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _existing(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"shared asset missing: {path} (the shared folder sits beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` from the repository root: the model, labelmap and footage, read-only."""
+    return _existing(REPO_ROOT.parent / "shared")
+
+
+@pytest.fixture(scope="session")
+def model_path(shared_dir: Path) -> Path:
+    """The COCO SSD MobileNet v1 quantised .tflite (300×300 uint8 RGB input)."""
+    return _existing(shared_dir / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
+
+
+@pytest.fixture(scope="session")
+def labelmap_path(shared_dir: Path) -> Path:
+    """``index label`` lines for the model (0 person, 2 car, ...)."""
+    return _existing(shared_dir / "models" / "coco_labelmap.txt")
+
+
+@pytest.fixture(scope="session")
+def person_video(shared_dir: Path) -> Path:
+    """768×432, 10 fps, 139 s: people walk into a room one after another."""
+    return _existing(shared_dir / "media" / "one-by-one-person-detection.mp4")

@@ -1,0 +1,181 @@
+"""Tests of the command line (``python -m frigate_like``), run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FRIGATE_", "FRIGATE_LIKE_"))}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environ.get("PYTHONPATH")]))
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "frigate_like", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(model_path: Path, labelmap_path: Path) -> dict[str, Any]:
+    return {
+        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path)},
+        "cameras": {
+            "back": {
+                "ffmpeg": {
+                    "inputs": [
+                        {"path": "rtsp://viewer:{FRIGATE_RTSP_PASSWORD}@10.0.0.2/sub", "roles": ["detect"]},
+                        {"path": "rtsp://viewer:{FRIGATE_RTSP_PASSWORD}@10.0.0.2/main", "roles": ["clips"]},
+                    ]
+                },
+                "width": 1280,
+                "height": 720,
+                "zones": {"front_steps": {"coordinates": "0,0,100,0,100,100"}},
+                "clips": {"enabled": True},
+            },
+            "side": {
+                "ffmpeg": {"inputs": [{"path": "rtsp://10.0.0.3/sub", "roles": ["detect"]}]},
+                "width": 640,
+                "height": 480,
+            },
+        },
+    }
+
+
+def write(folder: Path, data: Any) -> Path:
+    path = folder / "config.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_check_config_ok(tmp_path: Path, config: dict[str, Any]) -> None:
+    result = cli(
+        "check-config", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "config OK: 2 cameras\n", "")
+
+
+def test_default_config_path_comes_from_the_environment(tmp_path: Path, config: dict[str, Any]) -> None:
+    env = {"FRIGATE_RTSP_PASSWORD": "x", "FRIGATE_LIKE_CONFIG": str(write(tmp_path, config))}
+    assert cli("check-config", cwd=tmp_path, env=env).stdout == "config OK: 2 cameras\n"
+    # without it, config/config.yml below the working folder
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config.yml").rename(tmp_path / "config" / "config.yml")
+    assert cli("check-config", cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}).returncode == 0
+
+
+def test_example_config_checks(tmp_path: Path) -> None:
+    example = str(REPO_ROOT / "config" / "example.yml")
+    result = cli("check-config", "-c", example, cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "pw"})
+    assert (result.returncode, result.stdout) == (0, "config OK: 1 camera\n"), result.stderr
+
+
+def _two_inputs_with_detect(cfg: dict[str, Any]) -> None:
+    cfg["cameras"]["back"]["ffmpeg"]["inputs"][1]["roles"] = ["detect", "clips"]
+
+
+def _drop_clips_role(cfg: dict[str, Any]) -> None:
+    cfg["cameras"]["back"]["ffmpeg"]["inputs"][1]["roles"] = ["record"]
+
+
+def _no_detect(cfg: dict[str, Any]) -> None:
+    cfg["cameras"]["side"]["ffmpeg"]["inputs"][0]["roles"] = ["rtmp"]
+
+
+BAD: list[tuple[str, Any, str]] = [
+    (
+        "unknown key",
+        lambda c: c.update(mqtt={"hots": "x"}),
+        "mqtt.hots: unknown key",
+    ),
+    (
+        "wrong type",
+        lambda c: c["cameras"]["side"].update(fps="fast"),
+        "cameras.side.fps: expected a whole number, got 'fast'",
+    ),
+    (
+        "two-point zone",
+        lambda c: c["cameras"]["back"]["zones"].update(front_steps={"coordinates": "1,2,3,4"}),
+        "cameras.back.zones.front_steps.coordinates: a polygon needs at least 3 points",
+    ),
+    ("missing model", lambda c: c["model"].update(path="gone.tflite"), "model.path: file not found"),
+    ("no detect input", _no_detect, "cameras.side.ffmpeg.inputs: no input has the detect role"),
+    (
+        "zone named like a camera",
+        lambda c: c["cameras"]["back"]["zones"].update(side={"coordinates": "0,0,9,0,9,9"}),
+        "cameras.back.zones.side: a zone may not have the name of a camera",
+    ),
+    (
+        "clips without role",
+        _drop_clips_role,
+        "cameras.back.clips.enabled: clips are enabled but no input has",
+    ),
+    (
+        "role on two inputs",
+        _two_inputs_with_detect,
+        "cameras.back.ffmpeg.inputs.1.roles: the detect role is already",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_check_config_reports_problems_without_traceback(
+    tmp_path: Path, config: dict[str, Any], change: Any, expected: str
+) -> None:
+    change(config)
+    result = cli(
+        "check-config", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}
+    )
+    assert result.returncode == 1
+    assert f"  - {expected}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_unset_env_reference_and_missing_file(tmp_path: Path, config: dict[str, Any]) -> None:
+    result = cli("check-config", "-c", str(write(tmp_path, config)), cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        "cameras.back.ffmpeg.inputs.0.path: environment variable FRIGATE_RTSP_PASSWORD is not set"
+        in result.stderr
+    )
+    result = cli("check-config", "-c", str(tmp_path / "nope.yml"), cwd=tmp_path)
+    assert (result.returncode, "Traceback" in result.stderr) == (1, False)
+    assert "config file not found" in result.stderr
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    (tmp_path / "config.yml").write_text("cameras: [\n")
+    result = cli("check-config", "-c", "config.yml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "config.yml: YAML syntax error at line 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_refuses_a_bad_config(tmp_path: Path, config: dict[str, Any]) -> None:
+    del config["cameras"]["side"]["width"]
+    result = cli("run", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
+    assert result.returncode == 1
+    assert "cameras.side.width: required, but missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_show_config_masks_passwords(tmp_path: Path, config: dict[str, Any]) -> None:
+    env = {"FRIGATE_RTSP_PASSWORD": "hunter2"}
+    result = cli("show-config", "-c", str(write(tmp_path, config)), cwd=tmp_path, env=env)
+    assert result.returncode == 0
+    assert "hunter2" not in result.stdout
+    assert "rtsp://viewer:*****@10.0.0.2/sub" in result.stdout
