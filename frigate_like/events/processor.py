@@ -1,0 +1,302 @@
+"""Persists events: a DB row when an object becomes an event, its clip and snapshot when it ends."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from frigate_like.events.snapshot import render_snapshot, thumbnail_b64
+from frigate_like.events.tracked import BestFrame, ObjectState
+from frigate_like.messages import Box
+
+logger = logging.getLogger(__name__)
+
+DB_UPDATE_INTERVAL = 5.0  # seconds between DB updates of a live event (top score, zones)
+CLIP_WAIT_MARGIN = 15.0  # how long past end + post_capture we wait for the segments to close
+
+
+class ClipSource(Protocol):
+    """The cached segments of one camera (record/clips.py ClipCache)."""
+
+    def hold(self, event_id: str, start: float) -> None: ...
+    def release(self, event_id: str) -> None: ...
+    def clip_ready(self, end_time: float) -> bool: ...
+    def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
+    def maintain(self) -> None: ...
+
+
+class EventStore(Protocol):
+    """The DB operations events need (db/queries.py)."""
+
+    def create_event(self, **fields: Any) -> None: ...
+    def update_event(self, event_id: str, **fields: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class EventData:
+    """A copy of an object's state taken on the tracking thread."""
+
+    id: str
+    camera: str
+    label: str
+    start_time: float
+    end_time: float | None
+    top_score: float
+    score: float
+    false_positive: bool
+    zones: tuple[str, ...]
+    box: Box
+    best: BestFrame | None
+
+    @classmethod
+    def of(cls, obj: ObjectState) -> EventData:
+        return cls(
+            id=obj.id, camera=obj.camera, label=obj.label, start_time=obj.start_time, end_time=obj.end_time,
+            top_score=obj.top_score, score=obj.computed_score, false_positive=obj.false_positive,
+            zones=tuple(obj.entered_zones), box=obj.current.box, best=obj.best,
+        )
+
+
+@dataclass
+class PendingClip:
+    """An ended event waiting for the segments that cover its post-capture time."""
+
+    event: EventData
+    clip_start: float
+    clip_end: float
+    deadline: float
+    wants_clip: bool
+    wants_snapshot: bool
+
+
+@dataclass
+class _LiveEvent:
+    last_db_update: float = 0.0
+    wants_clip: bool = False
+    wants_snapshot: bool = False
+    dirty: bool = False
+    latest: EventData | None = field(default=None)
+
+
+class EventProcessor:
+    """Single writer of events: every DB write and clip cut happens on its thread."""
+
+    def __init__(
+        self,
+        cameras: dict[str, Any],
+        clips_dir: Path,
+        store: EventStore,
+        clip_sources: dict[str, ClipSource],
+        stop: threading.Event,
+        clock: Callable[[], float] = time.time,
+        switches: Any = None,
+    ) -> None:
+        self._cameras = cameras
+        self._clips_dir = clips_dir
+        self._store = store
+        self._clip_sources = clip_sources
+        self._stop = stop
+        self._clock = clock
+        self._switches = switches  # run-time clips/snapshots switches (MQTT); None = config only
+        self._inbox: queue.Queue[tuple[str, EventData]] = queue.Queue()
+        self._live: dict[str, _LiveEvent] = {}
+        self._pending: list[PendingClip] = []
+
+    # -- LifecycleListener (called on the tracking thread: only enqueue) ------------------------
+    def object_started(self, obj: ObjectState) -> None:
+        self._inbox.put(("start", EventData.of(obj)))
+
+    def object_updated(self, obj: ObjectState, reason: str) -> None:
+        self._inbox.put(("update", EventData.of(obj)))
+
+    def object_ended(self, obj: ObjectState) -> None:
+        self._inbox.put(("end", EventData.of(obj)))
+
+    # -- the writer thread ----------------------------------------------------------------------
+    def run(self) -> None:
+        next_maintenance = 0.0
+        while not self._stop.is_set():
+            try:
+                kind, data = self._inbox.get(timeout=0.5)
+                self._handle(kind, data)
+            except queue.Empty:
+                pass
+            except Exception:
+                logger.exception("event processing failed")
+            now = self._clock()
+            self._flush_live(now)
+            self._finish_ready(now, force=False)
+            if now >= next_maintenance:
+                next_maintenance = now + 5.0
+                for source in self._clip_sources.values():
+                    try:
+                        source.maintain()
+                    except Exception:
+                        logger.exception("clip cache maintenance failed")
+
+    def finish(self, timeout: float) -> None:
+        """Shutdown: handles what is queued, then writes every pending clip with what exists."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                kind, data = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                self._handle(kind, data)
+            except Exception:
+                logger.exception("event processing failed at shutdown")
+        self._flush_live(self._clock(), force=True)
+        while self._pending and time.monotonic() < deadline:
+            if self._finish_ready(self._clock(), force=False) == 0:
+                time.sleep(0.2)
+        self._finish_ready(self._clock(), force=True)
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _handle(self, kind: str, data: EventData) -> None:
+        if kind == "start":
+            self._start(data)
+        elif kind == "update":
+            live = self._live.get(data.id)
+            if live is not None:
+                live.latest, live.dirty = data, True
+        elif kind == "end":
+            self._end(data)
+
+    def _start(self, data: EventData) -> None:
+        cam = self._cameras[data.camera]
+        live = _LiveEvent(
+            last_db_update=self._clock(),
+            wants_clip=self._clips_enabled(data.camera) and _label_wanted(cam.clips.objects, data.label),
+            wants_snapshot=self._snapshots_enabled(data.camera),
+        )
+        self._live[data.id] = live
+        source = self._clip_sources.get(data.camera)
+        if live.wants_clip and source is not None:
+            source.hold(data.id, data.start_time - cam.clips.pre_capture)
+        self._store.create_event(
+            id=data.id, camera=data.camera, label=data.label, start_time=data.start_time,
+            top_score=data.top_score, false_positive=data.false_positive, zones=list(data.zones),
+            thumbnail=self._thumbnail(data), has_clip=live.wants_clip, has_snapshot=live.wants_snapshot,
+        )
+        logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
+
+    def _flush_live(self, now: float, force: bool = False) -> None:
+        for event_id, live in self._live.items():
+            if live.dirty and live.latest is not None and (force or now - live.last_db_update >= DB_UPDATE_INTERVAL):
+                data = live.latest
+                self._store.update_event(
+                    event_id, top_score=data.top_score, zones=list(data.zones), thumbnail=self._thumbnail(data)
+                )
+                live.last_db_update, live.dirty = now, False
+
+    def _end(self, data: EventData) -> None:
+        live = self._live.pop(data.id, None) or _LiveEvent()
+        cam = self._cameras[data.camera]
+        end_time = data.end_time if data.end_time is not None else self._clock()
+        wants_clip = live.wants_clip and _zones_ok(cam.clips.required_zones, data.zones)
+        wants_snapshot = live.wants_snapshot and _zones_ok(cam.snapshots.required_zones, data.zones)
+        clip_end = end_time + cam.clips.post_capture
+        self._pending.append(
+            PendingClip(
+                event=data,
+                clip_start=data.start_time - cam.clips.pre_capture,
+                clip_end=clip_end,
+                deadline=clip_end + CLIP_WAIT_MARGIN,
+                wants_clip=wants_clip,
+                wants_snapshot=wants_snapshot,
+            )
+        )
+        if not wants_clip:
+            source = self._clip_sources.get(data.camera)
+            if source is not None:
+                source.release(data.id)
+
+    def _finish_ready(self, now: float, force: bool) -> int:
+        done = 0
+        for pending in list(self._pending):
+            source = self._clip_sources.get(pending.event.camera)
+            ready = (
+                not pending.wants_clip
+                or source is None
+                or source.clip_ready(pending.clip_end)
+                or now >= pending.deadline
+            )
+            if ready or force:
+                self._pending.remove(pending)
+                self._finalise(pending, source)
+                done += 1
+        return done
+
+    def _finalise(self, pending: PendingClip, source: ClipSource | None) -> None:
+        data = pending.event
+        base = self._clips_dir / f"{data.camera}-{data.id}"
+        has_clip = False
+        if pending.wants_clip and source is not None:
+            try:
+                has_clip = source.make_clip(pending.clip_start, pending.clip_end, base.with_suffix(".mp4"))
+            except Exception:
+                logger.exception("clip for event %s failed", data.id)
+            finally:
+                source.release(data.id)
+        has_snapshot = False
+        if pending.wants_snapshot and data.best is not None:
+            has_snapshot = self._write_snapshot(data, base.with_suffix(".jpg"))
+        self._store.update_event(
+            data.id,
+            end_time=data.end_time if data.end_time is not None else self._clock(),
+            top_score=data.top_score,
+            false_positive=False,
+            zones=list(data.zones),
+            thumbnail=self._thumbnail(data),
+            has_clip=has_clip,
+            has_snapshot=has_snapshot,
+        )
+        logger.info("event %s ended (clip: %s, snapshot: %s)", data.id, has_clip, has_snapshot)
+
+    def _write_snapshot(self, data: EventData, path: Path) -> bool:
+        assert data.best is not None
+        settings = self._cameras[data.camera].snapshots
+        best = data.best
+        try:
+            jpg = render_snapshot(
+                best.frame, box=best.box, label=data.label, score=best.score, frame_time=best.frame_time,
+                bounding_box=settings.bounding_box, timestamp=settings.timestamp, crop=settings.crop,
+                height=settings.height,
+            )
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(jpg)
+            tmp.replace(path)  # atomic: a crash never leaves half a snapshot under the final name
+            return True
+        except OSError:
+            logger.exception("snapshot for event %s could not be written", data.id)
+            return False
+
+    def _thumbnail(self, data: EventData) -> str | None:
+        if data.best is None:
+            return None
+        return thumbnail_b64(data.best.frame, data.best.box)
+
+    def _clips_enabled(self, camera: str) -> bool:
+        if self._switches is not None:
+            return bool(self._switches.clips_enabled(camera))
+        return bool(self._cameras[camera].clips.enabled)
+
+    def _snapshots_enabled(self, camera: str) -> bool:
+        if self._switches is not None:
+            return bool(self._switches.snapshots_enabled(camera))
+        return bool(self._cameras[camera].snapshots.enabled)
+
+
+def _label_wanted(labels: list[str] | None, label: str) -> bool:
+    return labels is None or label in labels
+
+
+def _zones_ok(required: list[str], entered: tuple[str, ...]) -> bool:
+    return not required or any(zone in entered for zone in required)

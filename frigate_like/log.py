@@ -1,0 +1,65 @@
+"""Queue-based logging across processes, with secrets masked in every record."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import multiprocessing as mp
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]+):(?P<pw>[^@/\s]+)@")
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def mask_secrets(text: str) -> str:
+    """Hide the password of any ``scheme://user:password@host`` in ``text``."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:*****@", text)
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Rewrites a record's message so camera passwords never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def configure_main_logging(default_level: str, levels: Mapping[str, str], log_queue: Any) -> logging.handlers.QueueListener:
+    """Main process: records from every process go through ``log_queue`` to stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(SecretMaskingFilter())
+    listener = logging.handlers.QueueListener(log_queue, handler, respect_handler_level=False)
+    listener.start()
+    _install_queue_handler(default_level, levels, log_queue)
+    return listener
+
+
+def configure_child_logging(default_level: str, levels: Mapping[str, str], log_queue: Any) -> None:
+    """A child process sends its records to the main process's listener."""
+    _install_queue_handler(default_level, levels, log_queue)
+
+
+def _install_queue_handler(default_level: str, levels: Mapping[str, str], log_queue: Any) -> None:
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    queue_handler = logging.handlers.QueueHandler(log_queue)
+    queue_handler.addFilter(SecretMaskingFilter())
+    root.addHandler(queue_handler)
+    root.setLevel(default_level.upper())
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level.upper())
+    # Libraries that are chatty at INFO.
+    logging.getLogger("peewee_migrate").setLevel(logging.WARNING)
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+
+
+def new_log_queue(ctx: Any = None) -> Any:
+    """A queue that may cross process boundaries (unbounded: logging must never block)."""
+    return (ctx or mp).Queue()

@@ -1,0 +1,153 @@
+"""Object lifecycles in the main process: false positives, zones, best frame, end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from frigate_like.config import CameraConfig, load_config
+from frigate_like.events.tracked import CameraObjects, ObjectState
+from frigate_like.messages import Box, FrameUpdate, TrackedObject
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def camera(tmp_path: Path) -> CameraConfig:
+    cfg = {
+        "model": {
+            "path": str(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite"),
+            "labelmap_path": str(SHARED / "models" / "coco_labelmap.txt"),
+            "width": 300,
+            "height": 300,
+        },
+        "paths": {"media_dir": str(tmp_path / "media"), "cache_dir": str(tmp_path / "cache")},
+        "objects": {"track": ["person"], "filters": {"person": {"threshold": 0.7, "min_score": 0.5}}},
+        "cameras": {
+            "front": {
+                "ffmpeg": {"inputs": [{"path": "rtsp://cam/stream", "roles": ["detect"]}]},
+                "width": 768,
+                "height": 432,
+                "fps": 5,
+                "best_image_timeout": 60,
+                "zones": {"door": {"coordinates": "0,300,300,300,300,432,0,432"}},
+            }
+        },
+    }
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(cfg))
+    return load_config(path).cameras["front"]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, Any]] = []
+
+    def object_started(self, obj: ObjectState) -> None:
+        self.calls.append(("started", obj.id, obj.computed_score))
+
+    def object_updated(self, obj: ObjectState, reason: str) -> None:
+        self.calls.append(("updated", obj.id, reason))
+
+    def object_ended(self, obj: ObjectState) -> None:
+        self.calls.append(("ended", obj.id, obj.end_time))
+
+    def kinds(self) -> list[str]:
+        return [call[0] for call in self.calls]
+
+
+def _obj(score: float, t: float, box: Box = (400, 100, 500, 300), oid: str = "1-abc", detected: bool = True) -> TrackedObject:
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    centroid = ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+    return TrackedObject(oid, "person", score, box, area, (300, 0, 600, 300), centroid, t, detected, 0)
+
+
+def _frames_read() -> tuple[list[tuple[int, float]], Any]:
+    reads: list[tuple[int, float]] = []
+
+    def read(slot: int, frame_time: float) -> np.ndarray:
+        reads.append((slot, frame_time))
+        return np.full((648, 768), slot, dtype=np.uint8)
+
+    return reads, read
+
+
+def test_event_starts_only_when_median_score_reaches_threshold(camera: CameraConfig) -> None:
+    recorder = Recorder()
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [recorder])
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.6, 1.0),), (), ()))
+    assert recorder.kinds() == []  # median 0.6 < 0.7: still a false positive
+    objects.handle(FrameUpdate("front", 1.2, 1, (_obj(0.8, 1.2),), (), ()))
+    assert recorder.kinds() == ["started"]  # median of 0.6, 0.8 = 0.7
+    assert objects.objects["1-abc"].top_score == pytest.approx(0.7)
+    objects.handle(FrameUpdate("front", 1.4, 2, (_obj(0.9, 1.4),), (), ()))
+    assert recorder.kinds()[-1] == "updated"
+    assert objects.true_positive_counts() == {"person": 1}
+    objects.handle(FrameUpdate("front", 1.6, 3, (), (), ()))
+    assert recorder.calls[-1] == ("ended", "1-abc", 1.6)
+    assert objects.objects == {}
+
+
+def test_false_positive_never_becomes_an_event(camera: CameraConfig) -> None:
+    recorder = Recorder()
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [recorder])
+    for i, score in enumerate([0.55, 0.6, 0.65, 0.9, 0.52]):
+        objects.handle(FrameUpdate("front", float(i), i, (_obj(score, float(i)),), (), ()))
+    objects.handle(FrameUpdate("front", 9.0, 9, (), (), ()))
+    assert recorder.kinds() == []
+
+
+def test_zone_entered_by_bottom_centre(camera: CameraConfig) -> None:
+    recorder = Recorder()
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [recorder])
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0, box=(400, 50, 500, 250)),), (), ()))
+    assert objects.objects["1-abc"].current_zones == []
+    # bottom centre (150, 350) lies inside the door zone (x 0..300, y 300..432)
+    objects.handle(FrameUpdate("front", 1.2, 1, (_obj(0.9, 1.2, box=(100, 150, 200, 350)),), (), ()))
+    state = objects.objects["1-abc"]
+    assert state.current_zones == ["door"] and state.entered_zones == ["door"]
+    assert ("updated", "1-abc", "zones") in recorder.calls or any(
+        c[0] == "updated" and "zones" in c[2] for c in recorder.calls
+    )
+    objects.handle(FrameUpdate("front", 1.4, 2, (_obj(0.9, 1.4, box=(400, 50, 500, 250)),), (), ()))
+    assert state.current_zones == [] and state.entered_zones == ["door"]
+
+
+def test_best_frame_prefers_higher_score_and_not_on_edge(camera: CameraConfig) -> None:
+    reads, read = _frames_read()
+    objects = CameraObjects(camera, read, [])
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.8, 1.0),), (), ()))
+    state = objects.objects["1-abc"]
+    assert state.best is not None and state.best.frame_time == 1.0
+    objects.handle(FrameUpdate("front", 1.2, 1, (_obj(0.75, 1.2),), (), ()))
+    assert state.best.frame_time == 1.0  # worse score, same size: kept
+    objects.handle(FrameUpdate("front", 1.4, 2, (_obj(0.95, 1.4, box=(0, 100, 120, 300)),), (), ()))
+    assert state.best.frame_time == 1.0  # better score but touching the frame edge
+    objects.handle(FrameUpdate("front", 1.6, 3, (_obj(0.95, 1.6),), (), ()))
+    assert state.best.frame_time == 1.6 and int(state.best.frame[0, 0]) == 3
+    assert reads == [(0, 1.0), (3, 1.6)]  # frames are copied only when the best changes
+
+
+def test_best_frame_replaced_after_timeout(camera: CameraConfig) -> None:
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [])
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.95, 1.0),), (), ()))
+    objects.handle(FrameUpdate("front", 70.0, 1, (_obj(0.7, 70.0),), (), ()))
+    best = objects.objects["1-abc"].best
+    assert best is not None and best.frame_time == 70.0
+
+
+def test_end_all_ends_live_events(camera: CameraConfig) -> None:
+    recorder = Recorder()
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [recorder])
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0),), (), ()))
+    objects.end_all()
+    assert recorder.calls[-1] == ("ended", "1-abc", 1.0)
