@@ -29,7 +29,9 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
-def configure_main_logging(default_level: str, levels: Mapping[str, str], log_queue: Any) -> logging.handlers.QueueListener:
+def configure_main_logging(
+    default_level: str, levels: Mapping[str, str], log_queue: Any
+) -> logging.handlers.QueueListener:
     """Main process: records from every process go through ``log_queue`` to stderr."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(FORMAT))

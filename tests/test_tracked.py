@@ -60,7 +60,9 @@ class Recorder:
         return [call[0] for call in self.calls]
 
 
-def _obj(score: float, t: float, box: Box = (400, 100, 500, 300), oid: str = "1-abc", detected: bool = True) -> TrackedObject:
+def _obj(
+    score: float, t: float, box: Box = (400, 100, 500, 300), oid: str = "1-abc", detected: bool = True
+) -> TrackedObject:
     area = (box[2] - box[0]) * (box[3] - box[1])
     centroid = ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
     return TrackedObject(oid, "person", score, box, area, (300, 0, 600, 300), centroid, t, detected, 0)

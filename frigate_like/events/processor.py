@@ -57,9 +57,17 @@ class EventData:
     @classmethod
     def of(cls, obj: ObjectState) -> EventData:
         return cls(
-            id=obj.id, camera=obj.camera, label=obj.label, start_time=obj.start_time, end_time=obj.end_time,
-            top_score=obj.top_score, score=obj.computed_score, false_positive=obj.false_positive,
-            zones=tuple(obj.entered_zones), box=obj.current.box, best=obj.best,
+            id=obj.id,
+            camera=obj.camera,
+            label=obj.label,
+            start_time=obj.start_time,
+            end_time=obj.end_time,
+            top_score=obj.top_score,
+            score=obj.computed_score,
+            false_positive=obj.false_positive,
+            zones=tuple(obj.entered_zones),
+            box=obj.current.box,
+            best=obj.best,
         )
 
 
@@ -181,9 +189,16 @@ class EventProcessor:
         if live.wants_clip and source is not None:
             source.hold(data.id, data.start_time - cam.clips.pre_capture)
         self._store.create_event(
-            id=data.id, camera=data.camera, label=data.label, start_time=data.start_time,
-            top_score=data.top_score, false_positive=data.false_positive, zones=list(data.zones),
-            thumbnail=self._thumbnail(data), has_clip=live.wants_clip, has_snapshot=live.wants_snapshot,
+            id=data.id,
+            camera=data.camera,
+            label=data.label,
+            start_time=data.start_time,
+            top_score=data.top_score,
+            false_positive=data.false_positive,
+            zones=list(data.zones),
+            thumbnail=self._thumbnail(data),
+            has_clip=live.wants_clip,
+            has_snapshot=live.wants_snapshot,
         )
         logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
 
@@ -266,8 +281,14 @@ class EventProcessor:
         best = data.best
         try:
             jpg = render_snapshot(
-                best.frame, box=best.box, label=data.label, score=best.score, frame_time=best.frame_time,
-                bounding_box=settings.bounding_box, timestamp=settings.timestamp, crop=settings.crop,
+                best.frame,
+                box=best.box,
+                label=data.label,
+                score=best.score,
+                frame_time=best.frame_time,
+                bounding_box=settings.bounding_box,
+                timestamp=settings.timestamp,
+                crop=settings.crop,
                 height=settings.height,
             )
             tmp = path.with_name(path.name + ".tmp")

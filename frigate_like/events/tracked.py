@@ -129,8 +129,11 @@ class CameraObjects:
             state = self.objects.get(tracked.id)
             if state is None:
                 state = ObjectState(
-                    id=tracked.id, camera=self.cam.name, label=tracked.label,
-                    start_time=tracked.frame_time, current=tracked,
+                    id=tracked.id,
+                    camera=self.cam.name,
+                    label=tracked.label,
+                    start_time=tracked.frame_time,
+                    current=tracked,
                 )
                 self.objects[tracked.id] = state
             self._update(state, tracked, update)
@@ -168,7 +171,9 @@ class CameraObjects:
         if tracked.detected and self._is_better_best(state, tracked, update.frame_time):
             frame = self._read_frame(update.slot, update.frame_time)
             if frame is not None:
-                state.best = BestFrame(frame, update.frame_time, tracked.score, tracked.box, tracked.area, tracked.region)
+                state.best = BestFrame(
+                    frame, update.frame_time, tracked.score, tracked.box, tracked.area, tracked.region
+                )
                 reasons.append("snapshot")
 
         if not state.has_event and not state.false_positive:
