@@ -1,0 +1,236 @@
+"""Benchmark: what a detection costs through the detector process compared with invoking the model in place.
+
+Measures, on the shared COCO SSD model with one XNNPACK thread:
+- ``invoke``: ``Interpreter.invoke()`` alone, in this process;
+- ``detect_raw``: ``LiteRTDetector.detect_raw()`` in this process (input copy + invoke + rows);
+- ``client``: ``DetectorClient.detect()`` through a ``DetectorHub`` with one detector process;
+and, with no model at all, the round trip of three IPC designs (ours, SimpleQueue + Semaphore,
+and Frigate 0.8's mp.Queue + mp.Event) so the wire's own cost is visible.
+
+The three model timings run interleaved in blocks so that drift (clock, cache, neighbours)
+hits them alike. Writes ``bench/results/detector_overhead.json``.
+
+    .venv/bin/python bench/detector_overhead.py [--n 500] [--warmup 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import queue
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from frigate_like.detect.channel import RequestQueue
+from frigate_like.detect.client import DetectorClient
+from frigate_like.detect.process import DetectorHub
+from frigate_like.detect.tflite import Interpreter, LiteRTDetector
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+RESULTS = ROOT / "bench" / "results" / "detector_overhead.json"
+
+
+@dataclass(frozen=True)
+class Model:
+    path: Path
+    width: int = 300
+    height: int = 300
+
+
+@dataclass(frozen=True)
+class Cpu:
+    type: str = "cpu"
+    device: str | None = None
+    num_threads: int = 1
+
+
+def summary(samples_s: list[float]) -> dict[str, float]:
+    ms = np.array(samples_s) * 1000.0
+    return {
+        "mean_ms": round(float(ms.mean()), 4),
+        "p50_ms": round(float(np.percentile(ms, 50)), 4),
+        "p95_ms": round(float(np.percentile(ms, 95)), 4),
+    }
+
+
+def timed(fn: Callable[[], object], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {"nproc": mp.cpu_count(), "cpu": cpu, "python": platform.python_version()}
+
+
+# --- the IPC designs alone: a responder that answers at once -------------------------------
+
+
+def _echo_pipe(requests: RequestQueue, responses: list[Any], stop: Any) -> None:
+    while not stop.value:
+        request = requests.get(1.0)
+        if request is not None and request[0] >= 0:
+            responses[request[0]].release()
+
+
+def _echo_simple_queue(requests: Any, responses: list[Any]) -> None:
+    while (index := requests.get()) >= 0:
+        responses[index].release()
+
+
+def _echo_frigate(requests: Any, events: list[Any]) -> None:
+    while True:
+        try:
+            index = requests.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        if index < 0:
+            return
+        events[index].set()
+
+
+def ipc_alternatives(ctx: BaseContext, n: int, warmup: int) -> dict[str, dict[str, float]]:
+    results = {}
+
+    stop = ctx.RawValue("b", 0)
+    pipe, sem = RequestQueue(ctx), ctx.Semaphore(0)
+    proc = ctx.Process(target=_echo_pipe, args=(pipe, [sem], stop))  # type: ignore[attr-defined]
+    proc.start()
+
+    def pipe_round_trip() -> None:
+        pipe.put(0, 1)
+        sem.acquire(timeout=2.0)
+
+    timed(pipe_round_trip, warmup)
+    results["pipe_semaphore (ours)"] = summary(timed(pipe_round_trip, n))
+    stop.value = 1
+    pipe.put(-1, 0)
+    proc.join()
+    pipe.close()
+
+    simple, sem = ctx.SimpleQueue(), ctx.Semaphore(0)
+    proc = ctx.Process(target=_echo_simple_queue, args=(simple, [sem]))  # type: ignore[attr-defined]
+    proc.start()
+
+    def simple_round_trip() -> None:
+        simple.put(0)
+        sem.acquire(timeout=2.0)
+
+    timed(simple_round_trip, warmup)
+    results["simplequeue_semaphore"] = summary(timed(simple_round_trip, n))
+    simple.put(-1)
+    proc.join()
+
+    frigate_queue, event = ctx.Queue(), ctx.Event()
+    proc = ctx.Process(target=_echo_frigate, args=(frigate_queue, [event]))  # type: ignore[attr-defined]
+    proc.start()
+
+    def frigate_round_trip() -> None:
+        frigate_queue.put(0)
+        event.wait(timeout=2.0)
+        event.clear()
+
+    timed(frigate_round_trip, warmup)
+    results["queue_event (frigate 0.8)"] = summary(timed(frigate_round_trip, n))
+    frigate_queue.put(-1)
+    proc.join()
+    frigate_queue.close()
+    frigate_queue.join_thread()
+    return results
+
+
+# --- the model: in place vs through the detector process ------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500, help="timed detections per variant")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--block", type=int, default=50, help="interleave variants in blocks of this size")
+    args = parser.parse_args()
+
+    model = Model(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
+    image = cv2.imread(str(SHARED / "media" / "grace_hopper.bmp"))
+    assert image is not None, "cannot read grace_hopper.bmp"
+    tensor = np.ascontiguousarray(cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (300, 300)))
+
+    interpreter = Interpreter(model_path=str(model.path), num_threads=1)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor[np.newaxis])
+    in_process = LiteRTDetector(model, Cpu())
+
+    hub = DetectorHub(model, {"cpu": Cpu()}, ["bench"])
+    hub.start()
+    client = DetectorClient(hub.channel("bench"))
+    try:
+        client.input[:] = tensor
+        assert np.array_equal(client.detect(), in_process.detect_raw(tensor)), "results differ"
+
+        variants: dict[str, Callable[[], object]] = {
+            "invoke": interpreter.invoke,
+            "detect_raw": lambda: in_process.detect_raw(tensor),
+            "client": client.detect,
+        }
+        samples: dict[str, list[float]] = {name: [] for name in variants}
+        for fn in variants.values():
+            timed(fn, args.warmup)
+        metrics = hub.metrics["cpu"]
+        detections, busy = metrics.detections.value, metrics.busy_seconds.value
+        while len(samples["client"]) < args.n:
+            size = min(args.block, args.n - len(samples["client"]))
+            for name, fn in variants.items():
+                samples[name] += timed(fn, size)
+        # The detector process's own detect_raw time for exactly the timed requests.
+        in_child_ms = (metrics.busy_seconds.value - busy) / (metrics.detections.value - detections) * 1000.0
+        detector_speed = hub.stats()["cpu"]["inference_speed"]
+    finally:
+        client.close()
+        hub.stop()
+
+    figures = {name: summary(values) for name, values in samples.items()}
+    mean = {name: statistics.fmean(values) * 1000.0 for name, values in samples.items()}
+    median = {name: statistics.median(values) * 1000.0 for name, values in samples.items()}
+    result = {
+        "machine": machine(),
+        "model": model.path.name,
+        "num_threads": 1,
+        "n": args.n,
+        "warmup": args.warmup,
+        "timings": figures,
+        "detector_inference_speed_ema_ms": detector_speed,
+        "detect_raw_in_detector_process_mean_ms": round(in_child_ms, 4),
+        "overhead_ms": {
+            "wire (client - detect_raw in the detector), mean": round(mean["client"] - in_child_ms, 4),
+            "client - detect_raw in this process, mean": round(mean["client"] - mean["detect_raw"], 4),
+            "client - detect_raw in this process, p50": round(median["client"] - median["detect_raw"], 4),
+            "total (client - invoke), mean": round(mean["client"] - mean["invoke"], 4),
+            "total (client - invoke), p50": round(median["client"] - median["invoke"], 4),
+        },
+        "ipc_round_trip_no_model": ipc_alternatives(mp.get_context("spawn"), args.n * 4, args.warmup),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,346 @@
+"""Detector processes and the hub that owns them: shared buffers, the request pipe, stats, restarts."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing as mp
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+
+from frigate_like.detect.api import MAX_DETECTIONS, Detector, DetectorConfigLike, ModelConfigLike
+from frigate_like.detect.channel import (
+    COUNT,
+    REQUEST_SEQ,
+    RESULT_SEQ,
+    WAKE,
+    CameraBuffers,
+    DetectorChannel,
+    RequestQueue,
+)
+from frigate_like.errors import DetectorUnavailable, FrigateLikeError, NotFound
+
+logger = logging.getLogger(__name__)
+
+# Every blocking wait in a detector process is at most this long, so it notices a stop.
+POLL_SECONDS = 1.0
+# Weight of the newest invoke time in the inference_speed moving average.
+_SPEED_ALPHA = 0.1
+
+
+@dataclass(frozen=True)
+class DetectorMetrics:
+    """Counters of one detector process, in shared memory: the detector writes, the hub reads.
+
+    Single writer, aligned doubles: no locks (a lock held by a killed process would wedge the hub).
+    """
+
+    detection_start: ctypes.c_double  # epoch seconds while an inference runs, else 0.0
+    inference_speed: ctypes.c_double  # ms, exponential moving average
+    detections: ctypes.c_uint64  # answered requests since the hub was built (rates from deltas)
+    busy_seconds: ctypes.c_double  # total time spent in detect_raw
+
+    @classmethod
+    def create(cls, ctx: BaseContext) -> DetectorMetrics:
+        return cls(
+            ctx.RawValue(ctypes.c_double, 0.0),
+            ctx.RawValue(ctypes.c_double, 0.0),
+            ctx.RawValue(ctypes.c_uint64, 0),
+            ctx.RawValue(ctypes.c_double, 0.0),
+        )
+
+
+class DetectorProcess:
+    """The body of one detector process: take a request, run the model, answer the camera.
+
+    Built in the main process from picklable parts; ``run`` executes in the child.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: ModelConfigLike,
+        detector: DetectorConfigLike,
+        channels: Sequence[DetectorChannel],
+        requests: RequestQueue,
+        metrics: DetectorMetrics,
+        stopping: ctypes.c_bool,
+        log_setup: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.detector = detector
+        self.channels = tuple(channels)
+        self.requests = requests
+        self.metrics = metrics
+        self.stopping = stopping
+        self.log_setup = log_setup
+
+    def run(self, ready: Connection | None = None) -> None:
+        """Load the model, report on ``ready`` (None = ok, else the error text), serve until stopped."""
+        # Ctrl-C reaches the whole process group; the main process owns the shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if self.log_setup is not None:
+            self.log_setup()
+        from frigate_like.detect.tflite import create_detector  # the runtime is only needed here
+
+        try:
+            detector = create_detector(self.model, self.detector)
+            buffers = [CameraBuffers.attach(channel) for channel in self.channels]
+        except (FrigateLikeError, OSError) as exc:
+            logger.error("detector %s cannot start: %s", self.name, exc)
+            _report(ready, str(exc))
+            raise SystemExit(1) from None
+        _report(ready, None)
+        logger.debug("detector %s serving %d camera(s)", self.name, len(buffers))
+        try:
+            self._serve(detector, buffers)
+        except Exception:
+            logger.exception("detector %s failed", self.name)
+            raise SystemExit(1) from None
+        finally:
+            for camera_buffers in buffers:
+                camera_buffers.close()
+            detector.close()
+
+    def _serve(self, detector: Detector, buffers: list[CameraBuffers]) -> None:
+        requests, metrics, channels = self.requests, self.metrics, self.channels
+        while not self.stopping.value:
+            request = requests.get(POLL_SECONDS)
+            if request is None:
+                continue
+            index, seq = request
+            if index == WAKE:
+                continue
+            camera = buffers[index]
+            if camera.header[REQUEST_SEQ] != seq:
+                continue  # the camera gave up on this request and has moved on
+            metrics.detection_start.value = time.time()
+            started = time.perf_counter()
+            rows = detector.detect_raw(camera.input)
+            elapsed = time.perf_counter() - started
+            metrics.detection_start.value = 0.0
+            metrics.detections.value += 1
+            metrics.busy_seconds.value += elapsed
+            elapsed_ms = elapsed * 1000.0
+            speed = metrics.inference_speed.value
+            metrics.inference_speed.value = elapsed_ms if speed == 0.0 else speed + _SPEED_ALPHA * (elapsed_ms - speed)
+            if camera.header[REQUEST_SEQ] != seq:
+                continue  # gave up while we ran: do not overwrite the answer it now waits for
+            n = min(rows.shape[0], MAX_DETECTIONS)
+            camera.rows[:n] = rows[:n]
+            camera.header[COUNT] = n
+            camera.header[RESULT_SEQ] = seq  # last: the client checks it after waking
+            channels[index].response.release()
+
+
+def _report(ready: Connection | None, error: str | None) -> None:
+    if ready is None:
+        return
+    try:
+        ready.send(error)
+        ready.close()
+    except OSError:
+        pass  # a restart nobody waits for: the hub closed its end
+
+
+class DetectorHub:
+    """Creates the detectors' shared memory and request pipe, runs one process per detector.
+
+    Build it before the camera processes (they need ``channel(camera)``), create every
+    process that talks to it from ``hub.mp_context``, call ``check()`` from a watchdog
+    every few seconds, and ``stop()`` once at the end (it also unlinks the shared memory).
+
+    ``stuck_after``: seconds one detection may take before ``check()`` kills the process.
+    ``log_setup``: a picklable callable run first in each detector process (e.g. a
+    ``functools.partial`` of ``log.configure_child_logging``).
+    """
+
+    def __init__(
+        self,
+        model: ModelConfigLike,
+        detectors: Mapping[str, DetectorConfigLike],
+        camera_names: Sequence[str],
+        *,
+        mp_context: BaseContext | None = None,
+        stuck_after: float = 10.0,
+        log_setup: Callable[[], None] | None = None,
+    ) -> None:
+        if len(set(camera_names)) != len(camera_names):
+            raise ValueError(f"camera names must be unique: {list(camera_names)}")
+        # spawn: children start clean, without the main process's threads (HTTP, MQTT) or their locks.
+        self.mp_context: BaseContext = mp_context or mp.get_context("spawn")
+        self.stuck_after = stuck_after
+        ctx = self.mp_context
+        token = secrets.token_hex(4)
+        self._buffers: dict[str, CameraBuffers] = {}
+        self._channels: dict[str, DetectorChannel] = {}
+        self.requests = RequestQueue(ctx)
+        try:
+            for index, camera in enumerate(camera_names):
+                channel = DetectorChannel(
+                    camera=camera,
+                    camera_index=index,
+                    input_name=f"fl-det-{token}-{index}-in",
+                    output_name=f"fl-det-{token}-{index}-out",
+                    width=model.width,
+                    height=model.height,
+                    requests=self.requests,
+                    response=ctx.Semaphore(0),
+                )
+                self._buffers[camera] = CameraBuffers.create(
+                    channel.input_name, channel.output_name, model.width, model.height
+                )
+                self._channels[camera] = channel
+        except BaseException:
+            self._release_memory()
+            raise
+        self._stopping = ctx.RawValue(ctypes.c_bool, False)
+        self.metrics: dict[str, DetectorMetrics] = {name: DetectorMetrics.create(ctx) for name in detectors}
+        self._workers = {
+            name: DetectorProcess(
+                name,
+                model,
+                config,
+                list(self._channels.values()),
+                self.requests,
+                self.metrics[name],
+                self._stopping,
+                log_setup,
+            )
+            for name, config in detectors.items()
+        }
+        self._processes: dict[str, BaseProcess] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def channel(self, camera: str) -> DetectorChannel:
+        try:
+            return self._channels[camera]
+        except KeyError:
+            raise NotFound(f"no detector channel for camera {camera!r}") from None
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start every detector and wait until each has loaded its model.
+
+        Raises ``DetectorUnavailable`` (after stopping everything) when one cannot start.
+        """
+        with self._lock:
+            if self._stopped or self._processes:
+                raise RuntimeError("a DetectorHub starts once")
+            waiting = {name: self._spawn(name) for name in self._workers}
+        deadline = time.monotonic() + timeout
+        failures = []
+        for name, ready in waiting.items():
+            try:
+                if not ready.poll(max(0.0, deadline - time.monotonic())):
+                    failures.append(f"detector {name} did not start within {timeout:g} s")
+                elif (error := ready.recv()) is not None:
+                    failures.append(f"detector {name}: {error}")
+            except EOFError:
+                failures.append(f"detector {name} exited while starting (see its log)")
+            finally:
+                ready.close()
+        if failures:
+            self.stop()
+            raise DetectorUnavailable("; ".join(failures))
+        logger.info("started %d detector(s): %s", len(waiting), ", ".join(waiting))
+
+    def _spawn(self, name: str) -> Connection:
+        ready_reader, ready_writer = self.mp_context.Pipe(duplex=False)
+        self.metrics[name].detection_start.value = 0.0
+        process = self.mp_context.Process(  # type: ignore[attr-defined]
+            target=self._workers[name].run, args=(ready_writer,), name=f"detector:{name}", daemon=True
+        )
+        process.start()
+        ready_writer.close()  # the child holds its own copy; EOF here means it died
+        self._processes[name] = process
+        return ready_reader
+
+    def check(self) -> list[str]:
+        """Restart detectors that died or are stuck in one detection; returns their names.
+
+        Call it every few seconds from the app's watchdog. It does not wait for the new
+        process to load its model (a detector that keeps failing is restarted at every call).
+        """
+        restarted: list[str] = []
+        with self._lock:
+            if self._stopped:
+                return restarted
+            now = time.time()
+            for name, process in list(self._processes.items()):
+                started = self.metrics[name].detection_start.value
+                if not process.is_alive():
+                    logger.error("detector %s exited (code %s); restarting", name, process.exitcode)
+                elif started and now - started > self.stuck_after:
+                    logger.error("detector %s stuck in one detection for %.1f s; restarting", name, now - started)
+                    process.kill()
+                    process.join(POLL_SECONDS * 5)
+                else:
+                    continue
+                if not process.is_alive():
+                    process.close()
+                self._spawn(name).close()
+                restarted.append(name)
+        return restarted
+
+    def stats(self) -> dict[str, dict[str, float | int | None]]:
+        """Per detector: ``detection_start`` (epoch s while an inference runs, else 0.0),
+        ``inference_speed`` (ms, moving average) and ``pid`` (None when not running)."""
+        with self._lock:
+            pids = {name: process.pid for name, process in self._processes.items()}
+        return {
+            name: {
+                "detection_start": metrics.detection_start.value,
+                "inference_speed": round(metrics.inference_speed.value, 2),
+                "pid": pids.get(name),
+            }
+            for name, metrics in self.metrics.items()
+        }
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every detector (join ≤ ``timeout`` s, then terminate, then kill); unlink the memory."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._stopping.value = True
+            processes = list(self._processes.values())
+            self._processes.clear()
+            for _ in processes:
+                self.requests.put(WAKE, 0)  # wake idle detectors now rather than at their next poll
+            deadline = time.monotonic() + timeout
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+            for process in processes:
+                if process.is_alive():
+                    logger.warning("detector %s did not stop in %g s; terminating", process.name, timeout)
+                    process.terminate()
+                    process.join(POLL_SECONDS)
+                if process.is_alive():
+                    process.kill()
+                    process.join(POLL_SECONDS)
+                if not process.is_alive():
+                    process.close()
+            self._release_memory()
+            self.requests.close()
+        logger.debug("detector hub stopped")
+
+    def _release_memory(self) -> None:
+        for buffers in self._buffers.values():
+            buffers.close()
+            buffers.unlink()
+        self._buffers.clear()
+
+    def __enter__(self) -> DetectorHub:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
