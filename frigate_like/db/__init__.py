@@ -1,0 +1,1 @@
+"""The event store: unbound peewee models, opening and migrating the database, queries."""

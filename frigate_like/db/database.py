@@ -1,0 +1,148 @@
+"""Opens the event store: SQLite file or database URL, backup before migrating, migrations, model binding.
+
+Connections are per thread (peewee's default ``thread_safe=True``): the event processor
+writes on its own thread and every HTTP worker thread reads on its own connection. SQLite
+runs in WAL mode so readers never block the writer.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import peewee as pw
+from peewee_migrate import Router
+from playhouse import db_url
+
+from frigate_like.db.models import MODELS
+from frigate_like.errors import ConfigError, FrigateLikeError, Unavailable
+
+logger = logging.getLogger(__name__)
+
+MIGRATE_TABLE = "migratehistory"  # peewee_migrate's default history table
+KEEP_BACKUPS = 3
+BUSY_TIMEOUT_S = 10.0
+
+SQLITE_PRAGMAS: dict[str, object] = {
+    "journal_mode": "wal",  # readers (HTTP threads) never block the writer (event processor)
+    "synchronous": "normal",  # safe with WAL: a power cut may lose the last commit, never corrupts
+    "foreign_keys": 1,
+    "busy_timeout": int(BUSY_TIMEOUT_S * 1000),  # ms; a second writer waits instead of failing
+}
+
+
+class DatabaseSettings(Protocol):
+    """The ``database`` config section: a URL wins over the SQLite path."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def url(self) -> str | None: ...
+
+
+def open_database(
+    db_cfg: DatabaseSettings, migrations_dir: Path, *, keep_backups: int = KEEP_BACKUPS
+) -> pw.Database:
+    """Connects, backs an existing SQLite file up when migrations are pending, migrates, binds the models.
+
+    Raises ``ConfigError`` for an unusable URL, ``Unavailable`` when the server cannot be
+    reached (retry later), and ``FrigateLikeError`` when the migrations folder is missing or a
+    migration fails (the failed migration is rolled back; the backup in the log holds the old data).
+    Call it before starting threads that use the database: peewee_migrate patches peewee globally
+    while it replays applied migrations.
+    """
+    if not migrations_dir.is_dir():
+        raise FrigateLikeError(f"migrations folder not found: {migrations_dir}")
+    db, sqlite_file = _connect(db_cfg)
+    existed = sqlite_file is not None and sqlite_file.exists() and sqlite_file.stat().st_size > 0
+    try:
+        db.connect()
+    except pw.OperationalError as exc:
+        raise Unavailable(f"cannot connect to the database {_describe(db_cfg)}: {exc}") from exc
+    try:
+        router = Router(db, migrate_dir=migrations_dir, migrate_table=MIGRATE_TABLE)
+        pending = _pending_migrations(db, router)
+        if pending:
+            logger.info("database migrations pending: %s", ", ".join(pending))
+            if existed and sqlite_file is not None:
+                backup = backup_sqlite(db, sqlite_file, keep=keep_backups)
+                logger.info("database backed up to %s before migrating", backup)
+            try:
+                router.run()
+            except Exception as exc:
+                raise FrigateLikeError(f"database migration failed: {exc}") from exc
+        db.bind(MODELS)
+    except BaseException:
+        db.close()
+        raise
+    logger.info("database ready: %s", _describe(db_cfg))
+    return db
+
+
+def close_database(db: pw.Database) -> None:
+    """Closes the calling thread's connection (other threads' connections close with their threads)."""
+    if not db.is_closed():
+        db.close()
+
+
+def backup_sqlite(db: pw.Database, sqlite_file: Path, *, keep: int = KEEP_BACKUPS) -> Path:
+    """Copies the live database to ``<file>.backup-<utc timestamp>`` and keeps the newest ``keep`` copies.
+
+    Uses SQLite's online backup API rather than a file copy, so pages still in the WAL are included.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = sqlite_file.with_name(f"{sqlite_file.name}.backup-{stamp}")
+    dest = sqlite3.connect(str(target))
+    try:
+        db.connection().backup(dest)
+    finally:
+        dest.close()
+    backups = sorted(sqlite_file.parent.glob(f"{glob.escape(sqlite_file.name)}.backup-*"))
+    for old in backups[: max(0, len(backups) - keep)]:
+        logger.info("removing old database backup %s", old)
+        old.unlink(missing_ok=True)
+    return target
+
+
+def _connect(db_cfg: DatabaseSettings) -> tuple[pw.Database, Path | None]:
+    """The database object and, for SQLite, its file."""
+    if db_cfg.url:
+        parts = urlsplit(db_cfg.url)
+        if parts.scheme == "sqlite":
+            path = Path(parts.path[1:])  # like playhouse.db_url: sqlite:///rel.db, sqlite:////abs.db
+            return _sqlite(path), path
+        try:
+            db = db_url.connect(db_cfg.url)
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(f"database.url: cannot use {_describe(db_cfg)}: {exc}") from exc
+        return db, None
+    return _sqlite(db_cfg.path), db_cfg.path
+
+
+def _sqlite(path: Path) -> pw.SqliteDatabase:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S)
+
+
+def _pending_migrations(db: pw.Database, router: Router) -> list[str]:
+    """Migration names not yet applied, read without writing anything (the backup comes first)."""
+    done: set[str] = set()
+    if db.table_exists(MIGRATE_TABLE):
+        cursor = db.execute_sql(f"SELECT name FROM {MIGRATE_TABLE}")
+        done = {row[0] for row in cursor.fetchall()}
+    return [name for name in router.todo if name not in done]
+
+
+def _describe(db_cfg: DatabaseSettings) -> str:
+    """Where the database is, without a password."""
+    if not db_cfg.url:
+        return f"sqlite {db_cfg.path}"
+    parts = urlsplit(db_cfg.url)
+    host = parts.netloc.rpartition("@")[2]  # drop user:password
+    return f"{parts.scheme}://{host}{parts.path}"

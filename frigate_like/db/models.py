@@ -1,0 +1,61 @@
+"""Peewee models of the event store, declared without a database (``database.open_database`` binds them).
+
+The schema itself is owned by ``migrations/``; these classes only describe it for queries.
+Keep them in step with the newest migration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import peewee as pw
+
+
+class JSONListField(pw.TextField):
+    """A list stored as JSON text, so the same column works on SQLite and PostgreSQL."""
+
+    def db_value(self, value: Iterable[Any] | None) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(list(value))
+
+    def python_value(self, value: str | None) -> list[Any] | None:
+        if value is None:
+            return None
+        loaded = json.loads(value)
+        return list(loaded) if isinstance(loaded, list) else [loaded]
+
+
+class BaseModel(pw.Model):
+    """Unbound base: no ``database`` in Meta on purpose."""
+
+
+class Event(BaseModel):
+    """One tracked object's event, in the field order of Frigate 0.8's ``/api/events`` rows."""
+
+    id = pw.CharField(primary_key=True, max_length=64)  # "<start_time>-<6 random chars>"
+    label = pw.CharField(max_length=64)
+    camera = pw.CharField(max_length=64)
+    start_time = pw.DoubleField()  # epoch seconds; DOUBLE (PostgreSQL REAL would round to ~100 s)
+    end_time = pw.DoubleField(null=True)  # null while the event is in progress
+    top_score = pw.DoubleField(default=0.0)
+    false_positive = pw.BooleanField(default=False)
+    zones = JSONListField(default=list)
+    thumbnail = pw.TextField(null=True)  # base64 jpeg
+    has_clip = pw.BooleanField(default=False)
+    has_snapshot = pw.BooleanField(default=False)
+
+    class Meta:
+        table_name = "event"
+        # Created by migrations/001_initial.py with start_time DESC (newest-first listing);
+        # declared here only so the model describes the real schema.
+        indexes = (
+            (("start_time",), False),
+            (("camera", "start_time"), False),
+            (("label", "start_time"), False),
+        )
+
+
+MODELS: tuple[type[pw.Model], ...] = (Event,)

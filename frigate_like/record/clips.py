@@ -1,0 +1,224 @@
+"""Cuts event clips from cached segments (concat demuxer, no re-encode) and keeps the cache bounded.
+
+``ClipWriter`` turns a time span into one mp4; ``ClipCache`` is one camera's ``clips`` cache:
+it knows which spans open events still need and deletes every other segment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from frigate_like.record.segments import Segment, SegmentIndex
+
+logger = logging.getLogger(__name__)
+
+CLIP_TIMEOUT_S = 120.0
+EDGE_EPSILON_S = 0.05  # an inpoint/outpoint this close to a file's edge is left out
+CLIPS_SEGMENT_TIME = 10.0  # ffmpeg's -segment_time for the clips role
+DEFAULT_MARGIN_S = 30.0  # an event may be reported some seconds after its first frame
+
+
+class ClipWriter:
+    """Writes ``[start, end]`` of a camera's segments to one mp4 by stream copy."""
+
+    def __init__(self, ffmpeg_bin: str, *, timeout: float = CLIP_TIMEOUT_S) -> None:
+        self.ffmpeg_bin = ffmpeg_bin
+        self.timeout = timeout
+
+    def cut_clip(self, segments: Sequence[Segment], start: float, end: float, out_path: Path) -> bool:
+        """Writes ``out_path`` atomically; False (logged) when no segment overlaps or ffmpeg fails.
+
+        With stream copy the clip begins at the key frame at or before ``start``, so it may
+        be up to one GOP longer than asked.
+        """
+        parts = sorted((s for s in segments if s.end > start and s.start < end), key=lambda s: s.start)
+        if not parts:
+            logger.warning("no clip %s: no cached segment overlaps %.3f-%.3f", out_path.name, start, end)
+            return False
+        if parts[0].start > start + 1.0 or parts[-1].end < end - 1.0:
+            logger.info(
+                "clip %s: footage covers %.3f-%.3f of %.3f-%.3f", out_path.name,
+                max(start, parts[0].start), min(end, parts[-1].end), start, end,
+            )
+        tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
+        try:
+            with tempfile.TemporaryDirectory(prefix="clip-") as work:
+                concat_list = Path(work) / "concat.txt"
+                concat_list.write_text(concat_script(parts, start, end), encoding="utf-8")
+                ok = self._run_ffmpeg(concat_list, tmp_path, out_path)
+            if ok:
+                tmp_path.replace(out_path)  # atomic: never half a clip under the final name
+            return ok
+        except OSError as exc:
+            logger.error("clip %s could not be written: %s", out_path, exc)
+            return False
+        finally:
+            _remove_quietly(tmp_path)
+
+    def _run_ffmpeg(self, concat_list: Path, tmp_path: Path, out_path: Path) -> bool:
+        args = [
+            self.ffmpeg_bin, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "concat",  # the concat demuxer joins files without decoding them
+            "-safe", "0",  # the list holds absolute paths
+            "-i", str(concat_list),
+            "-map", "0:v", "-map", "0:a?",  # video, plus audio where a role kept it
+            "-c", "copy",  # no re-encode
+            "-movflags", "+faststart",  # index first, so a browser can play while downloading
+            "-f", "mp4", str(tmp_path),  # the temp name has no .mp4 suffix: name the muxer
+        ]
+        started = time.monotonic()
+        try:
+            result = subprocess.run(args, capture_output=True, text=True, timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            logger.error("clip %s: ffmpeg took longer than %.0f s", out_path.name, self.timeout)
+            return False
+        if result.returncode != 0:
+            logger.error("clip %s: ffmpeg failed (%d): %s", out_path.name, result.returncode,
+                         result.stderr.strip()[-2000:])
+            return False
+        logger.debug("clip %s written in %.2f s", out_path.name, time.monotonic() - started)
+        return True
+
+
+def remove_partial_clips(folder: Path) -> list[Path]:
+    """Deletes temp files a crashed ``cut_clip`` left in ``folder`` (call at start-up, before any cut)."""
+    removed = []
+    for path in folder.glob(".*.partial"):
+        _remove_quietly(path)
+        removed.append(path)
+    if removed:
+        logger.info("removed %d unfinished clip(s) from %s", len(removed), folder)
+    return removed
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):  # e.g. its folder is not a folder: then nothing was written
+        path.unlink(missing_ok=True)
+
+
+def concat_script(parts: Sequence[Segment], start: float, end: float) -> str:
+    """An ffconcat script for ``parts`` (sorted) trimmed to ``[start, end]`` with inpoint/outpoint."""
+    lines = ["ffconcat version 1.0"]
+    for index, segment in enumerate(parts):
+        lines.append(f"file {_quote(segment.path.resolve())}")
+        inpoint = start - segment.start if index == 0 else 0.0
+        outpoint = end - segment.start if index == len(parts) - 1 else segment.duration
+        if inpoint > EDGE_EPSILON_S:
+            lines.append(f"inpoint {inpoint:.6f}")
+        if outpoint < segment.duration - EDGE_EPSILON_S:
+            lines.append(f"outpoint {outpoint:.6f}")
+    return "\n".join(lines) + "\n"
+
+
+def _quote(path: Path) -> str:
+    """A path as an ffconcat single-quoted string (``'`` becomes ``'\\''``)."""
+    return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+class ClipSettings(Protocol):
+    """The camera's ``clips`` section, as far as the cache cares."""
+
+    @property
+    def pre_capture(self) -> int: ...
+
+    @property
+    def max_seconds(self) -> int: ...
+
+
+class ClipCache:
+    """One camera's cached ``clips`` segments: holds for open events, clips, cleanup.
+
+    Driven from one thread (the event processor): ``hold(event_id, clip_start)`` when an event
+    starts (``clip_start`` = event start - pre_capture), ``clip_ready(clip_end)`` until the
+    post-capture footage is on disk, ``make_clip(clip_start, clip_end, path)``, then
+    ``release(event_id)``; ``maintain()`` every few seconds deletes what nobody needs.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        camera: str,
+        clips_cfg: ClipSettings,
+        ffmpeg_bin: str,
+        *,
+        ffprobe_bin: str | None = None,
+        segment_time: float = CLIPS_SEGMENT_TIME,
+        margin: float = DEFAULT_MARGIN_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.camera = camera
+        self.pre_capture = float(clips_cfg.pre_capture)
+        self.max_seconds = float(clips_cfg.max_seconds)
+        self.margin = margin
+        self.index = SegmentIndex(
+            cache_dir, camera, "clips", segment_time=segment_time, ffprobe_bin=ffprobe_bin, clock=clock
+        )
+        self.writer = ClipWriter(ffmpeg_bin)
+        self._clock = clock
+        self._holds: dict[str, float] = {}
+        self._truncated: set[str] = set()  # events already warned about
+        self._segments: list[Segment] = []
+
+    def hold(self, event_id: str, start: float) -> None:
+        """Keeps footage from ``start`` (already minus pre_capture) until ``release(event_id)``."""
+        self._holds[event_id] = start
+
+    def release(self, event_id: str) -> None:
+        self._holds.pop(event_id, None)
+        self._truncated.discard(event_id)
+
+    def segments(self) -> list[Segment]:
+        """The finished segments now in the cache, by start time."""
+        self._segments = self.index.refresh()
+        return self._segments
+
+    def clip_ready(self, end_time: float) -> bool:
+        """True once the finished segments reach ``end_time`` (so post-capture footage is on disk)."""
+        segments = self.segments()
+        return bool(segments) and segments[-1].end >= end_time
+
+    def make_clip(self, start: float, end: float, out_path: Path) -> bool:
+        """Cuts ``[start, end]`` into ``out_path`` (mp4); False when no cached footage overlaps."""
+        return self.writer.cut_clip(self.segments(), start, end, out_path)
+
+    def maintain(self) -> list[Path]:
+        """Deletes segments nobody needs, broken orphans, and anything older than max_seconds."""
+        segments = self.segments()
+        now = self._clock()
+        keep_from = now - self.pre_capture - self.margin
+        if self._holds:
+            keep_from = min(keep_from, min(self._holds.values()))
+        hard_limit = now - self.max_seconds
+        self._warn_truncated(hard_limit)
+        doomed = [s.path for s in segments if s.end < keep_from or s.end < hard_limit]
+        doomed.extend(self.index.broken)
+        deleted: list[Path] = []
+        for path in doomed:
+            try:
+                path.unlink()
+                deleted.append(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                logger.warning("cannot delete cache segment %s: %s", path, exc)
+        if deleted:
+            logger.debug("%s: deleted %d cache segment(s)", self.camera, len(deleted))
+            self._segments = [s for s in self._segments if s.path not in set(deleted)]
+        return deleted
+
+    def _warn_truncated(self, hard_limit: float) -> None:
+        for event_id, start in self._holds.items():
+            if start < hard_limit and event_id not in self._truncated:
+                self._truncated.add(event_id)
+                logger.warning(
+                    "%s: event %s is longer than clips.max_seconds (%.0f s); its clip will be truncated",
+                    self.camera, event_id, self.max_seconds,
+                )
