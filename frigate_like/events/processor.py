@@ -251,18 +251,20 @@ class EventProcessor:
 
     def _finalise(self, pending: PendingClip, source: ClipSource | None) -> None:
         data = pending.event
-        base = self._clips_dir / f"{data.camera}-{data.id}"
+        # Not Path.with_suffix: the event id itself contains a dot.
+        clip_path = self._clips_dir / f"{data.camera}-{data.id}.mp4"
+        snapshot_path = self._clips_dir / f"{data.camera}-{data.id}.jpg"
         has_clip = False
         if pending.wants_clip and source is not None:
             try:
-                has_clip = source.make_clip(pending.clip_start, pending.clip_end, base.with_suffix(".mp4"))
+                has_clip = source.make_clip(pending.clip_start, pending.clip_end, clip_path)
             except Exception:
                 logger.exception("clip for event %s failed", data.id)
             finally:
                 source.release(data.id)
         has_snapshot = False
         if pending.wants_snapshot and data.best is not None:
-            has_snapshot = self._write_snapshot(data, base.with_suffix(".jpg"))
+            has_snapshot = self._write_snapshot(data, snapshot_path)
         self._store.update_event(
             data.id,
             end_time=data.end_time if data.end_time is not None else self._clock(),

@@ -1,0 +1,45 @@
+"""Maps every error to JSON ``{"detail": ...}`` with the right status code."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from frigate_like.errors import BadRequest, Conflict, FrigateLikeError, NotFound, Unauthorized, Unavailable
+
+logger = logging.getLogger(__name__)
+
+STATUS_OF: list[tuple[type[FrigateLikeError], int]] = [
+    (BadRequest, 400),
+    (Unauthorized, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unavailable, 503),
+]
+
+
+def error_response(status: int, detail: str) -> Response:
+    response = jsonify({"detail": detail})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(FrigateLikeError)
+    def _domain_error(exc: FrigateLikeError) -> Response:
+        for kind, status in STATUS_OF:
+            if isinstance(exc, kind):
+                return error_response(status, str(exc))
+        logger.error("unhandled domain error: %s", exc)
+        return error_response(500, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("request failed")
+        return error_response(500, "internal server error")

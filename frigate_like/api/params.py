@@ -1,0 +1,60 @@
+"""Typed query-string parsing: a bad value is a BadRequest naming the parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from frigate_like.errors import BadRequest
+
+
+def int_param(
+    args: Mapping[str, str],
+    name: str,
+    default: int | None = None,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise BadRequest(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise BadRequest(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def float_param(args: Mapping[str, str], name: str) -> float | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number (epoch seconds), got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadRequest(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def flag_param(args: Mapping[str, str], name: str, default: bool | None = None) -> bool | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in ("0", "1"):
+        raise BadRequest(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
+
+
+def str_param(args: Mapping[str, str], name: str, max_length: int = 200) -> str | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw) > max_length:
+        raise BadRequest(f"{name} is too long")
+    return raw

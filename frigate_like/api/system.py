@@ -1,0 +1,31 @@
+"""Service endpoints: /api/, /api/version, /api/stats, /api/config."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from frigate_like import __version__
+from frigate_like.api.service import ApiServices
+
+
+def system_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("system", __name__)
+
+    @bp.get("/api/")
+    def alive() -> Response:
+        return Response("frigate-like is running. Alive and healthy!", mimetype="text/plain")
+
+    @bp.get("/api/version")
+    def version() -> Response:
+        # Home Assistant's integration reads this as plain text.
+        return Response(__version__, mimetype="text/plain")
+
+    @bp.get("/api/stats")
+    def stats() -> Response:
+        return jsonify(services.stats())
+
+    @bp.get("/api/config")
+    def config() -> Response:
+        return jsonify(services.public_config())
+
+    return bp

@@ -1,0 +1,315 @@
+"""Composition root: builds every part from the config, starts them in order, stops them in reverse."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from frigate_like.config import FrigateConfig
+from frigate_like.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+CHILD_JOIN_TIMEOUT = 8.0  # camera processes stop their ffmpegs (≤ 5 s) then exit
+WATCHDOG_INTERVAL = 5.0
+UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted
+
+
+@dataclass
+class CameraRuntime:
+    """The main process's handles on one camera."""
+
+    name: str
+    parts: Any  # CameraProcessParts
+    ring: Any  # FrameRing (owned: unlinked at stop)
+    process: Any = None
+    restarts: list[float] = field(default_factory=list)
+
+
+class NVR:
+    """The daemon. ``start()`` then ``stop()``; ``wait()`` blocks until asked to stop."""
+
+    def __init__(self, cfg: FrigateConfig, *, http: bool = True) -> None:
+        self.cfg = cfg
+        self._http_enabled = http
+        self.ctx = mp.get_context("spawn")
+        self.stop_requested = threading.Event()
+        self._threads_stop = threading.Event()
+        self._children_stop: Any = None
+        self._threads: list[threading.Thread] = []
+        self.cameras: dict[str, CameraRuntime] = {}
+        self._started = False
+        self.http_server: Any = None
+        self.db: Any = None
+        self.hub: Any = None
+        self.tracked: Any = None
+        self.events: Any = None
+        self.stats: Any = None
+        self.app: Any = None
+        self._log_listener: Any = None
+        self._updates: Any = None
+
+    # -- start ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        from frigate_like.config.resources import check_shm
+        from frigate_like.db import queries
+        from frigate_like.db.database import open_database
+        from frigate_like.detect.process import DetectorHub
+        from frigate_like.log import configure_child_logging, configure_main_logging, new_log_queue
+        from frigate_like.track.camera_process import ring_slots
+        from frigate_like.video.binaries import find_ffmpeg
+
+        cfg = self.cfg
+        os.environ.update({k: str(v) for k, v in cfg.environment_vars.items()})
+        self._log_queue = new_log_queue(self.ctx)
+        self._log_listener = configure_main_logging(cfg.logger.default, dict(cfg.logger.logs), self._log_queue)
+        check_shm(cfg, ring_slots())
+        media = Path(cfg.paths.media_dir)
+        for folder in (media / "clips", media / "recordings", Path(cfg.paths.cache_dir)):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.ffmpeg_bin = find_ffmpeg()
+        logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), self.ffmpeg_bin)
+
+        self.db = open_database(cfg.database, MIGRATIONS_DIR)
+        self._children_stop = self.ctx.Event()
+        self._updates = self.ctx.Queue(maxsize=UPDATES_PER_CAMERA * max(1, len(cfg.cameras)))
+        self.hub = DetectorHub(
+            cfg.model,
+            cfg.detectors,
+            list(cfg.cameras),
+            mp_context=self.ctx,
+            log_setup=functools.partial(
+                configure_child_logging, cfg.logger.default, dict(cfg.logger.logs), self._log_queue
+            ),
+        )
+        self.hub.start()
+        self._started = True
+        self._build_cameras()
+        self._build_event_pipeline(queries)
+        for runtime in self.cameras.values():
+            self._start_camera(runtime)
+        self._spawn_thread("tracked-objects", self.tracked.run)
+        self._spawn_thread("events", self.events.run)
+        self._spawn_thread("watchdog", self._watchdog)
+        if self._http_enabled:
+            self._start_http()
+        logger.info("frigate-like started")
+
+    def _build_cameras(self) -> None:
+        from frigate_like.metrics import CameraMetrics
+        from frigate_like.track.camera_process import CameraProcessParts, RingSpec, ring_slots
+        from frigate_like.video.capture import CaptureMetrics
+        from frigate_like.video.frames import FrameRing, shm_name_for
+
+        cfg = self.cfg
+        for name, cam in cfg.cameras.items():
+            spec = RingSpec(shm_name_for(name), cam.width, cam.height, ring_slots())
+            ring = FrameRing.create(spec.name, spec.width, spec.height, spec.slots)
+            parts = CameraProcessParts(
+                cam=cam,
+                model=cfg.model,
+                cache_dir=Path(cfg.paths.cache_dir),
+                ffmpeg_bin=self.ffmpeg_bin,
+                ring=spec,
+                detector_channel=self.hub.channel(name),
+                updates=self._updates,
+                metrics=CameraMetrics(self.ctx, cam.detect.enabled),
+                capture_metrics=CaptureMetrics(self.ctx),
+                stop=self._children_stop,
+                log_queue=self._log_queue,
+                log_default=cfg.logger.default,
+                log_levels=dict(cfg.logger.logs),
+            )
+            self.cameras[name] = CameraRuntime(name=name, parts=parts, ring=ring)
+
+    def _build_event_pipeline(self, queries: Any) -> None:
+        from frigate_like.events.processor import EventProcessor
+        from frigate_like.events.tracked import CameraObjects, TrackedObjectProcessor
+        from frigate_like.record.clips import ClipCache, remove_partial_clips
+        from frigate_like.stats import CameraStatsSource, StatsCollector
+        from frigate_like.video.binaries import find_ffprobe
+
+        cfg = self.cfg
+        media = Path(cfg.paths.media_dir)
+        removed = remove_partial_clips(media / "clips")
+        if removed:
+            logger.warning("removed %d partial clip(s) left by an earlier crash", len(removed))
+        ffprobe_bin = find_ffprobe()
+        clip_sources = {
+            name: ClipCache(
+                Path(cfg.paths.cache_dir),
+                name,
+                cam.clips,
+                self.ffmpeg_bin,
+                ffprobe_bin=ffprobe_bin,
+                segment_time=_segment_time(cam.ffmpeg.output_args.get("clips", [])),
+            )
+            for name, cam in cfg.cameras.items()
+            if any("clips" in inp.roles for inp in cam.ffmpeg.inputs)
+        }
+        self.events = EventProcessor(dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop)
+        per_camera = {
+            name: CameraObjects(cam, self._frame_reader(name), [self.events]) for name, cam in cfg.cameras.items()
+        }
+        self.tracked = TrackedObjectProcessor(per_camera, self._updates, self._threads_stop)
+        self.stats = StatsCollector(
+            {name: CameraStatsSource(rt.parts.metrics, rt.parts.capture_metrics) for name, rt in self.cameras.items()},
+            self.hub.stats,
+            [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
+        )
+
+    def _frame_reader(self, camera: str) -> Any:
+        def read(slot: int, frame_time: float) -> Any:
+            return self.cameras[camera].ring.read_copy(slot, frame_time)
+
+        return read
+
+    def _start_camera(self, runtime: CameraRuntime) -> None:
+        from frigate_like.track.camera_process import camera_process_main
+
+        process = self.ctx.Process(
+            target=camera_process_main, args=(runtime.parts,), name=f"camera:{runtime.name}", daemon=True
+        )
+        process.start()
+        runtime.process = process
+
+    def _start_http(self) -> None:
+        from waitress import create_server
+
+        from frigate_like.api import ApiServices, create_app
+        from frigate_like.config import to_public_dict
+        from frigate_like.db import queries
+
+        services = ApiServices(
+            config=self.cfg, stats=self.stats.stats, public_config=lambda: to_public_dict(self.cfg), events=queries
+        )
+        self.app = create_app(services)
+        # threads: each MJPEG viewer holds one; connection_limit bounds open sockets.
+        self.http_server = create_server(
+            self.app,
+            host=self.cfg.http.host,
+            port=self.cfg.http.port,
+            threads=16,
+            ident="frigate-like",
+        )
+        self._spawn_thread("http", self.http_server.run)
+        logger.info("HTTP API on http://%s:%d", self.cfg.http.host, self.cfg.http.port)
+
+    def _spawn_thread(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _watchdog(self) -> None:
+        while not self._threads_stop.wait(WATCHDOG_INTERVAL):
+            try:
+                self.hub.check()
+            except Exception:
+                logger.exception("detector check failed")
+            for runtime in self.cameras.values():
+                if runtime.process is not None and not runtime.process.is_alive() and not self._children_stop.is_set():
+                    logger.error(
+                        "camera process %s exited (code %s); restarting", runtime.name, runtime.process.exitcode
+                    )
+                    runtime.restarts.append(time.time())
+                    self._start_camera(runtime)
+
+    # -- stop -----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Reverse order: HTTP, cameras (ffmpeg closes its segments), events, detectors, shm, DB."""
+        if not self._started:
+            self._close_logging()
+            return
+        t0 = time.monotonic()
+        logger.info("frigate-like stopping")
+        if self.http_server is not None:
+            self.http_server.close()
+        self._children_stop.set()
+        for runtime in self.cameras.values():
+            _join_process(runtime.process, CHILD_JOIN_TIMEOUT)
+        self._threads_stop.set()
+        for thread in self._threads:
+            if thread.name != "http":
+                thread.join(timeout=5)
+        if self.tracked is not None:
+            self.tracked.drain()
+            self.tracked.end_all()
+        if self.events is not None:
+            self.events.finish(timeout=3.0)
+        self.hub.stop()
+        for runtime in self.cameras.values():
+            runtime.ring.close()
+            runtime.ring.unlink()
+        if self._updates is not None:
+            self._updates.close()
+            self._updates.join_thread()
+        if self.db is not None:
+            self.db.close()
+        logger.info("frigate-like stopped in %.1f s", time.monotonic() - t0)
+        self._started = False
+        self._close_logging()
+
+    def _close_logging(self) -> None:
+        if self._log_listener is not None:
+            self._log_listener.stop()
+            self._log_listener = None
+
+    def wait(self) -> None:
+        while not self.stop_requested.wait(1.0):
+            pass
+
+
+def _segment_time(args: list[str], default: float = 10.0) -> float:
+    """The ``-segment_time`` of a role's output args (clips are cut from those segments)."""
+    try:
+        return float(args[args.index("-segment_time") + 1])
+    except (ValueError, IndexError):
+        return default
+
+
+def _join_process(process: Any, timeout: float) -> None:
+    if process is None:
+        return
+    process.join(timeout)
+    if process.is_alive():
+        logger.warning("%s did not stop in %.0f s; terminating", process.name, timeout)
+        process.terminate()
+        process.join(2)
+    if process.is_alive():
+        process.kill()
+        process.join(1)
+
+
+def run(cfg: FrigateConfig) -> int:
+    """Runs the daemon until SIGTERM/SIGINT; returns the process exit code."""
+    nvr = NVR(cfg)
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        logger.info("received %s, shutting down", signal.Signals(signum).name)
+        nvr.stop_requested.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        nvr.start()
+    except ConfigError:
+        nvr.stop()
+        raise
+    except Exception:
+        logger.exception("start-up failed")
+        nvr.stop()
+        return 1
+    try:
+        nvr.wait()
+    finally:
+        nvr.stop()
+    return 0

@@ -1,0 +1,140 @@
+"""One camera's process: capture threads feed frames to motion → regions → detector → tracker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frigate_like.detect.client import DetectorClient
+from frigate_like.errors import DetectorUnavailable
+from frigate_like.messages import FrameUpdate
+from frigate_like.metrics import CameraMetrics, RateMeter
+
+FRAME_QUEUE_SIZE = 10  # frames waiting for the tracker; the ring has this + 2 slots
+
+
+def ring_slots(queue_size: int = FRAME_QUEUE_SIZE) -> int:
+    """Slots a camera's ring needs: the queued frames, the one being processed, the one being written."""
+    return queue_size + 2
+
+
+@dataclass(frozen=True)
+class RingSpec:
+    name: str
+    width: int
+    height: int
+    slots: int
+
+
+@dataclass
+class CameraProcessParts:
+    """Everything a camera process is built from; all of it picklable."""
+
+    cam: Any  # CameraConfig
+    model: Any  # ModelConfig
+    cache_dir: Path
+    ffmpeg_bin: str
+    ring: RingSpec
+    detector_channel: Any
+    updates: Any  # mp.Queue[FrameUpdate], bounded
+    metrics: CameraMetrics
+    capture_metrics: Any
+    stop: Any  # mp.Event
+    log_queue: Any
+    log_default: str
+    log_levels: dict[str, str]
+
+
+class CameraProcess:
+    """The body of one camera's process (``run`` is the process target)."""
+
+    def __init__(self, parts: CameraProcessParts) -> None:
+        self.parts = parts
+
+    def run(self) -> None:
+        from frigate_like.log import configure_child_logging
+
+        parts = self.parts
+        # The main process owns shutdown: a Ctrl-C in the terminal must not kill us mid-frame.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, lambda *_: parts.stop.set())
+        configure_child_logging(parts.log_default, parts.log_levels, parts.log_queue)
+        logger = logging.getLogger(f"frigate_like.camera.{parts.cam.name}")
+        parts.metrics.pid.value = os.getpid()
+        try:
+            self._loop(logger)
+        except Exception:
+            logger.exception("camera process crashed")
+            raise
+
+    def _loop(self, logger: logging.Logger) -> None:
+        from frigate_like.video.capture import CameraCapture
+        from frigate_like.video.frames import FrameRing
+
+        from frigate_like.track.frame_processor import FrameProcessor
+
+        parts = self.parts
+        cam = parts.cam
+        ring = FrameRing.attach(parts.ring.name, parts.ring.width, parts.ring.height, parts.ring.slots)
+        client = DetectorClient(parts.detector_channel)
+        frames: queue.Queue[tuple[int, float]] = queue.Queue(maxsize=parts.ring.slots - 2)
+        capture = CameraCapture(
+            cam,
+            parts.cache_dir,
+            ring,
+            frames,
+            parts.capture_metrics,
+            parts.stop,
+            parts.ffmpeg_bin,
+            logging.getLogger(f"ffmpeg.{cam.name}"),
+        )
+        processor = FrameProcessor(cam, parts.model, client.detect, client.input)
+        process_rate, detection_rate = RateMeter(), RateMeter()
+        detections_before = 0
+        capture.start()
+        logger.info("camera %s started (%dx%d @ %s fps)", cam.name, cam.width, cam.height, cam.fps)
+        try:
+            while not parts.stop.is_set():
+                try:
+                    slot, frame_time = frames.get(timeout=1.0)
+                except queue.Empty:
+                    self._publish_rates(process_rate, detection_rate, 0, 0)
+                    continue
+                objects: tuple[Any, ...] = ()
+                motion: tuple[Any, ...] = ()
+                regions: tuple[Any, ...] = ()
+                if parts.metrics.detect_enabled.value:
+                    try:
+                        objects, motion, regions = processor.process(ring.frame(slot), frame_time)
+                    except DetectorUnavailable as exc:
+                        logger.warning("frame skipped: %s", exc)
+                detections = processor.detections_run - detections_before
+                detections_before = processor.detections_run
+                self._publish_rates(process_rate, detection_rate, 1, detections)
+                update = FrameUpdate(cam.name, frame_time, slot, tuple(objects), tuple(motion), tuple(regions))
+                try:
+                    parts.updates.put_nowait(update)
+                except queue.Full:
+                    parts.metrics.updates_dropped.value += 1
+        finally:
+            capture.stop()
+            ring.close()
+            logger.info("camera %s stopped", cam.name)
+
+    def _publish_rates(self, process_rate: RateMeter, detection_rate: RateMeter, frames: int, detections: int) -> None:
+        rate = process_rate.tick(frames)
+        if rate is not None:
+            self.parts.metrics.process_fps.value = round(rate, 2)
+        rate = detection_rate.tick(detections)
+        if rate is not None:
+            self.parts.metrics.detection_fps.value = round(rate, 2)
+
+
+def camera_process_main(parts: CameraProcessParts) -> None:
+    """Process target (module-level so the spawn start method can find it)."""
+    CameraProcess(parts).run()

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything the test suite needs on a fresh Debian machine, then runs it:
+# system ffmpeg, the local Mosquitto and PostgreSQL, a virtualenv with the project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Real services, started when they are down (commands from DEVELOPERS.md).
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf || echo "warning: could not start mosquitto"
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || echo "warning: could not start postgresql"
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+.venv/bin/ruff check frigate_like tests bench
+.venv/bin/mypy
+.venv/bin/pytest -ra "$@"
