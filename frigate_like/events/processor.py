@@ -6,7 +6,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ class ClipSource(Protocol):
     def release(self, event_id: str) -> None: ...
     def clip_ready(self, end_time: float) -> bool: ...
     def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
-    def maintain(self) -> None: ...
+    def maintain(self) -> object: ...
 
 
 class EventStore(Protocol):
@@ -100,7 +100,7 @@ class EventProcessor:
         cameras: dict[str, Any],
         clips_dir: Path,
         store: EventStore,
-        clip_sources: dict[str, ClipSource],
+        clip_sources: Mapping[str, ClipSource],
         stop: threading.Event,
         clock: Callable[[], float] = time.time,
         switches: Any = None,

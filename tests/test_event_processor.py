@@ -1,0 +1,134 @@
+"""The event processor over a real SQLite file, real cache segments and a real frame."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from frigate_like.config import CameraConfig, config_from_dict
+from frigate_like.db import queries
+from frigate_like.db.database import close_database, open_database
+from frigate_like.events.processor import EventProcessor
+from frigate_like.events.tracked import BestFrame, ObjectState
+from frigate_like.messages import TrackedObject
+from frigate_like.record.clips import ClipCache
+from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
+from tests.segment_footage import write_segments
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    """20 s of the car video as the clips role writes it (read at 4x speed to keep the test short)."""
+    cache = tmp_path_factory.mktemp("cache")
+    write_segments(shared_dir / "media" / "car-detection.mp4", cache / "drive" / "clips", seconds=20, read_rate=4)
+    return cache
+
+
+@pytest.fixture
+def camera(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[CameraConfig]:
+    cfg = config_from_dict(
+        {
+            "database": {"path": str(tmp_path / "frigate.db")},
+            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
+            "objects": {"track": ["car"]},
+            "cameras": {
+                "drive": {
+                    "ffmpeg": {"inputs": [{"path": "rtsp://cam/x", "roles": ["detect", "clips"]}]},
+                    "width": 768,
+                    "height": 432,
+                    "fps": 5,
+                    "clips": {"enabled": True, "pre_capture": 1, "post_capture": 1},
+                    "snapshots": {"enabled": True, "bounding_box": True, "height": 216},
+                }
+            },
+        }
+    )
+    db = open_database(cfg.database, REPO / "migrations")
+    yield cfg.cameras["drive"]
+    close_database(db)
+
+
+def _frame(shared_dir: Path) -> np.ndarray:
+    capture = cv2.VideoCapture(str(shared_dir / "media" / "car-detection.mp4"))
+    ok, bgr = capture.read()
+    capture.release()
+    assert ok
+    return cv2.cvtColor(cv2.resize(bgr, (768, 432)), cv2.COLOR_BGR2YUV_I420)
+
+
+def _state(start: float, frame: np.ndarray) -> ObjectState:
+    box = (300, 200, 420, 300)
+    tracked = TrackedObject("evt-1", "car", 0.9, box, 12000, (200, 100, 500, 400), (360, 250), start, True, 0)
+    state = ObjectState(id=f"{start}-abcdef", camera="drive", label="car", start_time=start, current=tracked)
+    state.top_score, state.computed_score, state.false_positive = 0.9, 0.9, False
+    state.best = BestFrame(frame, start + 1, 0.9, box, 12000, tracked.region)
+    return state
+
+
+def _duration(path: Path) -> float:
+    ffprobe = find_ffprobe()
+    assert ffprobe
+    out = subprocess.run(
+        [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(out)
+
+
+def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path) -> None:
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    segments = source.segments()
+    assert segments, "the fixture wrote no segment"
+    t0 = segments[0].start
+    processor = EventProcessor(
+        {"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(), clock=lambda: t0 + 60
+    )
+    state = _state(t0 + 4, _frame(shared_dir))
+    processor.object_started(state)
+    processor.finish(timeout=1)  # handles the start
+    row = queries.get_event(state.id)
+    assert row is not None and row["end_time"] is None and row["has_clip"] and row["thumbnail"]
+    assert queries.list_events(camera="drive")[0]["id"] == state.id  # in progress events are listed
+
+    state.end_time = t0 + 10
+    processor.object_ended(state)
+    processor.finish(timeout=10)
+    row = queries.get_event(state.id)
+    assert row is not None
+    assert row["end_time"] == pytest.approx(t0 + 10)
+    assert row["has_clip"] and row["has_snapshot"]
+    clip = clips_dir / f"drive-{state.id}.mp4"
+    assert _duration(clip) >= 6.0  # 6 s of event plus 1 s pre and post capture, from key frames
+    snapshot = cv2.imread(str(clips_dir / f"drive-{state.id}.jpg"))
+    assert snapshot is not None and snapshot.shape[0] == 216  # snapshots.height
+
+
+def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path) -> None:
+    camera.clips.enabled = False
+    camera.snapshots.enabled = False
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    t0 = source.segments()[0].start
+    processor = EventProcessor(
+        {"drive": camera}, tmp_path, queries, {"drive": source}, threading.Event(), clock=lambda: t0 + 60
+    )
+    state = _state(t0 + 4, _frame(shared_dir))
+    processor.object_started(state)
+    state.end_time = t0 + 8
+    processor.object_ended(state)
+    processor.finish(timeout=5)
+    row = queries.get_event(state.id)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 8)
+    assert not row["has_clip"] and not row["has_snapshot"]
+    assert list(tmp_path.glob("drive-*")) == []
