@@ -57,9 +57,13 @@ class CameraProcess:
         self.parts = parts
 
     def run(self) -> None:
+        import cv2
+
         from frigate_like.log import configure_child_logging
 
         parts = self.parts
+        # One camera's work is sequential; cv2's own thread pool only adds contention on small boxes.
+        cv2.setNumThreads(1)
         # The main process owns shutdown: a Ctrl-C in the terminal must not kill us mid-frame.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, lambda *_: parts.stop.set())

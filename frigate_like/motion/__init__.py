@@ -1,0 +1,5 @@
+"""Motion detection: cheap frame differencing that tells the detector where to look."""
+
+from frigate_like.motion.detector import MotionConfigLike, MotionDetector
+
+__all__ = ["MotionConfigLike", "MotionDetector"]

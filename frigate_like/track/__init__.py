@@ -1,0 +1,1 @@
+"""Per-frame core: regions, tracking, and the camera process that drives them."""
