@@ -1,0 +1,1 @@
+"""Object lifecycles, events, snapshots: what the main process makes of camera updates."""
