@@ -211,7 +211,10 @@ def test_ffmpeg_restart_orphans_the_old_runs_last_file(live_run: LiveRun, tmp_pa
 def test_restart_before_the_new_runs_first_segment(live_run: LiveRun, tmp_path: Path) -> None:
     cache_dir, folder = private_copy(live_run, tmp_path)
     now = time.time()
-    old = folder / (datetime.fromtimestamp(now - 5, UTC).strftime("%Y%m%d%H%M%S") + ".mp4")
+    # Named after every segment of the live run (a name taken from the clock alone could collide with one).
+    last_time = segment_name_time(sorted(folder.glob("2*.mp4"))[-1].name)
+    assert last_time is not None
+    old = folder / (datetime.fromtimestamp(last_time + SEGMENT_TIME + 1, UTC).strftime("%Y%m%d%H%M%S") + ".mp4")
     old.write_bytes(b"\0" * 1000)
     os.utime(old, (now - 3, now - 3))  # written until ffmpeg was killed 3 s ago
     new_list = folder / "segments-99999999999999.csv"
