@@ -1,0 +1,373 @@
+"""Runs one camera's ffmpeg processes: detect frames into the ring, segments to the cache, restarts.
+
+Threads of the camera process, no processes of our own:
+
+- ``watchdog`` starts every input's ffmpeg, restarts one that exits or (detect input) delivers
+  no frame for ``no_frame_timeout`` s, with exponential backoff (1 s, 2 s, ... 30 s; back to
+  1 s after a healthy minute), keeps the rates in :class:`CaptureMetrics`, and at the end
+  stops every ffmpeg (SIGTERM so segments are finished cleanly, SIGKILL after the timeout).
+- ``frames`` (per detect ffmpeg run) reads exactly one frame at a time from ffmpeg's stdout
+  straight into the next ring slot, stamps it and offers ``(slot, time)`` to the bounded
+  ``frames`` queue. A full queue drops the frame (counted) and the slot is reused, so a
+  queued slot, or the one the consumer took last, is never overwritten: the ring needs at
+  least ``frames.maxsize + 2`` slots.
+- ``stderr`` (per ffmpeg run) logs ffmpeg's lines under ``ffmpeg.<camera>.<roles>``.
+
+Every ffmpeg is started by the watchdog thread, which outlives them all: that is what binds
+each ffmpeg to the camera process's life (``launch.die_with_parent``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing as mp
+import os
+import queue
+import select
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from frigate_like.video.ffmpeg import (
+    CameraLike,
+    InputLike,
+    active_roles,
+    build_command,
+    ignored_roles,
+    segment_dir,
+)
+from frigate_like.video.frames import FrameRing
+from frigate_like.video.launch import die_with_parent, log_stderr, start_ffmpeg
+
+NO_FRAME_TIMEOUT = 20.0  # s without a detect frame before its ffmpeg is restarted
+BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+HEALTHY_AFTER = 60.0  # s an ffmpeg must run before its next failure starts the backoff afresh
+TERM_TIMEOUT = 5.0  # s a stalled ffmpeg gets to exit after SIGTERM before SIGKILL
+TICK = 0.5  # s between watchdog checks (every wait is ≤ 1 s so stop is noticed)
+RATE_TAU = 3.0  # s, time constant of the fps moving averages
+RESTART_HISTORY = 256  # restart times kept for "reconnects in the last hour" (≥ 3600 / 30 s)
+
+
+class StopEvent(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class CaptureMetrics:
+    """One camera's capture figures, written by the camera process, read by the main process.
+
+    Plain shared values (single writer, no locks): ``camera_fps``, ``skipped_fps`` (moving
+    averages), ``skipped_frames``, ``frames`` (totals), ``capture_pid`` (the detect ffmpeg, 0
+    when none runs), ``restarts`` and ``last_frame_time`` (epoch s).
+    """
+
+    def __init__(self, ctx: Any = None) -> None:
+        ctx = ctx if ctx is not None else mp.get_context()
+        self.camera_fps = ctx.Value("d", 0.0, lock=False)
+        self.skipped_fps = ctx.Value("d", 0.0, lock=False)
+        self.skipped_frames = ctx.Value("Q", 0, lock=False)
+        self.frames = ctx.Value("Q", 0, lock=False)
+        self.capture_pid = ctx.Value("i", 0, lock=False)
+        self.restarts = ctx.Value("Q", 0, lock=False)
+        self.last_frame_time = ctx.Value("d", 0.0, lock=False)
+        self._restart_times = ctx.Array("d", RESTART_HISTORY, lock=False)
+
+    def record_restart(self, when: float) -> None:
+        count = int(self.restarts.value)
+        self._restart_times[count % RESTART_HISTORY] = when
+        self.restarts.value = count + 1
+
+    def restart_times(self) -> list[float]:
+        """The most recent restarts (epoch s), oldest first, at most RESTART_HISTORY of them."""
+        count = int(self.restarts.value)
+        kept = list(self._restart_times[: min(count, RESTART_HISTORY)])
+        return sorted(kept)
+
+    def reconnects_last_hour(self, now: float | None = None) -> int:
+        now = time.time() if now is None else now
+        return sum(1 for t in self.restart_times() if now - 3600.0 <= t <= now)
+
+
+class _Rate:
+    """Events per second as an exponential moving average, fed with running totals."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+        self._total = 0
+        self._at = time.monotonic()
+
+    def update(self, total: int, now: float) -> float:
+        elapsed = now - self._at
+        if elapsed > 0:
+            rate = (total - self._total) / elapsed
+            if self.value is not None:
+                self.value += (1.0 - math.exp(-elapsed / RATE_TAU)) * (rate - self.value)
+            elif rate > 0:  # start from the first real rate, not from ffmpeg's start-up silence
+                self.value = rate
+            self._total, self._at = total, now
+        return self.value or 0.0
+
+
+@dataclass(eq=False)
+class _Input:
+    """One input's ffmpeg and its restart state (touched only by the watchdog thread)."""
+
+    index: int
+    config: InputLike
+    roles: tuple[str, ...]
+    ffmpeg_log: logging.Logger
+    proc: subprocess.Popen[bytes] | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    launches: int = 0
+    started_at: float = 0.0  # monotonic
+    next_start: float = 0.0  # monotonic; 0 = now
+    backoff: float = BACKOFF_START
+    terminating_since: float | None = None
+
+    @property
+    def detect(self) -> bool:
+        return "detect" in self.roles
+
+
+class CameraCapture:
+    """Every ffmpeg of one camera, run by threads of the calling (camera) process."""
+
+    def __init__(
+        self,
+        cam: CameraLike,
+        cache_dir: Path,
+        ring: FrameRing,
+        frames: queue.Queue[tuple[int, float]],
+        metrics: CaptureMetrics,
+        stop: StopEvent,
+        ffmpeg_bin: str | None = None,
+        logger: logging.Logger | None = None,
+        *,
+        no_frame_timeout: float = NO_FRAME_TIMEOUT,
+        backoff_start: float = BACKOFF_START,
+        backoff_max: float = BACKOFF_MAX,
+        healthy_after: float = HEALTHY_AFTER,
+        term_timeout: float = TERM_TIMEOUT,
+    ) -> None:
+        if frames.maxsize <= 0 or ring.slots < frames.maxsize + 2:
+            # queued slots + the one the consumer holds + the one being written
+            raise ValueError(f"a ring of {ring.slots} slots needs a frames queue of maxsize 1..{ring.slots - 2}")
+        if (ring.width, ring.height) != (cam.width, cam.height):
+            raise ValueError(
+                f"ring is {ring.width}x{ring.height}, camera {cam.name} detects at {cam.width}x{cam.height}"
+            )
+        if ffmpeg_bin is None:
+            from frigate_like.video.binaries import find_ffmpeg
+
+            ffmpeg_bin = find_ffmpeg()
+        self.cam, self.cache_dir, self.ffmpeg_bin = cam, Path(cache_dir), ffmpeg_bin
+        self._ring, self._frames, self.metrics, self._stop = ring, frames, metrics, stop
+        self._log = logger or logging.getLogger(f"ffmpeg.{cam.name}")
+        self.no_frame_timeout, self.healthy_after, self.term_timeout = no_frame_timeout, healthy_after, term_timeout
+        self._backoff_start, self._backoff_max = backoff_start, backoff_max
+        self._inputs: list[_Input] = []
+        for index, inp in enumerate(cam.ffmpeg.inputs):
+            roles = active_roles(cam, inp)
+            if roles:
+                name = f"ffmpeg.{cam.name}.{'_'.join(roles)}"
+                self._inputs.append(_Input(index, inp, roles, logging.getLogger(name), backoff=backoff_start))
+        if sum(1 for i in self._inputs if i.detect) > 1:
+            raise ValueError(f"camera {cam.name}: more than one input has the detect role")
+        self._halt = threading.Event()
+        self._stop_timeout = 5.0
+        self._watchdog: threading.Thread | None = None
+        self._slot = 0  # next ring slot to write
+        self._last_frame = 0.0  # monotonic time of the last detect frame (or of the detect launch)
+        self._frames_read = 0
+        self._skipped = 0
+        self._preexec = die_with_parent()
+
+    # -- public ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Starts the watchdog thread, which starts every ffmpeg at once."""
+        if self._watchdog is not None:
+            raise RuntimeError("capture already started")
+        for index, inp in enumerate(self.cam.ffmpeg.inputs):
+            for role in ignored_roles(self.cam, inp):
+                self._log.info(
+                    "camera %s input %d: role %s has no output (%s)",
+                    self.cam.name,
+                    index,
+                    role,
+                    "not supported yet" if role == "rtmp" else "record is disabled",
+                )
+        if not any(i.detect for i in self._inputs):
+            self._log.info("camera %s has no detect input: no frames will be captured", self.cam.name)
+        self._watchdog = threading.Thread(target=self._watch, name=f"capture-{self.cam.name}", daemon=True)
+        self._watchdog.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops every ffmpeg (SIGTERM, SIGKILL after ``timeout`` s) and joins every thread."""
+        self._stop_timeout = timeout
+        self._halt.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout + 5.0)
+            if self._watchdog.is_alive():
+                self._log.error("capture watchdog of %s did not stop", self.cam.name)
+
+    @property
+    def pids(self) -> list[int]:
+        """Pids of the ffmpeg processes running now."""
+        return [i.proc.pid for i in self._inputs if i.proc is not None and i.proc.poll() is None]
+
+    # -- watchdog -------------------------------------------------------------------------------
+    def _stopping(self) -> bool:
+        return self._halt.is_set() or self._stop.is_set()
+
+    def _watch(self) -> None:
+        camera_rate, skipped_rate = _Rate(), _Rate()
+        last_rates = time.monotonic()
+        try:
+            while not self._stopping():
+                now = time.monotonic()
+                for inp in self._inputs:
+                    try:
+                        self._check(inp, now)
+                    except Exception:  # keep watching: this thread's end would SIGTERM every ffmpeg
+                        self._log.exception("capture watchdog error on input %d", inp.index)
+                if now - last_rates >= 1.0:
+                    self.metrics.camera_fps.value = round(camera_rate.update(self._frames_read, now), 2)
+                    self.metrics.skipped_fps.value = round(skipped_rate.update(self._skipped, now), 2)
+                    last_rates = now
+                self._halt.wait(TICK)
+        finally:
+            self._shutdown(self._stop_timeout)
+
+    def _check(self, inp: _Input, now: float) -> None:
+        proc = inp.proc
+        if proc is None:
+            if now >= inp.next_start:
+                self._launch(inp, now)
+            return
+        code = proc.poll()
+        if code is not None:
+            self._reap(inp)
+            if inp.terminating_since is None:
+                self._log.warning("ffmpeg (%s) of %s exited with code %s", "+".join(inp.roles), self.cam.name, code)
+            self._schedule_restart(inp, now)
+        elif inp.terminating_since is not None:
+            if now - inp.terminating_since > self.term_timeout:
+                proc.kill()
+        elif inp.detect and now - self._last_frame > self.no_frame_timeout:
+            self._log.warning(
+                "no frame from %s for %.0f s: restarting its ffmpeg", self.cam.name, now - self._last_frame
+            )
+            inp.terminating_since = now
+            proc.terminate()
+
+    def _schedule_restart(self, inp: _Input, now: float) -> None:
+        if now - inp.started_at >= self.healthy_after:
+            inp.backoff = self._backoff_start
+        inp.next_start = now + inp.backoff
+        self._log.info("restarting ffmpeg (%s) of %s in %.1f s", "+".join(inp.roles), self.cam.name, inp.backoff)
+        inp.backoff = min(inp.backoff * 2.0, self._backoff_max)
+
+    def _launch(self, inp: _Input, now: float) -> None:
+        run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"
+        command = build_command(self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id)
+        if command is None:  # pragma: no cover - roles were checked in __init__
+            return
+        for role in command.roles:
+            if role != "detect":
+                segment_dir(self.cache_dir, self.cam.name, role).mkdir(parents=True, exist_ok=True)
+        if inp.launches:
+            self.metrics.record_restart(time.time())
+        inp.launches += 1
+        inp.started_at, inp.terminating_since = now, None
+        self._log.debug("starting ffmpeg for %s: %s", self.cam.name, command)
+        try:
+            proc = start_ffmpeg(command, self._preexec)
+        except OSError as exc:
+            self._log.error("cannot start ffmpeg %s: %s", self.ffmpeg_bin, exc)
+            self._schedule_restart(inp, now)
+            return
+        inp.proc = proc
+        assert proc.stderr is not None
+        name = f"ffmpeg-log-{self.cam.name}-{inp.index}"
+        inp.threads = [self._thread(name, log_stderr, proc.stderr, inp.ffmpeg_log)]
+        if command.detect:
+            assert proc.stdout is not None
+            self._last_frame = now
+            self.metrics.capture_pid.value = proc.pid
+            inp.threads.append(self._thread(f"frames-{self.cam.name}", self._read_frames, proc.stdout))
+
+    def _thread(self, name: str, target: Callable[..., None], *args: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def _reap(self, inp: _Input) -> None:
+        """Collects an exited ffmpeg: joins its threads (they end at EOF) and closes its pipes."""
+        proc, inp.proc = inp.proc, None
+        if proc is None:
+            return
+        proc.wait()
+        for thread in inp.threads:
+            thread.join(5.0)
+        inp.threads = []
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        if inp.detect:
+            self.metrics.capture_pid.value = 0
+
+    def _shutdown(self, timeout: float) -> None:
+        running = [i for i in self._inputs if i.proc is not None]
+        for inp in running:
+            assert inp.proc is not None
+            if inp.proc.poll() is None:
+                inp.proc.terminate()  # SIGTERM: ffmpeg closes its segments properly
+        deadline = time.monotonic() + timeout
+        for inp in running:
+            assert inp.proc is not None
+            try:
+                inp.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._log.warning("ffmpeg (%s) of %s ignored SIGTERM: killed", "+".join(inp.roles), self.cam.name)
+                inp.proc.kill()
+            self._reap(inp)
+        self.metrics.camera_fps.value = 0.0
+
+    # -- frames ---------------------------------------------------------------------------------
+    def _read_frames(self, stdout: IO[bytes]) -> None:
+        """Reads raw frames into ring slots until EOF (ffmpeg gone)."""
+        ring, size, fd = self._ring, self._ring.frame_size, stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        while True:
+            slot = self._slot
+            view = ring.buffer(slot)
+            got = 0
+            while got < size:
+                if not poller.poll(1000):
+                    # Nothing for 1 s. Even when stopping we read on: ffmpeg flushes its last
+                    # frames after SIGTERM, and EOF comes once the watchdog has stopped it.
+                    continue
+                if got == 0:  # the slot's old frame stays readable until its bytes really go
+                    ring.begin_write(slot)
+                n = os.readv(fd, [view[got:]])  # straight into shared memory, no copy
+                if n == 0:
+                    return  # EOF; a partial frame stays marked as being written
+                got += n
+            frame_time = time.time()
+            ring.set_frame_time(slot, frame_time)
+            self._last_frame = time.monotonic()
+            self._frames_read += 1
+            self.metrics.frames.value = self._frames_read
+            self.metrics.last_frame_time.value = frame_time
+            try:
+                self._frames.put_nowait((slot, frame_time))
+            except queue.Full:
+                self._skipped += 1
+                self.metrics.skipped_frames.value = self._skipped
+                continue  # the frame is dropped: its slot is written again
+            self._slot = (slot + 1) % ring.slots

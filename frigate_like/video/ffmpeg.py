@@ -1,0 +1,236 @@
+"""Builds each camera input's ffmpeg command line from the resolved config (pure: no I/O).
+
+Frigate 0.8's shape, one ffmpeg per input with one output per role::
+
+    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output> <clips output> <record output>
+
+- ``detect``: raw yuv420p at the detect size and fps on stdout (``pipe:``), read by the capture
+  straight into a shared-memory ring slot.
+- ``clips`` / ``record``: ``-c copy`` segments under ``<cache_dir>/<camera>/<role>/`` named
+  ``%Y%m%d%H%M%S.mp4`` (UTC: ffmpeg runs with ``TZ=UTC``, see :func:`ffmpeg_env`) plus a csv
+  segment list per run, which ``record.segments`` reads.
+- ``rtmp``: accepted in the config, not served yet (no output).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+# strftime in segment names must be UTC whatever the host's zone: record.segments parses them as UTC.
+FFMPEG_ENV_OVERRIDES: Mapping[str, str] = MappingProxyType({"TZ": "UTC"})
+
+SEGMENT_ROLES = ("clips", "record")
+SEGMENT_PATTERN = "%Y%m%d%H%M%S.mp4"
+
+# Used only when a camera's output_args lacks a role (the config loader fills all four).
+DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "detect": ("-f", "rawvideo", "-pix_fmt", "yuv420p"),
+        "record": tuple(
+            shlex.split("-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
+        ),
+        "clips": tuple(
+            shlex.split("-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
+        ),
+        "rtmp": ("-c", "copy", "-f", "flv"),
+    }
+)
+
+# Output options that already pick the video filter chain: the user's (e.g. a hardware
+# scaler such as scale_vaapi) wins and we only add Frigate 0.8's -r/-s after it.
+_FILTER_OPTIONS = frozenset({"-vf", "-filter:v", "-filter_complex", "-lavfi"})
+_THREAD_OPTIONS = frozenset({"-threads", "-threads:v"})
+
+
+class InputLike(Protocol):
+    """What is read of one ``cameras.<name>.ffmpeg.inputs`` entry (args already resolved)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def roles(self) -> Sequence[str]: ...
+    @property
+    def global_args(self) -> Sequence[str]: ...
+    @property
+    def hwaccel_args(self) -> Sequence[str]: ...
+    @property
+    def input_args(self) -> Sequence[str]: ...
+
+
+class FfmpegLike(Protocol):
+    @property
+    def inputs(self) -> Sequence[InputLike]: ...
+    @property
+    def output_args(self) -> Mapping[str, Sequence[str]]: ...
+
+
+class EnabledLike(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+
+class CameraLike(Protocol):
+    """The slice of a camera's config the video package reads."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def fps(self) -> float: ...
+    @property
+    def ffmpeg(self) -> FfmpegLike: ...
+    @property
+    def record(self) -> EnabledLike: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FfmpegCommand:
+    """One ffmpeg process: the roles it serves, its argv, and the bytes per raw frame (detect only)."""
+
+    roles: tuple[str, ...]
+    args: list[str]
+    frame_size: int | None  # width * height * 3 // 2 when it writes detect frames to stdout
+
+    @property
+    def detect(self) -> bool:
+        return self.frame_size is not None
+
+    def __str__(self) -> str:
+        return shlex.join(self.args)
+
+
+def ffmpeg_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment to start ffmpeg with: ``base`` (default ``os.environ``) plus ``TZ=UTC``."""
+    return {**(os.environ if base is None else base), **FFMPEG_ENV_OVERRIDES}
+
+
+def segment_dir(cache_dir: Path, camera: str, role: str) -> Path:
+    """Folder that receives a camera's ``clips`` or ``record`` segments."""
+    return Path(cache_dir) / camera / role
+
+
+def segment_list_path(cache_dir: Path, camera: str, role: str, run_id: str) -> Path:
+    """The csv segment list of one ffmpeg run (a new run never truncates an older run's list)."""
+    return segment_dir(cache_dir, camera, role) / f"segments-{run_id}.csv"
+
+
+def frame_size(width: int, height: int) -> int:
+    """Bytes of one yuv420p frame: a full-size Y plane plus quarter-size U and V planes."""
+    return width * height * 3 // 2
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _role_args(cam: CameraLike, role: str) -> list[str]:
+    args = cam.ffmpeg.output_args.get(role)
+    return list(DEFAULT_OUTPUT_ARGS[role] if args is None else args)
+
+
+def detect_output_args(cam: CameraLike) -> list[str]:
+    """The detect output: the configured args plus the detect fps and size, to stdout."""
+    args = _role_args(cam, "detect")
+    fps, size = _num(cam.fps), f"{cam.width}x{cam.height}"
+    if _FILTER_OPTIONS.intersection(args):
+        # The user's own filter chain stays; -s appends a scaler after it, -r drops frames
+        # at the output, exactly as Frigate 0.8 did.
+        return [*args, "-r", fps, "-s", size, "pipe:"]
+    # Frigate 0.8 used "-r <fps> -s WxH": the scaler then runs on *every* decoded frame and
+    # the surplus is dropped afterwards. Dropping first (fps filter) means only the frames
+    # we keep are scaled: a 1080p15 stream to 768x432@5 costs ~30 % less CPU. fast_bilinear
+    # is swscale's cheapest algorithm (~5 % less than the default bicubic); motion works on a
+    # downscaled Y plane and the detector on 300x300 crops, so its softer edges do not matter.
+    # When the stream already has the detect size and format the scaler is a pass-through.
+    return [*args, "-vf", f"fps={fps},scale={cam.width}:{cam.height}:flags=fast_bilinear", "pipe:"]
+
+
+def segment_output_args(cam: CameraLike, role: str, cache_dir: Path, run_id: str) -> list[str]:
+    """A ``clips`` or ``record`` output: ``-c copy`` segments plus this run's csv segment list."""
+    folder = segment_dir(cache_dir, cam.name, role)
+    return [
+        *_role_args(cam, role),
+        # The csv list gets "name,start,end" when a segment is *finished*, so readers never
+        # pick up a file ffmpeg is still writing.
+        "-segment_list", str(segment_list_path(cache_dir, cam.name, role, run_id)),
+        "-segment_list_type", "csv",
+        str(folder / SEGMENT_PATTERN),
+    ]  # fmt: skip
+
+
+def active_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
+    """The roles of ``inp`` that get an output: rtmp is not served; record only when enabled."""
+    roles: list[str] = []
+    for role in ("detect", "clips", "record"):
+        if role not in inp.roles:
+            continue
+        if role == "record" and not cam.record.enabled:
+            continue
+        roles.append(role)
+    return tuple(roles)
+
+
+def ignored_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
+    """Roles of ``inp`` that get no output: rtmp (not served yet), record while disabled."""
+    served = active_roles(cam, inp)
+    return tuple(role for role in inp.roles if role not in served)
+
+
+def build_command(
+    cam: CameraLike, inp: InputLike, cache_dir: Path, ffmpeg_bin: str, run_id: str
+) -> FfmpegCommand | None:
+    """The ffmpeg command of one input, or None when none of its roles has an output."""
+    roles = active_roles(cam, inp)
+    if not roles:
+        return None
+    input_args = list(inp.input_args)
+    decode_args: list[str] = []
+    if "detect" in roles and not _THREAD_OPTIONS.intersection(input_args):
+        # One decoder thread (-threads before -i = the decoder's): frame threading costs ~10 %
+        # more CPU in hand-offs plus a frame of delay per thread, and one thread decodes 1080p
+        # H.264 ~25x faster than real time here. A 4K/H.265 detect stream on a weak CPU may
+        # need more: a -threads in input_args is kept as it is.
+        decode_args = ["-threads", "1"]
+    outputs: list[str] = []
+    if "detect" in roles:
+        outputs += detect_output_args(cam)
+    for role in SEGMENT_ROLES:
+        if role in roles:
+            outputs += segment_output_args(cam, role, cache_dir, run_id)
+    args = [
+        ffmpeg_bin,
+        *inp.global_args,
+        *inp.hwaccel_args,
+        *input_args,
+        *decode_args,
+        "-i", inp.path,
+        *outputs,
+    ]  # fmt: skip
+    size = frame_size(cam.width, cam.height) if "detect" in roles else None
+    return FfmpegCommand(roles=roles, args=[a for a in args if a != ""], frame_size=size)
+
+
+def build_commands(cam: CameraLike, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
+    """One command per input that has an output, in config order (see :func:`build_command`)."""
+    commands: list[FfmpegCommand] = []
+    # Inputs are named by index in logs: their paths often carry the camera's password.
+    for index, inp in enumerate(cam.ffmpeg.inputs):
+        for role in ignored_roles(cam, inp):
+            reason = "not supported yet" if role == "rtmp" else "record is disabled"
+            logger.info("camera %s input %d: role %s has no output (%s)", cam.name, index, role, reason)
+        command = build_command(cam, inp, cache_dir, ffmpeg_bin, run_id)
+        if command is not None:
+            commands.append(command)
+    return commands

@@ -1,0 +1,300 @@
+"""CameraCapture with real ffmpeg on the shared footage: frames, segments, restarts, drops, stop."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from frigate_like.config import CameraConfig, config_from_dict
+from frigate_like.video.binaries import find_ffmpeg
+from frigate_like.video.capture import CameraCapture, CaptureMetrics
+from frigate_like.video.frames import FrameRing, shm_name_for
+
+W, H = 768, 432
+PERSON, CAR = "one-by-one-person-detection.mp4", "car-detection.mp4"
+LOOP = "-re -stream_loop -1"  # the demo config: the file plays in real time, forever
+FAST = {"no_frame_timeout": 2.0, "backoff_start": 0.5, "term_timeout": 1.0}
+
+
+def camera(shared_dir: Path, media: Path, roles: list[str], *more_inputs: dict[str, Any], **cam: Any) -> CameraConfig:
+    raw = {
+        "mqtt": {"host": "127.0.0.1"},
+        "model": {
+            "path": str(shared_dir / "models" / "ssd_mobilenet_v1_coco_quant.tflite"),
+            "labelmap_path": str(shared_dir / "models" / "coco_labelmap.txt"),
+        },
+        "cameras": {
+            "back": {
+                "ffmpeg": {
+                    "inputs": [{"path": str(media / PERSON), "roles": roles}, *more_inputs],
+                    "input_args": LOOP,
+                    "output_args": {"clips": "-f segment -segment_time 2 -segment_format mp4 -reset_timestamps 1"
+                                    " -strftime 1 -c copy -an"},
+                },
+                "width": W, "height": H, "fps": 5, **cam,
+            }
+        },
+    }  # fmt: skip
+    return config_from_dict(raw).cameras["back"]
+
+
+@pytest.fixture
+def media(shared_dir: Path, tmp_path: Path) -> Path:
+    """The footage behind links under tmp_path: the test's path is then in every ffmpeg's argv."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for name in (PERSON, CAR):
+        (folder / name).symlink_to(shared_dir / "media" / name)
+    return folder
+
+
+def ffmpeg_pids(marker: str) -> list[int]:
+    """Live processes whose command line mentions ``marker`` (a /proc scan, no psutil)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and b"ffmpeg" in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+class Rig:
+    """A ring, a frames queue, metrics and a capture, torn down in reverse."""
+
+    def __init__(self, cam: CameraConfig, cache: Path, queue_size: int = 4, slots: int = 6, **opts: Any) -> None:
+        self.cache, self.marker = cache, str(cache)
+        self.ring = FrameRing.create(shm_name_for("capture"), W, H, slots)
+        self.frames: queue.Queue[tuple[int, float]] = queue.Queue(maxsize=queue_size)
+        self.metrics = CaptureMetrics()
+        self.stop_event = threading.Event()
+        self.capture = CameraCapture(
+            cam, cache, self.ring, self.frames, self.metrics, self.stop_event, find_ffmpeg(),
+            logging.getLogger("ffmpeg.back"), **opts,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.capture.stop(timeout=5)
+        self.ring.close()
+        self.ring.unlink()
+
+
+@pytest.fixture
+def rig_factory(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
+    rigs: list[Rig] = []
+
+    def make(cam: CameraConfig, **kwargs: Any) -> Rig:
+        rig = Rig(cam, tmp_path / "cache", **kwargs)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in reversed(rigs):
+        rig.close()
+    assert ffmpeg_pids(str(tmp_path)) == []
+
+
+def first_frame(video: Path) -> np.ndarray:
+    """An independent decode of the video's first frame, as yuv420p rows."""
+    raw = subprocess.run(
+        [find_ffmpeg(), "-v", "error", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+         "-"],
+        capture_output=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(H * 3 // 2, W)
+
+
+def test_frames_at_detect_fps_real_image_and_clips_segments(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]))
+    rig.capture.start()
+    slot, t0 = rig.frames.get(timeout=10)
+    got = rig.ring.read_copy(slot, t0)
+    assert got is not None
+    expected = first_frame(shared_dir / "media" / PERSON)
+    assert got.std() > 10  # a real picture, not a blank buffer
+    assert np.abs(got.astype(np.int16) - expected).mean() < 2.0  # the same picture
+    pid = rig.metrics.capture_pid.value
+    assert pid in rig.capture.pids
+
+    times = [t0]
+    while times[-1] - t0 < 4.0:
+        slot, frame_time = rig.frames.get(timeout=5)
+        assert rig.ring.frame_time(slot) == frame_time
+        times.append(frame_time)
+    fps = (len(times) - 1) / (times[-1] - t0)
+    assert 4.5 <= fps <= 5.5
+    assert 3.5 <= rig.metrics.camera_fps.value <= 6.5
+    assert rig.metrics.skipped_frames.value == 0 and rig.metrics.restarts.value == 0
+    assert rig.metrics.last_frame_time.value >= times[-1]
+
+    clips = rig.cache / "back" / "clips"
+    lists = list(clips.glob("segments-*.csv"))
+    assert wait_for(lambda: any(p.read_text() for p in lists), 5)
+    rig.capture.stop()
+    assert ffmpeg_pids(rig.marker) == []
+    assert rig.metrics.capture_pid.value == 0
+    [segment_list] = lists
+    rows = list(csv.reader(segment_list.read_text().splitlines()))
+    # SIGTERM let ffmpeg finish its last segment and list it: every file is listed
+    assert sorted(name for name, _, _ in rows) == sorted(p.name for p in clips.glob("*.mp4"))
+    assert len(rows) >= 2
+    for name, start, end in rows:
+        assert (clips / name).stat().st_size > 0 and float(end) > float(start)
+        assert len(name) == len("20240101120000.mp4")
+
+
+def test_killed_ffmpeg_is_restarted_and_frames_resume(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(camera(shared_dir, media, ["detect"]), **FAST)
+    rig.capture.start()
+    rig.frames.get(timeout=10)
+    first_pid = rig.metrics.capture_pid.value
+    os.kill(first_pid, signal.SIGKILL)
+    killed_at = time.time()
+    while True:  # drain what was read before the kill
+        slot, frame_time = rig.frames.get(timeout=10)
+        if frame_time > killed_at + 0.1:
+            break
+    assert rig.metrics.capture_pid.value not in (0, first_pid)
+    assert rig.metrics.restarts.value == 1
+    assert rig.metrics.reconnects_last_hour() == 1
+    assert killed_at <= rig.metrics.restart_times()[0] <= time.time()
+    assert rig.ring.read_copy(slot, frame_time) is not None
+
+
+def test_stalled_ffmpeg_is_restarted_after_the_no_frame_timeout(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(camera(shared_dir, media, ["detect"]), **FAST)
+    rig.capture.start()
+    rig.frames.get(timeout=10)
+    stalled = rig.metrics.capture_pid.value
+    os.kill(stalled, signal.SIGSTOP)  # alive but silent, like a camera that stops sending
+    stopped_at = time.time()
+    slot, frame_time = rig.frames.get(timeout=15)
+    while frame_time < stopped_at:
+        slot, frame_time = rig.frames.get(timeout=15)
+    # SIGTERM stays pending on a stopped process: the SIGKILL after term_timeout ends it
+    assert frame_time - stopped_at >= FAST["no_frame_timeout"]
+    assert rig.metrics.restarts.value == 1
+    assert not Path(f"/proc/{stalled}").exists() or stalled not in ffmpeg_pids(rig.marker)
+
+
+def test_slow_consumer_drops_frames_and_never_blocks_capture(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(camera(shared_dir, media, ["detect"]), queue_size=2, slots=4)
+    rig.capture.start()
+    assert wait_for(lambda: rig.metrics.skipped_frames.value >= 5, 10)
+    assert rig.frames.full()
+    frames_then = rig.metrics.frames.value
+    assert wait_for(lambda: rig.metrics.frames.value >= frames_then + 5, 5)  # reading goes on
+    # the queued frames were never overwritten by the frames dropped after them
+    queued = [rig.frames.get_nowait() for _ in range(2)]
+    assert queued[0][0] != queued[1][0]
+    for slot, frame_time in queued:
+        assert rig.ring.read_copy(slot, frame_time) is not None
+    assert rig.metrics.skipped_fps.value > 0
+
+    rig.stop_event.set()  # the camera process's stop event alone also stops every ffmpeg
+    assert wait_for(lambda: ffmpeg_pids(rig.marker) == [] and rig.capture.pids == [], 8)
+
+
+def test_failing_ffmpeg_is_logged_and_retried_with_growing_backoff(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    (media / PERSON).unlink()  # the camera "is offline": ffmpeg exits at once
+    rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]), **FAST)
+    with caplog.at_level(logging.INFO):
+        rig.capture.start()
+        assert wait_for(lambda: rig.metrics.restarts.value >= 2, 5)
+    times = rig.metrics.restart_times()
+    assert times[1] - times[0] >= 0.9  # the first retry came 0.5 s after a failure, the next 1 s after
+    ffmpeg_lines = [r for r in caplog.records if r.name == "ffmpeg.back.detect_clips"]
+    assert any("No such file or directory" in r.getMessage() and r.levelno == logging.ERROR for r in ffmpeg_lines)
+    assert any("exited with code" in r.getMessage() for r in caplog.records if r.name == "ffmpeg.back")
+    assert rig.frames.empty() and rig.metrics.capture_pid.value in (0, *rig.capture.pids)
+
+
+def test_ring_must_outsize_the_queue(shared_dir: Path, media: Path, tmp_path: Path) -> None:
+    cam = camera(shared_dir, media, ["detect"])
+    with FrameRing.create(shm_name_for("small"), W, H, 3) as ring:
+        try:
+            for size in (0, 2):
+                with pytest.raises(ValueError, match="needs a frames queue of maxsize"):
+                    CameraCapture(cam, tmp_path, ring, queue.Queue(maxsize=size), CaptureMetrics(), threading.Event())
+        finally:
+            ring.unlink()
+
+
+def _record_only_camera_process(cam: CameraConfig, cache: str, ring_name: str, pids: mp.Queue[int]) -> None:
+    """A stand-in camera process: a detect input and a record-only one, then wait to be killed."""
+    ring = FrameRing.attach(ring_name, W, H, 4)
+    capture = CameraCapture(cam, Path(cache), ring, queue.Queue(maxsize=2), CaptureMetrics(), threading.Event())
+    capture.start()
+    while len(capture.pids) < 2:
+        time.sleep(0.05)
+    for pid in capture.pids:
+        pids.put(pid)
+    time.sleep(60)
+
+
+def test_ffmpeg_dies_with_a_killed_camera_process(shared_dir: Path, media: Path, tmp_path: Path) -> None:
+    record_only = {"path": str(media / CAR), "roles": ["record"]}
+    cam = camera(shared_dir, media, ["detect"], record_only, record={"enabled": True})
+    ctx = mp.get_context("spawn")
+    pids: mp.Queue[int] = ctx.Queue()
+    ring = FrameRing.create(shm_name_for("orphan"), W, H, 4)
+    child = ctx.Process(target=_record_only_camera_process, args=(cam, str(tmp_path), ring.name, pids))
+    child.start()
+    try:
+        started = sorted([pids.get(timeout=30), pids.get(timeout=5)])
+        assert sorted(ffmpeg_pids(str(tmp_path))) == started
+        time.sleep(1.0)
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)  # no stop(), no finally: only the kernel is left
+        child.join(10)
+        assert wait_for(lambda: ffmpeg_pids(str(tmp_path)) == [], 10)
+        # The record ffmpeg has no pipe to break: PR_SET_PDEATHSIG ended it. (Its last segment
+        # may be cut: the kernel signals it again each time it is handed to the next dying thread.)
+        assert (tmp_path / "back" / "record").is_dir()
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join(10)
+        pids.close()
+        pids.join_thread()
+        for pid in ffmpeg_pids(str(tmp_path)):
+            os.kill(pid, signal.SIGKILL)
+        ring.close()
+        ring.unlink()

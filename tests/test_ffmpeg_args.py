@@ -1,0 +1,160 @@
+"""ffmpeg command lines built from real, loaded configs (Frigate 0.8 style)."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from frigate_like.config import CameraConfig, config_from_dict
+from frigate_like.video.ffmpeg import (
+    FFMPEG_ENV_OVERRIDES,
+    build_commands,
+    ffmpeg_env,
+    frame_size,
+    segment_dir,
+    segment_list_path,
+)
+
+CACHE = Path("/tmp/cache")
+RTSP = "rtsp://viewer:secret@10.0.10.10:554/stream"
+DEFAULT_INPUT = [
+    "-avoid_negative_ts", "make_zero", "-fflags", "+genpts+discardcorrupt", "-rtsp_transport", "tcp",
+    "-timeout", "5000000", "-use_wallclock_as_timestamps", "1",
+]  # fmt: skip
+CLIPS = shlex.split("-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
+RECORD = shlex.split("-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
+
+
+def camera(shared_dir: Path, cam: dict[str, Any], **top: Any) -> CameraConfig:
+    raw = {
+        "mqtt": {"host": "127.0.0.1"},
+        "model": {
+            "path": str(shared_dir / "models" / "ssd_mobilenet_v1_coco_quant.tflite"),
+            "labelmap_path": str(shared_dir / "models" / "coco_labelmap.txt"),
+        },
+        "cameras": {"back": {"width": 1280, "height": 720, "fps": 5, **cam}},
+        **top,
+    }
+    return config_from_dict(raw).cameras["back"]
+
+
+def detect_tail(width: int = 1280, height: int = 720, fps: str = "5") -> list[str]:
+    return [
+        "-f", "rawvideo", "-pix_fmt", "yuv420p",
+        "-vf", f"fps={fps},scale={width}:{height}:flags=fast_bilinear", "pipe:",
+    ]  # fmt: skip
+
+
+def segments(role: str, args: list[str], run: str = "run1") -> list[str]:
+    folder = CACHE / "back" / role
+    return [
+        *args,
+        "-segment_list",
+        f"{folder}/segments-{run}.csv",
+        "-segment_list_type",
+        "csv",
+        f"{folder}/%Y%m%d%H%M%S.mp4",
+    ]
+
+
+def test_all_roles_on_one_input_frigate_08_layout(shared_dir: Path) -> None:
+    cam = camera(
+        shared_dir,
+        {"ffmpeg": {"inputs": [{"path": RTSP, "roles": ["detect", "clips", "record"]}]}, "record": {"enabled": True}},
+    )
+    [command] = build_commands(cam, CACHE, "/usr/bin/ffmpeg", "run1")
+    assert command.roles == ("detect", "clips", "record")
+    assert command.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720)
+    assert command.args == [
+        "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "warning", *DEFAULT_INPUT, "-threads", "1", "-i", RTSP,
+        *detect_tail(), *segments("clips", CLIPS), *segments("record", RECORD),
+    ]  # fmt: skip
+
+
+def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Path) -> None:
+    cam = camera(
+        shared_dir,
+        {
+            "ffmpeg": {
+                "inputs": [
+                    {"path": "rtsp://cam/sub", "roles": ["detect"], "input_args": "-rtsp_transport udp"},
+                    {"path": "rtsp://cam/main", "roles": ["clips", "record"], "global_args": "-loglevel error"},
+                ],
+            },
+            "width": 640, "height": 360, "fps": 4, "record": {"enabled": True},
+        },
+        ffmpeg={"hwaccel_args": "-hwaccel vaapi -hwaccel_device /dev/dri/renderD128"},
+    )  # fmt: skip
+    detect, record = build_commands(cam, CACHE, "ffmpeg", "run1")
+    hwaccel = ["-hwaccel", "vaapi", "-hwaccel_device", "/dev/dri/renderD128"]
+    assert detect.roles == ("detect",) and detect.frame_size == 640 * 360 * 3 // 2
+    assert detect.args == [
+        "ffmpeg", "-hide_banner", "-loglevel", "warning", *hwaccel, "-rtsp_transport", "udp", "-threads", "1",
+        "-i", "rtsp://cam/sub", *detect_tail(640, 360, "4"),
+    ]  # fmt: skip
+    # no decoding on a copy-only input, so no decoder thread setting either
+    assert record.roles == ("clips", "record") and record.frame_size is None and not record.detect
+    assert record.args == [
+        "ffmpeg", "-loglevel", "error", *hwaccel, *DEFAULT_INPUT, "-i", "rtsp://cam/main",
+        *segments("clips", CLIPS), *segments("record", RECORD),
+    ]  # fmt: skip
+
+
+def test_user_filters_and_threads_are_kept(shared_dir: Path) -> None:
+    """A user's own video filter (a hardware scaler, say) stays; Frigate 0.8's -r/-s follow it."""
+    cam = camera(
+        shared_dir,
+        {
+            "ffmpeg": {
+                "inputs": [{"path": RTSP, "roles": ["detect"], "input_args": "-threads 2"}],
+                "output_args": {"detect": "-vf hwdownload,format=nv12 -f rawvideo -pix_fmt yuv420p"},
+            },
+            "fps": 5,
+        },
+    )
+    [command] = build_commands(cam, CACHE, "ffmpeg", "r")
+    assert command.args[command.args.index("-i") - 2 :] == [
+        "-threads", "2", "-i", RTSP,
+        "-vf", "hwdownload,format=nv12", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-r", "5", "-s", "1280x720", "pipe:",
+    ]  # fmt: skip
+
+
+def test_rtmp_is_logged_and_disabled_record_gets_no_output(shared_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cam = camera(
+        shared_dir,
+        {
+            "ffmpeg": {
+                "inputs": [
+                    {"path": "rtsp://cam/main", "roles": ["rtmp"]},
+                    {"path": "rtsp://cam/sub", "roles": ["detect", "record"]},
+                ]
+            }
+        },
+    )
+    with caplog.at_level(logging.INFO, logger="frigate_like.video.ffmpeg"):
+        commands = build_commands(cam, CACHE, "ffmpeg", "r")
+    assert [c.roles for c in commands] == [("detect",)]
+    assert "-segment_list" not in commands[0].args
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("input 0: role rtmp has no output (not supported yet)" in m for m in messages)
+    assert any("input 1: role record has no output (record is disabled)" in m for m in messages)
+    assert not any("secret" in m or "rtsp://" in m for m in messages)  # paths carry passwords
+
+
+def test_detect_filter_and_segment_paths(shared_dir: Path) -> None:
+    cam = camera(
+        shared_dir, {"ffmpeg": {"inputs": [{"path": "x.mp4", "roles": ["detect"]}]}, "width": 768, "height": 432}
+    )
+    assert build_commands(cam, CACHE, "ffmpeg", "r")[0].args[-2] == "fps=5,scale=768:432:flags=fast_bilinear"
+    assert segment_dir(CACHE, "back", "clips") == CACHE / "back" / "clips"
+    assert segment_list_path(CACHE, "back", "record", "abc") == CACHE / "back" / "record" / "segments-abc.csv"
+
+
+def test_ffmpeg_runs_in_utc() -> None:
+    assert FFMPEG_ENV_OVERRIDES == {"TZ": "UTC"}
+    env = ffmpeg_env({"PATH": "/bin", "TZ": "Europe/Paris"})
+    assert env == {"PATH": "/bin", "TZ": "UTC"}
