@@ -77,10 +77,9 @@ class CameraProcess:
             raise
 
     def _loop(self, logger: logging.Logger) -> None:
+        from frigate_like.track.frame_processor import FrameProcessor
         from frigate_like.video.capture import CameraCapture
         from frigate_like.video.frames import FrameRing
-
-        from frigate_like.track.frame_processor import FrameProcessor
 
         parts = self.parts
         cam = parts.cam
