@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from frigate_like.config import FrigateConfig
-from frigate_like.errors import ConfigError
+from frigate_like.errors import ConfigError, FrigateLikeError
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class NVR:
         logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), self.ffmpeg_bin)
 
         self.db = open_database(cfg.database, MIGRATIONS_DIR)
+        self._started = True  # from here on, stop() has something to undo
         self._children_stop = self.ctx.Event()
         self._updates = self.ctx.Queue(maxsize=UPDATES_PER_CAMERA * max(1, len(cfg.cameras)))
         self.hub = DetectorHub(
@@ -92,7 +93,6 @@ class NVR:
             ),
         )
         self.hub.start()
-        self._started = True
         self._build_cameras()
         self._build_event_pipeline(queries)
         for runtime in self.cameras.values():
@@ -233,7 +233,8 @@ class NVR:
         logger.info("frigate-like stopping")
         if self.http_server is not None:
             self.http_server.close()
-        self._children_stop.set()
+        if self._children_stop is not None:
+            self._children_stop.set()
         for runtime in self.cameras.values():
             _join_process(runtime.process, CHILD_JOIN_TIMEOUT)
         self._threads_stop.set()
@@ -245,7 +246,8 @@ class NVR:
             self.tracked.end_all()
         if self.events is not None:
             self.events.finish(timeout=3.0)
-        self.hub.stop()
+        if self.hub is not None:
+            self.hub.stop()
         for runtime in self.cameras.values():
             runtime.ring.close()
             runtime.ring.unlink()
@@ -304,6 +306,10 @@ def run(cfg: FrigateConfig) -> int:
     except ConfigError:
         nvr.stop()
         raise
+    except FrigateLikeError as exc:  # e.g. no Coral attached: a clear line, not a traceback
+        logger.error("cannot start: %s", exc)
+        nvr.stop()
+        return 1
     except Exception:
         logger.exception("start-up failed")
         nvr.stop()
