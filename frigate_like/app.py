@@ -99,6 +99,7 @@ class NVR:
             self._start_camera(runtime)
         self._spawn_thread("tracked-objects", self.tracked.run)
         self._spawn_thread("events", self.events.run)
+        self._spawn_thread("event-retention", self._event_retention().run)
         self._spawn_thread("watchdog", self._watchdog)
         if self._http_enabled:
             self._start_http()
@@ -166,6 +167,13 @@ class NVR:
             self.hub.stats,
             [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
         )
+
+    def _event_retention(self) -> Any:
+        from frigate_like.db import queries
+        from frigate_like.events.cleanup import EventCleanup
+
+        clips_dir = Path(self.cfg.paths.media_dir) / "clips"
+        return EventCleanup(dict(self.cfg.cameras), clips_dir, queries, self._threads_stop)
 
     def _frame_reader(self, camera: str) -> Any:
         def read(slot: int, frame_time: float) -> Any:
