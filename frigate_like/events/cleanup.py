@@ -22,7 +22,16 @@ class RetentionStore(Protocol):
         self, before: float, *, camera: str | None = ..., labels: Any = ..., exclude_labels: Any = ...
     ) -> list[dict[str, Any]]: ...
 
-    def list_events(self, **filters: Any) -> list[dict[str, Any]]: ...
+    def list_events(
+        self,
+        *,
+        before: float | None = ...,
+        camera: str | None = ...,
+        label: str | None = ...,
+        limit: int | None = ...,
+        has_snapshot: bool | None = ...,
+        include_thumbnails: bool = ...,
+    ) -> list[dict[str, Any]]: ...
 
     def update_event(self, event_id: str, **fields: Any) -> bool: ...
 
