@@ -12,7 +12,7 @@ from pathlib import Path
 import peewee as pw
 
 from frigate_like.db.database import open_database
-from tests.segment_footage import ffprobe
+from tests.segment_footage import RECORD_CODECS, ffprobe, write_segments
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -47,6 +47,13 @@ def fake_run(folder: Path, run: str, start: float, durations: list[float], size:
         offset += duration
     (folder / f"segments-{run}.csv").write_text("".join(lines))
     return paths
+
+
+def car_record_cache(cache: Path, shared_dir: Path) -> Path:
+    """20 s of the car video (with its AAC audio) cut by a record-role ffmpeg at 4x speed: 4 segments."""
+    write_segments(shared_dir / "media" / "car-detection.mp4", cache / "car" / "record", seconds=20,
+                   read_rate=4, codecs=RECORD_CODECS, run=run_name(time.time()))
+    return cache
 
 
 def count_frames(path: Path) -> int:

@@ -7,7 +7,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer, re
 from frigate_like.stats import CameraStatsSource, StatsCollector
 from frigate_like.video.binaries import find_ffmpeg
 from frigate_like.video.capture import CaptureMetrics
-from tests.record_support import decodes_cleanly, fake_run, open_test_db, run_name, streams
-from tests.segment_footage import RECORD_CODECS, copy_cache, write_segments
+from tests.record_support import car_record_cache, decodes_cleanly, fake_run, open_test_db, run_name, streams
+from tests.segment_footage import copy_cache
 
 PATTERN = re.compile(r"/recordings/\d{4}-\d\d-\d\d/\d\d/car/\d\d\.\d\d(\.\d+)?\.mp4$")
 T0 = 1_790_000_000.0  # a fixed "now" for the runs laid out by hand
@@ -30,11 +29,7 @@ T0 = 1_790_000_000.0  # a fixed "now" for the runs laid out by hand
 
 @pytest.fixture(scope="module")
 def real_cache(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
-    """20 s of the car video (with its AAC audio) cut by a record-role ffmpeg, at 4x speed."""
-    cache = tmp_path_factory.mktemp("cache")
-    write_segments(shared_dir / "media" / "car-detection.mp4", cache / "car" / "record", seconds=20,
-                   read_rate=4, codecs=RECORD_CODECS, run=run_name(time.time()))
-    return cache
+    return car_record_cache(tmp_path_factory.mktemp("cache"), shared_dir)
 
 
 @pytest.fixture
