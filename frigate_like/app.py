@@ -57,6 +57,10 @@ class NVR:
         self.app: Any = None
         self._log_listener: Any = None
         self._updates: Any = None
+        self.recorder: Any = None  # record.maintainer.RecordingMaintainer
+        self.recordings: Any = None  # record.nvr.Recordings
+        self.manual: Any = None  # record.manual.ManualRecorder
+        self.playback: Any = None  # record.playback.PlaybackLibrary
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -95,6 +99,7 @@ class NVR:
         self.hub.start()
         self._build_cameras()
         self._build_event_pipeline(queries)
+        self._build_recordings()
         for runtime in self.cameras.values():
             self._start_camera(runtime)
         self._spawn_thread("tracked-objects", self.tracked.run)
@@ -175,6 +180,31 @@ class NVR:
         clips_dir = Path(self.cfg.paths.media_dir) / "clips"
         return EventCleanup(dict(self.cfg.cameras), clips_dir, queries, self._threads_stop)
 
+    def _build_recordings(self) -> None:
+        """24/7 recordings (maintainer thread, retention, NVR reads), manual recordings and playback."""
+        from frigate_like.record.wiring import build_recording_parts
+
+        parts = build_recording_parts(
+            self.cfg, self.ffmpeg_bin, self._threads_stop, self._frame_reader, self._upstream_drops
+        )
+        self.recorder, self.recordings = parts.maintainer, parts.recordings
+        self.manual, self.playback = parts.manual, parts.playback
+        self.stats.add_camera_section(self.recorder.stats)
+        self.tracked.frame_listeners.append(self.manual.on_frame)
+        self._spawn_thread("recordings", self.recorder.run)
+
+    def _upstream_drops(self, camera: str) -> Any:
+        """Frames of ``camera`` lost before the main process saw them (capture skips, dropped updates)."""
+
+        def count() -> int:
+            parts = self.cameras[camera].parts
+            return int(parts.capture_metrics.skipped_frames.value) + int(parts.metrics.updates_dropped.value)
+
+        return count
+
+    def _add_recording_services(self, services: Any) -> None:
+        services.recordings, services.manual, services.playback = self.recordings, self.manual, self.playback
+
     def _frame_reader(self, camera: str) -> Any:
         def read(slot: int, frame_time: float) -> Any:
             return self.cameras[camera].ring.read_copy(slot, frame_time)
@@ -200,6 +230,7 @@ class NVR:
         services = ApiServices(
             config=self.cfg, stats=self.stats.stats, public_config=lambda: to_public_dict(self.cfg), events=queries
         )
+        self._add_recording_services(services)
         self.app = create_app(services)
         # threads: each MJPEG viewer holds one; connection_limit bounds open sockets.
         self.http_server = create_server(
@@ -241,6 +272,8 @@ class NVR:
         logger.info("frigate-like stopping")
         if self.http_server is not None:
             self.http_server.close()
+        if self.manual is not None:
+            self.manual.shutdown()  # finished while frames still flow; its files are complete
         if self._children_stop is not None:
             self._children_stop.set()
         for runtime in self.cameras.values():

@@ -65,6 +65,11 @@ class StatsCollector:
         self._detector_stats = detector_stats
         self._storage_paths = storage_paths
         self._started = started if started is not None else time.time()
+        self._camera_sections: list[Callable[[], dict[str, dict[str, Any]]]] = []
+
+    def add_camera_section(self, source: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        """Adds keys to cameras' entries: ``source()`` returns ``{camera: {key: value}}`` (e.g. recording)."""
+        self._camera_sections.append(source)
 
     def stats(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
@@ -83,6 +88,10 @@ class StatsCollector:
                 "reconnects_last_hour": capture.reconnects_last_hour(),
                 "detection_enabled": bool(source.metrics.detect_enabled.value),
             }
+        for section in self._camera_sections:
+            for name, values in section().items():
+                if name in doc:
+                    doc[name].update(values)
         doc["detection_fps"] = round(total_detection_fps, 2)
         doc["detectors"] = self._detector_stats()
         storage: dict[str, Any] = {}

@@ -597,6 +597,24 @@ def test_clips_retain_and_record_inherit_globals(tmp_path: Path, minimal: dict[s
     assert cam.clips.objects is None
 
 
+def test_record_keeps_audio_by_default_and_min_free_mb_is_global(tmp_path: Path, minimal: dict[str, Any]) -> None:
+    cfg = load_config(write(tmp_path, minimal))
+    record = cfg.cameras["back"].ffmpeg.output_args["record"]
+    assert "-an" not in record and record[-4:] == ["-c:v", "copy", "-c:a", "aac"]
+    assert cfg.record.min_free_mb == 1024
+    minimal["record"] = {"min_free_mb": 50, "retain_days": 2}
+    cfg = load_config(write(tmp_path, minimal))
+    assert (cfg.record.min_free_mb, cfg.cameras["back"].record.retain_days) == (50, 2)
+    assert not hasattr(cfg.cameras["back"].record, "min_free_mb")
+    minimal["cameras"]["back"]["record"] = {"min_free_mb": 10}
+    assert any(p.startswith("cameras.back.record.min_free_mb") for p in problems_of(tmp_path, minimal))
+
+
+def test_frigate_08_record_args_still_mean_no_audio(frigate08: Path) -> None:
+    record = load_config(frigate08, env=ENV).cameras["back"].ffmpeg.output_args["record"]
+    assert record[-3:] == ["-c", "copy", "-an"]  # what the user wrote is what ffmpeg gets
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path, minimal: dict[str, Any]) -> None:
     folder = tmp_path / "conf"
     folder.mkdir()

@@ -16,15 +16,16 @@ import peewee as pw
 import psycopg2
 import pytest
 
-from frigate_like.db import queries
+from frigate_like.db import queries, recordings
 from frigate_like.db.database import backup_sqlite, close_database, open_database
 from frigate_like.errors import BadRequest, Conflict, FrigateLikeError, Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+APPLIED = ["001_initial", "002_recordings"]
 
-SECOND_MIGRATION = '''"""002: a test-only table."""
+NEXT_MIGRATION = '''"""099: a test-only table."""
 def migrate(migrator, database, *, fake=False, **kwargs):
     migrator.sql("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")
 
@@ -228,9 +229,11 @@ def test_one_writer_many_reader_threads(db: pw.Database) -> None:
 
 def test_migrations_applied_with_indexes(db: pw.Database) -> None:
     names = [row[0] for row in db.execute_sql("SELECT name FROM migratehistory").fetchall()]
-    assert names == ["001_initial"]
+    assert names == APPLIED
     indexes = {index.name for index in db.get_indexes("event")}
     assert {"event_start_time", "event_camera_start_time", "event_label_start_time"} <= indexes
+    indexes = {index.name for index in db.get_indexes("recordings")}
+    assert {"recordings_camera_start_time", "recordings_start_time"} <= indexes
 
 
 def test_backup_before_pending_migrations(tmp_path: Path) -> None:
@@ -246,7 +249,7 @@ def test_backup_before_pending_migrations(tmp_path: Path) -> None:
     close_database(db)
     assert not list(settings.path.parent.glob("*.backup-*"))
 
-    (migrations / "002_note.py").write_text(SECOND_MIGRATION)
+    (migrations / "099_note.py").write_text(NEXT_MIGRATION)
     db = open_database(settings, migrations)
     close_database(db)
     backups = list(settings.path.parent.glob("frigate.db.backup-*"))
@@ -254,7 +257,7 @@ def test_backup_before_pending_migrations(tmp_path: Path) -> None:
     old = sqlite3.connect(backups[0])
     try:
         assert old.execute("SELECT id FROM event").fetchall() == [("1.0-aaaaaa",)]
-        assert old.execute("SELECT name FROM migratehistory").fetchall() == [("001_initial",)]
+        assert old.execute("SELECT name FROM migratehistory").fetchall() == [(name,) for name in APPLIED]
         assert not old.execute("SELECT name FROM sqlite_master WHERE name = 'note'").fetchall()
     finally:
         old.close()
@@ -293,18 +296,18 @@ def test_missing_migrations_folder(tmp_path: Path) -> None:
 def test_failed_migration_is_reported_and_rolled_back(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "002_broken.py").write_text(
+    (migrations / "099_broken.py").write_text(
         "def migrate(migrator, database, *, fake=False, **kwargs):\n"
         "    migrator.sql('CREATE TABLE event (id TEXT)')\n"
     )
     settings = DbSettings(path=tmp_path / "frigate.db")
     with pytest.raises(FrigateLikeError, match="migration failed"):
         open_database(settings, migrations)
-    os.remove(migrations / "002_broken.py")
+    os.remove(migrations / "099_broken.py")
     db = open_database(settings, migrations)
     try:
         names = [row[0] for row in db.execute_sql("SELECT name FROM migratehistory").fetchall()]
-        assert names == ["001_initial"]
+        assert names == APPLIED
     finally:
         close_database(db)
 
@@ -313,3 +316,28 @@ def test_unreachable_server_is_unavailable(tmp_path: Path) -> None:
     settings = DbSettings(path=tmp_path / "frigate.db", url="postgresql://postgres@127.0.0.1:1/test")
     with pytest.raises(Unavailable, match="127.0.0.1:1/test"):
         open_database(settings, MIGRATIONS)
+
+
+def test_recording_rows(db: pw.Database) -> None:
+    recordings.add_recording("front", "/r/a.mp4", 100.0, 110.0, 5)
+    recordings.add_recording("front", "/r/b.mp4", 110.0, 120.5, 6)
+    recordings.add_recording("back", "/r/c.mp4", 90.0, 100.0, 7)
+    recordings.add_recording("front", "/r/a.mp4", 100.0, 110.25, 8)  # the same path again: one row
+    front = recordings.recordings("front")
+    expected = [("/r/a.mp4", 10.25, 8), ("/r/b.mp4", 10.5, 6)]
+    assert [(r["path"], r["duration"], r["size_bytes"]) for r in front] == expected
+    assert [r["path"] for r in recordings.recordings("front", after=110.5)] == ["/r/b.mp4"]
+    assert [r["path"] for r in recordings.recordings("front", before=110.0)] == ["/r/a.mp4"]
+    assert recordings.last_recording("front")["path"] == "/r/b.mp4"  # type: ignore[index]
+    assert recordings.last_recording("side") is None
+    assert [r["path"] for r in recordings.oldest(limit=2)] == ["/r/c.mp4", "/r/a.mp4"]
+    assert [r["path"] for r in recordings.oldest(limit=5, offset=2)] == ["/r/b.mp4"]
+    assert [r["path"] for r in recordings.ended_before("front", 115.0)] == ["/r/a.mp4"]
+    assert recordings.cameras() == ["back", "front"]
+    assert recordings.delete_recordings([front[0]["id"]]) == 1
+    recordings.forget_recording("/r/c.mp4")
+    assert [r["path"] for r in recordings.oldest()] == ["/r/b.mp4"]
+    add("front", start=200.0)
+    add("front", start=150.0, end_time=160.0)
+    add("back", start=300.0)
+    assert recordings.open_event_starts() == {"front": 200.0, "back": 300.0}

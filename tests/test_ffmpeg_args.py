@@ -26,7 +26,9 @@ DEFAULT_INPUT = [
     "-timeout", "5000000", "-use_wallclock_as_timestamps", "1",
 ]  # fmt: skip
 CLIPS = shlex.split("-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
-RECORD = shlex.split("-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
+RECORD = shlex.split(
+    "-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac"
+)
 
 
 def camera(shared_dir: Path, cam: dict[str, Any], **top: Any) -> CameraConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 import yaml
 
 from frigate_like.config import CameraConfig, load_config
-from frigate_like.events.tracked import CameraObjects, ObjectState
+from frigate_like.events.tracked import CameraObjects, ObjectState, TrackedObjectProcessor
 from frigate_like.messages import Box, FrameUpdate, TrackedObject
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -153,3 +155,28 @@ def test_end_all_ends_live_events(camera: CameraConfig) -> None:
     objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0),), (), ()))
     objects.end_all()
     assert recorder.calls[-1] == ("ended", "1-abc", 1.0)
+
+
+def test_frame_listeners_see_every_update_and_a_failing_one_is_contained(camera: CameraConfig) -> None:
+    updates: queue.Queue[FrameUpdate] = queue.Queue()
+    stop = threading.Event()
+    processor = TrackedObjectProcessor({"front": CameraObjects(camera, lambda s, t: None, [])}, updates, stop)
+    seen: list[float] = []
+
+    def broken(update: FrameUpdate) -> None:
+        raise RuntimeError("listener bug")
+
+    processor.frame_listeners += [broken, lambda update: seen.append(update.frame_time)]
+    for i in range(3):
+        updates.put(FrameUpdate("front", 100.0 + i, i, (), (), ()))
+    thread = threading.Thread(target=processor.run)
+    thread.start()
+    deadline = 100
+    while len(seen) < 3 and deadline:
+        deadline -= 1
+        stop.wait(0.05)
+    stop.set()
+    thread.join(5)
+    updates.put(FrameUpdate("front", 104.0, 4, (), (), ()))
+    processor.drain()
+    assert seen == [100.0, 101.0, 102.0, 104.0]

@@ -10,6 +10,9 @@ from frigate_like.api.service import ApiServices
 
 def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.events import events_blueprint
+    from frigate_like.api.manual_recording import manual_recording_blueprint
+    from frigate_like.api.playback import playback_blueprint
+    from frigate_like.api.recordings import recordings_blueprint
     from frigate_like.api.system import system_blueprint
 
     app = Flask("frigate_like")
@@ -18,6 +21,9 @@ def create_app(services: ApiServices) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(system_blueprint(services))
     app.register_blueprint(events_blueprint(services))
+    app.register_blueprint(recordings_blueprint(services))
+    app.register_blueprint(manual_recording_blueprint(services))
+    app.register_blueprint(playback_blueprint(services))
     return app
 
 

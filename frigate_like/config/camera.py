@@ -44,6 +44,17 @@ class RecordConfig(StrictModel):
     retain_days: NonNegativeInt = 30
 
 
+class GlobalRecordConfig(RecordConfig):
+    """Global ``record``: the camera defaults plus NEW ``min_free_mb``, the free-space floor of the
+    media folder: below it the oldest recordings are deleted first, whatever their camera."""
+
+    min_free_mb: NonNegativeInt = 1024
+
+    def camera_defaults(self) -> RecordConfig:
+        """The part every camera inherits (``min_free_mb`` is daemon-wide)."""
+        return RecordConfig(enabled=self.enabled, retain_days=self.retain_days)
+
+
 class RtmpConfig(StrictModel):
     """``cameras.<name>.rtmp``: re-stream the ``rtmp`` input."""
 

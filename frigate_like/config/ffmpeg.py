@@ -18,7 +18,11 @@ DEFAULT_INPUT_ARGS = (
 )
 DEFAULT_OUTPUT_ARGS: dict[str, str] = {
     "detect": "-f rawvideo -pix_fmt yuv420p",
-    "record": "-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an",
+    # Frigate 0.8 had "-c copy -an": recordings without sound. Video is still copied, but audio is
+    # kept and encoded to AAC: cameras often send G.711 (pcm_mulaw/alaw), which mp4 cannot hold,
+    # and AAC costs little CPU. A camera without audio gets a video-only segment, as before. A
+    # config that spells out Frigate 0.8's args (with -an) loads unchanged and records no audio.
+    "record": "-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac",
     "clips": "-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an",
     "rtmp": "-c copy -f flv",
 }

@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import Field, ValidationInfo, model_validator
 
 from frigate_like.config.base import StrictModel
-from frigate_like.config.camera import CameraConfig, RecordConfig
+from frigate_like.config.camera import CameraConfig, GlobalRecordConfig
 from frigate_like.config.ffmpeg import FfmpegConfig
 from frigate_like.config.objects import DetectConfig, FilterConfig, MotionConfig, ObjectsConfig
 from frigate_like.config.sections import (
@@ -46,7 +46,7 @@ class FrigateConfig(StrictModel):
     environment_vars: dict[str, str] = Field(default_factory=dict)  # the app applies them, not the loader
     clips: ClipsConfig = Field(default_factory=ClipsConfig)
     snapshots: GlobalSnapshotsConfig = Field(default_factory=GlobalSnapshotsConfig)
-    record: RecordConfig = Field(default_factory=RecordConfig)
+    record: GlobalRecordConfig = Field(default_factory=GlobalRecordConfig)
     ffmpeg: FfmpegConfig = Field(default_factory=FfmpegConfig)
     objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
     motion: MotionConfig = Field(default_factory=MotionConfig)
@@ -151,7 +151,7 @@ def resolve_camera(cfg: FrigateConfig, name: str, cam: CameraConfig) -> CameraCo
             "motion": motion,
             "detect": detect,
             "clips": clips,
-            "record": cam.record.merged_over(cfg.record),
+            "record": cam.record.merged_over(cfg.record.camera_defaults()),
             "snapshots": snapshots,
         }
     )

@@ -58,4 +58,24 @@ class Event(BaseModel):
         )
 
 
-MODELS: tuple[type[pw.Model], ...] = (Event,)
+class Recording(BaseModel):
+    """One 24/7 segment in ``<media>/recordings``: ``path`` covers wall-clock ``[start_time, end_time)``."""
+
+    id = pw.AutoField()
+    camera = pw.CharField(max_length=64)
+    path = pw.TextField(unique=True)
+    start_time = pw.DoubleField()  # epoch seconds
+    end_time = pw.DoubleField()
+    duration = pw.DoubleField()
+    size_bytes = pw.BigIntegerField()
+
+    class Meta:
+        table_name = "recordings"
+        # Created by migrations/002_recordings.py; declared so the model describes the real schema.
+        indexes = (
+            (("camera", "start_time"), False),
+            (("start_time",), False),
+        )
+
+
+MODELS: tuple[type[pw.Model], ...] = (Event, Recording)

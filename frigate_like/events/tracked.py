@@ -239,12 +239,24 @@ class CameraObjects:
 
 
 class TrackedObjectProcessor:
-    """Main-process thread: routes every camera's FrameUpdate to its CameraObjects."""
+    """Main-process thread: routes every camera's FrameUpdate to its CameraObjects.
+
+    ``frame_listeners`` then see every update too (manual recording copies the frame); they run
+    on this thread, so they must return quickly.
+    """
 
     def __init__(self, cameras: dict[str, CameraObjects], updates: Any, stop: Any) -> None:
         self.cameras = cameras
         self._updates = updates
         self._stop = stop
+        self.frame_listeners: list[Callable[[FrameUpdate], None]] = []
+
+    def _frame_listeners(self, update: FrameUpdate) -> None:
+        for listener in self.frame_listeners:
+            try:
+                listener(update)
+            except Exception:  # a faulty listener must not stop tracking
+                logger.exception("frame listener %r failed for %s", listener, update.camera)
 
     def run(self) -> None:
 
@@ -262,6 +274,7 @@ class TrackedObjectProcessor:
                 camera.handle(update)
             except Exception:
                 logger.exception("failed to handle an update from %s", update.camera)
+            self._frame_listeners(update)
 
     def drain(self) -> None:
         """Handles what is left in the queue (shutdown), without blocking."""
@@ -274,6 +287,7 @@ class TrackedObjectProcessor:
             camera = self.cameras.get(update.camera)
             if camera is not None:
                 camera.handle(update)
+                self._frame_listeners(update)
 
     def end_all(self) -> None:
         for camera in self.cameras.values():

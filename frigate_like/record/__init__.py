@@ -1,1 +1,1 @@
-"""Recording: the cache segment index, event clips cut from it, and (later) the recordings maintainer."""
+"""Recording: cache segments, event clips, 24/7 recordings and retention, manual recordings and playback."""

@@ -35,8 +35,10 @@ SEGMENT_PATTERN = "%Y%m%d%H%M%S.mp4"
 DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "detect": ("-f", "rawvideo", "-pix_fmt", "yuv420p"),
-        "record": tuple(
-            shlex.split("-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
+        "record": tuple(  # audio kept (as AAC): see config/ffmpeg.py
+            shlex.split(
+                "-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac"
+            )
         ),
         "clips": tuple(
             shlex.split("-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")

@@ -53,9 +53,10 @@ def demo_config(
 class Daemon:
     """``frigate-like run`` in a subprocess, with helpers to query its HTTP API."""
 
-    def __init__(self, tmp: Path, cfg: dict[str, Any]) -> None:
+    def __init__(self, tmp: Path, cfg: dict[str, Any], env: dict[str, str] | None = None) -> None:
         self.tmp = tmp
         self.cfg = cfg
+        self.env = env or {}  # extra environment, e.g. a private HOME
         self.config_path = tmp / "config.yml"
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.log_path = tmp / "daemon.log"
@@ -73,7 +74,7 @@ class Daemon:
 
     def start(self, timeout: float = 60) -> None:
         self._log = self.log_path.open("wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "frigate_like", "run", "-c", str(self.config_path)],
             stdout=self._log,

@@ -1,0 +1,62 @@
+"""The seed's record start/stop: every active camera into a named recording folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from frigate_like.api.service import ApiServices, required
+from frigate_like.errors import BadRequest
+
+
+def _body() -> dict[str, Any]:
+    """The JSON object sent (every field is optional, so no body is an empty object)."""
+    if not request.get_data():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _optional_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _int(body: dict[str, Any], name: str, default: int) -> int:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def manual_recording_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("manual_recording", __name__)
+
+    def recorder() -> Any:
+        return required(services.manual, "manual recording")
+
+    @bp.post("/skellycam/camera/group/all/record/start")
+    def start() -> Response:
+        body = _body()
+        recorder().start(
+            recording_name=_optional_str(body, "recording_name"),
+            recording_directory=_optional_str(body, "recording_directory"),
+            mic_device_index=_int(body, "mic_device_index", -1),
+        )
+        return jsonify(True)
+
+    @bp.get("/skellycam/camera/group/all/record/stop")
+    def stop() -> Response:
+        recorder().stop()
+        return jsonify(True)
+
+    return bp

@@ -1,0 +1,45 @@
+"""The seed's playback endpoints: list recordings, load one, stream its videos (range requests), timestamps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, send_file
+
+from frigate_like.api.service import ApiServices, required
+from frigate_like.errors import BadRequest
+
+
+def playback_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("playback", __name__, url_prefix="/skellycam/playback")
+
+    def library() -> Any:
+        return required(services.playback, "playback")
+
+    @bp.get("/recordings")
+    def recordings() -> Response:
+        return jsonify(library().recordings())
+
+    @bp.post("/load")
+    def load() -> Response:
+        body = request.get_json(silent=True)
+        path = body.get("recording_path") if isinstance(body, dict) else None
+        if not isinstance(path, str) or not path.strip():
+            raise BadRequest("recording_path (a folder) is required")
+        return jsonify(library().load(path))
+
+    @bp.get("/video/<video_id>")
+    def video(video_id: str) -> Response:
+        found = library().video(video_id)
+        # conditional: Range → 206 Partial Content, so a browser <video> seeks without downloading it all
+        return send_file(found.path, mimetype=found.mimetype, conditional=True)
+
+    @bp.get("/timestamps")
+    def timestamps() -> Response:
+        return jsonify(library().timestamps())
+
+    @bp.get("/timestamps/<video_id>")
+    def timestamp_info(video_id: str) -> Response:
+        return jsonify(library().timestamp_info(video_id))
+
+    return bp

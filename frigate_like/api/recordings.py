@@ -1,0 +1,42 @@
+"""24/7 recording endpoints: a camera's footage by day and hour, and an mp4 export of any span."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, send_file
+
+from frigate_like.api.params import float_param
+from frigate_like.api.service import ApiServices, required
+from frigate_like.errors import BadRequest
+
+
+def _epoch(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be epoch seconds, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def recordings_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("recordings", __name__)
+
+    def recordings() -> Any:
+        return required(services.recordings, "recordings")
+
+    @bp.get("/api/<camera>/recordings")
+    def timeline(camera: str) -> Response:
+        after, before = float_param(request.args, "after"), float_param(request.args, "before")
+        return jsonify(recordings().timeline(camera, after=after, before=before))
+
+    @bp.get("/api/<camera>/recordings/<start>/<end>.mp4")
+    def export(camera: str, start: str, end: str) -> Response:
+        path = recordings().export(camera, _epoch("start", start), _epoch("end", end))
+        # conditional: ETag, Last-Modified and Range (206), so a browser <video> can seek in it
+        return send_file(path, mimetype="video/mp4", conditional=True, download_name=f"{camera}-{start}-{end}.mp4")
+
+    return bp
