@@ -9,7 +9,10 @@ from frigate_like.api.service import ApiServices
 
 
 def create_app(services: ApiServices) -> Flask:
+    from frigate_like.api.clips import clips_blueprint
+    from frigate_like.api.docs import docs_blueprint
     from frigate_like.api.events import events_blueprint
+    from frigate_like.api.media import media_blueprint
     from frigate_like.api.system import system_blueprint
 
     app = Flask("frigate_like")
@@ -18,6 +21,9 @@ def create_app(services: ApiServices) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(system_blueprint(services))
     app.register_blueprint(events_blueprint(services))
+    app.register_blueprint(media_blueprint(services))
+    app.register_blueprint(clips_blueprint(services))
+    app.register_blueprint(docs_blueprint(services))
     return app
 
 
