@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -177,3 +179,36 @@ def test_stream_object_is_a_closable_iterator(rig: LiveRig) -> None:
     stream = rig.live.open_stream("cam", ViewOptions(), FAST)
     assert isinstance(stream, MjpegStream) and iter(stream) is stream
     stream.close()
+
+
+def test_hang_up_over_real_waitress_frees_the_viewer(rig: LiveRig) -> None:
+    from frigate_like.api import ApiServices, create_app
+    from frigate_like.api.server import create_http_server
+    from tests.integration.daemon import free_port
+    from tests.integration.http_support import first_jpeg
+
+    rig.feed(100.0)
+    app = create_app(
+        ApiServices(config=rig.config, stats=dict, public_config=dict, events=None, live=rig.live, media=None)
+    )
+    port = free_port()
+    server = create_http_server(app, "127.0.0.1", port, max_streams=rig.live.encoders.max_viewers)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        # 1 fps: the stream sleeps between frames; the hang-up must end it before the next write
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /api/cam?fps=1&h=108 HTTP/1.1\r\nHost: test\r\n\r\n")
+            reader = sock.makefile("rb")
+            while reader.readline() not in (b"\r\n", b""):
+                pass  # response headers
+            reader.readline()  # the chunk size line of chunked transfer encoding
+            first_jpeg(reader)
+            assert rig.live.encoders.streams == 1
+            reader.close()
+        deadline = time.monotonic() + 10
+        while rig.live.encoders.streams and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rig.live.encoders.streams == 0 and rig.live.encoders.active() == []
+    finally:
+        server.close()
