@@ -55,6 +55,8 @@ class NVR:
         self.events: Any = None
         self.stats: Any = None
         self.app: Any = None
+        self.live: Any = None  # LiveView: latest frames and shared MJPEG encoders for the API
+        self.media: Any = None  # EventMedia: event pictures and clip files for the API
         self._log_listener: Any = None
         self._updates: Any = None
         self.recorder: Any = None  # record.maintainer.RecordingMaintainer
@@ -100,6 +102,7 @@ class NVR:
         self._build_cameras()
         self._build_event_pipeline(queries)
         self._build_recordings()
+        self._build_live_view(queries)
         for runtime in self.cameras.values():
             self._start_camera(runtime)
         self._spawn_thread("tracked-objects", self.tracked.run)
@@ -204,6 +207,16 @@ class NVR:
 
     def _add_recording_services(self, services: Any) -> None:
         services.recordings, services.manual, services.playback = self.recordings, self.manual, self.playback
+    def _build_live_view(self, queries: Any) -> None:
+        """The API's view of the cameras; a lifecycle listener, so added before the tracking thread runs."""
+        from frigate_like.events.live import build_live_view
+        from frigate_like.events.media import EventMedia
+
+        cams = dict(self.cfg.cameras)
+        self.live = build_live_view(cams, self.tracked.cameras, {name: self._frame_reader(name) for name in cams})
+        for camera_objects in self.tracked.cameras.values():
+            camera_objects.add_listener(self.live)
+        self.media = EventMedia(self.live, queries, Path(self.cfg.paths.media_dir) / "clips", cams)
 
     def _frame_reader(self, camera: str) -> Any:
         def read(slot: int, frame_time: float) -> Any:
@@ -221,25 +234,23 @@ class NVR:
         runtime.process = process
 
     def _start_http(self) -> None:
-        from waitress import create_server
-
         from frigate_like.api import ApiServices, create_app
+        from frigate_like.api.server import create_http_server
         from frigate_like.config import to_public_dict
         from frigate_like.db import queries
+        from frigate_like.events.live import MAX_STREAMS
 
         services = ApiServices(
-            config=self.cfg, stats=self.stats.stats, public_config=lambda: to_public_dict(self.cfg), events=queries
+            config=self.cfg,
+            stats=self.stats.stats,
+            public_config=lambda: to_public_dict(self.cfg),
+            events=queries,
+            live=self.live,
+            media=self.media,
         )
         self._add_recording_services(services)
         self.app = create_app(services)
-        # threads: each MJPEG viewer holds one; connection_limit bounds open sockets.
-        self.http_server = create_server(
-            self.app,
-            host=self.cfg.http.host,
-            port=self.cfg.http.port,
-            threads=16,
-            ident="frigate-like",
-        )
+        self.http_server = create_http_server(self.app, self.cfg.http.host, self.cfg.http.port, max_streams=MAX_STREAMS)
         self._spawn_thread("http", self.http_server.run)
         logger.info("HTTP API on http://%s:%d", self.cfg.http.host, self.cfg.http.port)
 
@@ -274,6 +285,8 @@ class NVR:
             self.http_server.close()
         if self.manual is not None:
             self.manual.shutdown()  # finished while frames still flow; its files are complete
+        if self.live is not None:
+            self.live.close()  # ends MJPEG streams; no frame is read from the rings after this
         if self._children_stop is not None:
             self._children_stop.set()
         for runtime in self.cameras.values():

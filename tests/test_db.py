@@ -23,9 +23,9 @@ from frigate_like.errors import BadRequest, Conflict, FrigateLikeError, Unavaila
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-APPLIED = ["001_initial", "002_recordings"]
 
-NEXT_MIGRATION = '''"""099: a test-only table."""
+REAL_MIGRATIONS = sorted(path.stem for path in MIGRATIONS.glob("[0-9]*.py"))
+LATER_MIGRATION = '''"""900: a test-only table, after every real migration."""
 def migrate(migrator, database, *, fake=False, **kwargs):
     migrator.sql("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")
 
@@ -229,9 +229,14 @@ def test_one_writer_many_reader_threads(db: pw.Database) -> None:
 
 def test_migrations_applied_with_indexes(db: pw.Database) -> None:
     names = [row[0] for row in db.execute_sql("SELECT name FROM migratehistory").fetchall()]
-    assert names == APPLIED
+    assert names == REAL_MIGRATIONS and names[0] == "001_initial"
     indexes = {index.name for index in db.get_indexes("event")}
-    assert {"event_start_time", "event_camera_start_time", "event_label_start_time"} <= indexes
+    assert {
+        "event_start_time",
+        "event_camera_start_time",
+        "event_label_start_time",
+        "event_camera_label_start_time",
+    } <= indexes
     indexes = {index.name for index in db.get_indexes("recordings")}
     assert {"recordings_camera_start_time", "recordings_start_time"} <= indexes
 
@@ -249,7 +254,7 @@ def test_backup_before_pending_migrations(tmp_path: Path) -> None:
     close_database(db)
     assert not list(settings.path.parent.glob("*.backup-*"))
 
-    (migrations / "099_note.py").write_text(NEXT_MIGRATION)
+    (migrations / "900_note.py").write_text(LATER_MIGRATION)
     db = open_database(settings, migrations)
     close_database(db)
     backups = list(settings.path.parent.glob("frigate.db.backup-*"))
@@ -257,7 +262,7 @@ def test_backup_before_pending_migrations(tmp_path: Path) -> None:
     old = sqlite3.connect(backups[0])
     try:
         assert old.execute("SELECT id FROM event").fetchall() == [("1.0-aaaaaa",)]
-        assert old.execute("SELECT name FROM migratehistory").fetchall() == [(name,) for name in APPLIED]
+        assert [row[0] for row in old.execute("SELECT name FROM migratehistory")] == REAL_MIGRATIONS
         assert not old.execute("SELECT name FROM sqlite_master WHERE name = 'note'").fetchall()
     finally:
         old.close()
@@ -296,18 +301,18 @@ def test_missing_migrations_folder(tmp_path: Path) -> None:
 def test_failed_migration_is_reported_and_rolled_back(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "099_broken.py").write_text(
+    (migrations / "900_broken.py").write_text(
         "def migrate(migrator, database, *, fake=False, **kwargs):\n"
         "    migrator.sql('CREATE TABLE event (id TEXT)')\n"
     )
     settings = DbSettings(path=tmp_path / "frigate.db")
     with pytest.raises(FrigateLikeError, match="migration failed"):
         open_database(settings, migrations)
-    os.remove(migrations / "099_broken.py")
+    os.remove(migrations / "900_broken.py")
     db = open_database(settings, migrations)
     try:
         names = [row[0] for row in db.execute_sql("SELECT name FROM migratehistory").fetchall()]
-        assert names == APPLIED
+        assert names == REAL_MIGRATIONS
     finally:
         close_database(db)
 

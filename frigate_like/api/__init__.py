@@ -9,8 +9,11 @@ from frigate_like.api.service import ApiServices
 
 
 def create_app(services: ApiServices) -> Flask:
+    from frigate_like.api.clips import clips_blueprint
+    from frigate_like.api.docs import docs_blueprint
     from frigate_like.api.events import events_blueprint
     from frigate_like.api.manual_recording import manual_recording_blueprint
+    from frigate_like.api.media import media_blueprint
     from frigate_like.api.playback import playback_blueprint
     from frigate_like.api.recordings import recordings_blueprint
     from frigate_like.api.system import system_blueprint
@@ -24,6 +27,9 @@ def create_app(services: ApiServices) -> Flask:
     app.register_blueprint(recordings_blueprint(services))
     app.register_blueprint(manual_recording_blueprint(services))
     app.register_blueprint(playback_blueprint(services))
+    app.register_blueprint(media_blueprint(services))
+    app.register_blueprint(clips_blueprint(services))
+    app.register_blueprint(docs_blueprint(services))
     return app
 
 

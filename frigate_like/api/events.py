@@ -1,14 +1,18 @@
-"""Event endpoints: /api/events with Frigate 0.8's filters, summary, one event."""
+"""Event endpoints: /api/events with Frigate 0.8's filters, summary, one event, its thumbnail and snapshot."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from pathlib import Path
 
-from frigate_like.api.params import flag_param, float_param, int_param, str_param
+from flask import Blueprint, Response, jsonify, request, send_file
+
+from frigate_like.api.params import flag_param, float_param, height_param, int_param, str_param
 from frigate_like.api.service import ApiServices
-from frigate_like.errors import NotFound
+from frigate_like.errors import BadRequest, NotFound
+from frigate_like.events.media import SnapshotRequest
 
 MAX_LIMIT = 10_000
+THUMBNAIL_FORMATS = ("ios", "android")
 
 
 def events_blueprint(services: ApiServices) -> Blueprint:
@@ -26,10 +30,8 @@ def events_blueprint(services: ApiServices) -> Blueprint:
             limit=int_param(args, "limit", 100, minimum=1, maximum=MAX_LIMIT),
             has_snapshot=flag_param(args, "has_snapshot"),
             has_clip=flag_param(args, "has_clip"),
+            include_thumbnails=bool(flag_param(args, "include_thumbnails", True)),
         )
-        if not flag_param(args, "include_thumbnails", True):
-            for row in rows:
-                row.pop("thumbnail", None)
         return jsonify(rows)
 
     @bp.get("/api/events/summary")
@@ -42,5 +44,27 @@ def events_blueprint(services: ApiServices) -> Blueprint:
         if event is None:
             raise NotFound(f"event {event_id!r} not found")
         return jsonify(event)
+
+    @bp.get("/api/events/<event_id>/thumbnail.jpg")
+    def thumbnail(event_id: str) -> Response:
+        kind = request.args.get("format") or "ios"
+        if kind not in THUMBNAIL_FORMATS:
+            raise BadRequest(f"format must be one of {', '.join(THUMBNAIL_FORMATS)}, got {kind!r}")
+        jpeg = services.need_media().thumbnail_jpeg(event_id, android=kind == "android")
+        return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    @bp.get("/api/events/<event_id>/snapshot.jpg")
+    def snapshot(event_id: str) -> Response:
+        args = request.args
+        wanted = SnapshotRequest(
+            height=height_param(args),
+            bbox=flag_param(args, "bbox"),
+            timestamp=flag_param(args, "timestamp"),
+            crop=flag_param(args, "crop"),
+        )
+        picture = services.need_media().snapshot(event_id, wanted)
+        if isinstance(picture, Path):
+            return send_file(picture, mimetype="image/jpeg", conditional=True, max_age=0)
+        return Response(picture, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
     return bp

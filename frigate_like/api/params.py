@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from frigate_like.errors import BadRequest
+from frigate_like.events.overlays import ViewOptions
 
 
 def int_param(
@@ -58,3 +59,25 @@ def str_param(args: Mapping[str, str], name: str, max_length: int = 200) -> str 
     if len(raw) > max_length:
         raise BadRequest(f"{name} is too long")
     return raw
+
+
+MAX_HEIGHT = 2160  # px; a bigger picture of a detect-resolution frame only costs CPU
+
+
+def height_param(args: Mapping[str, str], default: int | None = None) -> int | None:
+    """``h`` (or its alias ``height``; ``h`` wins when both are given): a picture height in pixels."""
+    name = "h" if args.get("h") not in (None, "") else "height"
+    return int_param(args, name, default, minimum=1, maximum=MAX_HEIGHT)
+
+
+def view_options(args: Mapping[str, str], default_height: int | None) -> ViewOptions:
+    """The live view's overlay switches and height (MJPEG and latest.jpg)."""
+    return ViewOptions(
+        height=height_param(args, default_height),
+        bbox=bool(flag_param(args, "bbox", False)),
+        timestamp=bool(flag_param(args, "timestamp", False)),
+        zones=bool(flag_param(args, "zones", False)),
+        mask=bool(flag_param(args, "mask", False)),
+        motion=bool(flag_param(args, "motion", False)),
+        regions=bool(flag_param(args, "regions", False)),
+    )

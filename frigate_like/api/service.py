@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frigate_like.errors import Unavailable
+
+if TYPE_CHECKING:
+    from frigate_like.events.live import LiveView
+    from frigate_like.events.media import EventMedia
 
 
 @dataclass
@@ -15,9 +19,17 @@ class ApiServices:
     stats: Callable[[], dict[str, Any]]
     public_config: Callable[[], dict[str, Any]]
     events: Any  # module or object with list_events / get_event / events_summary
+    live: LiveView | None = None  # MJPEG, latest.jpg (None: the daemon runs without cameras' frames)
+    media: EventMedia | None = None  # best.jpg, event thumbnails and snapshots, clip files
     recordings: Any = None  # record.nvr.Recordings: /api/<camera>/recordings
     manual: Any = None  # record.manual.ManualRecorder: /skellycam/camera/group/all/record/*
     playback: Any = None  # record.playback.PlaybackLibrary: /skellycam/playback/*
+
+    def need_live(self) -> LiveView:
+        return required(self.live, "the live view")
+
+    def need_media(self) -> EventMedia:
+        return required(self.media, "event media")
 
 
 def required(service: Any, what: str) -> Any:

@@ -49,12 +49,13 @@ class Event(BaseModel):
 
     class Meta:
         table_name = "event"
-        # Created by migrations/001_initial.py with start_time DESC (newest-first listing);
+        # Created by migrations/001_initial.py and 002 with start_time DESC (newest-first listing);
         # declared here only so the model describes the real schema.
         indexes = (
             (("start_time",), False),
             (("camera", "start_time"), False),
             (("label", "start_time"), False),
+            (("camera", "label", "start_time"), False),
         )
 
 

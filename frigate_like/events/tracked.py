@@ -120,6 +120,10 @@ class CameraObjects:
             name: np.array(zone.coordinates, dtype=np.int32).reshape((-1, 1, 2)) for name, zone in cam.zones.items()
         }
 
+    def add_listener(self, listener: LifecycleListener) -> None:
+        """Adds a listener (call before updates flow: the tracking thread reads the list unlocked)."""
+        self._listeners.append(listener)
+
     # -- per frame ---------------------------------------------------------------------------
     def handle(self, update: FrameUpdate) -> None:
         self.last_update = update

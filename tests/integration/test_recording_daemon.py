@@ -93,8 +93,11 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         daemon.wait_for(
             lambda: all(daemon.get_json("/api/stats")[cam]["camera_fps"] > 3 for cam in VIDEOS), 60, what="frames"
         )
-        status, body = post(daemon, "/skellycam/camera/group/all/record/start",
-                            {"recording_name": "two_cams", "recording_directory": str(tmp / "roots")})
+        status, body = post(
+            daemon,
+            "/skellycam/camera/group/all/record/start",
+            {"recording_name": "two_cams", "recording_directory": str(tmp / "roots")},
+        )
         assert (status, body) == (200, True), body
         time.sleep(MANUAL_SECONDS)
         assert json.loads(daemon.get("/skellycam/camera/group/all/record/stop", timeout=60)) is True
@@ -194,8 +197,11 @@ def test_a_record_restart_is_counted_and_its_gap_reported_then_shutdown_finishes
     gaps = [g for day in daemon.get_json("/api/car/recordings") for h in day["recordings"] for g in h["gaps"]]
     assert gaps and all(g["duration"] > 1.0 for g in gaps)
 
-    status, _ = post(daemon, "/skellycam/camera/group/all/record/start",
-                     {"recording_name": "at_shutdown", "recording_directory": str(session.roots)})
+    status, _ = post(
+        daemon,
+        "/skellycam/camera/group/all/record/start",
+        {"recording_name": "at_shutdown", "recording_directory": str(session.roots)},
+    )
     assert status == 200
     time.sleep(3)
     code, _ = daemon.terminate()

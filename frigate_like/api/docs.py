@@ -1,0 +1,80 @@
+"""The API's own description: /api/openapi.json and an interactive Swagger UI page at /docs (no CDN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from frigate_like.api.openapi import openapi_document
+from frigate_like.api.service import ApiServices
+from frigate_like.errors import NotFound
+
+# The only Swagger UI files the page loads; nothing else of the package folder is served.
+ASSETS = frozenset(
+    {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "favicon-32x32.png",
+        "favicon-16x16.png",
+    }
+)
+# Links are relative to /docs so the page also works behind a reverse proxy's path prefix.
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>frigate-like API</title>
+  <link rel="stylesheet" type="text/css" href="docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="docs/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="docs/swagger-ui-bundle.js" charset="UTF-8"></script>
+  <script src="docs/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+  <script>
+    window.onload = function () {
+      window.ui = SwaggerUIBundle({
+        url: "api/openapi.json",
+        dom_id: "#swagger-ui",
+        deepLinking: true,
+        presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+        layout: "StandaloneLayout"
+      });
+    };
+  </script>
+</body>
+</html>
+"""
+
+
+def _examples(config: Any) -> tuple[str | None, str | None]:
+    """A real camera and one of its labels, so "Try it out" works as it opens."""
+    cameras = getattr(config, "cameras", None) or {}
+    for name, cam in cameras.items():
+        track = list(getattr(getattr(cam, "objects", None), "track", []) or [])
+        return name, (track[0] if track else None)
+    return None, None
+
+
+def docs_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("docs", __name__)
+    document = openapi_document(*_examples(services.config))
+
+    @bp.get("/api/openapi.json")
+    def openapi() -> Response:
+        return jsonify(document)
+
+    @bp.get("/docs")
+    def page() -> Response:
+        return Response(PAGE, mimetype="text/html")
+
+    @bp.get("/docs/<asset>")
+    def asset(asset: str) -> Response:
+        if asset not in ASSETS:
+            raise NotFound(f"no such file: {asset!r}")
+        return send_from_directory(str(swagger_ui_path), asset, max_age=86400)
+
+    return bp

@@ -1,0 +1,49 @@
+"""Live pictures: the MJPEG debug stream, latest.jpg and a label's best.jpg."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
+
+from frigate_like.api.params import flag_param, height_param, int_param, view_options
+from frigate_like.api.service import ApiServices
+from frigate_like.events.mjpeg import BOUNDARY
+
+MJPEG_DEFAULT_FPS = 3
+MJPEG_MAX_FPS = 30
+MJPEG_DEFAULT_HEIGHT = 360
+NO_STORE = {"Cache-Control": "no-store"}  # live pictures change every frame
+
+
+def jpeg_response(jpeg: bytes) -> Response:
+    return Response(jpeg, mimetype="image/jpeg", headers=NO_STORE)
+
+
+def media_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("media", __name__)
+
+    @bp.get("/api/<camera_name>")
+    def mjpeg(camera_name: str) -> Response:
+        args = request.args
+        fps = int_param(args, "fps", MJPEG_DEFAULT_FPS, minimum=1, maximum=MJPEG_MAX_FPS)
+        options = view_options(args, MJPEG_DEFAULT_HEIGHT)
+        # waitress tells a task when its client went away (channel_request_lookahead > 0)
+        disconnected: Callable[[], bool] = request.environ.get("waitress.client_disconnected") or (lambda: False)
+        stream = services.need_live().open_stream(camera_name, options, float(fps or MJPEG_DEFAULT_FPS), disconnected)
+        return Response(stream, content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE)
+
+    @bp.get("/api/<camera_name>/latest.jpg")
+    def latest(camera_name: str) -> Response:
+        options = view_options(request.args, None)
+        return jpeg_response(services.need_live().latest_jpeg(camera_name, options))
+
+    @bp.get("/api/<camera_name>/<label>/best.jpg")
+    def best(camera_name: str, label: str) -> Response:
+        args = request.args
+        jpeg = services.need_media().best_jpeg(
+            camera_name, label, height_param(args), bool(flag_param(args, "crop", False))
+        )
+        return jpeg_response(jpeg)
+
+    return bp

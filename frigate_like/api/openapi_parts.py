@@ -1,0 +1,79 @@
+"""Small builders for the OpenAPI document: parameters, responses, operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JSON = "application/json"
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def path(name: str, description: str, example: str | None = None) -> Schema:
+    param: Schema = {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+    if example is not None:
+        param["example"] = example
+    return param
+
+
+def json_response(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def binary(media_type: str, description: str) -> Schema:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def text(description: str) -> Schema:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+def errors(*codes: int) -> dict[str, Schema]:
+    words = {
+        400: "a parameter is invalid",
+        401: "a valid api token is required",
+        404: "not found",
+        409: "conflicts with the current state",
+        416: "the range cannot be satisfied",
+        503: "not available right now; retry later",
+    }
+    return {str(code): json_response(ref("Error"), words[code]) for code in codes}
+
+
+def get(
+    summary: str,
+    responses: dict[str, Schema],
+    parameters: list[Schema] | None = None,
+    description: str = "",
+    tag: str = "system",
+) -> Schema:
+    operation: Schema = {"summary": summary, "tags": [tag], "responses": responses}
+    if description:
+        operation["description"] = description
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
+def post(
+    summary: str, responses: dict[str, Schema], body: Schema | None = None, tag: str = "system", description: str = ""
+) -> Schema:
+    operation: Schema = {"summary": summary, "tags": [tag], "responses": responses}
+    if description:
+        operation["description"] = description
+    if body is not None:
+        operation["requestBody"] = {"required": False, "content": {JSON: {"schema": body}}}
+    return {"post": operation}

@@ -1,0 +1,188 @@
+"""The live view of every camera for the API: latest frames, shared MJPEG encoders, live and recent objects.
+
+Runs in the main process. The tracking thread keeps each camera's ``CameraObjects`` up to date;
+HTTP threads read from here. A camera's latest frame is copied out of the shared-memory ring
+once per frame (under the camera's lock) and the copy is shared by every reader; objects that
+ended recently are kept (as a LifecycleListener) so their pictures stay available until the
+event processor has saved them, and ``best.jpg`` can show the last one of a label.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+
+from frigate_like.errors import NotFound, Unavailable
+from frigate_like.events.mjpeg import EncoderRegistry, LiveFrame, MjpegStream
+from frigate_like.events.overlays import CameraGeometry, CameraOverlays, ViewOptions
+from frigate_like.events.tracked import ObjectState
+from frigate_like.messages import FrameUpdate
+
+MAX_STREAMS = 64  # concurrent MJPEG viewers; the HTTP server sizes its threads from this
+RECENT_OBJECTS = 64  # ended objects kept in memory (their pictures until saved, best.jpg)
+
+FrameReader = Callable[[int, float], "np.ndarray | None"]
+
+
+class ObjectsLike(Protocol):
+    """A camera's tracked objects (events/tracked.py CameraObjects)."""
+
+    last_update: FrameUpdate | None
+    objects: dict[str, ObjectState]
+
+
+class LiveCamera:
+    """One camera's latest frame (a private copy, refreshed once per frame) and its live objects."""
+
+    def __init__(self, cam: CameraGeometry, objects: ObjectsLike, read_frame: FrameReader) -> None:
+        self.name = cam.name
+        self.cam = cam
+        self.overlays = CameraOverlays(cam)
+        self._objects = objects
+        self._read_frame = read_frame
+        self._lock = threading.Lock()
+        self._cached: LiveFrame | None = None
+        self._closed = False
+
+    def latest(self) -> LiveFrame | None:
+        """The newest frame we could copy; None before the first one (or after ``close``).
+
+        When the ring slot of the newest update was already overwritten, the previous copy
+        is returned: an older frame, but one whose boxes match it.
+        """
+        with self._lock:
+            if self._closed:
+                return None
+            update = self._objects.last_update
+            cached = self._cached
+            if update is None or (cached is not None and cached.frame_time >= update.frame_time):
+                return cached
+            frame = self._read_frame(update.slot, update.frame_time)
+            if frame is not None:
+                self._cached = LiveFrame(update, frame)
+            return self._cached
+
+    def render(self, frame: LiveFrame, options: ViewOptions) -> bytes:
+        return self.overlays.render(frame.frame, frame.update, options)
+
+    def live_objects(self) -> list[ObjectState]:
+        """A snapshot of the tracked objects (the tracking thread changes the dict meanwhile)."""
+        for _ in range(5):
+            try:
+                return list(self._objects.objects.values())
+            except RuntimeError:  # "dictionary changed size during iteration"
+                continue
+        return []
+
+    def close(self) -> None:
+        """No frame is read after this returns (the daemon unlinks the ring next)."""
+        with self._lock:
+            self._closed = True
+            self._cached = None
+
+
+class LiveView:
+    """What the API asks of the live cameras; also a LifecycleListener that remembers ended objects."""
+
+    def __init__(
+        self,
+        cameras: Mapping[str, LiveCamera],
+        *,
+        max_streams: int = MAX_STREAMS,
+        recent: int = RECENT_OBJECTS,
+    ) -> None:
+        self.cameras = dict(cameras)
+        self.encoders = EncoderRegistry(max_streams)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, ObjectState] = OrderedDict()
+        self._recent_max = recent
+        self._last_ended: dict[tuple[str, str], ObjectState] = {}
+
+    def camera(self, name: str) -> LiveCamera:
+        camera = self.cameras.get(name)
+        if camera is None:
+            raise NotFound(f"camera {name!r} not found")
+        return camera
+
+    # -- frames ---------------------------------------------------------------------------------
+    def open_stream(
+        self, camera: str, options: ViewOptions, fps: float, disconnected: Callable[[], bool] = lambda: False
+    ) -> MjpegStream:
+        """An MJPEG body for one viewer; ``NotFound`` / ``Unavailable`` before anything is sent."""
+        source = self.camera(camera)
+        if self._stop.is_set():
+            raise Unavailable("the daemon is stopping")
+        encoder = self.encoders.acquire(source, options, stream=True)
+        return MjpegStream(self.encoders, encoder, fps, stop=self._stop, disconnected=disconnected)
+
+    def latest_jpeg(self, camera: str, options: ViewOptions) -> bytes:
+        """The latest frame with overlays; shares the encode with any MJPEG viewer of the same options."""
+        encoder = self.encoders.acquire(self.camera(camera), options)
+        try:
+            encoded = encoder.current()
+        finally:
+            self.encoders.release(encoder)
+        if encoded is None:
+            raise Unavailable(f"camera {camera!r} has not delivered a frame yet")
+        return encoded.jpeg
+
+    # -- objects --------------------------------------------------------------------------------
+    def best_object(self, camera: str, label: str) -> ObjectState | None:
+        """The live true-positive ``label`` object with the best picture, else the last one that ended."""
+        candidates = [
+            obj
+            for obj in self.camera(camera).live_objects()
+            if obj.label == label and not obj.false_positive and obj.best is not None
+        ]
+        if candidates:
+            return max(candidates, key=lambda obj: obj.best.score if obj.best else 0.0)
+        with self._lock:
+            return self._last_ended.get((camera, label))
+
+    def live_event(self, event_id: str) -> ObjectState | None:
+        """The tracked object of an event in progress, on any camera."""
+        for camera in self.cameras.values():
+            for obj in camera.live_objects():
+                if obj.id == event_id and obj.has_event:
+                    return obj
+        return None
+
+    def recent_event(self, event_id: str) -> ObjectState | None:
+        """An event's object that ended lately (its clip and snapshot may still be in the making)."""
+        with self._lock:
+            return self._recent.get(event_id)
+
+    # -- LifecycleListener (tracking thread) --------------------------------------------------------
+    def object_started(self, obj: ObjectState) -> None:
+        pass
+
+    def object_updated(self, obj: ObjectState, reason: str) -> None:
+        pass
+
+    def object_ended(self, obj: ObjectState) -> None:
+        if obj.best is None:
+            return
+        with self._lock:
+            self._recent[obj.id] = obj
+            while len(self._recent) > self._recent_max:
+                self._recent.popitem(last=False)
+            if obj.has_event:  # a false positive that never became an event is nobody's best
+                self._last_ended[(obj.camera, obj.label)] = obj
+
+    def close(self) -> None:
+        """Ends every MJPEG stream and stops reading frames (before the rings go away)."""
+        self._stop.set()
+        for camera in self.cameras.values():
+            camera.close()
+
+
+def build_live_view(
+    cams: Mapping[str, Any], objects: Mapping[str, ObjectsLike], readers: Mapping[str, FrameReader]
+) -> LiveView:
+    """One LiveCamera per camera, from its config, its CameraObjects and its ring reader."""
+    return LiveView({name: LiveCamera(cam, objects[name], readers[name]) for name, cam in cams.items()})

@@ -1,0 +1,197 @@
+"""Shared live-view encoders: one draw + JPEG encode per frame and option set, however many viewers.
+
+A :class:`SharedEncoder` exists per (camera, :class:`ViewOptions`) while someone holds it: every
+MJPEG viewer of that option set (and a ``latest.jpg`` request while it runs) holds it through the
+:class:`EncoderRegistry`. Encoding is pulled, not pushed: the first viewer that asks after a new
+camera frame arrived draws and encodes it under the encoder's lock, the others get those same
+bytes. No thread runs for an encoder, so an encoder without viewers costs nothing, and the last
+viewer's release drops it at once.
+
+Viewers of the same fps wake on the same wall-clock ticks (multiples of ``1/fps``), so they ask
+for the same frame and an option set is encoded at most ``max(fps)`` times a second, never once
+per viewer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from frigate_like.errors import Unavailable
+from frigate_like.events.overlays import ViewOptions
+from frigate_like.messages import FrameUpdate
+
+BOUNDARY = "frame"
+DISCONNECT_POLL_S = 0.2  # a viewer that went away is noticed within this long, even between frames
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFrame:
+    """A camera's latest processed frame: the update that describes it and a private yuv420p copy."""
+
+    update: FrameUpdate
+    frame: np.ndarray
+
+    @property
+    def frame_time(self) -> float:
+        return self.update.frame_time
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    frame_time: float
+    jpeg: bytes
+
+
+class FrameSource(Protocol):
+    """One camera's live frames (events/live.py LiveCamera)."""
+
+    name: str
+
+    def latest(self) -> LiveFrame | None: ...
+
+    def render(self, frame: LiveFrame, options: ViewOptions) -> bytes: ...
+
+
+class SharedEncoder:
+    """Draws and encodes one camera's frames with one option set, once per frame."""
+
+    def __init__(self, source: FrameSource, options: ViewOptions) -> None:
+        self.source = source
+        self.options = options
+        self.viewers = 0  # guarded by the registry's lock
+        self.encodes = 0
+        self._lock = threading.Lock()
+        self._last: EncodedFrame | None = None
+
+    def current(self) -> EncodedFrame | None:
+        """The camera's latest frame drawn and encoded; None while the camera has given no frame yet."""
+        frame = self.source.latest()
+        with self._lock:
+            # ">": a viewer that read the camera just before another must not put an older frame back
+            if frame is not None and (self._last is None or frame.frame_time > self._last.frame_time):
+                self._last = EncodedFrame(frame.frame_time, self.source.render(frame, self.options))
+                self.encodes += 1
+            return self._last
+
+
+class EncoderRegistry:
+    """The live encoders by (camera, options), reference-counted; bounds the number of MJPEG viewers."""
+
+    def __init__(self, max_viewers: int) -> None:
+        self.max_viewers = max_viewers
+        self._lock = threading.Lock()
+        self._encoders: dict[tuple[str, ViewOptions], SharedEncoder] = {}
+        self._streams = 0
+
+    def acquire(self, source: FrameSource, options: ViewOptions, *, stream: bool = False) -> SharedEncoder:
+        """The shared encoder of ``(source, options)``, created on first use; pair with :meth:`release`.
+
+        ``stream`` counts an MJPEG viewer against ``max_viewers`` (``Unavailable`` beyond it, so the
+        HTTP server keeps threads for the other endpoints).
+        """
+        key = (source.name, options)
+        with self._lock:
+            if stream:
+                if self._streams >= self.max_viewers:
+                    raise Unavailable(f"too many MJPEG viewers ({self.max_viewers}); try again later")
+                self._streams += 1
+            encoder = self._encoders.get(key)
+            if encoder is None:
+                encoder = self._encoders[key] = SharedEncoder(source, options)
+            encoder.viewers += 1
+            return encoder
+
+    def release(self, encoder: SharedEncoder, *, stream: bool = False) -> None:
+        key = (encoder.source.name, encoder.options)
+        with self._lock:
+            if stream:
+                self._streams -= 1
+            encoder.viewers -= 1
+            if encoder.viewers <= 0 and self._encoders.get(key) is encoder:
+                del self._encoders[key]
+
+    def active(self) -> list[SharedEncoder]:
+        """The encoders that have holders now (for tests and stats)."""
+        with self._lock:
+            return list(self._encoders.values())
+
+    @property
+    def streams(self) -> int:
+        return self._streams
+
+
+def part(jpeg: bytes) -> bytes:
+    """One ``multipart/x-mixed-replace`` part holding a JPEG."""
+    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+    return head + jpeg + b"\r\n"
+
+
+class MjpegStream:
+    """The body of one MJPEG response: an iterator of parts that releases its encoder on ``close()``.
+
+    WSGI servers call ``close()`` when the response ends, the client went away or the iterator
+    was never started, so the viewer's hold on the encoder always ends with its response.
+    """
+
+    def __init__(
+        self,
+        registry: EncoderRegistry,
+        encoder: SharedEncoder,
+        fps: float,
+        *,
+        stop: threading.Event,
+        disconnected: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._encoder: SharedEncoder | None = encoder
+        self._period = 1.0 / fps
+        self._stop = stop
+        self._disconnected = disconnected
+        self._clock = clock
+        self._parts = self._generate()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._parts)
+
+    def close(self) -> None:
+        self._parts.close()
+        encoder, self._encoder = self._encoder, None
+        if encoder is not None:
+            self._registry.release(encoder, stream=True)
+
+    def _generate(self) -> Generator[bytes, None, None]:
+        last_time: float | None = None
+        first = True
+        while self._encoder is not None:
+            if not first and not self._wait_for_tick():
+                return
+            first = False
+            encoded = self._encoder.current()
+            if encoded is None or encoded.frame_time == last_time:
+                continue  # no new frame since the last part: send nothing rather than a duplicate
+            last_time = encoded.frame_time
+            yield part(encoded.jpeg)
+
+    def _wait_for_tick(self) -> bool:
+        """Sleeps to the next multiple of the period; False when the stream must end."""
+        now = self._clock()
+        deadline = (math.floor(now / self._period) + 1) * self._period
+        while True:
+            if self._stop.is_set() or self._disconnected():
+                return False
+            left = deadline - self._clock()
+            if left <= 0:
+                return True
+            if self._stop.wait(min(left, DISCONNECT_POLL_S)):
+                return False

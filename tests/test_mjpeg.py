@@ -1,0 +1,214 @@
+"""Shared live-view encoders: one encode per frame and option set, freed as soon as the last viewer goes."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from frigate_like.errors import Unavailable
+from frigate_like.events.mjpeg import BOUNDARY, MjpegStream
+from frigate_like.events.overlays import ViewOptions
+from tests.live_support import LiveRig, person
+
+FAST = 200.0  # fps: ticks come every 5 ms, so the tests never wait long
+
+
+@pytest.fixture
+def rig(tmp_path: Path, shared_dir: Path, person_video: Path) -> LiveRig:
+    return LiveRig(tmp_path, shared_dir, person_video)
+
+
+def _jpeg_of(part: bytes) -> np.ndarray:
+    head, _, rest = part.partition(b"\r\n\r\n")
+    assert head.startswith(f"--{BOUNDARY}\r\nContent-Type: image/jpeg".encode())
+    length = int(head.rsplit(b"Content-Length: ", 1)[1])
+    assert rest.endswith(b"\r\n") and len(rest) == length + 2
+    image = cv2.imdecode(np.frombuffer(rest[:length], np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image
+
+
+def test_two_viewers_share_one_encode_per_frame(rig: LiveRig) -> None:
+    options = ViewOptions(height=216, bbox=True)
+    rig.feed(100.0, (person(100.0),))
+    first = rig.live.open_stream("cam", options, FAST)
+    second = rig.live.open_stream("cam", options, FAST)
+    try:
+        (encoder,) = rig.live.encoders.active()
+        assert encoder.viewers == 2
+        a, b = next(first), next(second)
+        assert a == b and _jpeg_of(a).shape == (216, 384, 3)
+        assert encoder.encodes == 1 and rig.reads == 1  # one ring copy, one draw + encode
+
+        rig.feed(100.2, (person(100.2),))
+        assert next(second) == next(first)  # the same picture (same footage frame), encoded anew once
+        assert encoder.encodes == 2 and rig.reads == 2
+    finally:
+        first.close()
+        second.close()
+    assert rig.live.encoders.active() == []
+
+
+def test_other_options_get_their_own_encoder(rig: LiveRig) -> None:
+    rig.feed(100.0, (person(100.0),))
+    plain = rig.live.open_stream("cam", ViewOptions(height=216), FAST)
+    boxed = rig.live.open_stream("cam", ViewOptions(height=216, bbox=True), FAST)
+    try:
+        assert next(plain) != next(boxed)
+        assert sorted(e.encodes for e in rig.live.encoders.active()) == [1, 1]
+        assert rig.reads == 1  # the frame copy is still shared by both option sets
+    finally:
+        plain.close()
+        boxed.close()
+
+
+def test_no_new_frame_no_new_part(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", ViewOptions(height=108), FAST)
+    try:
+        next(stream)
+        got: list[bytes] = []
+        reader = threading.Thread(target=lambda: got.append(next(stream)), daemon=True)
+        reader.start()
+        reader.join(0.1)  # several ticks pass without a new frame: nothing is sent
+        assert not got
+        rig.feed(100.2)
+        reader.join(5)
+        assert got
+        (encoder,) = rig.live.encoders.active()
+        assert encoder.encodes == 2
+    finally:
+        stream.close()
+
+
+def test_close_frees_the_encoder_at_once_even_unstarted(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", ViewOptions(), FAST)
+    assert rig.live.encoders.streams == 1
+    stream.close()  # a WSGI server closes a body it never iterated (client gone before the first byte)
+    assert rig.live.encoders.active() == [] and rig.live.encoders.streams == 0
+    stream.close()  # twice is harmless
+    assert rig.live.encoders.streams == 0
+
+
+def test_disconnected_viewer_ends_its_stream(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    gone = threading.Event()
+    stream = rig.live.open_stream("cam", ViewOptions(), 1.0, disconnected=gone.is_set)
+    next(stream)
+    gone.set()
+    with pytest.raises(StopIteration):
+        next(stream)  # noticed within one disconnect poll, not at the next 1 fps tick's write
+    stream.close()
+    assert rig.live.encoders.active() == []
+
+
+def test_viewer_limit_is_unavailable_and_frees_on_close(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    streams = [rig.live.open_stream("cam", ViewOptions(height=h), FAST) for h in (100, 200, 300, 400)]
+    with pytest.raises(Unavailable):
+        rig.live.open_stream("cam", ViewOptions(), FAST)
+    streams.pop().close()
+    rig.live.open_stream("cam", ViewOptions(), FAST).close()
+    for stream in streams:
+        stream.close()
+    assert rig.live.encoders.streams == 0
+
+
+def test_latest_jpeg_reuses_a_running_streams_encode(rig: LiveRig) -> None:
+    options = ViewOptions(height=216)
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", options, FAST)
+    try:
+        part = next(stream)
+        jpeg = rig.live.latest_jpeg("cam", options)
+        assert part.endswith(jpeg + b"\r\n")
+        (encoder,) = rig.live.encoders.active()
+        assert encoder.encodes == 1 and encoder.viewers == 1
+    finally:
+        stream.close()
+    rig.live.latest_jpeg("cam", options)  # without a stream: a transient encoder, dropped right after
+    assert rig.live.encoders.active() == []
+
+
+def test_stop_ends_streams_and_no_frame_is_read_after(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", ViewOptions(), FAST)
+    next(stream)
+    rig.live.close()
+    rig.feed(100.2)
+    reads = rig.reads
+    assert list(stream) == []
+    stream.close()
+    assert rig.reads == reads
+    with pytest.raises(Unavailable):
+        rig.live.open_stream("cam", ViewOptions(), FAST)
+
+
+def test_stream_through_the_wsgi_app_releases_on_response_close(rig: LiveRig) -> None:
+    from frigate_like.api import ApiServices, create_app
+
+    rig.feed(100.0)
+    app = create_app(
+        ApiServices(config=rig.config, stats=dict, public_config=dict, events=None, live=rig.live, media=None)
+    )
+    with app.test_client() as client:
+        response = client.get("/api/cam?fps=30&h=108&bbox=1", buffered=False)
+        assert response.status_code == 200
+        assert response.content_type == f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+        assert _jpeg_of(next(iter(response.response))).shape[0] == 108
+        assert rig.live.encoders.streams == 1
+        response.close()
+        assert rig.live.encoders.streams == 0 and rig.live.encoders.active() == []
+
+        held = [rig.live.open_stream("cam", ViewOptions(), FAST) for _ in range(rig.live.encoders.max_viewers)]
+        full = client.get("/api/cam")
+        assert full.status_code == 503 and "too many MJPEG viewers" in full.get_json()["detail"]
+        for stream in held:
+            stream.close()
+
+
+def test_stream_object_is_a_closable_iterator(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", ViewOptions(), FAST)
+    assert isinstance(stream, MjpegStream) and iter(stream) is stream
+    stream.close()
+
+
+def test_hang_up_over_real_waitress_frees_the_viewer(rig: LiveRig) -> None:
+    from frigate_like.api import ApiServices, create_app
+    from frigate_like.api.server import create_http_server
+    from tests.integration.daemon import free_port
+    from tests.integration.http_support import first_jpeg
+
+    rig.feed(100.0)
+    app = create_app(
+        ApiServices(config=rig.config, stats=dict, public_config=dict, events=None, live=rig.live, media=None)
+    )
+    port = free_port()
+    server = create_http_server(app, "127.0.0.1", port, max_streams=rig.live.encoders.max_viewers)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        # 1 fps: the stream sleeps between frames; the hang-up must end it before the next write
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /api/cam?fps=1&h=108 HTTP/1.1\r\nHost: test\r\n\r\n")
+            reader = sock.makefile("rb")
+            while reader.readline() not in (b"\r\n", b""):
+                pass  # response headers
+            reader.readline()  # the chunk size line of chunked transfer encoding
+            first_jpeg(reader)
+            assert rig.live.encoders.streams == 1
+            reader.close()
+        deadline = time.monotonic() + 10
+        while rig.live.encoders.streams and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rig.live.encoders.streams == 0 and rig.live.encoders.active() == []
+    finally:
+        server.close()

@@ -1,0 +1,104 @@
+"""The OpenAPI document and the routes agree both ways; /docs serves Swagger UI from the package, no CDN."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.exceptions import NotFound as RouteNotFound
+
+from frigate_like.api import ApiServices, create_app
+from frigate_like.config import config_from_dict
+
+# Routes the document leaves out on purpose: the Swagger UI page's own static files.
+UNDOCUMENTED = {"/docs/<asset>"}
+
+
+@pytest.fixture
+def app(model_path: Path, labelmap_path: Path, tmp_path: Path) -> Flask:
+    cfg = config_from_dict(
+        {
+            "database": {"path": str(tmp_path / "frigate.db")},
+            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
+            "cameras": {
+                "front": {
+                    "ffmpeg": {"inputs": [{"path": "rtsp://10.0.0.2/live", "roles": ["detect"]}]},
+                    "width": 640,
+                    "height": 480,
+                }
+            },
+        }
+    )
+    return create_app(ApiServices(config=cfg, stats=dict, public_config=dict, events=None))
+
+
+def _document(app: Flask) -> dict[str, Any]:
+    response = app.test_client().get("/api/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    return dict(document)
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+def test_every_route_is_documented(app: Flask) -> None:
+    patterns = [_template_regex(path) for path in _document(app)["paths"]]
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule in UNDOCUMENTED:
+            continue
+        sample = re.sub(r"<[^>]+>", "x-1.5-abcdef.mp4" if rule.rule.startswith("/clips/") else "x", rule.rule)
+        assert any(p.fullmatch(sample) for p in patterns), f"{rule.rule} is not in the OpenAPI document"
+
+
+def test_every_documented_path_is_served(app: Flask) -> None:
+    adapter = app.url_map.bind("localhost")
+    for path, item in _document(app)["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "x", path)
+        (method,) = item  # one operation per path
+        try:
+            endpoint, _ = adapter.match(url, method=method.upper())
+        except RouteNotFound:
+            pytest.fail(f"{path} is documented but not served")
+        assert endpoint != "static"
+
+
+def test_parameters_and_errors_are_described(app: Flask) -> None:
+    paths = _document(app)["paths"]
+    mjpeg = paths["/api/{camera_name}"]["get"]
+    names = {p["name"] for p in mjpeg["parameters"]}
+    assert names == {"camera_name", "fps", "h", "height", "bbox", "timestamp", "zones", "mask", "motion", "regions"}
+    camera = next(p for p in mjpeg["parameters"] if p["name"] == "camera_name")
+    assert camera["example"] == "front"  # the interactive page opens on a real camera
+    events = {p["name"]: p for p in paths["/api/events"]["get"]["parameters"]}
+    assert events["limit"]["schema"]["default"] == 100 and events["include_thumbnails"]["schema"]["default"] == 1
+    for path, item in paths.items():
+        for operation in item.values():
+            if any(p["in"] in ("path", "query") for p in operation.get("parameters", [])):
+                assert set(operation["responses"]) & {"400", "404"}, path
+
+
+def test_docs_page_and_its_assets_are_local(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html  # nothing from a CDN
+    for asset in re.findall(r'(?:src|href)="(docs/[^"]+)"', html):
+        with client.get(f"/{asset}") as response:  # a file body: close it
+            assert response.status_code == 200 and len(response.get_data()) > 100, asset
+    assert '"api/openapi.json"' in html
+    for name in ("index.html", "..%2f__init__.py", "swagger-ui.js.map"):
+        assert client.get(f"/docs/{name}").status_code == 404
+
+
+def test_method_not_allowed_names_the_allowed_ones(app: Flask) -> None:
+    response = app.test_client().post("/api/openapi.json")
+    assert response.status_code == 405 and "detail" in response.get_json()
+    assert "GET" in response.headers["Allow"]
