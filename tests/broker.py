@@ -68,7 +68,13 @@ class PrivateBroker:
     """``mosquitto`` on its own port; ``persistence`` keeps sessions and retained messages over a restart."""
 
     def __init__(
-        self, folder: Path, *, port: int | None = None, persistence: bool = False, tls: TlsFiles | None = None
+        self,
+        folder: Path,
+        *,
+        port: int | None = None,
+        persistence: bool = False,
+        tls: TlsFiles | None = None,
+        users: dict[str, str] | None = None,
     ) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.binary = binary
@@ -78,12 +84,18 @@ class PrivateBroker:
         self.config = folder / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if users else 'true'}",
             "user root",  # as root it would switch to the mosquitto user, who cannot write here
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {folder}/",
             "queue_qos0_messages false",
         ]
+        if users:
+            passwords = folder / "passwords"
+            passwords.touch()
+            for user, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
+            lines.append(f"password_file {passwords}")
         if tls is not None:  # TLS only, and a client certificate signed by the same CA is required
             lines += [f"cafile {tls.ca}", f"certfile {tls.server_cert}", f"keyfile {tls.server_key}"]
             lines += ["require_certificate true"]

@@ -198,3 +198,21 @@ def test_tls_with_a_client_certificate(
         assert not other.wait_settled(10)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2, warnings  # one line each, however often they retry
+
+
+def test_user_and_password(
+    brokers: Callable[..., PrivateBroker], client_factory: list[MqttClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=MQTT_LOGGER)
+    broker = brokers(users={"nvr": "s3cret"})
+    base = _config(unique_prefix("auth"), broker.port).model_copy(update={"user": "nvr"})
+    good = _client(client_factory, base.model_copy(update={"password": "s3cret"}))
+    good.start()
+    assert good.wait_settled(10), caplog.text
+    bad = _client(client_factory, base.model_copy(update={"password": "wrong", "client_id": "bad"}), max_delay=1)
+    bad.start()
+    assert not bad.wait_settled(10)
+    time.sleep(2.5)  # it keeps trying; the log says it once
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1 and refused[0].levelno == logging.ERROR
+    assert "Not authorized" in refused[0].getMessage()

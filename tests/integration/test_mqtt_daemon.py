@@ -112,7 +112,8 @@ def test_person_video_over_mqtt(tmp_path: Path) -> None:
 
     counts = _check_counts(messages, "demo/person")
     assert counts[0] == 0 and counts[-1] == 0, counts  # 0 at start (no leftovers), 0 when the last one left
-    assert counts.count(0) >= 3 and max(counts) >= 1, counts  # visits overlap by the tracker's patience
+    # visits overlap by the tracker's patience (a person is kept ~5 s after leaving): 0, 1, 2, 1, 0, ...
+    assert max(counts) >= 1, counts
     rises = sum(1 for a, b in zip(counts, counts[1:], strict=False) if b > a)
     assert rises >= len(visits), counts  # each visit adds one (a score dipping below threshold adds more)
 
