@@ -264,9 +264,12 @@ class MqttClient:
             self._log_state(
                 "down",
                 logging.WARNING,
-                "MQTT connection to %s closed before it was accepted (%s; TLS settings?); retrying with backoff",
+                "MQTT connection to %s closed before it was accepted (%s; TLS settings?); retrying with backoff"
+                " (%d to %d s); up to %d messages wait",
                 self.where,
                 reason,
+                *self._delays,
+                self._outbox.limit,
             )
         self._settled.set()
 
@@ -277,9 +280,11 @@ class MqttClient:
             self._log_state(
                 "down",
                 logging.WARNING,
-                "MQTT broker at %s unreachable; the daemon runs on and retries with backoff (%d to %d s)",
+                "MQTT broker at %s unreachable; the daemon runs on and retries with backoff (%d to %d s);"
+                " up to %d messages wait",
                 self.where,
                 *self._delays,
+                self._outbox.limit,
             )
         self._settled.set()
 
