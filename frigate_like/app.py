@@ -19,6 +19,7 @@ from frigate_like.errors import ConfigError, FrigateLikeError
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MQTT_SETTLE_TIMEOUT = 3.0  # at start, wait this long for the retained switch states before cameras start
 CHILD_JOIN_TIMEOUT = 8.0  # camera processes stop their ffmpegs (≤ 5 s) then exit
 WATCHDOG_INTERVAL = 5.0
 UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted
@@ -63,6 +64,9 @@ class NVR:
         self.recordings: Any = None  # record.nvr.Recordings
         self.manual: Any = None  # record.manual.ManualRecorder
         self.playback: Any = None  # record.playback.PlaybackLibrary
+        self.comms: Any = None  # FanOut over MQTT (and later the WebSocket)
+        self.switches: Any = None
+        self._comms_listeners: list[Any] = []
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,6 +104,7 @@ class NVR:
         )
         self.hub.start()
         self._build_cameras()
+        self._start_comms()
         self._build_event_pipeline(queries)
         self._build_recordings()
         self._build_live_view(queries)
@@ -165,9 +170,12 @@ class NVR:
             for name, cam in cfg.cameras.items()
             if any("clips" in inp.roles for inp in cam.ffmpeg.inputs)
         }
-        self.events = EventProcessor(dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop)
+        self.events = EventProcessor(
+            dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop, switches=self.switches
+        )
+        listeners = [self.events, *self._comms_listeners]
         per_camera = {
-            name: CameraObjects(cam, self._frame_reader(name), [self.events]) for name, cam in cfg.cameras.items()
+            name: CameraObjects(cam, self._frame_reader(name), listeners) for name, cam in cfg.cameras.items()
         }
         self.tracked = TrackedObjectProcessor(per_camera, self._updates, self._threads_stop)
         self.stats = StatsCollector(
@@ -207,6 +215,7 @@ class NVR:
 
     def _add_recording_services(self, services: Any) -> None:
         services.recordings, services.manual, services.playback = self.recordings, self.manual, self.playback
+
     def _build_live_view(self, queries: Any) -> None:
         """The API's view of the cameras; a lifecycle listener, so added before the tracking thread runs."""
         from frigate_like.events.live import build_live_view
@@ -217,6 +226,36 @@ class NVR:
         for camera_objects in self.tracked.cameras.values():
             camera_objects.add_listener(self.live)
         self.media = EventMedia(self.live, queries, Path(self.cfg.paths.media_dir) / "clips", cams)
+
+    def _start_comms(self) -> None:
+        """Switches, the MQTT channel (connects in the background) and the listener that publishes events."""
+        from frigate_like.comms.events import EventPublisher
+        from frigate_like.comms.mqtt import MqttClient
+        from frigate_like.comms.publisher import FanOut
+        from frigate_like.comms.stats import StatsPublisher
+        from frigate_like.comms.switches import Switches
+
+        cfg = self.cfg
+        self.comms = FanOut()
+        mqtt = MqttClient(cfg.mqtt) if cfg.mqtt.enabled else None
+        if mqtt is not None:
+            self.comms.add(mqtt)
+        else:
+            logger.info("MQTT is disabled in the config")
+        detect_flags = {name: rt.parts.metrics.detect_enabled for name, rt in self.cameras.items()}
+        self.switches = Switches(dict(cfg.cameras), detect_flags, self.comms)
+        self.comms.subscribe(self.switches.handle)
+        if self.comms.empty:
+            return
+        publisher = EventPublisher(dict(cfg.cameras), self.comms, self.switches)
+        self._comms_listeners.append(publisher)
+        self.switches.publish_states()  # sent once the retained ones have been read back
+        publisher.publish_zero_counts()
+        self.comms.start()
+        if mqtt is not None:
+            mqtt.wait_settled(MQTT_SETTLE_TIMEOUT)
+        stats = StatsPublisher(self.comms, lambda: self.stats.stats(), cfg.mqtt.stats_interval, self._threads_stop)
+        self._spawn_thread("mqtt-stats", stats.run)
 
     def _frame_reader(self, camera: str) -> Any:
         def read(slot: int, frame_time: float) -> Any:
@@ -300,6 +339,8 @@ class NVR:
             self.tracked.end_all()
         if self.events is not None:
             self.events.finish(timeout=3.0)
+        if self.comms is not None:
+            self.comms.stop()  # after the last events: then available goes offline
         if self.hub is not None:
             self.hub.stop()
         for runtime in self.cameras.values():

@@ -158,6 +158,30 @@ def _name_rule(what: str) -> str:
     return f"a {what} name may hold only letters, digits, '_' and '-', and may not be one of {reserved}"
 
 
+def _check_mqtt(cfg: FrigateConfig) -> list[str]:
+    mqtt = cfg.mqtt
+    problems = []
+    prefix = mqtt.topic_prefix
+    if any(c in prefix for c in "+#") or "" in prefix.split("/"):
+        problems.append(
+            f"mqtt.topic_prefix: topic levels without '+' or '#' and no empty level (a leading, trailing"
+            f" or double '/'), got {prefix!r}"
+        )
+    if mqtt.tls_client_cert is not None and mqtt.tls_client_key is None:
+        problems.append("mqtt.tls_client_key: required with mqtt.tls_client_cert (a client certificate needs its key)")
+    if mqtt.tls_client_key is not None and mqtt.tls_client_cert is None:
+        problems.append("mqtt.tls_client_cert: required with mqtt.tls_client_key (a key needs its certificate)")
+    if mqtt.tls_ca_certs is None:
+        for key in ("tls_client_cert", "tls_client_key", "tls_insecure"):
+            if getattr(mqtt, key):
+                problems.append(f"mqtt.{key}: TLS is off; set mqtt.tls_ca_certs (the CA file) to use TLS")
+    for key in ("tls_ca_certs", "tls_client_cert", "tls_client_key"):
+        path = getattr(mqtt, key)
+        if path is not None:
+            problems += _check_file(f"mqtt.{key}", path, "a PEM file", True)
+    return problems
+
+
 def check_config(cfg: FrigateConfig, labelmap: dict[int, str] | None) -> list[str]:
     """Every cross-field problem of a validated config; labels are checked when ``labelmap`` is given."""
     problems: list[str] = []
@@ -171,6 +195,7 @@ def check_config(cfg: FrigateConfig, labelmap: dict[int, str] | None) -> list[st
             problems.append(
                 f"database.url: unsupported scheme {scheme or '(none)'!r}; use postgresql://... or sqlite:///..."
             )
+    problems += _check_mqtt(cfg)
     for name, cam in cfg.cameras.items():
         if not _NAME.match(name) or name in _RESERVED:
             problems.append(f"cameras.{name}: {_name_rule('camera')}")

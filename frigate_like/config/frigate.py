@@ -25,6 +25,8 @@ from frigate_like.config.sections import (
     _default_detectors,
 )
 
+_MQTT_FILES = ("tls_ca_certs", "tls_client_cert", "tls_client_key")  # resolved like every other path
+
 
 class FrigateConfig(StrictModel):
     """The whole configuration file.
@@ -80,6 +82,9 @@ class FrigateConfig(StrictModel):
             else self.paths.media_dir / "clips" / "frigate.db"
         )
         self.database = self.database.model_copy(update={"path": db_path})
+        self.mqtt = self.mqtt.model_copy(
+            update={name: absolute(path) for name in _MQTT_FILES if (path := getattr(self.mqtt, name)) is not None}
+        )
         self.model = self.model.model_copy(
             update={
                 name: absolute(getattr(self.model, name))

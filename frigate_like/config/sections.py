@@ -38,16 +38,24 @@ class HttpConfig(StrictModel):
 
 
 class MqttConfig(StrictModel):
-    """``mqtt``: the broker; ``enabled: false`` (NEW) runs without one."""
+    """``mqtt``: the broker; ``enabled: false`` (NEW) runs without one.
+
+    TLS is on when ``tls_ca_certs`` is set (Frigate's key names); ``tls_client_cert`` and
+    ``tls_client_key`` go together; ``tls_insecure`` skips the host name check.
+    """
 
     enabled: bool = True
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", min_length=1)
     port: Port = 1883
     topic_prefix: str = Field(default="frigate", min_length=1)
     client_id: str = Field(default="frigate", min_length=1)
     user: str | None = None
     password: str | None = None
     stats_interval: PositiveInt = 60
+    tls_ca_certs: Path | None = None
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+    tls_insecure: bool = False
 
 
 class DatabaseConfig(StrictModel):

@@ -6,12 +6,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from frigate_like.events.snapshot import render_snapshot, thumbnail_b64
+from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
 
@@ -181,7 +181,7 @@ class EventProcessor:
         cam = self._cameras[data.camera]
         live = _LiveEvent(
             last_db_update=self._clock(),
-            wants_clip=self._clips_enabled(data.camera) and _label_wanted(cam.clips.objects, data.label),
+            wants_clip=self._clips_enabled(data.camera) and label_wanted(cam.clips.objects, data.label),
             wants_snapshot=self._snapshots_enabled(data.camera),
         )
         self._live[data.id] = live
@@ -215,8 +215,8 @@ class EventProcessor:
         live = self._live.pop(data.id, None) or _LiveEvent()
         cam = self._cameras[data.camera]
         end_time = data.end_time if data.end_time is not None else self._clock()
-        wants_clip = live.wants_clip and _zones_ok(cam.clips.required_zones, data.zones)
-        wants_snapshot = live.wants_snapshot and _zones_ok(cam.snapshots.required_zones, data.zones)
+        wants_clip = live.wants_clip and zones_ok(cam.clips.required_zones, data.zones)
+        wants_snapshot = live.wants_snapshot and zones_ok(cam.snapshots.required_zones, data.zones)
         clip_end = end_time + cam.clips.post_capture
         self._pending.append(
             PendingClip(
@@ -279,20 +279,8 @@ class EventProcessor:
 
     def _write_snapshot(self, data: EventData, path: Path) -> bool:
         assert data.best is not None
-        settings = self._cameras[data.camera].snapshots
-        best = data.best
         try:
-            jpg = render_snapshot(
-                best.frame,
-                box=best.box,
-                label=data.label,
-                score=best.score,
-                frame_time=best.frame_time,
-                bounding_box=settings.bounding_box,
-                timestamp=settings.timestamp,
-                crop=settings.crop,
-                height=settings.height,
-            )
+            jpg = render_best(data.best, data.label, self._cameras[data.camera].snapshots)
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_bytes(jpg)
             tmp.replace(path)  # atomic: a crash never leaves half a snapshot under the final name
@@ -317,9 +305,11 @@ class EventProcessor:
         return bool(self._cameras[camera].snapshots.enabled)
 
 
-def _label_wanted(labels: list[str] | None, label: str) -> bool:
+def label_wanted(labels: Sequence[str] | None, label: str) -> bool:
+    """Whether a clips ``objects`` list (None: every label) takes ``label``."""
     return labels is None or label in labels
 
 
-def _zones_ok(required: list[str], entered: tuple[str, ...]) -> bool:
+def zones_ok(required: Sequence[str], entered: Sequence[str]) -> bool:
+    """Whether an object that entered ``entered`` meets a ``required_zones`` list (empty: always)."""
     return not required or any(zone in entered for zone in required)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -83,6 +84,53 @@ def render_snapshot(
     if not ok:
         raise ValueError("JPEG encoding failed")
     return jpg.tobytes()
+
+
+class BestLike(Protocol):
+    """The parts of a best frame (``tracked.BestFrame``) a snapshot is drawn from."""
+
+    @property
+    def frame(self) -> np.ndarray: ...
+
+    @property
+    def frame_time(self) -> float: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def box(self) -> Box: ...
+
+
+class SnapshotSettings(Protocol):
+    """A camera's ``snapshots`` or ``mqtt`` section."""
+
+    @property
+    def bounding_box(self) -> bool: ...
+
+    @property
+    def timestamp(self) -> bool: ...
+
+    @property
+    def crop(self) -> bool: ...
+
+    @property
+    def height(self) -> int | None: ...
+
+
+def render_best(best: BestLike, label: str, settings: SnapshotSettings) -> bytes:
+    """The JPEG of an object's best frame, drawn as ``settings`` (a ``snapshots`` or ``mqtt`` section) ask."""
+    return render_snapshot(
+        best.frame,
+        box=best.box,
+        label=label,
+        score=best.score,
+        frame_time=best.frame_time,
+        bounding_box=settings.bounding_box,
+        timestamp=settings.timestamp,
+        crop=settings.crop,
+        height=settings.height,
+    )
 
 
 def thumbnail_b64(frame_yuv: np.ndarray, box: Box) -> str:

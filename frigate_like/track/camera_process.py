@@ -99,6 +99,7 @@ class CameraProcess:
         processor = FrameProcessor(cam, parts.model, client.detect, client.input)
         process_rate, detection_rate = RateMeter(), RateMeter()
         detections_before = 0
+        detecting = True
         capture.start()
         logger.info("camera %s started (%dx%d @ %s fps)", cam.name, cam.width, cam.height, cam.fps)
         try:
@@ -111,7 +112,13 @@ class CameraProcess:
                 objects: tuple[Any, ...] = ()
                 motion: tuple[Any, ...] = ()
                 regions: tuple[Any, ...] = ()
-                if parts.metrics.detect_enabled.value:
+                detect = bool(parts.metrics.detect_enabled.value)
+                if detect and not detecting:
+                    # switched back on (MQTT): old tracks would come back under ids whose events ended
+                    processor = FrameProcessor(cam, parts.model, client.detect, client.input)
+                    detections_before = 0
+                detecting = detect
+                if detect:
                     try:
                         objects, motion, regions = processor.process(ring.frame(slot), frame_time)
                     except DetectorUnavailable as exc:

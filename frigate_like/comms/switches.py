@@ -1,0 +1,135 @@
+"""Run-time detect/clips/snapshots switches per camera, set by ``<camera>/<switch>/set`` commands.
+
+``detect`` lives in the camera's shared ``CameraMetrics.detect_enabled`` (the camera
+process reads it every frame); ``clips`` and ``snapshots`` are read by the
+``EventProcessor`` through its ``switches`` argument when an event starts. Every change
+is published as the retained ``<camera>/<switch>/state``; the retained states read back
+at start (``restore``) win over the config unless a command came first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from frigate_like.comms import topics
+from frigate_like.comms.publisher import Publisher
+from frigate_like.comms.topics import Switch
+
+logger = logging.getLogger(__name__)
+
+ON = "ON"
+OFF = "OFF"
+
+
+class SharedFlag(Protocol):
+    """A ``multiprocessing.Value`` of a bool-like type."""
+
+    value: Any
+
+
+def parse_switch_payload(payload: bytes | str) -> bool | None:
+    """``True`` for ``ON``, ``False`` for ``OFF`` (any case, spaces ignored), ``None`` for anything else."""
+    text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+    text = text.strip().upper()
+    if text == ON:
+        return True
+    if text == OFF:
+        return False
+    return None
+
+
+def state_payload(on: bool) -> str:
+    return ON if on else OFF
+
+
+class Switches:
+    """The switches of every camera; thread-safe (commands arrive on the MQTT thread)."""
+
+    def __init__(
+        self,
+        cameras: Mapping[str, Any],
+        detect_flags: Mapping[str, SharedFlag],
+        publisher: Publisher | None = None,
+    ) -> None:
+        self._detect = dict(detect_flags)
+        self._clips = {name: bool(cam.clips.enabled) for name, cam in cameras.items()}
+        self._snapshots = {name: bool(cam.snapshots.enabled) for name, cam in cameras.items()}
+        # clips are cut from the clips role's segments: without such an input there is nothing to switch on
+        self._has_clips_input = {name: cam.input_for("clips") is not None for name, cam in cameras.items()}
+        self._publisher = publisher
+        self._commanded: set[tuple[str, Switch]] = set()
+        self._lock = threading.Lock()
+
+    # -- read by the camera process (through the shared flag) and the event processor ----------
+    def detect_enabled(self, camera: str) -> bool:
+        return bool(self._detect[camera].value)
+
+    def clips_enabled(self, camera: str) -> bool:
+        return self._clips[camera]
+
+    def snapshots_enabled(self, camera: str) -> bool:
+        return self._snapshots[camera]
+
+    def get(self, camera: str, switch: Switch) -> bool:
+        if switch == "detect":
+            return self.detect_enabled(camera)
+        return self._clips[camera] if switch == "clips" else self._snapshots[camera]
+
+    def states(self) -> Iterator[tuple[str, Switch, bool]]:
+        for camera in self._clips:
+            for switch in topics.SWITCHES:
+                yield camera, switch, self.get(camera, switch)
+
+    # -- changes --------------------------------------------------------------------------------
+    def set(self, camera: str, switch: Switch, on: bool, *, restore: bool = False) -> bool:
+        """Sets one switch and publishes its state; returns whether the value changed.
+
+        ``restore`` marks a value read back from the broker at start: it is ignored for a
+        switch that a command has set since this daemon started.
+        """
+        if camera not in self._clips:
+            logger.warning("switch %s for unknown camera %r ignored", switch, camera)
+            return False
+        with self._lock:
+            if restore and (camera, switch) in self._commanded:
+                return False
+            if not restore:
+                self._commanded.add((camera, switch))
+            if switch == "clips" and on and not self._has_clips_input[camera]:
+                logger.warning("%s: clips cannot be switched on: no input has the clips role", camera)
+                on = False
+            before = self.get(camera, switch)
+            if switch == "detect":
+                self._detect[camera].value = on
+            elif switch == "clips":
+                self._clips[camera] = on
+            else:
+                self._snapshots[camera] = on
+        if before != on:
+            how = "restored from the broker" if restore else "by command"
+            logger.info("%s: %s switched %s (%s)", camera, switch, state_payload(on), how)
+        self._publish(camera, switch, on)
+        return before != on
+
+    def publish_states(self) -> None:
+        """Publishes every switch's state (retained)."""
+        for camera, switch, on in list(self.states()):
+            self._publish(camera, switch, on)
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """A ``Receiver``: applies ``<camera>/<switch>/set`` commands and restored ``/state`` values."""
+        parsed = topics.parse_switch_topic(topic)
+        if parsed is None:
+            return
+        on = parse_switch_payload(payload)
+        if on is None:
+            logger.warning("%s: expected ON or OFF, got %r; ignored", topic, payload[:40])
+            return
+        self.set(parsed.camera, parsed.switch, on, restore=parsed.kind == "state")
+
+    def _publish(self, camera: str, switch: Switch, on: bool) -> None:
+        if self._publisher is not None:
+            self._publisher.publish(topics.switch_state(camera, switch), state_payload(on), retain=True)
