@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 UPDATE_INTERVAL = 5.0  # seconds of frame time between routine updates of one object
 
 
+PRESENCE_WINDOW = 2.0  # s since an object's last detection; a stationary one is re-checked every second
+
+
 class SwitchesLike(Protocol):
     def clips_enabled(self, camera: str) -> bool: ...
     def snapshots_enabled(self, camera: str) -> bool: ...
@@ -151,7 +154,13 @@ class EventPublisher:
         self._publisher.publish(topics.snapshot(obj.camera, obj.label), jpg, retain=True)
 
     def _publish_counts(self, camera: str) -> None:
-        in_view = [o for o in self._live[camera].values() if not o.false_positive]
+        # In view = a true positive detected within PRESENCE_WINDOW: the event itself lasts
+        # max_disappeared frames longer, but a person who walked out is no longer counted.
+        in_view = [
+            o
+            for o in self._live[camera].values()
+            if not o.false_positive and o.frame_time - o.current.frame_time <= PRESENCE_WINDOW
+        ]
         by_label = Counter(o.label for o in in_view)
         published = self._camera_counts[camera]
         for label in set(published) | set(by_label):

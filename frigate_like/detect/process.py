@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import multiprocessing as mp
+import os
 import secrets
 import signal
 import threading
@@ -112,9 +113,13 @@ class DetectorProcess:
 
     def _serve(self, detector: Detector, buffers: list[CameraBuffers]) -> None:
         requests, metrics, channels = self.requests, self.metrics, self.channels
+        parent = os.getppid()
         while not self.stopping.value:
             request = requests.get(POLL_SECONDS)
             if request is None:
+                if os.getppid() != parent:  # the daemon was killed (-9): do not outlive it
+                    logger.warning("detector %s: the main process is gone; exiting", self.name)
+                    return
                 continue
             index, seq = request
             if index == WAKE:

@@ -102,13 +102,23 @@ class CameraProcess:
         detecting = True
         capture.start()
         logger.info("camera %s started (%dx%d @ %s fps)", cam.name, cam.width, cam.height, cam.fps)
+        parent = os.getppid()
+        last_parent_check = 0.0
         try:
             while not parts.stop.is_set():
                 try:
                     slot, frame_time = frames.get(timeout=1.0)
                 except queue.Empty:
                     self._publish_rates(process_rate, detection_rate, 0, 0)
+                    if os.getppid() != parent:  # the daemon was killed (-9): stop our ffmpegs and go
+                        logger.warning("camera %s: the main process is gone; exiting", cam.name)
+                        break
                     continue
+                if frame_time - last_parent_check >= 1.0:
+                    last_parent_check = frame_time
+                    if os.getppid() != parent:
+                        logger.warning("camera %s: the main process is gone; exiting", cam.name)
+                        break
                 objects: tuple[Any, ...] = ()
                 motion: tuple[Any, ...] = ()
                 regions: tuple[Any, ...] = ()

@@ -16,6 +16,7 @@ import pytest
 
 from tests.broker import PrivateBroker, Received, Subscriber, retained, send, unique_prefix
 from tests.event_schema import EVENT_SCHEMA, schema_errors
+from tests.integration.checks import clip_duration, db_events, is_gone, person_score
 from tests.integration.daemon import Daemon, demo_config, free_port
 
 PERSON_VIDEO_SECONDS = 139.0
@@ -63,7 +64,11 @@ def _check_lifecycles(events: list[dict[str, Any]], *, all_ended: bool = True) -
 
 
 def _check_counts(messages: list[Received], topic: str) -> list[int]:
-    """Each count message equals the events in view (started, not ended, not false positive) just before it."""
+    """Each count is at most the events in progress (started, not ended, not false positive) just before it.
+
+    Equality does not hold: a person who walked out stops counting at once, while the event ends
+    ``max_disappeared`` frames later.
+    """
     in_view: dict[str, bool] = {}
     counts = []
     for message in messages:
@@ -76,33 +81,45 @@ def _check_counts(messages: list[Received], topic: str) -> list[int]:
                 in_view[after["id"]] = not after["false_positive"]
         elif message.topic == topic:
             counts.append(int(message.text))
-            assert counts[-1] == sum(in_view.values()), (counts, in_view)
+            assert counts[-1] <= sum(in_view.values()), (counts, in_view)
     return counts
 
 
 @pytest.mark.slow
-def test_person_video_over_mqtt(tmp_path: Path) -> None:
+def test_person_video_events_clips_snapshots_and_mqtt(tmp_path: Path) -> None:
+    """The whole person video once, in real time: the core's events, clips and snapshots, and MQTT."""
     prefix = unique_prefix("video")
     cfg = demo_config(tmp_path, loop=False, fps=5)
     cfg["mqtt"] = _mqtt(prefix, 1883, stats_interval=10)
     daemon = Daemon(tmp_path, cfg)
     with Subscriber(prefix) as sub:
         started = time.monotonic()
+        started_at = time.time()
+        shm_before = set(os.listdir("/dev/shm"))
         daemon.start()
+        in_progress: list[str] = []
         try:
             sub.wait_topic("available", "online")
-            time.sleep(max(0.0, started + PERSON_VIDEO_SECONDS + 8 - time.monotonic()))
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["process_fps"] > 0, 60, what="frames")
+            pids = daemon.get_json("/api/stats")["demo"]
+            while time.monotonic() < started + PERSON_VIDEO_SECONDS + 8:
+                in_progress += [e["id"] for e in daemon.get_json("/api/events") if e["end_time"] is None]
+                time.sleep(5)
         finally:
-            code, _ = daemon.terminate()
+            code, took = daemon.terminate()
         sub.wait_topic("available", "offline")
         messages = sub.snapshot()
     assert code == 0, daemon.log()[-3000:]
-    assert [m.text for m in messages if m.topic == "demo/detect/state"] == ["ON"]
+    assert took < 15, f"shutdown took {took:.1f} s"
+    _check_core_results(daemon, started_at, in_progress, pids)
+    leaked = {name for name in set(os.listdir("/dev/shm")) - shm_before if name.startswith("fl")}
+    assert not leaked, f"shared memory left behind: {leaked}"
 
+    assert [m.text for m in messages if m.topic == "demo/detect/state"] == ["ON"]
     by_id = _check_lifecycles(_events(messages))
     visits = sorted(by_id.values(), key=lambda ms: ms[0]["after"]["start_time"])
     summary = [(ms[0]["after"]["start_time"], [m["type"] for m in ms]) for ms in visits]
-    # the offline pipeline finds six; on a busy machine a skipped frame may merge or split one
+    # six visits; on a busy machine a skipped frame may merge or split one
     assert 5 <= len(visits) <= 7, summary
     news = [e["after"]["id"] for e in _events(messages) if e["type"] == "new"]
     assert news == [ms[0]["after"]["id"] for ms in visits], "new messages come in visit order"
@@ -111,11 +128,10 @@ def test_person_video_over_mqtt(tmp_path: Path) -> None:
         assert len(ms) >= 3, summary  # every visit lasts long enough for an update or more
 
     counts = _check_counts(messages, "demo/person")
-    assert counts[0] == 0 and counts[-1] == 0, counts  # 0 at start (no leftovers), 0 when the last one left
-    # visits overlap by the tracker's patience (a person is kept ~5 s after leaving): 0, 1, 2, 1, 0, ...
-    assert max(counts) >= 1, counts
-    rises = sum(1 for a, b in zip(counts, counts[1:], strict=False) if b > a)
-    assert rises >= len(visits), counts  # each visit adds one (a score dipping below threshold adds more)
+    # a person counts while detected in the last 2 s: 0 at start, then 1 and back to 0 for each visit
+    assert counts[0] == 0 and counts[-1] == 0, counts
+    rises = [b for a, b in zip(counts, counts[1:], strict=False) if b > a]
+    assert len(visits) <= len(rises) <= len(visits) + 2 and max(counts) == 1, counts
 
     snapshots = [m for m in messages if m.topic == "demo/person/snapshot"]
     assert snapshots
@@ -126,8 +142,30 @@ def test_person_video_over_mqtt(tmp_path: Path) -> None:
     assert retained(prefix, "available") == "offline"
 
 
+def _check_core_results(daemon: Daemon, started_at: float, in_progress: list[str], pids: dict[str, Any]) -> None:
+    """Six person events in the DB, each ended with a playable clip and a snapshot showing a person."""
+    assert in_progress, "no in-progress event was ever listed by /api/events"
+    people = [e for e in db_events(daemon.db_path) if e["label"] == "person"]
+    summary = [
+        (round(e["start_time"] - started_at, 1), round((e["end_time"] or 0) - e["start_time"], 1)) for e in people
+    ]
+    assert 5 <= len(people) <= 7, f"expected six visits, got {len(people)}: {summary}"
+    for event in people:
+        assert event["end_time"] is not None and event["end_time"] >= event["start_time"]
+        assert event["start_time"] - started_at > 4.0, summary  # the empty room gives no event
+        clip = daemon.clips_dir / f"demo-{event['id']}.mp4"
+        snapshot = daemon.clips_dir / f"demo-{event['id']}.jpg"
+        assert event["has_clip"] and clip.exists(), f"no clip for {event['id']}"
+        assert clip_duration(clip) >= event["end_time"] - event["start_time"] - 0.5
+        assert event["has_snapshot"] and snapshot.exists()
+        assert person_score(snapshot) >= 0.5, f"no person found again in {snapshot.name}"
+    # a clean stop: every process it started is gone and no shared memory is left
+    for key in ("capture_pid", "pid"):
+        assert pids[key] and is_gone(pids[key]), f"{key} {pids[key]} still alive"
+
+
 def _leftovers(stats: dict[str, Any]) -> list[int]:
-    """Pids of the children a daemon killed with SIGKILL leaves behind."""
+    """Pids of a daemon's children: camera process, its ffmpeg, detector processes."""
     pids = [stats["demo"]["pid"], stats["demo"]["capture_pid"]]
     pids += [d["pid"] for d in stats["detectors"].values()]
     return [p for p in pids if p]
@@ -197,8 +235,9 @@ def test_switches_broker_outage_restart_and_last_will(tmp_path: Path) -> None:
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(10)
         sub.wait_topic("available", "offline", after=killed_at)
-        _kill_all(orphans)  # its children do not follow it (a camera process outlives a SIGKILLed parent)
         assert daemon.terminate()[0] == -signal.SIGKILL  # reaps it and closes its log
+        # its children notice the parent is gone and exit by themselves (ffmpeg follows its camera process)
+        daemon.wait_for(lambda: all(is_gone(pid) for pid in orphans), 15, what="the orphans to exit")
 
         cfg["http"] = {"host": "127.0.0.1", "port": free_port()}
         (tmp_path / "second").mkdir()
