@@ -9,7 +9,9 @@ from frigate_like.api.service import ApiServices
 
 
 def create_app(services: ApiServices) -> Flask:
+    from frigate_like.api.cameras import cameras_blueprint
     from frigate_like.api.events import events_blueprint
+    from frigate_like.api.lifecycle import lifecycle_blueprint
     from frigate_like.api.system import system_blueprint
 
     app = Flask("frigate_like")
@@ -18,6 +20,8 @@ def create_app(services: ApiServices) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(system_blueprint(services))
     app.register_blueprint(events_blueprint(services))
+    app.register_blueprint(lifecycle_blueprint(services))
+    app.register_blueprint(cameras_blueprint(services))
     return app
 
 
