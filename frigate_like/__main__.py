@@ -77,7 +77,7 @@ def run(path: Path) -> int:
     from frigate_like.app import run as run_app  # imported late: it pulls in every runtime module
 
     try:
-        return run_app(cfg)
+        return run_app(cfg, path)
     except ConfigError as err:  # a problem only found at start-up (shared memory, ...)
         print(format_problems(err, path), file=sys.stderr)
         return 1

@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from frigate_like.config import FrigateConfig
+from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.errors import ConfigError, FrigateLikeError
+from frigate_like.hotplug import CHILD_JOIN_TIMEOUT, CameraHotplug, join_process
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MQTT_SETTLE_TIMEOUT = 3.0  # at start, wait this long for the retained switch states before cameras start
-CHILD_JOIN_TIMEOUT = 8.0  # camera processes stop their ffmpegs (≤ 5 s) then exit
 WATCHDOG_INTERVAL = 5.0
 UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted
+GROUP_CAMERA_SLOTS = 16  # cameras that camera groups may add at run time (spare detector channels)
 
 
 @dataclass
@@ -36,11 +37,18 @@ class CameraRuntime:
     restarts: list[float] = field(default_factory=list)
 
 
-class NVR:
-    """The daemon. ``start()`` then ``stop()``; ``wait()`` blocks until asked to stop."""
+class NVR(CameraHotplug):
+    """The daemon. ``start()`` then ``stop()``; ``wait()`` blocks until asked to stop.
 
-    def __init__(self, cfg: FrigateConfig, *, http: bool = True) -> None:
+    ``groups_path``: where camera groups are kept (default: ``<media_dir>/camera-groups.json``).
+    """
+
+    def __init__(self, cfg: FrigateConfig, *, http: bool = True, groups_path: Path | None = None) -> None:
         self.cfg = cfg
+        self.groups_path = groups_path or Path(cfg.paths.media_dir) / "camera-groups.json"
+        self.cameras_lock = threading.RLock()
+        self.groups: Any = None
+        self.ws_hub: Any = None  # websocket.LiveHub: frames, logs and state over the WebSocket
         self._http_enabled = http
         self.ctx = mp.get_context("spawn")
         self.stop_requested = threading.Event()
@@ -101,6 +109,7 @@ class NVR:
             log_setup=functools.partial(
                 configure_child_logging, cfg.logger.default, dict(cfg.logger.logs), self._log_queue
             ),
+            extra_channels=GROUP_CAMERA_SLOTS,
         )
         self.hub.start()
         self._build_cameras()
@@ -114,62 +123,57 @@ class NVR:
         self._spawn_thread("events", self.events.run)
         self._spawn_thread("event-retention", self._event_retention().run)
         self._spawn_thread("watchdog", self._watchdog)
+        self._start_groups()
         if self._http_enabled:
+            self._start_websocket_hub()
             self._start_http()
         logger.info("frigate-like started")
 
     def _build_cameras(self) -> None:
+        for name, cam in self.cfg.cameras.items():
+            self.cameras[name] = self._new_runtime(name, cam, self.hub.channel(name))
+
+    def _new_runtime(self, name: str, cam: CameraConfig, channel: Any) -> CameraRuntime:
+        """A camera's ring and process parts; its own stop and pause events (cameras stop one by one)."""
         from frigate_like.metrics import CameraMetrics
         from frigate_like.track.camera_process import CameraProcessParts, RingSpec, ring_slots
         from frigate_like.video.capture import CaptureMetrics
         from frigate_like.video.frames import FrameRing, shm_name_for
 
         cfg = self.cfg
-        for name, cam in cfg.cameras.items():
-            spec = RingSpec(shm_name_for(name), cam.width, cam.height, ring_slots())
-            ring = FrameRing.create(spec.name, spec.width, spec.height, spec.slots)
-            parts = CameraProcessParts(
-                cam=cam,
-                model=cfg.model,
-                cache_dir=Path(cfg.paths.cache_dir),
-                ffmpeg_bin=self.ffmpeg_bin,
-                ring=spec,
-                detector_channel=self.hub.channel(name),
-                updates=self._updates,
-                metrics=CameraMetrics(self.ctx, cam.detect.enabled),
-                capture_metrics=CaptureMetrics(self.ctx),
-                stop=self._children_stop,
-                log_queue=self._log_queue,
-                log_default=cfg.logger.default,
-                log_levels=dict(cfg.logger.logs),
-            )
-            self.cameras[name] = CameraRuntime(name=name, parts=parts, ring=ring)
+        spec = RingSpec(shm_name_for(name), cam.width, cam.height, ring_slots())
+        ring = FrameRing.create(spec.name, spec.width, spec.height, spec.slots)
+        parts = CameraProcessParts(
+            cam=cam,
+            model=cfg.model,
+            cache_dir=Path(cfg.paths.cache_dir),
+            ffmpeg_bin=self.ffmpeg_bin,
+            ring=spec,
+            detector_channel=channel,
+            updates=self._updates,
+            metrics=CameraMetrics(self.ctx, cam.detect.enabled),
+            capture_metrics=CaptureMetrics(self.ctx),
+            stop=self.ctx.Event(),
+            log_queue=self._log_queue,
+            log_default=cfg.logger.default,
+            log_levels=dict(cfg.logger.logs),
+            paused=self.ctx.Event(),
+        )
+        return CameraRuntime(name=name, parts=parts, ring=ring)
 
     def _build_event_pipeline(self, queries: Any) -> None:
         from frigate_like.events.processor import EventProcessor
         from frigate_like.events.tracked import CameraObjects, TrackedObjectProcessor
-        from frigate_like.record.clips import ClipCache, remove_partial_clips
+        from frigate_like.record.clips import remove_partial_clips
         from frigate_like.stats import CameraStatsSource, StatsCollector
-        from frigate_like.video.binaries import find_ffprobe
 
         cfg = self.cfg
         media = Path(cfg.paths.media_dir)
         removed = remove_partial_clips(media / "clips")
         if removed:
             logger.warning("removed %d partial clip(s) left by an earlier crash", len(removed))
-        ffprobe_bin = find_ffprobe()
-        clip_sources = {
-            name: ClipCache(
-                Path(cfg.paths.cache_dir),
-                name,
-                cam.clips,
-                self.ffmpeg_bin,
-                ffprobe_bin=ffprobe_bin,
-                segment_time=_segment_time(cam.ffmpeg.output_args.get("clips", [])),
-            )
-            for name, cam in cfg.cameras.items()
-            if any("clips" in inp.roles for inp in cam.ffmpeg.inputs)
-        }
+        clip_sources = {name: self._clip_source(name, cam) for name, cam in cfg.cameras.items()}
+        clip_sources = {name: source for name, source in clip_sources.items() if source is not None}
         self.events = EventProcessor(
             dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop, switches=self.switches
         )
@@ -257,9 +261,24 @@ class NVR:
         stats = StatsPublisher(self.comms, lambda: self.stats.stats(), cfg.mqtt.stats_interval, self._threads_stop)
         self._spawn_thread("mqtt-stats", stats.run)
 
+    def _clip_source(self, name: str, cam: CameraConfig) -> Any:
+        """The camera's clip cache, None when no input has the clips role."""
+        from frigate_like.record.clips import ClipCache
+        from frigate_like.video.binaries import find_ffprobe
+
+        if not any("clips" in inp.roles for inp in cam.ffmpeg.inputs):
+            return None
+        segment_time = _segment_time(cam.ffmpeg.output_args.get("clips", []))
+        return ClipCache(
+            Path(self.cfg.paths.cache_dir), name, cam.clips, self.ffmpeg_bin, ffprobe_bin=find_ffprobe(),
+            segment_time=segment_time,
+        )  # fmt: skip
+
     def _frame_reader(self, camera: str) -> Any:
         def read(slot: int, frame_time: float) -> Any:
-            return self.cameras[camera].ring.read_copy(slot, frame_time)
+            with self.cameras_lock:  # a removed camera's ring is closed under this lock
+                runtime = self.cameras.get(camera)
+                return None if runtime is None else runtime.ring.read_copy(slot, frame_time)
 
         return read
 
@@ -272,12 +291,39 @@ class NVR:
         process.start()
         runtime.process = process
 
+    def _start_groups(self) -> None:
+        from frigate_like.devices import DeviceDiscovery
+        from frigate_like.groups import GroupManager, GroupStore
+        from frigate_like.video.binaries import find_ffprobe
+
+        store = GroupStore(self.groups_path)
+        self.groups = GroupManager(self, self.cfg, store, DeviceDiscovery(), ffprobe_bin=find_ffprobe())
+        self.groups.restore()
+
+    def _start_websocket_hub(self) -> None:
+        """The WebSocket's hub: frames from the rings, every log record, state on each group change."""
+        from frigate_like.log import add_listener_handler
+        from frigate_like.websocket import LiveHub, WebSocketLogHandler
+
+        self.ws_hub = LiveHub(self, self._live_state)
+        self.ws_hub.start()
+        self.groups.on_change = self.ws_hub.publish_state
+        self.ws_hub.publish_state()
+        add_listener_handler(self._log_listener, WebSocketLogHandler(self.ws_hub))
+
+    def _live_state(self) -> dict[str, Any]:
+        cameras = {
+            name: {"width": cam.width, "height": cam.height, "fps": cam.fps} for name, cam in self.cfg.cameras.items()
+        }
+        return {**self.groups.state(), "cameras": cameras, "recording": {"is_recording": False}}
+
     def _start_http(self) -> None:
         from frigate_like.api import ApiServices, create_app
-        from frigate_like.api.server import create_http_server
+        from frigate_like.api.server import HttpServer
         from frigate_like.config import to_public_dict
         from frigate_like.db import queries
-        from frigate_like.events.live import MAX_STREAMS
+        from frigate_like.devices import DeviceDiscovery
+        from frigate_like.websocket import PATH
 
         services = ApiServices(
             config=self.cfg,
@@ -286,12 +332,18 @@ class NVR:
             events=queries,
             live=self.live,
             media=self.media,
+            shutdown=self.stop_requested.set,
+            groups=self.groups,
+            devices=DeviceDiscovery(),
         )
         self._add_recording_services(services)
         self.app = create_app(services)
-        self.http_server = create_http_server(self.app, self.cfg.http.host, self.cfg.http.port, max_streams=MAX_STREAMS)
-        self._spawn_thread("http", self.http_server.run)
-        logger.info("HTTP API on http://%s:%d", self.cfg.http.host, self.cfg.http.port)
+        http = self.cfg.http
+        self.http_server = HttpServer(
+            self.app, http.host, http.port, websockets={PATH: self.ws_hub.endpoint}, on_loop=self.ws_hub.attach
+        )
+        self.http_server.start()
+        logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 
     def _spawn_thread(self, name: str, target: Any) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -304,13 +356,13 @@ class NVR:
                 self.hub.check()
             except Exception:
                 logger.exception("detector check failed")
-            for runtime in self.cameras.values():
-                if runtime.process is not None and not runtime.process.is_alive() and not self._children_stop.is_set():
-                    logger.error(
-                        "camera process %s exited (code %s); restarting", runtime.name, runtime.process.exitcode
-                    )
-                    runtime.restarts.append(time.time())
-                    self._start_camera(runtime)
+            with self.cameras_lock:  # a camera being removed is out of the map before it is stopped
+                for runtime in self.cameras.values():
+                    process = runtime.process
+                    if process is not None and not process.is_alive() and not self._children_stop.is_set():
+                        logger.error("camera process %s exited (code %s); restarting", runtime.name, process.exitcode)
+                        runtime.restarts.append(time.time())
+                        self._start_camera(runtime)
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -321,15 +373,19 @@ class NVR:
         t0 = time.monotonic()
         logger.info("frigate-like stopping")
         if self.http_server is not None:
-            self.http_server.close()
+            self.http_server.stop()
         if self.manual is not None:
             self.manual.shutdown()  # finished while frames still flow; its files are complete
         if self.live is not None:
             self.live.close()  # ends MJPEG streams; no frame is read from the rings after this
+        if self.ws_hub is not None:
+            self.ws_hub.stop()
         if self._children_stop is not None:
             self._children_stop.set()
         for runtime in self.cameras.values():
-            _join_process(runtime.process, CHILD_JOIN_TIMEOUT)
+            runtime.parts.stop.set()
+        for runtime in self.cameras.values():
+            join_process(runtime.process, CHILD_JOIN_TIMEOUT)
         self._threads_stop.set()
         for thread in self._threads:
             if thread.name != "http":
@@ -373,22 +429,14 @@ def _segment_time(args: list[str], default: float = 10.0) -> float:
         return default
 
 
-def _join_process(process: Any, timeout: float) -> None:
-    if process is None:
-        return
-    process.join(timeout)
-    if process.is_alive():
-        logger.warning("%s did not stop in %.0f s; terminating", process.name, timeout)
-        process.terminate()
-        process.join(2)
-    if process.is_alive():
-        process.kill()
-        process.join(1)
+def run(cfg: FrigateConfig, config_path: Path | None = None) -> int:
+    """Runs the daemon until SIGTERM/SIGINT (or ``GET /shutdown``); returns the process exit code.
 
+    Camera groups are kept next to ``config_path`` (``config.groups.json`` beside ``config.yml``).
+    """
+    from frigate_like.groups import groups_path_for
 
-def run(cfg: FrigateConfig) -> int:
-    """Runs the daemon until SIGTERM/SIGINT; returns the process exit code."""
-    nvr = NVR(cfg)
+    nvr = NVR(cfg, groups_path=groups_path_for(config_path) if config_path is not None else None)
 
     def request_stop(signum: int, _frame: Any) -> None:
         logger.info("received %s, shutting down", signal.Signals(signum).name)

@@ -59,7 +59,12 @@ def _install_queue_handler(default_level: str, levels: Mapping[str, str], log_qu
         logging.getLogger(name).setLevel(level.upper())
     # Libraries that are chatty at INFO.
     logging.getLogger("peewee_migrate").setLevel(logging.WARNING)
-    logging.getLogger("waitress").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)  # "started", "waiting for startup", ...
+
+
+def add_listener_handler(listener: logging.handlers.QueueListener, handler: logging.Handler) -> None:
+    """One more destination for every record of every process (e.g. the live WebSocket)."""
+    listener.handlers = (*listener.handlers, handler)  # read afresh for each record
 
 
 def new_log_queue(ctx: Any = None) -> Any:

@@ -71,10 +71,17 @@ class StatsCollector:
         """Adds keys to cameras' entries: ``source()`` returns ``{camera: {key: value}}`` (e.g. recording)."""
         self._camera_sections.append(source)
 
+    def add_camera(self, name: str, source: CameraStatsSource) -> None:
+        """A camera added (or restarted) at run time; replaces an entry of the same name."""
+        self._cameras = {**self._cameras, name: source}
+
+    def remove_camera(self, name: str) -> None:
+        self._cameras = {k: v for k, v in self._cameras.items() if k != name}
+
     def stats(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
         total_detection_fps = 0.0
-        for name, source in self._cameras.items():
+        for name, source in self._cameras.items():  # add/remove swap in a new dict: never changed mid-loop
             capture = source.capture
             detection_fps = float(source.metrics.detection_fps.value)
             total_detection_fps += detection_fps

@@ -230,6 +230,28 @@ def test_slow_consumer_drops_frames_and_never_blocks_capture(
     assert wait_for(lambda: ffmpeg_pids(rig.marker) == [] and rig.capture.pids == [], 8)
 
 
+def test_pause_drops_frames_but_keeps_ffmpeg_running_and_resumes_at_once(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    paused = threading.Event()
+    rig = rig_factory(camera(shared_dir, media, ["detect"]), paused=paused, **FAST)
+    rig.capture.start()
+    rig.frames.get(timeout=10)
+    pid = rig.metrics.capture_pid.value
+    paused.set()
+    assert wait_for(lambda: rig.metrics.camera_fps.value == 0.0, 3)
+    while not rig.frames.empty():
+        rig.frames.get_nowait()
+    counted = rig.metrics.frames.value
+    time.sleep(FAST["no_frame_timeout"] + 1.0)  # longer than the no-frame timeout: still no restart
+    assert rig.frames.empty() and rig.metrics.frames.value == counted
+    assert pid in rig.capture.pids and rig.metrics.capture_pid.value == pid and rig.metrics.restarts.value == 0
+    paused.clear()
+    slot, frame_time = rig.frames.get(timeout=5)
+    assert rig.ring.read_copy(slot, frame_time) is not None
+    assert wait_for(lambda: rig.metrics.camera_fps.value > 3, 5)
+
+
 def test_failing_ffmpeg_is_logged_and_retried_with_growing_backoff(
     shared_dir: Path, media: Path, rig_factory: Callable[..., Rig], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -21,7 +21,7 @@ from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.client import DetectorClient
 from frigate_like.detect.process import DetectorHub
 from frigate_like.detect.tflite import EDGETPU_LIBRARY, LiteRTDetector, create_detector
-from frigate_like.errors import ConfigError, DetectorUnavailable, NotFound
+from frigate_like.errors import ConfigError, Conflict, DetectorUnavailable, NotFound
 
 PERSON, CAR, CAT = 0, 2, 16
 IMAGES = {PERSON: "grace_hopper.bmp", CAT: "cat_720p.jpg", CAR: "traffic_256.bmp"}
@@ -247,6 +247,26 @@ def test_stats_report_each_detector(hub: DetectorHub, tensors: dict[int, np.ndar
 def test_unknown_camera_has_no_channel(hub: DetectorHub) -> None:
     with pytest.raises(NotFound):
         hub.channel("garage")
+
+
+def test_spare_channels_serve_cameras_added_at_run_time(model: ModelCfg, tensors: dict[int, np.ndarray]) -> None:
+    with DetectorHub(model, {"cpu": DetCfg()}, ["front"], extra_channels=1) as hub:
+        hub.start()
+        channel = hub.assign_channel("garage")
+        assert channel.camera == "garage" and hub.channel("garage") is channel and hub.spare_channels == 0
+        with pytest.raises(Conflict, match="no spare"):
+            hub.assign_channel("attic")
+        with DetectorClient(channel) as client:
+            client.input[:] = tensors[CAR]
+            assert top_label(client.detect(timeout=5.0)) == CAR
+        hub.release_channel("garage")
+        with pytest.raises(NotFound):
+            hub.channel("garage")
+        again = hub.assign_channel("attic")  # the same slot, for another camera, in the running detector
+        assert again.camera_index == channel.camera_index
+        with DetectorClient(again) as client:
+            client.input[:] = tensors[PERSON]
+            assert top_label(client.detect(timeout=5.0)) == PERSON
 
 
 def test_timeout_raises_and_a_late_answer_is_never_taken_for_the_next(

@@ -181,9 +181,9 @@ def test_stream_object_is_a_closable_iterator(rig: LiveRig) -> None:
     stream.close()
 
 
-def test_hang_up_over_real_waitress_frees_the_viewer(rig: LiveRig) -> None:
+def test_hang_up_over_the_real_server_frees_the_viewer(rig: LiveRig) -> None:
     from frigate_like.api import ApiServices, create_app
-    from frigate_like.api.server import create_http_server
+    from frigate_like.api.server import HttpServer
     from tests.integration.daemon import free_port
     from tests.integration.http_support import first_jpeg
 
@@ -192,9 +192,8 @@ def test_hang_up_over_real_waitress_frees_the_viewer(rig: LiveRig) -> None:
         ApiServices(config=rig.config, stats=dict, public_config=dict, events=None, live=rig.live, media=None)
     )
     port = free_port()
-    server = create_http_server(app, "127.0.0.1", port, max_streams=rig.live.encoders.max_viewers)
-    serving = threading.Thread(target=server.run, daemon=True)
-    serving.start()
+    server = HttpServer(app, "127.0.0.1", port)
+    server.start()
     try:
         # 1 fps: the stream sleeps between frames; the hang-up must end it before the next write
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -211,4 +210,4 @@ def test_hang_up_over_real_waitress_frees_the_viewer(rig: LiveRig) -> None:
             time.sleep(0.05)
         assert rig.live.encoders.streams == 0 and rig.live.encoders.active() == []
     finally:
-        server.close()
+        server.stop()

@@ -9,9 +9,11 @@ from frigate_like.api.service import ApiServices
 
 
 def create_app(services: ApiServices) -> Flask:
+    from frigate_like.api.cameras import cameras_blueprint
     from frigate_like.api.clips import clips_blueprint
     from frigate_like.api.docs import docs_blueprint
     from frigate_like.api.events import events_blueprint
+    from frigate_like.api.lifecycle import lifecycle_blueprint
     from frigate_like.api.manual_recording import manual_recording_blueprint
     from frigate_like.api.media import media_blueprint
     from frigate_like.api.playback import playback_blueprint
@@ -30,6 +32,8 @@ def create_app(services: ApiServices) -> Flask:
     app.register_blueprint(media_blueprint(services))
     app.register_blueprint(clips_blueprint(services))
     app.register_blueprint(docs_blueprint(services))
+    app.register_blueprint(lifecycle_blueprint(services))
+    app.register_blueprint(cameras_blueprint(services))
     return app
 
 

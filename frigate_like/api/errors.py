@@ -31,7 +31,10 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: FrigateLikeError) -> Response:
         for kind, status in STATUS_OF:
             if isinstance(exc, kind):
-                return error_response(status, str(exc))
+                response = error_response(status, str(exc))
+                if status == 401:
+                    response.headers["WWW-Authenticate"] = "Bearer"
+                return response
         logger.error("unhandled domain error: %s", exc)
         return error_response(500, str(exc))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from frigate_like.api.auth import require_token
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
 
@@ -45,6 +46,7 @@ def manual_recording_blueprint(services: ApiServices) -> Blueprint:
         return required(services.manual, "manual recording")
 
     @bp.post("/skellycam/camera/group/all/record/start")
+    @require_token
     def start() -> Response:
         body = _body()
         recorder().start(
@@ -55,6 +57,7 @@ def manual_recording_blueprint(services: ApiServices) -> Blueprint:
         return jsonify(True)
 
     @bp.get("/skellycam/camera/group/all/record/stop")
+    @require_token
     def stop() -> Response:
         recorder().stop()
         return jsonify(True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 
+from frigate_like.api.bridge import client_gone_event
 from frigate_like.api.params import flag_param, height_param, int_param, view_options
 from frigate_like.api.service import ApiServices
 from frigate_like.events.mjpeg import BOUNDARY
@@ -28,8 +29,10 @@ def media_blueprint(services: ApiServices) -> Blueprint:
         args = request.args
         fps = int_param(args, "fps", MJPEG_DEFAULT_FPS, minimum=1, maximum=MJPEG_MAX_FPS)
         options = view_options(args, MJPEG_DEFAULT_HEIGHT)
-        # waitress tells a task when its client went away (channel_request_lookahead > 0)
-        disconnected: Callable[[], bool] = request.environ.get("waitress.client_disconnected") or (lambda: False)
+        # the server bridge sets this event when the client hangs up or the server stops; taken here,
+        # in the request's context, since the stream is iterated later on a worker thread
+        gone = client_gone_event()
+        disconnected: Callable[[], bool] = (lambda: gone.is_set()) if gone is not None else (lambda: False)
         stream = services.need_live().open_stream(camera_name, options, float(fps or MJPEG_DEFAULT_FPS), disconnected)
         return Response(stream, content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE)
 

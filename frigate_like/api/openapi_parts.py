@@ -77,3 +77,20 @@ def post(
     if body is not None:
         operation["requestBody"] = {"required": False, "content": {JSON: {"schema": body}}}
     return {"post": operation}
+
+
+def operation(
+    method: str,
+    summary: str,
+    responses: dict[str, Schema],
+    parameters: list[Schema] | None = None,
+    tag: str = "system",
+    body: Schema | None = None,
+) -> Schema:
+    """One operation of any method (``get``/``post`` cover the usual cases)."""
+    op: Schema = {"summary": summary, "tags": [tag], "responses": responses}
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": False, "content": {JSON: {"schema": body}}}
+    return {method: op}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from frigate_like.api.openapi_parts import Schema, binary, errors, get, json_response, path, post, ref
+from frigate_like.api.openapi_parts import Schema, binary, errors, get, json_response, operation, path, post, query, ref
 
 NUMBER: Schema = {"type": "number"}
 NULLABLE_NUMBER: Schema = {"type": "number", "nullable": True}
@@ -90,7 +90,28 @@ RECORD_START: Schema = {
     },
 }
 
+DEVICE: Schema = {
+    "type": "object",
+    "required": ["index", "name", "vendor_id", "product_id", "path", "backend_id", "backend_name"],
+    "properties": {
+        "index": {"type": "integer"},
+        "name": {"type": "string"},
+        "vendor_id": {"type": "integer", "nullable": True},
+        "product_id": {"type": "integer", "nullable": True},
+        "path": {"type": "string"},
+        "backend_id": {"type": "integer"},
+        "backend_name": {"type": "string"},
+    },
+}
+GROUP_APPLY: Schema = {
+    "type": "object",
+    "required": ["camera_configs"],
+    "properties": {"camera_configs": {"type": "object", "description": "camera configs by camera id (the seed's)"}},
+}
+
 SKELLYCAM_SCHEMAS: dict[str, Schema] = {
+    "Device": DEVICE,
+    "GroupApply": GROUP_APPLY,
     "Span": SPAN,
     "RecordingHour": HOUR,
     "RecordingDay": DAY,
@@ -117,7 +138,56 @@ def skellycam_paths(example_camera: str | None) -> dict[str, Any]:
     video_id = path("video_id", "a video of the loaded recording")
     mp4 = binary("video/mp4", "the video")
     ranged = {"200": mp4, "206": binary("video/mp4", "the requested byte range")}
+    true = json_response({"type": "boolean"}, "true")
     return {
+        "/health": get("Health check", {"200": json_response({"type": "string", "example": "Hello👋"}, "alive")}),
+        "/shutdown": get(
+            "Clean shutdown (loopback only, or with the api token)",
+            {
+                "200": json_response({"type": "object", "required": ["status", "message"]}, "shutdown initiated"),
+                **errors(401),
+            },
+        ),
+        "/skellycam/camera/detect": operation(
+            "post",
+            "Local capture devices (V4L2)",
+            {
+                "200": json_response(
+                    {
+                        "type": "object",
+                        "required": ["cameras"],
+                        "properties": {"cameras": {"type": "array", "items": ref("Device")}},
+                    },
+                    "capture-capable devices",
+                ),
+                **errors(400),
+            },
+            [
+                query("filter_virtual", {"type": "boolean", "default": True}, "leave out virtual devices"),
+                query("backend_id", {"type": "integer", "enum": [0, 200]}, "OpenCV backend id: 200 (V4L2)"),
+            ],
+            tag="cameras",
+        ),
+        "/skellycam/camera/microphone/detect": get(
+            "ALSA capture devices",
+            {"200": json_response({"type": "object", "required": ["microphones"]}, "device index → name")},
+            tag="cameras",
+        ),
+        "/skellycam/camera/group/apply": post(
+            "Create or update a camera group",
+            {
+                "200": json_response({"type": "object", "required": ["group_id", "camera_configs"]}, "the group"),
+                **errors(400, 401, 409, 503),
+            },
+            ref("GroupApply"),
+            tag="cameras",
+        ),
+        "/skellycam/camera/group/all/pause_unpause": get(
+            "Toggle capture of every group camera", {"200": true, **errors(401, 503)}, tag="cameras"
+        ),
+        "/skellycam/camera/group/close/all": operation(
+            "delete", "Stop and release every group camera", {"200": true, **errors(401, 503)}, tag="cameras"
+        ),
         "/api/{camera}/recordings": get(
             "24/7 recordings of a camera by day and hour, with events and gaps",
             {

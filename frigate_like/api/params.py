@@ -81,3 +81,18 @@ def view_options(args: Mapping[str, str], default_height: int | None) -> ViewOpt
         motion=bool(flag_param(args, "motion", False)),
         regions=bool(flag_param(args, "regions", False)),
     )
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def bool_param(args: Mapping[str, str], name: str, default: bool) -> bool:
+    """``true/false``, ``1/0``, ``yes/no``, ``on/off`` (any case), as FastAPI-style clients send them."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise BadRequest(f"{name} must be true or false, got {raw!r}")

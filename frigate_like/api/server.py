@@ -1,35 +1,118 @@
-"""The production HTTP server for the API: waitress, sized so MJPEG viewers never starve the other endpoints.
+"""The HTTP server: uvicorn in a thread of the daemon, serving WebSockets natively and Flask through a bridge.
 
-waitress runs each request's WSGI iterator on one of its worker threads, so an MJPEG viewer holds
-a thread for as long as it watches. The live view admits at most ``max_streams`` viewers (the
-next one gets 503), and the server has ``api_threads`` more threads than that, so /api/stats,
-/api/events and the pictures always find a free thread. waitress writes on its own event loop,
-and a viewer's thread sleeps between frames, so idle viewer threads cost memory, not CPU.
+One port for everything: the Starlette app routes the WebSocket path(s) to their ASGI
+endpoints and mounts every other path on the Flask app through :class:`WsgiBridge`.
+uvicorn runs in a thread (``server.run()``); it installs no signal handlers there (they
+are only installed from the main thread), so SIGTERM stays the daemon's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
-API_THREADS = 16  # threads left for the other endpoints when every MJPEG slot is taken
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
+from starlette.types import ASGIApp
+
+from frigate_like.api.bridge import WsgiBridge
+from frigate_like.errors import Unavailable
+from frigate_like.events.live import MAX_STREAMS
+
+logger = logging.getLogger(__name__)
+
+MJPEG_STREAMS = MAX_STREAMS  # long-lived streams that must fit at once: each holds one worker thread
+WSGI_WORKERS = MJPEG_STREAMS + 16  # + room for ordinary requests while every stream runs
+GRACEFUL_SHUTDOWN_S = 3  # then uvicorn cancels what is left (a client that never reads, ...)
+
+LoopListener = Callable[[asyncio.AbstractEventLoop | None], None]
 
 
-def create_http_server(app: Any, host: str, port: int, *, max_streams: int, api_threads: int = API_THREADS) -> Any:
-    """A waitress server for ``app`` (call ``run()`` on a thread, ``close()`` to stop listening)."""
-    from waitress import create_server
+def build_asgi_app(
+    bridge: ASGIApp, websockets: Mapping[str, ASGIApp], on_loop: LoopListener | None = None
+) -> Starlette:
+    """WebSocket routes first, then everything else to ``bridge``; ``on_loop`` learns the event loop."""
 
-    threads = max_streams + api_threads
-    return create_server(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        connection_limit=4 * threads,  # idle keep-alive sockets cost a file descriptor, not a thread
-        # > 0 keeps a busy channel readable, so a viewer that hangs up is seen at once
-        # (environ["waitress.client_disconnected"]) rather than at the next failed write
-        channel_request_lookahead=1,
-        # a viewer that stops reading blocks its own thread after ~2 MB (some 50 frames at h=360)
-        # instead of each one buffering waitress's default 16 MB
-        outbuf_high_watermark=2 << 20,
-        ident="frigate-like",
-    )
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if on_loop is not None:
+            on_loop(asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            if on_loop is not None:
+                on_loop(None)
+
+    routes: list[BaseRoute] = [WebSocketRoute(path, endpoint) for path, endpoint in websockets.items()]
+    routes.append(Mount("/", app=bridge))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class HttpServer:
+    """``start()`` serves in a thread and returns once listening; ``stop()`` ends streams, then the server."""
+
+    def __init__(
+        self,
+        wsgi_app: Callable[..., Iterable[bytes]],
+        host: str,
+        port: int,
+        *,
+        websockets: Mapping[str, ASGIApp] | None = None,
+        on_loop: LoopListener | None = None,
+        workers: int = WSGI_WORKERS,
+    ) -> None:
+        self.host = host
+        self.bridge = WsgiBridge(wsgi_app, workers)
+        app = build_asgi_app(self.bridge, websockets or {}, on_loop)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            loop="asyncio",
+            lifespan="on",
+            log_config=None,  # our logging stays as configured: uvicorn's loggers propagate to root
+            access_log=False,  # one line per request (MJPEG frame polls, stats) would drown the log
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            ws_max_size=64 * 1024,  # clients only send small JSON requests
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Raises ``Unavailable`` when the server cannot listen (port taken, bad host)."""
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise Unavailable(f"cannot serve HTTP on {self.host}:{self._server.config.port} (see the log above)")
+            time.sleep(0.02)
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except SystemExit:  # uvicorn exits like this when it cannot bind; start() reports it
+            logger.debug("uvicorn exited", exc_info=True)
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one when 0 was asked for)."""
+        for server in self._server.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self._server.config.port)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.bridge.stop()
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("HTTP server did not stop within %.0f s", timeout)
+        self.bridge.pool.shutdown(wait=False, cancel_futures=True)

@@ -25,6 +25,10 @@ class ApiServices:
     manual: Any = None  # record.manual.ManualRecorder: /skellycam/camera/group/all/record/*
     playback: Any = None  # record.playback.PlaybackLibrary: /skellycam/playback/*
 
+    shutdown: Callable[[], None] | None = None  # asks the daemon to stop (GET /shutdown)
+    groups: Any = None  # groups.GroupManager: camera groups at run time
+    devices: Any = None  # devices.DeviceDiscovery: local cameras and microphones
+
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
@@ -26,7 +27,7 @@ from frigate_like.detect.channel import (
     DetectorChannel,
     RequestQueue,
 )
-from frigate_like.errors import DetectorUnavailable, FrigateLikeError, NotFound
+from frigate_like.errors import Conflict, DetectorUnavailable, FrigateLikeError, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 # Weight of the newest invoke time in the inference_speed moving average.
 _SPEED_ALPHA = 0.1
+_SPARE = "\0spare-"  # key of an unassigned spare channel (no camera name starts with NUL)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,9 @@ class DetectorHub:
     ``stuck_after``: seconds one detection may take before ``check()`` kills the process.
     ``log_setup``: a picklable callable run first in each detector process (e.g. a
     ``functools.partial`` of ``log.configure_child_logging``).
+    ``extra_channels``: spare channels for cameras added at run time. A detector process
+    attaches every channel when it starts, so they must exist before: ``assign_channel``
+    hands a spare to a new camera, ``release_channel`` takes it back.
     """
 
     def __init__(
@@ -177,6 +182,7 @@ class DetectorHub:
         mp_context: BaseContext | None = None,
         stuck_after: float = 10.0,
         log_setup: Callable[[], None] | None = None,
+        extra_channels: int = 0,
     ) -> None:
         if len(set(camera_names)) != len(camera_names):
             raise ValueError(f"camera names must be unique: {list(camera_names)}")
@@ -188,8 +194,9 @@ class DetectorHub:
         self._buffers: dict[str, CameraBuffers] = {}
         self._channels: dict[str, DetectorChannel] = {}
         self.requests = RequestQueue(ctx)
+        self._spares = [f"{_SPARE}{i}" for i in range(extra_channels)]
         try:
-            for index, camera in enumerate(camera_names):
+            for index, camera in enumerate([*camera_names, *self._spares]):
                 channel = DetectorChannel(
                     camera=camera,
                     camera_index=index,
@@ -214,7 +221,7 @@ class DetectorHub:
                 name,
                 model,
                 config,
-                list(self._channels.values()),
+                sorted(self._channels.values(), key=lambda c: c.camera_index),  # a request names its index
                 self.requests,
                 self.metrics[name],
                 self._stopping,
@@ -231,6 +238,34 @@ class DetectorHub:
             return self._channels[camera]
         except KeyError:
             raise NotFound(f"no detector channel for camera {camera!r}") from None
+
+    def assign_channel(self, camera: str) -> DetectorChannel:
+        """A spare channel for a camera added at run time; ``Conflict`` when none is left."""
+        with self._lock:
+            if camera in self._channels:
+                raise Conflict(f"camera {camera!r} already has a detector channel")
+            if not self._spares:
+                raise Conflict("no spare detector channel left for another camera")
+            spare = self._spares.pop()
+            channel = dataclasses.replace(self._channels.pop(spare), camera=camera)
+            self._channels[camera] = channel
+            self._buffers[camera] = self._buffers.pop(spare)
+            return channel
+
+    def release_channel(self, camera: str) -> None:
+        """Gives a removed camera's channel back (its process must have ended)."""
+        with self._lock:
+            channel = self._channels.pop(camera, None)
+            if channel is None:
+                return
+            spare = f"{_SPARE}{channel.camera_index}"
+            self._channels[spare] = dataclasses.replace(channel, camera=spare)
+            self._buffers[spare] = self._buffers.pop(camera)
+            self._spares.append(spare)
+
+    @property
+    def spare_channels(self) -> int:
+        return len(self._spares)
 
     def start(self, timeout: float = 60.0) -> None:
         """Start every detector and wait until each has loaded its model.

@@ -116,6 +116,14 @@ class EventProcessor:
         self._live: dict[str, _LiveEvent] = {}
         self._pending: list[PendingClip] = []
 
+    def add_camera(self, cam: Any, clip_source: ClipSource | None) -> None:
+        """A camera added (or restarted) at run time. Nothing is forgotten: a removed camera's
+        last events still end and cut their clips; a restarted camera keeps its clip cache,
+        which may hold segments for those events."""
+        self._cameras = {**self._cameras, cam.name: cam}
+        if clip_source is not None and cam.name not in self._clip_sources:
+            self._clip_sources = {**self._clip_sources, cam.name: clip_source}
+
     # -- LifecycleListener (called on the tracking thread: only enqueue) ------------------------
     def object_started(self, obj: ObjectState) -> None:
         self._inbox.put(("start", EventData.of(obj)))

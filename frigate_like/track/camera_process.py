@@ -48,6 +48,7 @@ class CameraProcessParts:
     log_queue: Any
     log_default: str
     log_levels: dict[str, str]
+    paused: Any = None  # mp.Event: set = capture drops every frame (camera groups' pause)
 
 
 class CameraProcess:
@@ -95,6 +96,7 @@ class CameraProcess:
             parts.stop,
             parts.ffmpeg_bin,
             logging.getLogger(f"ffmpeg.{cam.name}"),
+            paused=parts.paused,
         )
         processor = FrameProcessor(cam, parts.model, client.detect, client.input)
         process_rate, detection_rate = RateMeter(), RateMeter()

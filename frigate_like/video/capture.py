@@ -13,6 +13,12 @@ Threads of the camera process, no processes of our own:
   least ``frames.maxsize + 2`` slots.
 - ``stderr`` (per ffmpeg run) logs ffmpeg's lines under ``ffmpeg.<camera>.<roles>``.
 
+Pause (``paused`` set): every ffmpeg keeps running, so a device stays open and a stream
+stays connected, and the reader drops each frame it reads (not stamped, not counted, the
+slot is written again); camera_fps reads 0 at once. Resuming is instant, with no burst of
+old frames; the price is the decoding ffmpeg keeps doing while paused. (SIGSTOP would save
+that, but a stopped ffmpeg drops its RTSP session and a ``-re`` file catches up in a rush.)
+
 Every ffmpeg is started by the watchdog thread, which outlives them all: that is what binds
 each ffmpeg to the camera process's life (``launch.die_with_parent``).
 """
@@ -95,9 +101,9 @@ class CaptureMetrics:
 class _Rate:
     """Events per second as an exponential moving average, fed with running totals."""
 
-    def __init__(self) -> None:
+    def __init__(self, total: int = 0) -> None:
         self.value: float | None = None
-        self._total = 0
+        self._total = total
         self._at = time.monotonic()
 
     def update(self, total: int, now: float) -> float:
@@ -152,6 +158,7 @@ class CameraCapture:
         backoff_max: float = BACKOFF_MAX,
         healthy_after: float = HEALTHY_AFTER,
         term_timeout: float = TERM_TIMEOUT,
+        paused: StopEvent | None = None,
     ) -> None:
         if frames.maxsize <= 0 or ring.slots < frames.maxsize + 2:
             # queued slots + the one the consumer holds + the one being written
@@ -166,6 +173,7 @@ class CameraCapture:
             ffmpeg_bin = find_ffmpeg()
         self.cam, self.cache_dir, self.ffmpeg_bin = cam, Path(cache_dir), ffmpeg_bin
         self._ring, self._frames, self.metrics, self._stop = ring, frames, metrics, stop
+        self._paused = paused
         self._log = logger or logging.getLogger(f"ffmpeg.{cam.name}")
         self.no_frame_timeout, self.healthy_after, self.term_timeout = no_frame_timeout, healthy_after, term_timeout
         self._backoff_start, self._backoff_max = backoff_start, backoff_max
@@ -234,13 +242,19 @@ class CameraCapture:
                         self._check(inp, now)
                     except Exception:  # keep watching: this thread's end would SIGTERM every ffmpeg
                         self._log.exception("capture watchdog error on input %d", inp.index)
-                if now - last_rates >= 1.0:
+                if self._is_paused():
+                    camera_rate, skipped_rate = _Rate(self._frames_read), _Rate(self._skipped)
+                    self.metrics.camera_fps.value = self.metrics.skipped_fps.value = 0.0
+                elif now - last_rates >= 1.0:
                     self.metrics.camera_fps.value = round(camera_rate.update(self._frames_read, now), 2)
                     self.metrics.skipped_fps.value = round(skipped_rate.update(self._skipped, now), 2)
                     last_rates = now
                 self._halt.wait(TICK)
         finally:
             self._shutdown(self._stop_timeout)
+
+    def _is_paused(self) -> bool:
+        return self._paused is not None and self._paused.is_set()
 
     def _check(self, inp: _Input, now: float) -> None:
         proc = inp.proc
@@ -358,6 +372,9 @@ class CameraCapture:
                 if n == 0:
                     return  # EOF; a partial frame stays marked as being written
                 got += n
+            if self._is_paused():
+                self._last_frame = time.monotonic()  # ffmpeg is healthy: no restart for "no frames"
+                continue  # dropped unseen: the same slot is written again
             frame_time = time.time()
             ring.set_frame_time(slot, frame_time)
             self._last_frame = time.monotonic()

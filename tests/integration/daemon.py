@@ -126,6 +126,15 @@ class Daemon:
                 self._log.close()
         return code, time.monotonic() - started
 
+    def wait_exit(self, timeout: float = 30) -> int:
+        """Waits for a daemon asked to stop some other way (e.g. ``/shutdown``); its exit code."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            if self._log is not None:
+                self._log.close()
+
     def child_processes_alive(self, marker: str) -> list[str]:
         """Command lines of live processes that mention ``marker`` (e.g. the tmp path)."""
         found = []

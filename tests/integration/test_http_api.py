@@ -395,11 +395,16 @@ def test_schemathesis_finds_no_5xx_and_no_nonconformance(daemon: Daemon) -> None
     failures, runs = run_schemathesis(
         url(daemon, ""),
         max_examples=8,
-        # the MJPEG stream never ends; record start/stop write files (their own tests cover them)
+        # the MJPEG stream never ends; the others write files, change cameras or stop the daemon
+        # (their own tests cover them)
         exclude_paths=[
             "/api/{camera_name}",
             "/skellycam/camera/group/all/record/start",
             "/skellycam/camera/group/all/record/stop",
+            "/shutdown",
+            "/skellycam/camera/group/apply",
+            "/skellycam/camera/group/all/pause_unpause",
+            "/skellycam/camera/group/close/all",
         ],
         # valid by the schema, yet 400 by rules it cannot state: an export's end after its start,
         # a recording path inside the allowed roots

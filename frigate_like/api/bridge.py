@@ -1,0 +1,187 @@
+"""Serves the Flask (WSGI) app inside the ASGI server: daemon worker threads, streams that end with their client.
+
+a2wsgi runs each WSGI request on a worker of a thread pool and hands the body chunks to
+the event loop. Two things it does not do for long-lived streams (MJPEG), added here:
+
+- **The client went away.** Behind uvicorn, sending to a closed connection is silently
+  ignored, so a generator response would stream into the void forever, holding a worker.
+  :class:`WsgiBridge` watches the ASGI ``http.disconnect`` message and sets a per-request
+  event; the response iterable is wrapped so it stops at the next chunk, and a view can
+  ask :func:`client_disconnected` / wait on :func:`client_gone_event` between frames.
+- **Shutdown.** ``concurrent.futures`` workers are joined at interpreter exit; one stuck in
+  a stream would hang the daemon's exit. :class:`DaemonThreadPool` uses daemon threads, and
+  :meth:`WsgiBridge.stop` marks every live request as gone so streams end first.
+
+A streaming view should yield (or check :func:`client_disconnected`) at least every few
+seconds, so a departed client or a shutdown is noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any, ParamSpec, TypeVar
+
+from a2wsgi import WSGIMiddleware
+from starlette.types import Message, Receive, Scope, Send
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_client_gone: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("client_gone", default=None)
+
+
+def client_gone_event() -> threading.Event | None:
+    """The current request's "client gone / server stopping" event (None outside the bridge)."""
+    return _client_gone.get()
+
+
+def client_disconnected() -> bool:
+    """True once the current request's client has gone or the server is stopping."""
+    gone = _client_gone.get()
+    return gone is not None and gone.is_set()
+
+
+class DaemonThreadPool(Executor):
+    """At most ``workers`` daemon threads, started on demand; a stuck task never blocks exit."""
+
+    def __init__(self, workers: int, name: str = "wsgi") -> None:
+        if workers < 1:
+            raise ValueError("a pool needs at least one worker")
+        self._max, self._name = workers, name
+        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._shutdown = False
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot submit after shutdown")
+            self._work.put((future, lambda: fn(*args, **kwargs)))
+            if not self._idle.acquire(timeout=0) and len(self._threads) < self._max:
+                thread = threading.Thread(target=self._worker, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _worker(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            future, call = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call())
+                except BaseException as exc:  # handed to whoever awaits the future
+                    future.set_exception(exc)
+            del item, future, call
+            self._idle.release()
+
+    @property
+    def threads(self) -> int:
+        """Worker threads started so far."""
+        return len(self._threads)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shutdown = True
+            threads = list(self._threads)
+        if cancel_futures:
+            while True:
+                try:
+                    item = self._work.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+        for _ in threads:
+            self._work.put(None)
+        if wait:
+            for thread in threads:
+                thread.join()
+
+
+def _until_gone(result: Iterable[bytes], gone: threading.Event) -> Iterator[bytes]:
+    """``result``'s chunks until the client is gone; always closes ``result`` (WSGI rule)."""
+    try:
+        for chunk in result:
+            if gone.is_set():
+                return
+            yield chunk
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+class _StopWhenGone:
+    """WSGI middleware: wraps each response so it ends once its client is gone."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        result = self.app(environ, start_response)
+        gone = _client_gone.get()
+        return result if gone is None else _until_gone(result, gone)
+
+
+class WsgiBridge:
+    """ASGI app serving a WSGI app from ``workers`` daemon threads (one per in-flight request)."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], workers: int) -> None:
+        self.pool = DaemonThreadPool(workers)
+        self._app = WSGIMiddleware(_StopWhenGone(wsgi_app), workers=1)  # type: ignore[arg-type]
+        self._app.executor.shutdown(wait=False)  # its own pool (no thread started yet) is replaced
+        self._app.executor = self.pool  # type: ignore[assignment]
+        self._live: set[threading.Event] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)  # type: ignore[arg-type]
+            return
+        gone = threading.Event()
+        with self._lock:
+            if self._stopping:
+                gone.set()
+            self._live.add(gone)
+        inbox: asyncio.Queue[Message] = asyncio.Queue()
+
+        async def watch() -> None:
+            # The only reader of receive(): the body goes on to a2wsgi through ``inbox``, and
+            # the disconnect that follows it (or the end of the response) sets ``gone``.
+            while True:
+                message = await receive()
+                inbox.put_nowait(message)
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    return
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        token = _client_gone.set(gone)  # a2wsgi copies this context into the worker thread
+        try:
+            await self._app(scope, inbox.get, send)  # type: ignore[arg-type]
+        finally:
+            _client_gone.reset(token)
+            gone.set()
+            watcher.cancel()
+            with self._lock:
+                self._live.discard(gone)
+
+    def stop(self) -> None:
+        """Marks every request in flight (and any later one) as gone: streams end at their next chunk."""
+        with self._lock:
+            self._stopping = True
+            live = list(self._live)
+        for gone in live:
+            gone.set()

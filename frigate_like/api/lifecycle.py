@@ -1,0 +1,34 @@
+"""The daemon's own endpoints: ``/health`` and ``/shutdown`` (guarded: loopback or the API token)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify
+
+from frigate_like.api.auth import require_token
+from frigate_like.api.service import ApiServices
+from frigate_like.errors import Unavailable
+
+HEALTHY = "Hello👋"
+
+
+def lifecycle_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("lifecycle", __name__)
+
+    @bp.get("/health")
+    def health() -> Response:
+        # a JSON string, written as UTF-8 rather than \\u escapes: curl shows the wave
+        return Response(json.dumps(HEALTHY, ensure_ascii=False), mimetype="application/json")
+
+    @bp.get("/shutdown")
+    @require_token
+    def shutdown() -> Response:
+        if services.shutdown is None:
+            raise Unavailable("this process cannot be shut down over HTTP")
+        response = jsonify({"status": "shutdown_initiated", "message": "Server shutting down. Goodbye!"})
+        # once the answer is out: the shutdown stops the HTTP server first
+        response.call_on_close(services.shutdown)
+        return response
+
+    return bp

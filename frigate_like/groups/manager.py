@@ -1,0 +1,224 @@
+"""Camera groups at run time: apply (create or update in place), pause/unpause, close all, restore at start.
+
+Each used camera of a group becomes a full NVR camera through a :class:`CameraHost` (the
+NVR). A request is checked whole before anything changes (400/409 name the field). A
+request whose camera ids overlap one running group is that group's new wanted state:
+cameras that left it or were switched off stop, cameras whose resulting ``CameraConfig``
+changed restart, unchanged ones keep running untouched, new ones start. Otherwise a new
+group is made. Groups are saved after every change and restarted by :meth:`restore`.
+
+Pause keeps every ffmpeg running (devices stay open, streams connected) and the capture
+drops the frames: see ``video.capture``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from frigate_like.config import CameraConfig, FrigateConfig
+from frigate_like.devices import DeviceDiscovery
+from frigate_like.devices.v4l2 import set_exposure
+from frigate_like.errors import BadRequest, Conflict, FrigateLikeError
+from frigate_like.groups.models import GroupCameraConfig, parse_apply_request
+from frigate_like.groups.probe import detect_fps
+from frigate_like.groups.store import GroupStore
+from frigate_like.groups.translate import source_kind, source_path, to_camera_config
+
+logger = logging.getLogger(__name__)
+
+
+class CameraHost(Protocol):
+    """What the manager needs of the running NVR."""
+
+    def camera_names(self) -> set[str]: ...
+    def camera_config(self, name: str) -> CameraConfig | None: ...
+    def free_camera_slots(self) -> int: ...
+    def add_camera(self, cam: CameraConfig, *, paused: bool = False) -> None: ...
+    def remove_camera(self, name: str) -> None: ...
+    def set_camera_paused(self, name: str, paused: bool) -> None: ...
+
+
+@dataclass
+class Group:
+    id: str
+    configs: dict[str, GroupCameraConfig]
+    running: dict[str, str] = field(default_factory=dict)  # camera id → NVR camera name
+    errors: dict[str, str] = field(default_factory=dict)  # camera id → why it is not running
+
+
+class GroupManager:
+    """The groups of one daemon; every method is safe to call from any thread."""
+
+    def __init__(
+        self,
+        host: CameraHost,
+        cfg: FrigateConfig,
+        store: GroupStore,
+        devices: DeviceDiscovery,
+        *,
+        ffprobe_bin: str | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self._host, self._cfg, self._store, self._devices = host, cfg, store, devices
+        self._ffprobe = ffprobe_bin
+        self.on_change = on_change
+        self.groups: dict[str, Group] = {}
+        self.paused = False
+        self._lock = threading.RLock()
+
+    # -- API ------------------------------------------------------------------------------------
+    def apply(self, body: Any) -> dict[str, Any]:
+        """Creates or updates a group; returns ``{group_id, camera_configs}``."""
+        request = parse_apply_request(body)
+        with self._lock:
+            ids = set(request.camera_configs)
+            matches = [g for g in self.groups.values() if ids & set(g.configs)]
+            if len(matches) > 1:
+                raise Conflict(f"camera ids {sorted(ids)} belong to groups {[g.id for g in matches]}: apply one group")
+            group = matches[0] if matches else Group(uuid.uuid4().hex[-6:], {})
+            wanted = self._build_all(group, request.camera_configs)
+            self._converge(group, request.camera_configs, wanted)
+            self.groups[group.id] = group
+            self._saved()
+            logger.info("camera group %s applied: %s", group.id, ", ".join(sorted(group.running.values())) or "-")
+            return {
+                "group_id": group.id,
+                "camera_configs": {cid: c.model_dump(mode="json") for cid, c in group.configs.items()},
+            }
+
+    def toggle_pause(self) -> bool:
+        """Pauses every group camera, or unpauses them all; returns the new state."""
+        with self._lock:
+            self.paused = not self.paused
+            for group in self.groups.values():
+                for name in group.running.values():
+                    self._host.set_camera_paused(name, self.paused)
+            logger.info("camera groups %s", "paused" if self.paused else "unpaused")
+        self._changed()
+        return self.paused
+
+    def close_all(self) -> None:
+        """Stops and releases every group camera and forgets the groups."""
+        with self._lock:
+            for group in self.groups.values():
+                for name in group.running.values():
+                    self._host.remove_camera(name)
+            closed = len(self.groups)
+            self.groups.clear()
+            self.paused = False
+            self._saved()
+        logger.info("closed %d camera group(s)", closed)
+
+    def restore(self) -> None:
+        """Starts the saved groups (start-up); a camera that cannot start is logged and left stopped."""
+        with self._lock:
+            for group_id, configs in self._store.load().items():
+                group = Group(group_id, dict(configs))
+                for cid, config in configs.items():
+                    if not config.use_this_camera:
+                        continue
+                    try:
+                        cam = self._build(cid, config, group)
+                        self._host.add_camera(cam, paused=self.paused)
+                        group.running[cid] = cam.name
+                        self._set_controls(config)
+                    except FrigateLikeError as exc:
+                        group.errors[cid] = str(exc)
+                        logger.error("camera group %s: camera %s not started: %s", group_id, cid, exc)
+                self.groups[group_id] = group
+            if self.groups:
+                logger.info("restored %d camera group(s)", len(self.groups))
+        self._changed()
+
+    def state(self) -> dict[str, Any]:
+        """Groups, their cameras and whether they run, for the WebSocket's state messages."""
+        with self._lock:
+            return {
+                "paused": self.paused,
+                "groups": {
+                    group.id: {
+                        "camera_configs": {cid: c.model_dump(mode="json") for cid, c in group.configs.items()},
+                        "cameras": {
+                            cid: {"name": group.running.get(cid), "running": cid in group.running,
+                                  "error": group.errors.get(cid)}
+                            for cid in group.configs
+                        },  # fmt: skip
+                    }
+                    for group in self.groups.values()
+                },
+            }
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _build_all(self, group: Group, configs: dict[str, GroupCameraConfig]) -> dict[str, CameraConfig]:
+        """The NVR camera of every used camera id, or the first problem (nothing changed yet)."""
+        names = [c.camera_name for c in configs.values() if c.use_this_camera]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise BadRequest(f"camera_configs: camera_name {twice[0]!r} is used by more than one camera")
+        starting = sum(1 for cid, c in configs.items() if c.use_this_camera and cid not in group.running)
+        stopping = sum(1 for cid in group.running if not configs.get(cid, _UNUSED).use_this_camera)
+        if starting - stopping > self._host.free_camera_slots():
+            raise Conflict(f"camera_configs: no room for {starting} more camera(s); close groups first")
+        return {cid: self._build(cid, c, group) for cid, c in configs.items() if c.use_this_camera}
+
+    def _build(self, cid: str, config: GroupCameraConfig, group: Group) -> CameraConfig:
+        key = f"camera_configs.{cid}"
+        if config.camera_name in self._host.camera_names() - set(group.running.values()):
+            raise Conflict(f"{key}.camera_name: a camera named {config.camera_name!r} already exists")
+        kind = source_kind(config)
+        if kind == "device":
+            present = sorted(d.index for d in self._devices.cameras(filter_virtual=False))
+            if config.camera_index not in present:
+                found = ", ".join(map(str, present)) or "none"
+                raise BadRequest(f"{key}.camera_index: no capture device {config.camera_index} (found: {found})")
+        elif kind == "file":
+            path = Path(source_path(config))
+            if not path.is_absolute():
+                raise BadRequest(f"{key}.source: a file source needs an absolute path, got {str(path)!r}")
+            if not path.is_file():
+                raise BadRequest(f"{key}.source: file not found: {path}")
+        try:
+            return to_camera_config(self._cfg, config, detect_fps(config, self._ffprobe))
+        except ValueError as exc:  # pydantic's ValidationError is one
+            raise BadRequest(f"{key}: {exc}") from None
+
+    def _converge(self, group: Group, configs: dict[str, GroupCameraConfig], wanted: dict[str, CameraConfig]) -> None:
+        # Stops first (cameras gone, switched off, renamed or changed), so names and slots are free.
+        for cid, name in list(group.running.items()):
+            cam = wanted.get(cid)
+            if cam is None or cam.name != name or self._host.camera_config(name) != cam:
+                self._host.remove_camera(name)
+                del group.running[cid]
+        group.configs, group.errors = dict(configs), {}
+        for cid, cam in wanted.items():
+            if cid not in group.running:
+                self._host.add_camera(cam, paused=self.paused)
+                group.running[cid] = cam.name
+            self._set_controls(configs[cid])
+
+    def _set_controls(self, config: GroupCameraConfig) -> None:
+        if source_kind(config) != "device":
+            return
+        manual = config.exposure_mode == "MANUAL"
+        if not set_exposure(Path(config.device_path), manual, config.exposure if manual else None):
+            logger.warning("camera %s: exposure controls not available on %s", config.camera_name, config.device_path)
+
+    def _saved(self) -> None:
+        self._store.save({g.id: g.configs for g in self.groups.values()})
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:
+                logger.exception("camera group change listener failed")
+
+
+_UNUSED = GroupCameraConfig(use_this_camera=False)

@@ -1,0 +1,219 @@
+"""Camera groups: request validation, translation to NVR cameras, and the manager over a recording host."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from frigate_like.config import CameraConfig, FrigateConfig, config_from_dict
+from frigate_like.devices import DeviceDiscovery
+from frigate_like.errors import BadRequest, Conflict
+from frigate_like.groups import GroupManager, GroupStore, groups_path_for, parse_apply_request
+from frigate_like.groups.translate import to_camera_config
+from frigate_like.video.ffmpeg import build_command
+
+
+@pytest.fixture
+def cfg(model_path: Path, labelmap_path: Path) -> FrigateConfig:
+    return config_from_dict(
+        {
+            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
+            "objects": {"track": ["person", "car"]},
+            "cameras": {
+                "yard": {"ffmpeg": {"inputs": [{"path": "rtsp://cam/yard", "roles": ["detect"]}]},
+                         "width": 640, "height": 360},
+            },
+        }
+    )  # fmt: skip
+
+
+class RecordingHost:
+    """A CameraHost that records what the manager asks (the NVR itself runs in the integration tests)."""
+
+    def __init__(self, cfg: FrigateConfig, slots: int = 4) -> None:
+        self.cameras: dict[str, CameraConfig] = dict(cfg.cameras)
+        self.paused: dict[str, bool] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.slots = slots
+
+    def camera_names(self) -> set[str]:
+        return set(self.cameras)
+
+    def camera_config(self, name: str) -> CameraConfig | None:
+        return self.cameras.get(name)
+
+    def free_camera_slots(self) -> int:
+        return self.slots - (len(self.cameras) - 1)
+
+    def add_camera(self, cam: CameraConfig, *, paused: bool = False) -> None:
+        self.cameras[cam.name] = cam
+        self.paused[cam.name] = paused
+        self.calls.append(("add", cam.name))
+
+    def remove_camera(self, name: str) -> None:
+        del self.cameras[name]
+        self.calls.append(("remove", name))
+
+    def set_camera_paused(self, name: str, paused: bool) -> None:
+        self.paused[name] = paused
+
+
+def file_camera(video: Path, name: str, **more: Any) -> dict[str, Any]:
+    return {"camera_name": name, "source": str(video), "loop": True, "framerate": 10, **more}
+
+
+@pytest.fixture
+def manager(cfg: FrigateConfig, tmp_path: Path) -> tuple[GroupManager, RecordingHost]:
+    host = RecordingHost(cfg)
+    store = GroupStore(groups_path_for(tmp_path / "config.yml"))
+    return GroupManager(host, cfg, store, DeviceDiscovery(tmp_path / "sys", tmp_path / "dev")), host
+
+
+@pytest.mark.parametrize(
+    ("camera", "field"),
+    [
+        ({"resolution": {"width": -640, "height": 480}}, "camera_configs.0.resolution.width: must be greater than 0"),
+        ({"resolution": {"width": 641, "height": 480}}, "camera_configs.0.resolution.width: must be even"),
+        ({"rotation": 45}, "camera_configs.0.rotation: unknown value 45"),
+        ({"capture_fourcc": "WXYZ"}, "camera_configs.0.capture_fourcc: unknown fourcc 'WXYZ'"),
+        ({"writer_fourcc": "nope"}, "camera_configs.0.writer_fourcc: unknown fourcc"),
+        ({"framerate": 0}, "camera_configs.0.framerate: must be -1"),
+        ({"camera_name": "front door"}, "camera_configs.0.camera_name: use 1-64 letters"),
+        ({"camera_id": "7"}, "camera_configs.0.camera_id: '7' differs from its key"),
+    ],
+)
+def test_bad_values_name_their_field(camera: dict[str, Any], field: str) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse_apply_request({"camera_configs": {"0": camera}})
+    assert field in str(err.value)
+
+
+def test_defaults_fill_in_and_unknown_keys_are_ignored() -> None:
+    request = parse_apply_request({"camera_configs": {"000": {"capture_fourcc": "mjpg", "future_key": 1}}})
+    config = request.camera_configs["000"]
+    assert (config.camera_id, config.camera_name, config.capture_fourcc) == ("000", "Camera-000", "MJPG")
+    assert (config.resolution.width, config.resolution.height, config.rotation) == (1280, 720, -1)
+
+
+def test_a_device_camera_reads_v4l2_at_the_asked_size_rate_and_fourcc(cfg: FrigateConfig, tmp_path: Path) -> None:
+    config = parse_apply_request(
+        {"camera_configs": {"0": {"camera_index": 2, "resolution": {"width": 1280, "height": 720}, "framerate": 30,
+                                  "capture_fourcc": "YUYV", "rotation": 90}}}
+    ).camera_configs["0"]  # fmt: skip
+    cam = to_camera_config(cfg, config, fps=30)
+    assert (cam.name, cam.width, cam.height, cam.fps) == ("Camera-0", 720, 1280, 30)  # turned by 90°
+    command = build_command(cam, cam.ffmpeg.inputs[0], tmp_path, "ffmpeg", "run")
+    assert command is not None
+    args = command.args
+    at = args.index("-i")
+    assert args[args.index("v4l2") - 1 : at + 2] == [
+        "-f", "v4l2", "-input_format", "yuyv422", "-video_size", "1280x720", "-framerate", "30",
+        "-threads", "1", "-i", "/dev/video2",
+    ]  # fmt: skip
+    assert "transpose=clock" in args and args[-3:] == ["-s", "720x1280", "pipe:"]
+    assert cam.objects.track == ["person", "car"]  # global sections apply as to a YAML camera
+
+
+def test_a_file_camera_plays_like_a_live_one(cfg: FrigateConfig, person_video: Path, tmp_path: Path) -> None:
+    config = parse_apply_request(
+        {"camera_configs": {"a": file_camera(person_video, "lobby", clips=True, rotation=180)}}
+    ).camera_configs["a"]
+    cam = to_camera_config(cfg, config, fps=10)
+    command = build_command(cam, cam.ffmpeg.inputs[0], tmp_path, "ffmpeg", "run")
+    assert command is not None
+    assert command.args[command.args.index("-i") - 7 :][:5] == ["-re", "-stream_loop", "-1", "-fflags", "+genpts"]
+    assert command.roles == ("detect", "clips") and "hflip,vflip" in command.args
+    assert cam.snapshots.enabled and cam.clips.enabled and not cam.record.enabled
+
+
+def test_apply_creates_then_updates_in_place_restarting_only_what_changed(
+    manager: tuple[GroupManager, RecordingHost], person_video: Path, shared_dir: Path, tmp_path: Path
+) -> None:
+    groups, host = manager
+    car_video = shared_dir / "media" / "car-detection.mp4"
+    body = {"camera_configs": {"000": file_camera(person_video, "lobby"), "001": file_camera(car_video, "street")}}
+    first = groups.apply(body)
+    assert len(first["group_id"]) == 6 and int(first["group_id"], 16) >= 0
+    assert first["camera_configs"]["000"]["camera_name"] == "lobby"
+    assert sorted(host.calls) == [("add", "lobby"), ("add", "street")]
+    host.calls.clear()
+
+    body["camera_configs"]["001"]["resolution"] = {"width": 320, "height": 180}
+    second = groups.apply(body)
+    assert second["group_id"] == first["group_id"]
+    assert host.calls == [("remove", "street"), ("add", "street")]  # lobby kept running untouched
+    assert (host.cameras["street"].width, host.cameras["street"].height) == (320, 180)
+
+    saved = json.loads((tmp_path / "config.groups.json").read_text())
+    assert saved["groups"][first["group_id"]]["camera_configs"]["001"]["resolution"]["width"] == 320
+
+
+def test_a_camera_left_out_or_switched_off_stops(
+    manager: tuple[GroupManager, RecordingHost], person_video: Path
+) -> None:
+    groups, host = manager
+    groups.apply({"camera_configs": {"1": file_camera(person_video, "a"), "2": file_camera(person_video, "b")}})
+    groups.apply({"camera_configs": {"1": file_camera(person_video, "a", use_this_camera=False)}})
+    assert "a" not in host.cameras and "b" not in host.cameras
+    assert groups.state()["groups"][next(iter(groups.groups))]["cameras"]["1"]["running"] is False
+
+
+def test_pause_toggles_every_group_camera_and_new_ones_start_paused(
+    manager: tuple[GroupManager, RecordingHost], person_video: Path
+) -> None:
+    groups, host = manager
+    groups.apply({"camera_configs": {"1": file_camera(person_video, "a")}})
+    assert groups.toggle_pause() is True and host.paused == {"a": True}
+    groups.apply({"camera_configs": {"9": file_camera(person_video, "z")}})
+    assert host.paused["z"] is True
+    assert groups.toggle_pause() is False and host.paused == {"a": False, "z": False}
+
+
+def test_conflicts_and_missing_sources_change_nothing(
+    manager: tuple[GroupManager, RecordingHost], person_video: Path, tmp_path: Path
+) -> None:
+    groups, host = manager
+    with pytest.raises(Conflict, match="camera_configs.1.camera_name"):
+        groups.apply({"camera_configs": {"1": file_camera(person_video, "yard")}})  # the YAML camera's name
+    with pytest.raises(BadRequest, match="camera_configs.1.camera_index: no capture device 3"):
+        groups.apply({"camera_configs": {"1": {"camera_index": 3}}})
+    with pytest.raises(BadRequest, match="camera_configs.2.source: file not found"):
+        groups.apply({"camera_configs": {"1": file_camera(person_video, "a"), "2": file_camera(tmp_path / "x", "b")}})
+    with pytest.raises(BadRequest, match="camera_name 'a' is used by more than one camera"):
+        groups.apply({"camera_configs": {"1": file_camera(person_video, "a"), "2": file_camera(person_video, "a")}})
+    with pytest.raises(Conflict, match="no room"):
+        groups.apply({"camera_configs": {str(i): file_camera(person_video, f"c{i}") for i in range(5)}})
+    assert host.calls == [] and groups.groups == {}
+
+
+def test_close_all_releases_everything_and_restore_brings_groups_back(
+    cfg: FrigateConfig, manager: tuple[GroupManager, RecordingHost], person_video: Path, tmp_path: Path
+) -> None:
+    groups, host = manager
+    applied = groups.apply({"camera_configs": {"1": file_camera(person_video, "a")}})
+
+    restarted_host = RecordingHost(cfg)
+    again = GroupManager(restarted_host, cfg, GroupStore(tmp_path / "config.groups.json"), DeviceDiscovery())
+    again.restore()
+    assert restarted_host.calls == [("add", "a")] and applied["group_id"] in again.groups
+
+    groups.close_all()
+    assert host.calls[-1] == ("remove", "a") and groups.groups == {}
+    assert not (tmp_path / "config.groups.json").exists()
+
+
+def test_a_saved_camera_that_cannot_start_is_kept_with_its_error(
+    cfg: FrigateConfig, person_video: Path, tmp_path: Path
+) -> None:
+    store = GroupStore(tmp_path / "groups.json")
+    config = parse_apply_request({"camera_configs": {"1": {"camera_index": 0}}}).camera_configs
+    store.save({"abc123": config})
+    host = RecordingHost(cfg)
+    groups = GroupManager(host, cfg, store, DeviceDiscovery(tmp_path / "sys", tmp_path / "dev"))
+    groups.restore()
+    camera = groups.state()["groups"]["abc123"]["cameras"]["1"]
+    assert camera["running"] is False and "no capture device 0" in camera["error"]
+    assert host.calls == []

@@ -1,0 +1,198 @@
+"""The HTTP server: Flask through the ASGI bridge on a real uvicorn, streaming, auth, health and shutdown."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask, Response
+from flask.testing import FlaskClient
+
+from frigate_like.api import ApiServices, create_app
+from frigate_like.api.auth import authorize, is_loopback
+from frigate_like.api.bridge import DaemonThreadPool, client_disconnected
+from frigate_like.api.server import HttpServer
+from frigate_like.config import config_from_dict, to_public_dict
+from frigate_like.db import queries
+from frigate_like.devices import DeviceDiscovery
+from frigate_like.errors import Unauthorized, Unavailable
+
+TOKEN = "s3cret-token"
+
+
+def make_app(model_path: Path, labelmap_path: Path, token: str | None = None, **services: Any) -> Flask:
+    cfg = config_from_dict(
+        {
+            "http": {"api_token": token},
+            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path)},
+            "cameras": {"back": {"ffmpeg": {"inputs": [{"path": "rtsp://cam/back", "roles": ["detect"]}]},
+                                 "width": 640, "height": 480}},
+        }
+    )  # fmt: skip
+    stats = {"back": {"camera_fps": 5.0}, "detection_fps": 0.0}
+    return create_app(
+        ApiServices(
+            config=cfg, stats=lambda: stats, public_config=lambda: to_public_dict(cfg), events=queries, **services
+        )
+    )
+
+
+class Stream:
+    """A generator view whose pace the test controls."""
+
+    def __init__(self) -> None:
+        self.go, self.ended = threading.Event(), threading.Event()
+
+    def view(self) -> Response:
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield b"first\n"
+                self.go.wait(10)
+                while not client_disconnected():  # a view may ask; the bridge also ends it unasked
+                    yield b"x" * 1024
+                    time.sleep(0.05)
+            finally:
+                self.ended.set()
+
+        return Response(chunks(), mimetype="text/plain")
+
+
+@pytest.fixture
+def served(model_path: Path, labelmap_path: Path) -> Iterator[tuple[str, Stream, list[str]]]:
+    calls: list[str] = []
+    app = make_app(model_path, labelmap_path, shutdown=lambda: calls.append("shutdown"))
+    stream = Stream()
+    app.add_url_rule("/test/stream", view_func=stream.view)
+    server = HttpServer(app, "127.0.0.1", 0)
+    server.start()
+    yield f"http://127.0.0.1:{server.port}", stream, calls
+    server.stop()
+
+
+def test_the_flask_api_answers_through_the_bridge(served: tuple[str, Stream, list[str]]) -> None:
+    base, _, _ = served
+    assert requests.get(f"{base}/api/stats", timeout=10).json()["back"]["camera_fps"] == 5.0
+    assert requests.get(f"{base}/api/version", timeout=10).headers["content-type"].startswith("text/plain")
+    missing = requests.get(f"{base}/nothing/here", timeout=10)
+    assert missing.status_code == 404 and "detail" in missing.json()
+
+
+def test_a_generator_response_streams_and_ends_when_its_client_leaves(served: tuple[str, Stream, list[str]]) -> None:
+    base, stream, _ = served
+    with requests.get(f"{base}/test/stream", stream=True, timeout=10) as response:
+        # the first chunk arrives while the generator still waits: the response is streamed
+        assert response.raw.read(6) == b"first\n"
+        assert not stream.ended.is_set()
+        stream.go.set()
+        assert len(response.raw.read(4096)) == 4096
+    assert stream.ended.wait(10), "the generator kept running after its client left"
+
+
+def test_health_and_shutdown_from_loopback(served: tuple[str, Stream, list[str]]) -> None:
+    base, _, calls = served
+    health = requests.get(f"{base}/health", timeout=10)
+    assert health.status_code == 200 and health.content == '"Hello👋"'.encode()
+    assert health.json() == "Hello👋"
+    answer = requests.get(f"{base}/shutdown", timeout=10)
+    assert answer.json() == {"status": "shutdown_initiated", "message": "Server shutting down. Goodbye!"}
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert calls == ["shutdown"]
+
+
+@pytest.fixture
+def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[FlaskClient, list[str]]]:
+    calls: list[str] = []
+    app = make_app(model_path, labelmap_path, token=TOKEN, shutdown=lambda: calls.append("shutdown"))
+    with app.test_client() as client:
+        yield client, calls
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/shutdown"),
+        ("POST", "/skellycam/camera/group/apply"),
+        ("GET", "/skellycam/camera/group/all/pause_unpause"),
+        ("DELETE", "/skellycam/camera/group/close/all"),
+    ],
+)
+def test_with_a_token_configured_a_request_without_it_gets_401(
+    guarded: tuple[FlaskClient, list[str]], method: str, path: str
+) -> None:
+    client, calls = guarded
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        answer = client.open(path, method=method, headers=headers, json={})
+        assert answer.status_code == 401, headers
+        assert "API token" in answer.get_json()["detail"]
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert calls == []
+
+
+def test_with_the_token_shutdown_is_accepted(guarded: tuple[FlaskClient, list[str]]) -> None:
+    client, calls = guarded
+    answer = client.get("/shutdown", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200 and answer.get_json()["status"] == "shutdown_initiated"
+    answer.close()
+    assert calls == ["shutdown"]
+
+
+def test_without_a_token_only_loopback_clients_may_shut_down(model_path: Path, labelmap_path: Path) -> None:
+    calls: list[str] = []
+    app = make_app(model_path, labelmap_path, shutdown=lambda: calls.append("shutdown"))
+    with app.test_client() as client:
+        answer = client.get("/shutdown", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+        assert answer.status_code == 401 and "loopback" in answer.get_json()["detail"]
+    assert calls == []
+
+
+def test_loopback_and_token_rules() -> None:
+    for address in ("127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"):
+        assert is_loopback(address), address
+    for address in ("10.0.0.1", "::ffff:10.0.0.1", "localhost", "", None):
+        assert not is_loopback(address), address
+    authorize("192.0.2.7", f"bearer {TOKEN}", TOKEN)  # the token opens it from anywhere
+    with pytest.raises(Unauthorized):
+        authorize("127.0.0.1", None, TOKEN)  # with a token configured, loopback alone is not enough
+
+
+def test_device_endpoints_use_the_discovery_roots(model_path: Path, labelmap_path: Path, tmp_path: Path) -> None:
+    app = make_app(model_path, labelmap_path, devices=DeviceDiscovery(tmp_path, tmp_path, tmp_path))
+    with app.test_client() as client:
+        assert client.post("/skellycam/camera/detect?filter_virtual=false").get_json() == {"cameras": []}
+        bad = client.post("/skellycam/camera/detect?backend_id=1200")
+        assert bad.status_code == 400 and bad.get_json()["detail"].startswith("backend_id:")
+        assert client.post("/skellycam/camera/detect?filter_virtual=maybe").status_code == 400
+        assert client.get("/skellycam/camera/microphone/detect").get_json() == {"microphones": {}}
+        assert client.post("/skellycam/camera/group/apply", json={"camera_configs": {}}).status_code == 503
+
+
+def test_a_port_in_use_is_a_clear_start_error(model_path: Path, labelmap_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        server = HttpServer(make_app(model_path, labelmap_path), "127.0.0.1", busy.getsockname()[1])
+        with pytest.raises(Unavailable, match="cannot serve HTTP"):
+            server.start()
+
+
+def test_the_worker_pool_is_bounded_and_hands_back_results_and_errors() -> None:
+    pool = DaemonThreadPool(2)
+    release = threading.Event()
+    blocked = [pool.submit(release.wait, 10) for _ in range(3)]
+    time.sleep(0.1)
+    assert pool.threads == 2 and not blocked[2].running()  # the third waits for a free worker
+    release.set()
+    assert all(f.result(10) is True for f in blocked)
+    assert pool.submit(lambda: 6 * 7).result(10) == 42
+    with pytest.raises(ZeroDivisionError):
+        pool.submit(lambda: 1 / 0).result(10)
+    pool.shutdown()
+    assert pool.threads == 2
