@@ -47,6 +47,8 @@ class CameraHotplug:
     tracked: Any  # TrackedObjectProcessor
     events: Any  # EventProcessor
     stats: Any  # StatsCollector
+    live: Any  # events.live.LiveView (None before the API is built)
+    switches: Any  # comms.switches.Switches: detect/clips/snapshots at run time
 
     # provided by app.NVR
     def _new_runtime(self, name: str, cam: CameraConfig, channel: Any) -> Any:
@@ -88,8 +90,15 @@ class CameraHotplug:
             raise Unavailable(f"camera {cam.name}: cannot create its frame buffer: {exc}") from exc
         if paused:
             runtime.parts.paused.set()
+        if self.switches is not None:
+            self.switches.add_camera(cam, runtime.parts.metrics.detect_enabled)
         self.events.add_camera(cam, self._clip_source(cam.name, cam))
         objects = CameraObjects(cam, self._frame_reader(cam.name), [self.events])
+        if self.live is not None:  # MJPEG, latest.jpg and best.jpg for the new camera too
+            from frigate_like.events.live import LiveCamera
+
+            objects.add_listener(self.live)
+            self.live.add_camera(cam.name, LiveCamera(cam, objects, self._frame_reader(cam.name)))
         with self.cameras_lock:
             self.cameras[cam.name] = runtime
             self.cfg.cameras = {**self.cfg.cameras, cam.name: cam}
@@ -108,6 +117,8 @@ class CameraHotplug:
             objects = self.tracked.cameras.get(name)
             self.tracked.cameras = {k: v for k, v in self.tracked.cameras.items() if k != name}
             self.stats.remove_camera(name)
+        if self.live is not None:
+            self.live.remove_camera(name)
         runtime.parts.stop.set()
         join_process(runtime.process, CHILD_JOIN_TIMEOUT)
         if objects is not None:

@@ -66,8 +66,8 @@ MAX_HEIGHT = 2160  # px; a bigger picture of a detect-resolution frame only cost
 
 def height_param(args: Mapping[str, str], default: int | None = None) -> int | None:
     """``h`` (or its alias ``height``; ``h`` wins when both are given): a picture height in pixels."""
-    name = "h" if args.get("h") not in (None, "") else "height"
-    return int_param(args, name, default, minimum=1, maximum=MAX_HEIGHT)
+    alias = int_param(args, "height", default, minimum=1, maximum=MAX_HEIGHT)  # validated even when h wins
+    return int_param(args, "h", alias, minimum=1, maximum=MAX_HEIGHT)
 
 
 def view_options(args: Mapping[str, str], default_height: int | None) -> ViewOptions:

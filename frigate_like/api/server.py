@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount, WebSocketRoute
-from starlette.types import ASGIApp
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from frigate_like.api.bridge import WsgiBridge
 from frigate_like.errors import Unavailable
@@ -48,9 +48,18 @@ def build_asgi_app(
             if on_loop is not None:
                 on_loop(None)
 
+    async def everything_else(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # an unknown WebSocket path
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await bridge(scope, receive, send)
+
     routes: list[BaseRoute] = [WebSocketRoute(path, endpoint) for path, endpoint in websockets.items()]
-    routes.append(Mount("/", app=bridge))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Not a Mount("/"): its pattern does not match every path (a %0A in it, say), and Starlette's own
+    # plain-text 404 would answer. Every HTTP request that is no WebSocket route goes to Flask.
+    app.router.default = everything_else
+    return app
 
 
 class HttpServer:

@@ -63,6 +63,14 @@ class Switches:
         self._commanded: set[tuple[str, Switch]] = set()
         self._lock = threading.Lock()
 
+    def add_camera(self, cam: Any, detect_flag: SharedFlag) -> None:
+        """A camera added at run time (camera groups) starts with its config's switches."""
+        with self._lock:
+            self._detect[cam.name] = detect_flag
+            self._clips[cam.name] = bool(cam.clips.enabled)
+            self._snapshots[cam.name] = bool(cam.snapshots.enabled)
+            self._has_clips_input[cam.name] = cam.input_for("clips") is not None
+
     # -- read by the camera process (through the shared flag) and the event processor ----------
     def detect_enabled(self, camera: str) -> bool:
         return bool(self._detect[camera].value)

@@ -103,6 +103,16 @@ class LiveView:
         self._recent_max = recent
         self._last_ended: dict[tuple[str, str], ObjectState] = {}
 
+    def add_camera(self, name: str, camera: LiveCamera) -> None:
+        """A camera added at run time (camera groups); readers see the new map or the old one."""
+        self.cameras = {**self.cameras, name: camera}
+
+    def remove_camera(self, name: str) -> None:
+        camera = self.cameras.get(name)
+        self.cameras = {k: v for k, v in self.cameras.items() if k != name}
+        if camera is not None:
+            camera.close()
+
     def camera(self, name: str) -> LiveCamera:
         camera = self.cameras.get(name)
         if camera is None:

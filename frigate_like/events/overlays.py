@@ -43,8 +43,10 @@ class CameraGeometry(Protocol):
     name: str
     width: int
     height: int
-    zones: Mapping[str, Any]
     motion: Any  # .mask: list of polygons
+
+    @property
+    def zones(self) -> Mapping[str, Any]: ...  # read-only here, so a config's dict of zones fits
 
 
 def zone_colour(name: str) -> tuple[int, int, int]:

@@ -17,6 +17,15 @@ from frigate_like.websocket import PATH, FrameHeader, unpack_frame
 from tests.integration.daemon import SHARED, Daemon, demo_config
 from tests.test_websocket import stalled_client, unread_bytes
 
+
+def _latest_shape(base: str, camera: str) -> tuple[int, ...] | None:
+    """The shape of the camera's latest.jpg at full size (h equal to the detect height is not asked)."""
+    response = requests.get(f"{base}/api/{camera}/latest.jpg", timeout=10)
+    if response.status_code != 200:
+        return None
+    image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else tuple(image.shape)
+
 GROUP_CAMERAS = ("person", "car")
 
 
@@ -97,6 +106,7 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
             live.until(lambda: all(live.counts()[c] >= 10 for c in GROUP_CAMERAS), 30, "10 frames per camera")
             assert live.texts[0]["type"] == "state" and group_id in live.texts[0]["groups"]
             assert {shape for h, shape in live.frames if h.camera == "car"} == {(216, 384, 3)}
+            assert _latest_shape(base, "car") == (216, 384, 3)  # a group camera is a full NVR camera
 
             # a new resolution for one camera: only that one restarts, and its frames get the new size
             changed = requests.post(
@@ -104,6 +114,10 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
             )
             assert changed.json()["group_id"] == group_id
             live.until(lambda: any(s == (180, 320, 3) for h, s in live.frames if h.camera == "car"), 30, "new size")
+            deadline = time.monotonic() + 15
+            while _latest_shape(base, "car") != (180, 320, 3) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert _latest_shape(base, "car") == (180, 320, 3)  # latest.jpg follows the new resolution
             logs = [t for t in live.texts if t["type"] == "log"]
             assert any(t["logger"] == "frigate_like.hotplug" and "camera car added" in t["message"] for t in logs)
             assert all({"level", "logger", "message", "time"} <= set(t) for t in logs)
