@@ -32,10 +32,16 @@ def draw_box(image: np.ndarray, box: Box, label: str, score: float, colour: tupl
 
 
 def draw_timestamp(image: np.ndarray, frame_time: float) -> None:
+    """The frame time in the upper left, white on a dark box so it reads on any picture."""
     text = dt.datetime.fromtimestamp(frame_time).strftime("%Y-%m-%d %H:%M:%S")
-    scale = max(0.5, image.shape[0] / 720)
-    cv2.putText(image, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(image, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, TIMESTAMP_COLOUR, 1, cv2.LINE_AA)
+    scale = max(0.6, image.shape[0] / 720)
+    thickness = max(1, round(scale * 1.5))
+    (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    pad = max(3, round(4 * scale))
+    cv2.rectangle(image, (0, 0), (tw + 2 * pad, th + baseline + 2 * pad), (0, 0, 0), cv2.FILLED)
+    cv2.putText(
+        image, text, (pad, pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, TIMESTAMP_COLOUR, thickness, cv2.LINE_AA
+    )
 
 
 def crop_region(box: Box, width: int, height: int, multiplier: float = 1.1) -> Box:
