@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,8 @@ from frigate_like.events.processor import EventProcessor
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import TrackedObject
 from frigate_like.record.clips import ClipCache
-from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
+from frigate_like.video.binaries import find_ffmpeg
+from tests.integration.checks import clip_duration
 from tests.segment_footage import write_segments
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,18 +73,6 @@ def _state(start: float, frame: np.ndarray) -> ObjectState:
     return state
 
 
-def _duration(path: Path) -> float:
-    ffprobe = find_ffprobe()
-    assert ffprobe
-    out = subprocess.run(
-        [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out)
-
-
 def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path) -> None:
     clips_dir = tmp_path / "clips"
     clips_dir.mkdir()
@@ -110,7 +98,7 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     assert row["end_time"] == pytest.approx(t0 + 10)
     assert row["has_clip"] and row["has_snapshot"]
     clip = clips_dir / f"drive-{state.id}.mp4"
-    assert _duration(clip) >= 6.0  # 6 s of event plus 1 s pre and post capture, from key frames
+    assert clip_duration(clip) >= 6.0  # 6 s of event plus 1 s pre and post capture, from key frames
     snapshot = cv2.imread(str(clips_dir / f"drive-{state.id}.jpg"))
     assert snapshot is not None and snapshot.shape[0] == 216  # snapshots.height
 

@@ -68,17 +68,6 @@ def get(
     return {"get": operation}
 
 
-def post(
-    summary: str, responses: dict[str, Schema], body: Schema | None = None, tag: str = "system", description: str = ""
-) -> Schema:
-    operation: Schema = {"summary": summary, "tags": [tag], "responses": responses}
-    if description:
-        operation["description"] = description
-    if body is not None:
-        operation["requestBody"] = {"required": False, "content": {JSON: {"schema": body}}}
-    return {"post": operation}
-
-
 def operation(
     method: str,
     summary: str,
@@ -94,3 +83,7 @@ def operation(
     if body is not None:
         op["requestBody"] = {"required": False, "content": {JSON: {"schema": body}}}
     return {method: op}
+
+
+def post(summary: str, responses: dict[str, Schema], body: Schema | None = None, tag: str = "system") -> Schema:
+    return operation("post", summary, responses, tag=tag, body=body)
