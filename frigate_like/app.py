@@ -264,11 +264,12 @@ class NVR(CameraHotplug):
     def _clip_source(self, name: str, cam: CameraConfig) -> Any:
         """The camera's clip cache, None when no input has the clips role."""
         from frigate_like.record.clips import ClipCache
+        from frigate_like.record.wiring import segment_time as role_segment_time
         from frigate_like.video.binaries import find_ffprobe
 
         if not any("clips" in inp.roles for inp in cam.ffmpeg.inputs):
             return None
-        segment_time = _segment_time(cam.ffmpeg.output_args.get("clips", []))
+        segment_time = role_segment_time(cam.ffmpeg.output_args.get("clips", []), 10.0)
         return ClipCache(
             Path(self.cfg.paths.cache_dir), name, cam.clips, self.ffmpeg_bin, ffprobe_bin=find_ffprobe(),
             segment_time=segment_time,
@@ -419,14 +420,6 @@ class NVR(CameraHotplug):
     def wait(self) -> None:
         while not self.stop_requested.wait(1.0):
             pass
-
-
-def _segment_time(args: list[str], default: float = 10.0) -> float:
-    """The ``-segment_time`` of a role's output args (clips are cut from those segments)."""
-    try:
-        return float(args[args.index("-segment_time") + 1])
-    except (ValueError, IndexError):
-        return default
 
 
 def run(cfg: FrigateConfig, config_path: Path | None = None) -> int:

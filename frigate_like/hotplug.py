@@ -49,6 +49,7 @@ class CameraHotplug:
     stats: Any  # StatsCollector
     live: Any  # events.live.LiveView (None before the API is built)
     switches: Any  # comms.switches.Switches: detect/clips/snapshots at run time
+    recorder: Any  # record.maintainer.RecordingMaintainer: cache → recordings
 
     # provided by app.NVR
     def _new_runtime(self, name: str, cam: CameraConfig, channel: Any) -> Any:
@@ -93,6 +94,13 @@ class CameraHotplug:
         if self.switches is not None:
             self.switches.add_camera(cam, runtime.parts.metrics.detect_enabled)
         self.events.add_camera(cam, self._clip_source(cam.name, cam))
+        if self.recorder is not None and cam.record.enabled and cam.input_for("record") is not None:
+            from frigate_like.record.maintainer import RecordCamera
+            from frigate_like.record.wiring import segment_time
+
+            self.recorder.add_camera(
+                RecordCamera(cam.name, segment_time(cam.ffmpeg.output_args.get("record", []), 60.0))
+            )
         objects = CameraObjects(cam, self._frame_reader(cam.name), [self.events])
         if self.live is not None:  # MJPEG, latest.jpg and best.jpg for the new camera too
             from frigate_like.events.live import LiveCamera

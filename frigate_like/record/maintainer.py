@@ -127,15 +127,27 @@ class RecordingMaintainer:
         self._interval = interval
         self._started = clock()
         self._lock = threading.Lock()  # stats() is read from HTTP threads
-        self._cameras = {
-            name: _CameraState(
-                SegmentIndex(cache_dir, name, "record", segment_time=cam.segment_time, ffprobe_bin=ffprobe_bin,
-                             clock=clock),
-                cam.segment_time,
-            )
-            for name, cam in cameras.items()
-        }  # fmt: skip
+        self._cache_dir, self._ffprobe_bin = cache_dir, ffprobe_bin
+        self._cameras = {name: self._state(cam) for name, cam in cameras.items()}
         self._primed = False
+
+    def _state(self, cam: RecordCamera) -> _CameraState:
+        index = SegmentIndex(
+            self._cache_dir, cam.name, "record", segment_time=cam.segment_time, ffprobe_bin=self._ffprobe_bin,
+            clock=self._clock,
+        )  # fmt: skip
+        return _CameraState(index, cam.segment_time)
+
+    def add_camera(self, cam: RecordCamera) -> None:
+        """A camera added at run time (camera groups) whose record role is on.
+
+        It is never removed: a removed camera's last segments (closed as its ffmpeg stops) still move.
+        """
+        state = self._state(cam)
+        last = self._store.last_recording(cam.name)
+        state.last_end = float(last["end_time"]) if last else None
+        with self._lock:
+            self._cameras = {**self._cameras, cam.name: state}  # the thread iterates the old map or the new
 
     # -- thread ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -162,7 +174,7 @@ class RecordingMaintainer:
         if not self._primed:
             self._prime()
         moved = 0
-        for camera, state in self._cameras.items():
+        for camera, state in list(self._cameras.items()):
             moved += self._pass(camera, state)
         return moved
 

@@ -41,7 +41,8 @@ def group_body(media: Path, car_size: tuple[int, int]) -> dict[str, Any]:
 
     return {
         "camera_configs": {
-            "000": camera("person", "one-by-one-person-detection.mp4", (640, 360)),
+            # the person camera also records 24/7: a group camera is a full NVR camera
+            "000": {**camera("person", "one-by-one-person-detection.mp4", (640, 360)), "record": True},
             "001": camera("car", "car-detection.mp4", car_size),
         }
     }
@@ -150,6 +151,13 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
         assert not set(GROUP_CAMERAS) & set(daemon.get_json("/api/stats"))
         assert not (tmp_path / "config.groups.json").exists()
         assert len(daemon.child_processes_alive(str(media))) == 0  # their ffmpegs are gone
+
+        # the record ffmpeg closed its segment as the camera stopped: it lands in the recordings
+        def recorded() -> float:
+            days = requests.get(f"{base}/api/person/recordings", timeout=10).json()
+            return sum(day["duration"] for day in days) if isinstance(days, list) else 0.0
+
+        assert daemon.wait_for(recorded, 30, what="the group camera's recording") > 5.0
 
         bye = requests.get(f"{base}/shutdown", timeout=30)
         assert bye.json() == {"status": "shutdown_initiated", "message": "Server shutting down. Goodbye!"}
