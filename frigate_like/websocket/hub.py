@@ -67,6 +67,7 @@ class LiveHub:
         self._clients: set[_Client] = set()  # event loop only
         self._latest: dict[str, tuple[float, bytes]] = {}  # camera → (capture time, packed message)
         self._wanted: frozenset[str] | None = frozenset()  # cameras some client wants; None = all
+        self._clients_changed = threading.Event()  # wakes the idle encoder thread
         self._state_text = to_text(state_message({}))
         self.encoded: collections.Counter[str] = collections.Counter()  # frames encoded per camera
         self._stop = threading.Event()
@@ -115,6 +116,10 @@ class LiveHub:
         while not self._stop.wait(self._poll):
             wanted = self._wanted
             if wanted is not None and not wanted:
+                # No client wants frames: sleep until one subscribes (or ≤ 1 s, to notice stop),
+                # instead of looking at the rings 50 times a second for nobody.
+                self._clients_changed.wait(1.0)
+                self._clients_changed.clear()
                 continue
             try:
                 names = set(self._frames.camera_names())
@@ -155,6 +160,7 @@ class LiveHub:
             self._wanted = None
         else:
             self._wanted = frozenset().union(*(s.cameras or () for s in subscriptions))
+        self._clients_changed.set()
 
     async def endpoint(self, websocket: WebSocket) -> None:
         """The Starlette WebSocket endpoint."""
