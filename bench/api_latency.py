@@ -66,12 +66,13 @@ def real_thumbnail() -> str:
 def fill(db_path: Path, count: int, now: float) -> dict[str, Any]:
     from frigate_like.db.database import open_database
     from frigate_like.db.models import Event
+    from frigate_like.migrations import MIGRATIONS_DIR
 
     class Settings:
         path = db_path
         url = None
 
-    db = open_database(Settings(), REPO / "migrations")
+    db = open_database(Settings(), MIGRATIONS_DIR)
     thumbnail = real_thumbnail()
     rng = random.Random(3)
     step = 30 * DAY / count

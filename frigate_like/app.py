@@ -16,10 +16,10 @@ from typing import Any
 from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.errors import ConfigError, FrigateLikeError
 from frigate_like.hotplug import CHILD_JOIN_TIMEOUT, CameraHotplug, join_process
+from frigate_like.migrations import MIGRATIONS_DIR
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MQTT_SETTLE_TIMEOUT = 3.0  # at start, wait this long for the retained switch states before cameras start
 WATCHDOG_INTERVAL = 5.0
 UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e .
+.venv/bin/pip install -q --disable-pip-version-check -e '.[ffmpeg]'  # the extra: an ffmpeg when the system has none
 exec .venv/bin/frigate-like run -c config/demo.yml "$@"

@@ -12,9 +12,8 @@ from pathlib import Path
 import peewee as pw
 
 from frigate_like.db.database import open_database
+from frigate_like.migrations import MIGRATIONS_DIR
 from tests.segment_footage import RECORD_CODECS, ffprobe, write_segments
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class DbSettings:
 
 def open_test_db(folder: Path) -> pw.Database:
     """A fresh SQLite file in ``folder`` with every migration applied and the models bound."""
-    return open_database(DbSettings(path=folder / "frigate.db"), MIGRATIONS)
+    return open_database(DbSettings(path=folder / "frigate.db"), MIGRATIONS_DIR)
 
 
 def run_name(at: float, launch: int = 0) -> str:

@@ -14,8 +14,7 @@ from frigate_like.api import ApiServices, create_app
 from frigate_like.config import config_from_dict, to_public_dict
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
-
-REPO = Path(__file__).resolve().parents[1]
+from frigate_like.migrations import MIGRATIONS_DIR
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def client(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[Fl
             },
         }
     )
-    db = open_database(cfg.database, REPO / "migrations")
+    db = open_database(cfg.database, MIGRATIONS_DIR)
     stats: dict[str, Any] = {"back": {"camera_fps": 5.0}, "detection_fps": 0.0}
     app = create_app(
         ApiServices(config=cfg, stats=lambda: stats, public_config=lambda: to_public_dict(cfg), events=queries)

@@ -19,12 +19,12 @@ import pytest
 from frigate_like.db import queries, recordings
 from frigate_like.db.database import backup_sqlite, close_database, open_database
 from frigate_like.errors import BadRequest, Conflict, FrigateLikeError, Unavailable
+from frigate_like.migrations import MIGRATIONS_DIR
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-REAL_MIGRATIONS = sorted(path.stem for path in MIGRATIONS.glob("[0-9]*.py"))
+REAL_MIGRATIONS = sorted(path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py"))
 LATER_MIGRATION = '''"""900: a test-only table, after every real migration."""
 def migrate(migrator, database, *, fake=False, **kwargs):
     migrator.sql("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")
@@ -63,7 +63,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[pw.Database]:
     else:
         url = request.getfixturevalue("pg_url")
         settings = DbSettings(path=tmp_path / "unused" / "frigate.db", url=url)
-    database = open_database(settings, MIGRATIONS)
+    database = open_database(settings, MIGRATIONS_DIR)
     yield database
     close_database(database)
     if request.param == "postgres":
@@ -243,7 +243,7 @@ def test_migrations_applied_with_indexes(db: pw.Database) -> None:
 
 def test_backup_before_pending_migrations(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     settings = DbSettings(path=tmp_path / "media" / "frigate.db")
     db = open_database(settings, migrations)
     queries.create_event("front", "person", 1.0, id="1.0-aaaaaa")
@@ -273,7 +273,7 @@ def test_backup_before_pending_migrations(tmp_path: Path) -> None:
 
 
 def test_backups_are_pruned(tmp_path: Path) -> None:
-    db = open_database(DbSettings(path=tmp_path / "frigate.db"), MIGRATIONS)
+    db = open_database(DbSettings(path=tmp_path / "frigate.db"), MIGRATIONS_DIR)
     try:
         for _ in range(5):
             backup_sqlite(db, tmp_path / "frigate.db", keep=3)
@@ -283,7 +283,7 @@ def test_backups_are_pruned(tmp_path: Path) -> None:
 
 
 def test_sqlite_is_wal(tmp_path: Path) -> None:
-    db = open_database(DbSettings(path=tmp_path / "a" / "b" / "frigate.db"), MIGRATIONS)
+    db = open_database(DbSettings(path=tmp_path / "a" / "b" / "frigate.db"), MIGRATIONS_DIR)
     try:
         assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute_sql("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
@@ -300,7 +300,7 @@ def test_missing_migrations_folder(tmp_path: Path) -> None:
 
 def test_failed_migration_is_reported_and_rolled_back(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "900_broken.py").write_text(
         "def migrate(migrator, database, *, fake=False, **kwargs):\n"
         "    migrator.sql('CREATE TABLE event (id TEXT)')\n"
@@ -320,7 +320,7 @@ def test_failed_migration_is_reported_and_rolled_back(tmp_path: Path) -> None:
 def test_unreachable_server_is_unavailable(tmp_path: Path) -> None:
     settings = DbSettings(path=tmp_path / "frigate.db", url="postgresql://postgres@127.0.0.1:1/test")
     with pytest.raises(Unavailable, match="127.0.0.1:1/test"):
-        open_database(settings, MIGRATIONS)
+        open_database(settings, MIGRATIONS_DIR)
 
 
 def test_recording_rows(db: pw.Database) -> None:

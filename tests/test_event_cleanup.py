@@ -12,8 +12,8 @@ from frigate_like.config import FrigateConfig, config_from_dict
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
 from frigate_like.events.cleanup import DAY, EventCleanup
+from frigate_like.migrations import MIGRATIONS_DIR
 
-REPO = Path(__file__).resolve().parents[1]
 NOW = 1_800_000_000.0
 
 
@@ -37,7 +37,7 @@ def cfg(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[Friga
             },
         }
     )
-    db = open_database(config.database, REPO / "migrations")
+    db = open_database(config.database, MIGRATIONS_DIR)
     yield config
     close_database(db)
 

@@ -17,15 +17,14 @@ from frigate_like.errors import NotFound
 from frigate_like.events.live import LiveCamera, LiveView
 from frigate_like.events.media import EventMedia, SnapshotRequest
 from frigate_like.events.tracked import CameraObjects
+from frigate_like.migrations import MIGRATIONS_DIR
 from tests.live_support import LiveRig, person
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def rig(tmp_path: Path, shared_dir: Path, person_video: Path) -> Iterator[LiveRig]:
     rig = LiveRig(tmp_path, shared_dir, person_video, camera={"snapshots": {"enabled": True, "bounding_box": True}})
-    db = open_database(rig.config.database, REPO / "migrations")
+    db = open_database(rig.config.database, MIGRATIONS_DIR)
     yield rig
     close_database(db)
 

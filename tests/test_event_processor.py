@@ -16,12 +16,11 @@ from frigate_like.db.database import close_database, open_database
 from frigate_like.events.processor import EventProcessor
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import TrackedObject
+from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.record.clips import ClipCache
 from frigate_like.video.binaries import find_ffmpeg
 from tests.integration.checks import clip_duration
 from tests.segment_footage import write_segments
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +50,7 @@ def camera(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[Ca
             },
         }
     )
-    db = open_database(cfg.database, REPO / "migrations")
+    db = open_database(cfg.database, MIGRATIONS_DIR)
     yield cfg.cameras["drive"]
     close_database(db)
 

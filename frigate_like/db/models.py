@@ -1,6 +1,6 @@
 """Peewee models of the event store, declared without a database (``database.open_database`` binds them).
 
-The schema itself is owned by ``migrations/``; these classes only describe it for queries.
+The schema itself is owned by ``frigate_like/migrations/``; these classes only describe it for queries.
 Keep them in step with the newest migration.
 """
 

@@ -18,8 +18,10 @@ def find_ffmpeg() -> str:
         return found
     try:
         import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise FrigateLikeError("no ffmpeg on PATH and imageio-ffmpeg is not installed") from exc
+    except ImportError as exc:  # an optional extra: the image and distributions bring their own ffmpeg
+        raise FrigateLikeError(
+            "no ffmpeg on PATH: install your distribution's ffmpeg (or pip install 'frigate-like[ffmpeg]')"
+        ) from exc
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 

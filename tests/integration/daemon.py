@@ -53,10 +53,18 @@ def demo_config(
 class Daemon:
     """``frigate-like run`` in a subprocess, with helpers to query its HTTP API."""
 
-    def __init__(self, tmp: Path, cfg: dict[str, Any], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        cfg: dict[str, Any],
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.tmp = tmp
         self.cfg = cfg
         self.env = env or {}  # extra environment, e.g. a private HOME
+        # the program before ``run -c ...``: this interpreter's package unless told otherwise (e.g. a wheel's script)
+        self.command = command or [sys.executable, "-m", "frigate_like"]
         self.config_path = tmp / "config.yml"
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.log_path = tmp / "daemon.log"
@@ -76,7 +84,8 @@ class Daemon:
         self._log = self.log_path.open("wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frigate_like", "run", "-c", str(self.config_path)],
+            [*self.command, "run", "-c", str(self.config_path)],
+            cwd=self.tmp,  # nothing found through the working folder
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -22,8 +22,9 @@ import requests
 from frigate_like import __version__
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
+from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.video.binaries import find_ffprobe
-from tests.integration.daemon import REPO, Daemon, demo_config
+from tests.integration.daemon import Daemon, demo_config
 from tests.integration.http_support import TEMPLATES, TRAVERSALS, first_jpeg, raw_get, run_schemathesis
 
 SEEDED_BASE = 1_600_000_000.0
@@ -38,7 +39,7 @@ def _seed(cfg: dict[str, Any]) -> None:
         path = Path(cfg["database"]["path"])
         url = None
 
-    db = open_database(_Db(), REPO / "migrations")
+    db = open_database(_Db(), MIGRATIONS_DIR)
     try:
         for i in range(SEEDED_DEMO):
             start = SEEDED_BASE + i * 3600
