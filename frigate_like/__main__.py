@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from frigate_like import __version__
+from frigate_like import CONFIG_ENV, DEFAULT_CONFIG, __version__
 from frigate_like.config import FrigateConfig, format_problems, load_config, to_public_dict
+from frigate_like.config.starter import first_start, starter_text
 from frigate_like.errors import ConfigError
 
-DEFAULT_CONFIG = "config/config.yml"
-CONFIG_ENV = "FRIGATE_LIKE_CONFIG"
+RETRY_DELAY_ENV = "FRIGATE_LIKE_RETRY_DELAY"
+
 
 
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_arg(check)
     show = commands.add_parser("show-config", help="print the effective config as JSON, secrets masked")
     _add_config_arg(show)
+    commands.add_parser("starter-config", help="print a commented starter config (the one a first start writes)")
     return parser
 
 
@@ -70,7 +74,14 @@ def show_config(path: Path) -> int:
 
 
 def run(path: Path) -> int:
-    """Validate like ``check-config``, then hand the config to the composition root."""
+    """Validate like ``check-config``, then hand the config to the composition root.
+
+    Without a config file (a first start), writes the starter config there when it can and says
+    what to edit, in one line; the exit status is 1 either way.
+    """
+    if not path.exists():
+        print(first_start(path), file=sys.stderr)
+        return 1
     cfg = _load(path)
     if cfg is None:
         return 1
@@ -83,11 +94,45 @@ def run(path: Path) -> int:
         return 1
 
 
+def wait_before_exit(code: int) -> None:
+    """After a failed ``run``, waits ``$FRIGATE_LIKE_RETRY_DELAY`` seconds (unset or 0: not at all).
+
+    A start-up failure only the user can fix (no config, a bad one, no Coral) would otherwise
+    make a container restart policy spin; the image sets 60 s, so it retries once a minute and
+    a fix (a config written, a Coral plugged in) is picked up without a manual restart. A stop
+    signal ends the wait at once with the same exit status.
+    """
+    try:
+        delay = float(os.environ.get(RETRY_DELAY_ENV) or 0)
+    except ValueError:
+        delay = 0.0
+    if delay <= 0:
+        return
+
+    def leave(_signum: int, _frame: object) -> None:
+        raise SystemExit(code)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
+    print(f"exiting in {delay:g} s ({RETRY_DELAY_ENV}), so a restart policy retries slowly", file=sys.stderr)
+    time.sleep(delay)
+
+
+def print_starter() -> int:
+    sys.stdout.write(starter_text())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``frigate-like`` and ``python -m frigate_like``."""
     args = build_parser().parse_args(argv)
+    if args.command == "starter-config":
+        return print_starter()
     commands = {"run": run, "check-config": check_config, "show-config": show_config}
-    return commands[args.command](args.config)
+    code = commands[args.command](args.config)
+    if args.command == "run" and code != 0:
+        wait_before_exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.errors import ConfigError, FrigateLikeError
 from frigate_like.hotplug import CHILD_JOIN_TIMEOUT, CameraHotplug, join_process
 from frigate_like.migrations import MIGRATIONS_DIR
+from frigate_like.state import camera_groups_path
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,12 @@ class CameraRuntime:
 class NVR(CameraHotplug):
     """The daemon. ``start()`` then ``stop()``; ``wait()`` blocks until asked to stop.
 
-    ``groups_path``: where camera groups are kept (default: ``<media_dir>/camera-groups.json``).
+    ``groups_path``: where camera groups are kept (default: ``<state_dir>/camera-groups.json``).
     """
 
     def __init__(self, cfg: FrigateConfig, *, http: bool = True, groups_path: Path | None = None) -> None:
         self.cfg = cfg
-        self.groups_path = groups_path or Path(cfg.paths.media_dir) / "camera-groups.json"
+        self.groups_path = groups_path or camera_groups_path(cfg.paths)
         self.cameras_lock = threading.RLock()
         self.groups: Any = None
         self.ws_hub: Any = None  # websocket.LiveHub: frames, logs and state over the WebSocket
@@ -425,11 +426,9 @@ class NVR(CameraHotplug):
 def run(cfg: FrigateConfig, config_path: Path | None = None) -> int:
     """Runs the daemon until SIGTERM/SIGINT (or ``GET /shutdown``); returns the process exit code.
 
-    Camera groups are kept next to ``config_path`` (``config.groups.json`` beside ``config.yml``).
+    Camera groups are kept in ``paths.state_dir`` (a file older versions left beside ``config_path`` moves there).
     """
-    from frigate_like.groups import groups_path_for
-
-    nvr = NVR(cfg, groups_path=groups_path_for(config_path) if config_path is not None else None)
+    nvr = NVR(cfg, groups_path=camera_groups_path(cfg.paths, config_path))
 
     def request_stop(signum: int, _frame: Any) -> None:
         logger.info("received %s, shutting down", signal.Signals(signum).name)

@@ -14,14 +14,22 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+CLI = [sys.executable, "-m", "frigate_like"]
+
+
+def cli_environ(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without FRIGATE_* variables, plus ``env``; the checkout importable."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("FRIGATE_", "FRIGATE_LIKE_"))}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environ.get("PYTHONPATH")]))
     environ.update(env or {})
+    return environ
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "frigate_like", *args],
+        [*CLI, *args],
         cwd=cwd,
-        env=environ,
+        env=cli_environ(env),
         capture_output=True,
         text=True,
         timeout=60,

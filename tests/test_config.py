@@ -624,11 +624,14 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path, minima
     assert cfg.paths.media_dir == folder / "media"
     assert cfg.paths.cache_dir == tmp_path / "cache"
     assert cfg.paths.recordings_roots == [folder / "rec"]
+    assert cfg.paths.state_dir == folder / "media"  # unset: the media folder
     assert cfg.database.path == folder / "media" / "clips" / "frigate.db"
     assert cfg.cameras["back"].ffmpeg.inputs[0].path == str(folder / "clips" / "in.mp4")
 
     minimal["database"] = {"path": "db/events.db"}
-    assert load_config(write(folder, minimal)).database.path == folder / "db" / "events.db"
+    minimal["paths"]["state_dir"] = "state"
+    cfg = load_config(write(folder, minimal))
+    assert (cfg.database.path, cfg.paths.state_dir) == (folder / "db" / "events.db", folder / "state")
 
 
 def test_relative_model_paths(tmp_path: Path, minimal: dict[str, Any], model_path: Path) -> None:

@@ -73,6 +73,7 @@ class FrigateConfig(StrictModel):
             update={
                 "media_dir": absolute(self.paths.media_dir),
                 "cache_dir": absolute(self.paths.cache_dir),
+                "state_dir": absolute(self.paths.state_dir or self.paths.media_dir),
                 "recordings_roots": [absolute(p) for p in self.paths.recordings_roots],
             }
         )

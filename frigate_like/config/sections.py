@@ -25,6 +25,9 @@ class PathsConfig(StrictModel):
 
     media_dir: Path = Path("/media/frigate")
     cache_dir: Path = Path("/tmp/cache")
+    # NEW: what the daemon writes besides media and the database (camera groups); unset: media_dir.
+    # Nothing is ever written beside the config file, so /config may be mounted read-only.
+    state_dir: Path | None = None
     # extra folders manual recordings and playback may use
     recordings_roots: list[Path] = Field(default_factory=list)
 

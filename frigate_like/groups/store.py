@@ -1,4 +1,4 @@
-"""Keeps the camera groups in a JSON file beside the config so they survive a restart (the YAML is never touched)."""
+"""Keeps the camera groups in a JSON file in the state folder so they survive a restart (the YAML is never touched)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ FORMAT_VERSION = 1
 
 
 def groups_path_for(config_path: Path) -> Path:
-    """``/config/config.yml`` → ``/config/config.groups.json``."""
+    """Where groups were kept before ``paths.state_dir``: ``/config/config.yml`` → ``/config/config.groups.json``."""
     return config_path.with_name(f"{config_path.stem}.groups.json")
 
 

@@ -149,7 +149,7 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
         closed = requests.delete(f"{base}/skellycam/camera/group/close/all", timeout=60)
         assert closed.json() is True
         assert not set(GROUP_CAMERAS) & set(daemon.get_json("/api/stats"))
-        assert not (tmp_path / "config.groups.json").exists()
+        assert not (tmp_path / "media" / "camera-groups.json").exists()
         assert len(daemon.child_processes_alive(str(media))) == 0  # their ffmpegs are gone
 
         # the record ffmpeg closed its segment as the camera stopped: it lands in the recordings
@@ -178,7 +178,7 @@ def test_saved_groups_come_back_after_a_restart(tmp_path: Path) -> None:
     daemon = Daemon(tmp_path, demo_config(tmp_path, loop=True, fps=5))
     body = group_body(media, (384, 216))
     saved = {"version": 1, "groups": {"abc123": body}}
-    (tmp_path / "config.groups.json").write_text(json.dumps(saved))
+    (tmp_path / "config.groups.json").write_text(json.dumps(saved))  # where older versions kept them
     daemon.start()
     try:
         stats = daemon.get_json("/api/stats")
@@ -187,4 +187,5 @@ def test_saved_groups_come_back_after_a_restart(tmp_path: Path) -> None:
     finally:
         code, _ = daemon.terminate()
     assert code == 0
-    assert json.loads((tmp_path / "config.groups.json").read_text())["groups"]["abc123"]  # a stop keeps them
+    # moved to the state folder (media_dir here), which a stop keeps
+    assert json.loads((tmp_path / "media" / "camera-groups.json").read_text())["groups"]["abc123"]
