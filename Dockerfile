@@ -1,30 +1,103 @@
-# frigate-like: one image, CPU detector by default; pass a Coral through for type: edgetpu.
-FROM python:3.11-slim-bookworm
+# frigate-like: the daemon, Debian's ffmpeg, the CPU model, tini, nginx (RTMP) and, by default,
+# Coral's libedgetpu. Three build stages, one runtime stage:
+#   build   Python wheels for the project and every dependency, installed into /opt/venv
+#   model   the COCO SSD MobileNet v1 detector, checked against pinned sha256 sums
+#   coral   libedgetpu's .deb from Coral's apt repository (skipped with CORAL=none)
+#   final   the base system + python3, ffmpeg, tini, nginx + /opt/venv + model; no compilers, no pip
+#
+# Build arguments:
+#   BASE_IMAGE  debian:bookworm-slim; docker/smoke.sh passes a locally built stand-in when no
+#               registry is reachable (docker/local-base.sh).
+#   CORAL       std (default), max (faster, runs hotter; you accept Coral's EULA for it) or none
+#               (no Edge TPU support: builds where Coral's repository is unreachable).
+#   MODEL_URL   TensorFlow's public zip; docker/model-cache/detect.tflite is used instead when
+#               present (offline builds). Both are checked against MODEL_SHA256.
+# Nothing of the user's is in the image: the config is mounted at /config, media at /media/frigate.
+ARG BASE_IMAGE=debian:bookworm-slim
 
-# ffmpeg from Debian (hardware decoders, v4l2); libedgetpu comes from Coral's apt repo when needed.
+FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg curl unzip ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+RUN python3 -m venv /opt/build && python3 -m venv --without-pip /opt/venv
+# The dependencies first, from pyproject.toml alone: this layer survives changes to the code.
+COPY pyproject.toml /src/
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python3 -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
+      > /src/requirements.txt \
+ && /opt/build/bin/pip wheel --wheel-dir /wheels -r /src/requirements.txt
+COPY README.md /src/
+COPY frigate_like /src/frigate_like
+RUN --mount=type=cache,target=/root/.cache/pip \
+    /opt/build/bin/pip wheel --no-deps --wheel-dir /wheels /src \
+ && /opt/build/bin/pip --python /opt/venv/bin/python install --no-index --find-links /wheels frigate-like
+# Parts of the wheels the daemon never loads (LiteRT maps only its interpreter wrapper, libLiteRt
+# and libpywrap_litert_common while detecting, with or without the Edge TPU delegate): LiteRT's
+# WebGPU accelerator, converter, calibration and model tools; test suites, type stubs, C headers,
+# numpy's Fortran wrapper generator, the Swagger UI's source maps (read only by browser devtools).
+RUN cd /opt/venv/lib/python3.*/site-packages \
+ && find . -depth -type d -name tests -exec rm -rf {} + \
+ && find . \( -name "*.pyi" -o -name "*.map" -o -name "*.h" \) -delete \
+ && rm -rf numpy/f2py numpy/_core/include \
+ && cd ai_edge_litert && rm -rf tools vendors aot libLiteRtWebGpuAccelerator.so _pywrap_litert_converter.so \
+      _pywrap_analyzer_wrapper.so _pywrap_tensorflow_lite_calibration_wrapper.so _pywrap_tfl_calibration.so \
+      _pywrap_modify_model_interface.so format_converter_wrapper_pybind11.so pywrap_genai_ops.so
 
-WORKDIR /opt/frigate-like
-COPY pyproject.toml README.md ./
-COPY frigate_like ./frigate_like
-COPY migrations ./migrations
-COPY config ./config
-RUN pip install --no-cache-dir -e .
+FROM build AS model
+ARG MODEL_URL=https://storage.googleapis.com/download.tensorflow.org/models/tflite/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.zip
+ARG MODEL_ZIP_SHA256=a809cd290b4d6a2e8a9d5dad076e0bd695b8091974e0eed1052b480b2f21b6dc
+ARG MODEL_SHA256=e4b118e5e4531945de2e659742c7c590f7536f8d0ed26d135abcfe83b4779d13
+COPY docker/fetch_model.py /src/docker/
+COPY docker/model-cache/ /src/docker/model-cache/
+RUN mkdir /out && python3 /src/docker/fetch_model.py --url "$MODEL_URL" --zip-sha256 "$MODEL_ZIP_SHA256" \
+      --sha256 "$MODEL_SHA256" --cache /src/docker/model-cache --out /out/cpu_model.tflite
 
-# The public COCO SSD MobileNet v1 (quantised) model and its labels.
-RUN mkdir -p /models \
- && curl -fsSL -o /tmp/model.zip https://storage.googleapis.com/download.tensorflow.org/models/tflite/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.zip \
- && unzip -j /tmp/model.zip detect.tflite labelmap.txt -d /tmp/model \
- && mv /tmp/model/detect.tflite /models/ssd_mobilenet_v1_coco_quant.tflite \
- # labelmap.txt has one name a line after a '???' background line: class i is line i+2; '???' marks unused ids
- && awk 'NR > 1 && $0 != "???" { print NR - 2, $0 }' /tmp/model/labelmap.txt > /models/coco_labelmap.txt \
- && rm -rf /tmp/model /tmp/model.zip
+FROM ${BASE_IMAGE} AS coral
+ARG CORAL=std
+RUN mkdir /debs \
+ && if [ "$CORAL" != none ]; then \
+      apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl ca-certificates gnupg \
+      && curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg | gpg --dearmor -o /usr/share/keyrings/coral.gpg \
+      && echo "deb [signed-by=/usr/share/keyrings/coral.gpg] https://packages.cloud.google.com/apt coral-edgetpu-stable main" \
+           > /etc/apt/sources.list.d/coral.list \
+      && apt-get update && cd /debs && apt-get download "libedgetpu1-$CORAL"; \
+    fi
 
-ENV FRIGATE_LIKE_CONFIG=/config/config.yml
-VOLUME ["/config", "/media/frigate"]
-EXPOSE 5000
+FROM ${BASE_IMAGE}
+ARG CORAL=std
+COPY --from=coral /debs/ /tmp/coral/
+# ffmpeg: Debian's (VAAPI/QSV/V4L2 decoders); tini: PID 1, reaps orphans; nginx + rtmp: RTMP re-stream.
+RUN apt-get update \
+ && if [ "$CORAL" = max ]; then echo "libedgetpu1-max libedgetpu/accepted-eula boolean true" | debconf-set-selections; fi \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      python3 ffmpeg tini nginx-light libnginx-mod-rtmp $(ls /tmp/coral/*.deb 2>/dev/null) \
+ # Mesa's OpenGL drivers and the LLVM they link (160 MB) come in only through SDL2, for ffplay's
+ # window; ffmpeg never loads them. Nor does anything here use the desktop's MIME database or
+ # the network tools nginx's package wants for its init scripts. Purged from dpkg's records as
+ # well: an image built FROM this one gets them back with `apt-get -f install`.
+ && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 xkb-data shared-mime-info iproute2 \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/coral /var/log/nginx/* \
+ && ln -sf /dev/stderr /var/log/nginx/error.log
+COPY --from=build /opt/venv /opt/venv
+COPY --from=model /out/cpu_model.tflite /cpu_model.tflite
+COPY docker/labelmap.txt /labelmap.txt
+COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint
+COPY docker/*.conf /etc/frigate-like/
+
+# FRIGATE_LIKE_RETRY_DELAY: after a start-up failure the user must fix (no config, a bad one, no
+# Coral) the daemon waits this long before exiting, so a restart policy retries once a minute
+# instead of spinning. HOME: manual recordings default to ~/skellycam_data, on the media volume.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    FRIGATE_LIKE_CONFIG=/config/config.yml \
+    FRIGATE_LIKE_RETRY_DELAY=60 \
+    HOME=/media/frigate/home
+VOLUME ["/media/frigate"]
+EXPOSE 5000 1935
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["frigate-like"]
+# Unhealthy when the API does not answer or the pipeline is stuck: a camera that should run has
+# no frames, or a detector has been inside one inference for too long (frigate_like/health.py).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 CMD ["python", "-m", "frigate_like.health"]
+ENTRYPOINT ["tini", "--", "docker-entrypoint"]
 CMD ["run"]

@@ -188,6 +188,8 @@ class NVR(CameraHotplug):
             self.hub.stats,
             [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
         )
+        # paused cameras have no frames by design; the container health check skips them
+        self.stats.add_camera_section(lambda: {n: {"paused": r.parts.paused.is_set()} for n, r in self.cameras.items()})
 
     def _event_retention(self) -> Any:
         from frigate_like.db import queries

@@ -23,6 +23,6 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 
-.venv/bin/ruff check frigate_like tests bench
+.venv/bin/ruff check frigate_like tests bench docker
 .venv/bin/mypy
 .venv/bin/pytest -ra "$@"

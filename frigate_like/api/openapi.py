@@ -95,6 +95,7 @@ CAMERA_STATS: Schema = {
         "skipped_fps": {"type": "number", "description": "frames per second dropped: processing fell behind"},
         "reconnects_last_hour": {"type": "integer", "minimum": 0},
         "detection_enabled": {"type": "boolean"},
+        "paused": {"type": "boolean", "description": "NEW: paused (camera groups): no frames by design"},
     },
 }
 STORAGE: Schema = {

@@ -142,6 +142,10 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
         pause = requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30)
         assert pause.json() is True
         daemon.wait_for(lambda: all(v == 0.0 for v in camera_fps(daemon).values()), 10, what="paused")
+        stats = daemon.get_json("/api/stats")
+        totals = ("detection_fps", "detectors", "service")
+        paused = {name: entry["paused"] for name, entry in stats.items() if name not in totals}
+        assert paused == {**dict.fromkeys(GROUP_CAMERAS, True), "demo": False}  # the health check skips these
         assert daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0  # only group cameras pause
         requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30)
         daemon.wait_for(lambda: all(v > 0 for v in camera_fps(daemon).values()), 30, what="unpaused")

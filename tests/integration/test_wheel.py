@@ -86,6 +86,14 @@ def test_wheel_installs_and_runs_the_daemon(tmp_path: Path) -> None:
             lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, timeout=60, what="frames flowing"
         )
         assert daemon.db_path.is_file()  # the migrations inside the wheel made the schema
+        health = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "frigate_like.health"],
+            env={"FRIGATE_LIKE_CONFIG": str(daemon.config_path)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert (health.returncode, health.stdout) == (0, "healthy\n"), health.stdout + health.stderr
     finally:
         code, _ = daemon.terminate()
     assert code == 0, daemon.log()[-4000:]

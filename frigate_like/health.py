@@ -1,0 +1,79 @@
+"""The container health check: unhealthy when the API does not answer or the pipeline is stuck.
+
+``python -m frigate_like.health`` (the image's HEALTHCHECK) reads ``/api/stats`` on loopback at
+the port of ``$FRIGATE_LIKE_CONFIG`` and exits 1 with one line naming each problem:
+
+- a camera that should run (not paused) gets no frames (``camera_fps`` is 0): the camera is
+  offline or its capture is stuck, and the daemon's own reconnects have not brought it back;
+- a detector is not running, or has been inside one inference for ``STUCK_DETECTION_S``: the
+  daemon's watchdog restarts a stuck detector well before that, so this means the restart failed.
+
+It imports no runtime module (only the standard library and PyYAML): it runs every 30 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from frigate_like import CONFIG_ENV, DEFAULT_CONFIG
+
+DEFAULT_PORT = 5000
+STUCK_DETECTION_S = 60.0
+TIMEOUT_S = 8.0
+
+
+def pipeline_problems(stats: Mapping[str, Any], now: float) -> list[str]:
+    """One line per stuck part of the pipeline in an ``/api/stats`` document; empty when healthy."""
+    problems = []
+    for name, entry in stats.items():
+        is_camera = isinstance(entry, dict) and "camera_fps" in entry
+        if is_camera and not entry.get("paused", False) and not entry["camera_fps"]:
+            problems.append(f"camera {name}: no frames (camera_fps 0)")
+    for name, detector in (stats.get("detectors") or {}).items():
+        started = detector.get("detection_start") or 0.0
+        if detector.get("pid") is None:
+            problems.append(f"detector {name}: not running")
+        elif started and now - started > STUCK_DETECTION_S:
+            problems.append(f"detector {name}: one inference has run for {now - started:.0f} s")
+    return problems
+
+
+def configured_port(config_path: Path) -> int:
+    """``http.port`` of the config file; the default when the file or the key is missing or unreadable."""
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        return int(data["http"]["port"])
+    except (OSError, yaml.YAMLError, TypeError, KeyError, ValueError):
+        return DEFAULT_PORT
+
+
+def check(port: int) -> list[str]:
+    """The problems of the daemon answering on ``port``; one line when it does not answer."""
+    url = f"http://127.0.0.1:{port}/api/stats"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            stats = json.load(response)
+    except (OSError, ValueError) as exc:
+        return [f"{url} does not answer: {exc}"]
+    return pipeline_problems(stats, time.time())
+
+
+def main() -> int:
+    config = Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    problems = check(configured_port(config))
+    print("; ".join(problems) or "healthy")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
