@@ -11,6 +11,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+# tests/test_compose.py validates docker-compose.yml with a compose tool; without Docker's plugin,
+# Debian's docker-compose (no recommends: it would bring the Docker engine)
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+  echo "installing docker-compose"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+fi
 
 # Real services, started when they are down (commands from DEVELOPERS.md).
 if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
