@@ -98,8 +98,8 @@ class DetectorProcess:
             detector = create_detector(self.model, self.detector)
             buffers = [CameraBuffers.attach(channel) for channel in self.channels]
         except (FrigateLikeError, OSError) as exc:
-            logger.error("detector %s cannot start: %s", self.name, exc)
-            _report(ready, str(exc))
+            if not _report(ready, str(exc)):  # a restart nobody waits for: this line is the only trace
+                logger.error("detector %s cannot start: %s", self.name, exc)
             raise SystemExit(1) from None
         _report(ready, None)
         logger.debug("detector %s serving %d camera(s)", self.name, len(buffers))
@@ -148,14 +148,16 @@ class DetectorProcess:
             channels[index].response.release()
 
 
-def _report(ready: Connection | None, error: str | None) -> None:
+def _report(ready: Connection | None, error: str | None) -> bool:
+    """Tells the hub's ``start()`` how loading went; False when nobody waits (a restart)."""
     if ready is None:
-        return
+        return False
     try:
         ready.send(error)
         ready.close()
     except OSError:
-        pass  # a restart nobody waits for: the hub closed its end
+        return False  # a restart nobody waits for: the hub closed its end
+    return True
 
 
 class DetectorHub:
