@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Builds the image with whatever builder this machine has and runs it on the demo footage:
+#   /api/stats answers; an event gets a clip and a snapshot; `stop` takes under 10 s and exits 0;
+#   the database survives a restart. Also: tini is PID 1 and no zombie is left, the health check
+#   passes, a first start without a config writes the starter (or says how to make one when
+#   /config is read-only), a missing Coral is one line and exit 1.
+# Prints the figures (build time, image size, stop time) and writes them as JSON to $SMOKE_RESULTS.
+#
+# Builder: a running Docker engine, else podman (installed from Debian when missing). Base image:
+# debian:bookworm-slim when a registry answers, else one built here with debootstrap from
+# Debian's mirror (docker/local-base.sh; reused on later runs, REBUILD_BASE=1 makes it anew).
+# CORAL=none when Coral's apt repository does not answer. NO_CACHE=1 builds without layer cache.
+# SHARED: the folder with models/ and media/ (default ../shared beside the checkout).
+# Exit status: 0 passed, 1 failed, 77 no builder can be had (the only reason to skip it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "smoke: $*"; }
+fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
+
+shared=$(realpath "${SHARED:-../shared}")
+image=${IMAGE:-localhost/frigate-like:smoke}
+results=${SMOKE_RESULTS:-bench/results/docker-smoke.json}
+video=one-by-one-person-detection.mp4
+[ -f "$shared/media/$video" ] || fail "no demo footage at $shared/media/$video (set SHARED)"
+
+# --- builder -------------------------------------------------------------------------------
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  builder=docker
+else
+  if ! command -v podman >/dev/null; then
+    say "no Docker engine: installing podman from Debian"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null; } \
+      || { echo "smoke: SKIP: no Docker engine, and podman cannot be installed" >&2; exit 77; }
+  fi
+  builder=podman
+fi
+say "builder: $($builder --version)"
+
+# --- base image ----------------------------------------------------------------------------
+base=debian:bookworm-slim
+base_origin="registry"
+base_s=0
+if ! $builder image inspect "$base" >/dev/null 2>&1 && ! timeout 120 $builder pull -q "$base" >/dev/null 2>&1; then
+  base=localhost/frigate-like-base:bookworm-slim
+  base_origin="local debootstrap"
+  if [ -z "${REBUILD_BASE:-}" ] && $builder image inspect "$base" >/dev/null 2>&1; then
+    say "no registry reachable: using the base image built here earlier with debootstrap ($base)"
+  else
+    say "no registry reachable: building the base image locally with debootstrap from Debian's mirror"
+    t0=$(now)
+    docker/local-base.sh "$builder" "$base"
+    base_s=$(since "$t0")
+    say "base image built in $base_s s"
+  fi
+fi
+
+# podman where cgroups v1 and v2 are mixed and rlimits are capped (containers in containers):
+# crun refuses hybrid cgroups and both runtimes fail to raise rlimits, so runc with rlimits at
+# or below this shell's. Tried only when the plain way fails.
+engine=("$builder")
+run_opts=()
+if [ "$builder" = podman ] && ! podman run --rm "$base" true >/dev/null 2>&1; then
+  limit=$(( $(ulimit -Hn) < 4096 ? $(ulimit -Hn) : 4096 ))
+  engine=(podman --runtime runc)
+  run_opts=(--ulimit "nofile=$limit:$limit" --ulimit "nproc=$limit:$limit")
+  "${engine[@]}" run --rm "${run_opts[@]}" "$base" true >/dev/null || fail "podman cannot run containers here"
+  say "podman: plain runs fail here (hybrid cgroups, capped rlimits): using runc, nofile/nproc $limit"
+fi
+
+# --- build ---------------------------------------------------------------------------------
+coral=${CORAL:-std}
+if [ "$coral" != none ] && ! curl -fsS --max-time 15 -o /dev/null \
+    https://packages.cloud.google.com/apt/dists/coral-edgetpu-stable/Release 2>/dev/null; then
+  coral=none
+  say "Coral's apt repository does not answer: building with CORAL=none (no libedgetpu in this image)"
+fi
+if [ ! -f docker/model-cache/detect.tflite ] && [ -f "$shared/models/ssd_mobilenet_v1_coco_quant.tflite" ]; then
+  cp "$shared/models/ssd_mobilenet_v1_coco_quant.tflite" docker/model-cache/detect.tflite
+  say "model: the shared copy goes to docker/model-cache/ (the build checks its sha256 like a download)"
+fi
+build_opts=(--network host --build-arg "BASE_IMAGE=$base" --build-arg "CORAL=$coral" -t "$image")
+[ "$builder" = podman ] && build_opts+=(--format docker "${run_opts[@]}")  # docker format keeps HEALTHCHECK
+[ -n "${NO_CACHE:-}" ] && build_opts+=(--no-cache)
+say "building $image (base $base, CORAL=$coral)"
+t0=$(now)
+nice -n 10 "${engine[@]}" build "${build_opts[@]}" . >/tmp/frigate-like-smoke-build.log 2>&1 \
+  || { tail -30 /tmp/frigate-like-smoke-build.log; fail "image build failed"; }
+build_s=$(since "$t0")
+image_bytes=$($builder image inspect --format '{{.Size}}' "$image")
+say "built in ${build_s} s; image size $((image_bytes / 1000000)) MB"
+
+# --- run -----------------------------------------------------------------------------------
+work=$(mktemp -d /var/tmp/frigate-like-smoke.XXXXXX)
+containers=()
+cleanup() {
+  for c in "${containers[@]}"; do $builder rm -f "$c" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/config" "$work/media" "$work/empty"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+api="http://127.0.0.1:$port"
+
+# The starter config the image writes on a first start, with only the camera and port changed.
+"${engine[@]}" run --rm "${run_opts[@]}" "$image" starter-config \
+  | sed -e "s|^  port: 5000|  port: $port|" -e "s|^  host: 0.0.0.0|  host: 127.0.0.1|" \
+        -e "s|- path: rtsp://.*|- path: /footage/$video\n          input_args: -re -stream_loop -1 -fflags +genpts|" \
+        -e "s|^    width: 640 .*|    width: 768|" -e "s|^    height: 360|    height: 432|" >"$work/config/config.yml"
+# like compose: /config read-only, media on a volume, the cache on tmpfs, 256 MB of /dev/shm
+daemon_opts=("${run_opts[@]}" --network host --shm-size 256m --tmpfs /tmp/cache -e FRIGATE_RTSP_PASSWORD=unused
+             -v "$work/media:/media/frigate" -v "$shared/media:/footage:ro")
+common=("${daemon_opts[@]}" -v "$work/config:/config:ro")
+"${engine[@]}" run --rm "${common[@]}" "$image" check-config >/dev/null || fail "the smoke config does not check"
+
+name=frigate-like-smoke-$$
+containers+=("$name")
+wait_api() {  # $1: seconds
+  local deadline=$((SECONDS + $1))
+  until curl -fs -o /dev/null "$api/api/stats"; do
+    [ $SECONDS -lt "$deadline" ] || { $builder logs "$name" 2>&1 | tail -30; fail "/api/stats did not answer in $1 s"; }
+    sleep 1
+  done
+}
+t0=$(now)
+"${engine[@]}" run -d --name "$name" "${common[@]}" "$image" >/dev/null
+wait_api 120
+ready_s=$(since "$t0")
+say "/api/stats answers $ready_s s after the start"
+[ "$($builder exec "$name" cat /proc/1/comm)" = tini ] || fail "PID 1 is not tini"
+
+# A finished event with a clip and a snapshot: the person walks in within a minute; the event
+# ends when they leave, its clip (Frigate 0.8's /clips/<camera>-<id>.mp4) post_capture s later.
+finished='import json, sys; done = [e for e in json.load(sys.stdin) if e["end_time"]]; done and print(done[0]["camera"], done[0]["id"])'
+camera="" event=""
+deadline=$((SECONDS + 300))
+until [ -n "$event" ] && curl -fs -o "$work/clip.mp4" "$api/clips/$camera-$event.mp4"; do
+  [ $SECONDS -lt $deadline ] || { $builder logs "$name" 2>&1 | tail -30; fail "no finished event with a clip and a snapshot"; }
+  sleep 5
+  read -r camera event < <(curl -fsS "$api/api/events?has_clip=1&has_snapshot=1&include_in_progress=1&limit=20" \
+    | python3 -c "$finished"; echo) || true
+done
+curl -fsS -o "$work/snapshot.jpg" "$api/api/events/$event/snapshot.jpg"
+[ "$(stat -c %s "$work/clip.mp4")" -gt 10000 ] || fail "clip too small"
+[ "$(head -c 2 "$work/snapshot.jpg" | od -An -tx1 | tr -d ' ')" = ffd8 ] || fail "snapshot is not a JPEG"
+say "event $event: clip $(stat -c %s "$work/clip.mp4") bytes, snapshot $(stat -c %s "$work/snapshot.jpg") bytes"
+
+health=$($builder exec "$name" python -m frigate_like.health) || fail "health check: $health"
+say "health check: $health"
+zombies=$($builder exec "$name" sh -c 'cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3 == \"Z\"" | wc -l')
+[ "$zombies" -eq 0 ] || fail "$zombies zombie processes"
+
+t0=$(now)
+$builder stop -t 30 "$name" >/dev/null
+stop_s=$(since "$t0")
+code=$($builder inspect --format '{{.State.ExitCode}}' "$name")
+[ "$code" -eq 0 ] || fail "exit code $code after stop"
+python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 10)" "$stop_s" || fail "stop took $stop_s s"
+say "stop: ${stop_s} s, exit 0"
+
+$builder start "$name" >/dev/null
+wait_api 120
+curl -fsS -o /dev/null "$api/api/events/$event" || fail "event $event is gone after a restart"
+$builder stop -t 30 "$name" >/dev/null
+say "after a restart the database still has event $event"
+
+# --- first start, missing Coral ------------------------------------------------------------
+# (the container's output without podman's own complaints, which start with time=)
+once() { "${engine[@]}" run --rm "${run_opts[@]}" -e FRIGATE_LIKE_RETRY_DELAY=0 "$@" 2>&1 | grep -v '^time='; }
+out=$(once -v "$work/empty:/config" "$image") && fail "a first start exited 0"
+[ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "wrote a starter config there" <<<"$out" \
+  && [ -f "$work/empty/config.yml" ] || fail "first start: $out"
+say "first start: $out"
+out=$(once -v "$work/config:/config:ro" -e FRIGATE_LIKE_CONFIG=/config/none.yml "$image") \
+  && fail "a first start on a read-only /config exited 0"
+[ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "none can be written there" <<<"$out" || fail "read-only first start: $out"
+say "first start, read-only /config: $out"
+sed -e 's/^  cpu:$/  coral:/' -e 's/^    type: cpu$/    type: edgetpu/' -e '/num_threads/d' \
+  "$work/config/config.yml" >"$work/empty/config.yml"
+out=$(once "${daemon_opts[@]}" -v "$work/empty:/config:ro" "$image") && fail "no Coral but exit 0"
+[ "$(grep -c "no Edge TPU found" <<<"$out")" -eq 1 ] && ! grep -q Traceback <<<"$out" || fail "missing Coral: $out"
+say "missing Coral, exit 1: $(grep "no Edge TPU" <<<"$out")"
+
+mkdir -p "$(dirname "$results")"
+no_cache=$([ -n "${NO_CACHE:-}" ] && echo true || echo false)
+cat >"$results" <<JSON
+{"builder": "$builder", "base": "$base_origin", "base_build_s": $base_s, "coral": "$coral", "no_cache": $no_cache,
+ "build_s": $build_s, "image_bytes": $image_bytes, "stop_s": $stop_s, "ready_s": $ready_s}
+JSON
+say "PASS (figures in $results)"
