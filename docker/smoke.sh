@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the image with whatever builder this machine has and runs it on the demo footage:
 #   /api/stats answers; an event gets a clip and a snapshot; `stop` takes under 10 s and exits 0;
-#   the database survives a restart. Also: tini is PID 1 and no zombie is left, the health check
-#   passes, a first start without a config writes the starter (or says how to make one when
-#   /config is read-only), a missing Coral is one line and exit 1.
+#   the database survives a restart. Also: the entrypoint starts nginx for RTMP, tini is PID 1
+#   and reaps the ffmpeg a killed camera process orphans (with Python as PID 1 it stays a
+#   zombie), the health check passes, a first start without a config writes the starter (or
+#   says how to make one when /config is read-only), a missing Coral is one line and exit 1.
 # Prints the figures (build time, image size, stop time) and writes them as JSON to $SMOKE_RESULTS.
 #
 # Builder: a running Docker engine, else podman (installed from Debian when missing). Base image:
@@ -101,8 +102,16 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/config" "$work/media" "$work/empty"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 api="http://127.0.0.1:$port"
+# An RTMP config for the entrypoint to start nginx with (a free port: the host network is shared)
+rtmp_port=$(free_port)
+cat >"$work/nginx-rtmp.conf" <<NGINX
+include /etc/nginx/modules-enabled/*.conf;
+events {}
+rtmp { server { listen 127.0.0.1:$rtmp_port; application live { live on; } } }
+NGINX
 
 # The starter config the image writes on a first start, with only the camera and port changed.
 "${engine[@]}" run --rm "${run_opts[@]}" "$image" starter-config \
@@ -125,11 +134,15 @@ wait_api() {  # $1: seconds
   done
 }
 t0=$(now)
-"${engine[@]}" run -d --name "$name" "${common[@]}" "$image" >/dev/null
+"${engine[@]}" run -d --name "$name" "${common[@]}" -v "$work/nginx-rtmp.conf:/etc/frigate-like/nginx-rtmp.conf:ro" \
+  "$image" >/dev/null
 wait_api 120
 ready_s=$(since "$t0")
 say "/api/stats answers $ready_s s after the start"
 [ "$($builder exec "$name" cat /proc/1/comm)" = tini ] || fail "PID 1 is not tini"
+listening() { $builder exec "$name" cat /proc/net/tcp | awk -v p="$(printf ':%04X' "$1")" '$2 ~ p"$" && $4 == "0A"' | grep -q .; }
+listening "$rtmp_port" || fail "the entrypoint did not start nginx for RTMP"
+say "nginx (RTMP) listens on $rtmp_port: started by the entrypoint from /etc/frigate-like/nginx-rtmp.conf"
 
 # A finished event with a clip and a snapshot: the person walks in within a minute; the event
 # ends when they leave, its clip (Frigate 0.8's /clips/<camera>-<id>.mp4) post_capture s later.
@@ -149,8 +162,21 @@ say "event $event: clip $(stat -c %s "$work/clip.mp4") bytes, snapshot $(stat -c
 
 health=$($builder exec "$name" python -m frigate_like.health) || fail "health check: $health"
 say "health check: $health"
-zombies=$($builder exec "$name" sh -c 'cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3 == \"Z\"" | wc -l')
-[ "$zombies" -eq 0 ] || fail "$zombies zombie processes"
+# A killed camera process orphans its ffmpeg; tini (PID 1) must reap it once it exits.
+camera_pids='import json, sys; c = json.load(sys.stdin)["front_door"]; print(c["pid"], c["capture_pid"])'
+read -r camera_pid ffmpeg_pid < <(curl -fsS "$api/api/stats" | python3 -c "$camera_pids")
+$builder exec "$name" sh -c "kill -9 $camera_pid"
+deadline=$((SECONDS + 60))
+until read -r pid _ < <(curl -fsS "$api/api/stats" | python3 -c "$camera_pids") && [ "$pid" != "$camera_pid" ] \
+    && [ "$pid" != None ] && ! $builder exec "$name" test -e "/proc/$ffmpeg_pid"; do
+  [ $SECONDS -lt $deadline ] || fail "camera not restarted or its old ffmpeg ($ffmpeg_pid) not reaped"
+  sleep 2
+done
+# Zombies of a live parent are normal for an instant (the daemon waits for its children); one
+# whose parent is PID 1 is an orphan nobody reaps, what a Python PID 1 would leave behind.
+orphans=$($builder exec "$name" sh -c 'cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3 == \"Z\" && \$4 == 1" | wc -l')
+[ "$orphans" -eq 0 ] || fail "$orphans unreaped orphans (zombies under PID 1)"
+say "camera process killed: restarted by the watchdog, its orphaned ffmpeg reaped by tini"
 
 t0=$(now)
 $builder stop -t 30 "$name" >/dev/null
