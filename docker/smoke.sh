@@ -64,6 +64,7 @@ fi
 engine=("$builder")
 run_opts=()
 if [ "$builder" = podman ] && ! podman run --rm "$base" true >/dev/null 2>&1; then
+  command -v runc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runc >/dev/null; }
   limit=$(( $(ulimit -Hn) < 4096 ? $(ulimit -Hn) : 4096 ))
   engine=(podman --runtime runc)
   run_opts=(--ulimit "nofile=$limit:$limit" --ulimit "nproc=$limit:$limit")

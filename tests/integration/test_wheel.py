@@ -66,7 +66,7 @@ def _venv_with(wheel: Path, tmp: Path) -> Path:
 def test_wheel_installs_and_runs_the_daemon(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    assert "frigate_like/migrations/001_initial.py" in names
+    assert {"frigate_like/migrations/001_initial.py", "frigate_like/config/starter.yml"} <= set(names)
     assert {name.split("/")[0] for name in names} == {"frigate_like", f"frigate_like-{__version__}.dist-info"}
 
     venv = _venv_with(wheel, tmp_path)
