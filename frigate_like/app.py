@@ -188,8 +188,12 @@ class NVR(CameraHotplug):
             self.hub.stats,
             [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
         )
-        # paused cameras have no frames by design; the container health check skips them
-        self.stats.add_camera_section(lambda: {n: {"paused": r.parts.paused.is_set()} for n, r in self.cameras.items()})
+        self.stats.add_camera_section(self._pause_states)
+
+    def _pause_states(self) -> dict[str, dict[str, bool]]:
+        """Paused cameras have no frames by design; the container health check skips them."""
+        cameras = dict(self.cameras)  # one C-level copy: no lock (hotplug holds it for seconds), no resize mid-loop
+        return {name: {"paused": runtime.parts.paused.is_set()} for name, runtime in cameras.items()}
 
     def _event_retention(self) -> Any:
         from frigate_like.db import queries
