@@ -1,5 +1,6 @@
 # frigate-like: the daemon, Debian's ffmpeg, the CPU model, tini, nginx (RTMP) and, by default,
-# Coral's libedgetpu. Three build stages, one runtime stage:
+# Coral's libedgetpu. Build stages, then the runtime stage:
+#   python  the base + Debian's python3 (what build and model start from)
 #   build   Python wheels for the project and every dependency, installed into /opt/venv
 #   model   the COCO SSD MobileNet v1 detector, checked against pinned sha256 sums
 #   coral   libedgetpu's .deb from Coral's apt repository (skipped with CORAL=none)
@@ -15,10 +16,12 @@
 # Nothing of the user's is in the image: the config is mounted at /config, media at /media/frigate.
 ARG BASE_IMAGE=debian:bookworm-slim
 
-FROM ${BASE_IMAGE} AS build
+FROM ${BASE_IMAGE} AS python
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+
+FROM python AS build
 RUN python3 -m venv /opt/build && python3 -m venv --without-pip /opt/venv
 # The dependencies first, from pyproject.toml alone: this layer survives changes to the code.
 COPY pyproject.toml /src/
@@ -43,7 +46,8 @@ RUN cd /opt/venv/lib/python3.*/site-packages \
       _pywrap_analyzer_wrapper.so _pywrap_tensorflow_lite_calibration_wrapper.so _pywrap_tfl_calibration.so \
       _pywrap_modify_model_interface.so format_converter_wrapper_pybind11.so pywrap_genai_ops.so
 
-FROM build AS model
+# The zip's sha256 as public build recipes pin it; detect.tflite's is the model inside it.
+FROM python AS model
 ARG MODEL_URL=https://storage.googleapis.com/download.tensorflow.org/models/tflite/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.zip
 ARG MODEL_ZIP_SHA256=a809cd290b4d6a2e8a9d5dad076e0bd695b8091974e0eed1052b480b2f21b6dc
 ARG MODEL_SHA256=e4b118e5e4531945de2e659742c7c590f7536f8d0ed26d135abcfe83b4779d13
