@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 
 from frigate_like.comms import topics
 from frigate_like.comms.publisher import Publisher
+from frigate_like.config import CameraConfig
 from frigate_like.events.processor import label_wanted, zones_ok
 from frigate_like.events.snapshot import render_best
 from frigate_like.events.tracked import ObjectState
@@ -57,7 +58,7 @@ class _Snapshot:
 class EventPublisher:
     """A ``LifecycleListener`` that tells the outside world about events, counts and snapshots."""
 
-    def __init__(self, cameras: Mapping[str, Any], publisher: Publisher, switches: SwitchesLike) -> None:
+    def __init__(self, cameras: Mapping[str, CameraConfig], publisher: Publisher, switches: SwitchesLike) -> None:
         self._cameras = cameras
         self._publisher = publisher
         self._switches = switches
@@ -67,17 +68,35 @@ class EventPublisher:
         self._zone_counts: dict[tuple[str, str], dict[str, int]] = {}  # (zone, label) → camera → count
         self._snapshots: dict[tuple[str, str], _Snapshot] = {}  # (camera, label) → the one published
 
+    def add_camera(self, cam: CameraConfig) -> None:
+        """A camera starts: its counts (and its zones') are published as 0 (a crash may have left 1s)."""
+        self._cameras = {**self._cameras, cam.name: cam}
+        self._live[cam.name] = {}
+        self._camera_counts[cam.name] = {}
+        self._publish_zero_counts(cam.name, cam)
+
+    def remove_camera(self, name: str) -> None:
+        """A camera stopped (its objects have ended): its zone shares no longer count."""
+        self._cameras = {k: v for k, v in self._cameras.items() if k != name}
+        self._live.pop(name, None)
+        self._camera_counts.pop(name, None)
+        for per_camera in self._zone_counts.values():
+            per_camera.pop(name, None)
+
     def publish_zero_counts(self) -> None:
         """Every camera and zone count of every tracked label is 0 at start (a crash may have left 1s)."""
         for name, cam in self._cameras.items():
-            for label in cam.objects.track:
-                self._camera_counts[name][label] = 0
-                self._publisher.publish(topics.count(name, label), "0")
-                for zone in cam.zones:
-                    first = (zone, label) not in self._zone_counts
-                    self._zone_counts.setdefault((zone, label), {})[name] = 0
-                    if first:
-                        self._publisher.publish(topics.count(zone, label), "0")
+            self._publish_zero_counts(name, cam)
+
+    def _publish_zero_counts(self, name: str, cam: CameraConfig) -> None:
+        for label in cam.objects.track:
+            self._camera_counts[name][label] = 0
+            self._publisher.publish(topics.count(name, label), "0")
+            for zone in cam.zones:
+                first = (zone, label) not in self._zone_counts
+                self._zone_counts.setdefault((zone, label), {})[name] = 0
+                if first:
+                    self._publisher.publish(topics.count(zone, label), "0")
 
     # -- LifecycleListener ----------------------------------------------------------------------
     def object_started(self, obj: ObjectState) -> None:

@@ -250,10 +250,19 @@ class TrackedObjectProcessor:
     """
 
     def __init__(self, cameras: dict[str, CameraObjects], updates: Any, stop: Any) -> None:
-        self.cameras = cameras
+        self.cameras = cameras  # replaced on every change (the tracking thread reads it unlocked)
         self._updates = updates
         self._stop = stop
         self.frame_listeners: list[Callable[[FrameUpdate], None]] = []
+
+    def add_camera(self, objects: CameraObjects) -> None:
+        self.cameras = {**self.cameras, objects.cam.name: objects}
+
+    def remove_camera(self, name: str) -> CameraObjects | None:
+        """Takes a camera out; the caller ends its objects once its process has stopped."""
+        objects = self.cameras.get(name)
+        self.cameras = {k: v for k, v in self.cameras.items() if k != name}
+        return objects
 
     def _frame_listeners(self, update: FrameUpdate) -> None:
         for listener in self.frame_listeners:

@@ -95,6 +95,13 @@ class ManualRecorder:
         self._frames_lock = threading.Lock()  # the session as on_frame sees it
         self._session: _Session | None = None
 
+    def add_source(self, source: CameraSource) -> None:
+        """A camera joins the next recording (a running one keeps its cameras)."""
+        self.sources = {**self.sources, source.name: source}
+
+    def remove_source(self, name: str) -> None:
+        self.sources = {k: v for k, v in self.sources.items() if k != name}
+
     @property
     def recording(self) -> bool:
         return self._session is not None
@@ -114,7 +121,8 @@ class ManualRecorder:
         with self._control:
             if self._session is not None:
                 raise Conflict(f"recording {self._session.name!r} is already running; stop it first")
-            if not self.sources:
+            sources = self.sources
+            if not sources:
                 raise Conflict("no camera delivers frames (a camera needs an input with the detect role)")
             name = recording_name if recording_name else default_recording_name(self._clock())
             if not NAME.match(name) or ".." in name:
@@ -124,8 +132,8 @@ class ManualRecorder:
                 )
             microphone = pick_microphone(mic_device_index, self._microphones)
             folder = self._create_folder(recording_directory, name)
-            session = _Session(name, folder, 0.0, {}, microphone=microphone, sources=dict(self.sources))
-            for source in self.sources.values():
+            session = _Session(name, folder, 0.0, {}, microphone=microphone, sources=dict(sources))
+            for source in sources.values():
                 vid = video_id(name, source)
                 session.writers[source.name] = CameraWriter(
                     source, folder / f"{vid}.mp4", folder / TIMESTAMPS_DIR / f"{vid}.csv", self._ffmpeg_bin
