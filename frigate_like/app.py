@@ -194,7 +194,7 @@ class NVR:
         )
         listeners: list[LifecycleListener] = [self.events]
         if mqtt is not None:
-            publisher = EventPublisher({}, self.comms, self.switches)
+            publisher = EventPublisher(self.comms, self.switches)
             registry.subscribe(MqttEventsSubscriber(publisher))
             listeners.append(publisher)
 

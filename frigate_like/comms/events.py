@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -58,13 +57,13 @@ class _Snapshot:
 class EventPublisher:
     """A ``LifecycleListener`` that tells the outside world about events, counts and snapshots."""
 
-    def __init__(self, cameras: Mapping[str, CameraConfig], publisher: Publisher, switches: SwitchesLike) -> None:
-        self._cameras = cameras
+    def __init__(self, publisher: Publisher, switches: SwitchesLike) -> None:
+        self._cameras: dict[str, CameraConfig] = {}  # added by the camera registry (cameras.subscribers)
         self._publisher = publisher
         self._switches = switches
-        self._live: dict[str, dict[str, ObjectState]] = {name: {} for name in cameras}
+        self._live: dict[str, dict[str, ObjectState]] = {}
         self._announced: dict[str, _Announced] = {}
-        self._camera_counts: dict[str, dict[str, int]] = {name: {} for name in cameras}
+        self._camera_counts: dict[str, dict[str, int]] = {}
         self._zone_counts: dict[tuple[str, str], dict[str, int]] = {}  # (zone, label) → camera → count
         self._snapshots: dict[tuple[str, str], _Snapshot] = {}  # (camera, label) → the one published
 
@@ -82,11 +81,6 @@ class EventPublisher:
         self._camera_counts.pop(name, None)
         for per_camera in self._zone_counts.values():
             per_camera.pop(name, None)
-
-    def publish_zero_counts(self) -> None:
-        """Every camera and zone count of every tracked label is 0 at start (a crash may have left 1s)."""
-        for name, cam in self._cameras.items():
-            self._publish_zero_counts(name, cam)
 
     def _publish_zero_counts(self, name: str, cam: CameraConfig) -> None:
         for label in cam.objects.track:

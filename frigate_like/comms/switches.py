@@ -134,11 +134,6 @@ class Switches:
         self._publish(camera, switch, on)
         return before != on
 
-    def publish_states(self) -> None:
-        """Publishes every switch's state (retained)."""
-        for camera, switch, on in list(self.states()):
-            self._publish(camera, switch, on)
-
     def handle(self, topic: str, payload: bytes) -> None:
         """A ``Receiver``: applies ``<camera>/<switch>/set`` commands and restored ``/state`` values."""
         parsed = topics.parse_switch_topic(topic)

@@ -12,15 +12,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
 
 import numpy as np
 
+from frigate_like.config import CameraConfig
 from frigate_like.errors import NotFound, Unavailable
 from frigate_like.events.mjpeg import EncoderRegistry, LiveFrame, MjpegStream
-from frigate_like.events.overlays import CameraGeometry, CameraOverlays, ViewOptions
-from frigate_like.events.tracked import ObjectState
-from frigate_like.messages import FrameUpdate
+from frigate_like.events.overlays import CameraOverlays, ViewOptions
+from frigate_like.events.tracked import CameraObjects, ObjectState
 
 MAX_STREAMS = 64  # concurrent MJPEG viewers; the HTTP server sizes its threads from this
 RECENT_OBJECTS = 64  # ended objects kept in memory (their pictures until saved, best.jpg)
@@ -28,17 +27,10 @@ RECENT_OBJECTS = 64  # ended objects kept in memory (their pictures until saved,
 FrameReader = Callable[[int, float], "np.ndarray | None"]
 
 
-class ObjectsLike(Protocol):
-    """A camera's tracked objects (events/tracked.py CameraObjects)."""
-
-    last_update: FrameUpdate | None
-    objects: dict[str, ObjectState]
-
-
 class LiveCamera:
     """One camera's latest frame (a private copy, refreshed once per frame) and its live objects."""
 
-    def __init__(self, cam: CameraGeometry, objects: ObjectsLike, read_frame: FrameReader) -> None:
+    def __init__(self, cam: CameraConfig, objects: CameraObjects, read_frame: FrameReader) -> None:
         self.name = cam.name
         self.cam = cam
         self.overlays = CameraOverlays(cam)
@@ -189,10 +181,3 @@ class LiveView:
         self._stop.set()
         for camera in self.cameras.values():
             camera.close()
-
-
-def build_live_view(
-    cams: Mapping[str, Any], objects: Mapping[str, ObjectsLike], readers: Mapping[str, FrameReader]
-) -> LiveView:
-    """One LiveCamera per camera, from its config, its CameraObjects and its ring reader."""
-    return LiveView({name: LiveCamera(cam, objects[name], readers[name]) for name, cam in cams.items()})

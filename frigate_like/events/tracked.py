@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import queue
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
+from frigate_like.config import CameraConfig
 from frigate_like.messages import Box, FrameUpdate, TrackedObject
 
 logger = logging.getLogger(__name__)
@@ -81,20 +82,6 @@ class LifecycleListener(Protocol):
     def object_ended(self, obj: ObjectState) -> None: ...
 
 
-class ZoneLike(Protocol):
-    coordinates: Sequence[tuple[int, int]]
-    filters: Any
-
-
-class CameraLike(Protocol):
-    name: str
-    width: int
-    height: int
-    best_image_timeout: int
-    zones: Any
-    objects: Any
-
-
 FrameReader = Callable[[int, float], "np.ndarray | None"]
 
 
@@ -110,7 +97,7 @@ def is_on_edge(box: Box, width: int, height: int, margin: int = 5) -> bool:
 class CameraObjects:
     """The live objects of one camera and the rules that judge them."""
 
-    def __init__(self, cam: CameraLike, read_frame: FrameReader, listeners: Iterable[LifecycleListener]) -> None:
+    def __init__(self, cam: CameraConfig, read_frame: FrameReader, listeners: Iterable[LifecycleListener]) -> None:
         self.cam = cam
         self._read_frame = read_frame
         self._listeners = list(listeners)

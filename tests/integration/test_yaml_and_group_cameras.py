@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,10 @@ import requests
 from websockets.sync.client import connect
 
 from frigate_like.websocket import PATH
-from frigate_like.websocket.protocol import unpack_frame
 from tests.broker import Received, Subscriber, unique_prefix
 from tests.integration.checks import db_events
 from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.test_websocket import receive
 
 CAMERAS = ("demo", "lobby")  # the YAML camera, the group camera
 SEGMENT_TIME = 10
@@ -64,19 +65,10 @@ def _new_events_of(messages: list[Received], camera: str) -> list[dict[str, Any]
     return [e for e in events if e["type"] == "new" and e["after"]["camera"] == camera]
 
 
-def _frames_per_camera(ws_url: str, seconds: float) -> dict[str, int]:
-    counts = {camera: 0 for camera in CAMERAS}
+def _frames_per_camera(ws_url: str, seconds: float) -> Counter[str]:
     with connect(ws_url, max_size=None) as ws:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = ws.recv(timeout=left)
-            except TimeoutError:
-                break
-            if isinstance(message, bytes):
-                header, _jpeg = unpack_frame(message)
-                counts[header.camera] = counts.get(header.camera, 0) + 1
-    return counts
+        frames, _texts = receive(ws, seconds)
+    return Counter(header.camera for header in frames)
 
 
 def test_a_yaml_camera_and_a_group_camera_get_the_same_services(tmp_path: Path) -> None:
