@@ -208,6 +208,7 @@ class NVR:
         registry.subscribe(RecorderSubscriber(self.recording.maintainer))
         registry.subscribe(ManualSubscriber(self.recording.manual, runtimes))
         self.tracked.frame_listeners.append(self.recording.manual.on_frame)
+        self.tracked.frame_listeners.append(self.live.on_frame)  # wakes the WebSocket's encoder thread
         self._spawn_thread("recordings", self.recording.maintainer.run)
 
         assert self.hub is not None
@@ -227,9 +228,9 @@ class NVR:
         self._spawn_thread("mqtt-stats", stats.run)
 
     def _start_websocket_hub(self, log_listener: logging.handlers.QueueListener, groups: GroupManager) -> None:
-        """The WebSocket's hub: frames from the rings, every log record, state on each camera change."""
-        assert self.runtimes is not None
-        hub = LiveHub(self.runtimes, functools.partial(self._live_state, groups))
+        """The WebSocket's hub: frames from the live view, every log record, state on each camera change."""
+        assert self.live is not None
+        hub = LiveHub(self.live, functools.partial(self._live_state, groups))
         self.ws_hub = hub
         hub.start()
         groups.on_change = hub.publish_state

@@ -32,7 +32,6 @@ from frigate_like.metrics import CameraMetrics
 from frigate_like.track.camera_process import CameraProcessParts, RingSpec, camera_process_main, ring_slots
 from frigate_like.video.capture import CaptureMetrics
 from frigate_like.video.frames import FrameRing, shm_name_for
-from frigate_like.websocket.frames import LatestFrame
 
 logger = logging.getLogger(__name__)
 
@@ -156,25 +155,14 @@ class CameraRuntimes:
 
         return count
 
-    def latest_frame(self, camera: str, after: float) -> LatestFrame | None:
-        """The newest frame captured after ``after`` (the WebSocket's ``FrameSource``)."""
-        with self.lock:
+    def frames_read(self, camera: str) -> Callable[[], int]:
+        """The count of frames ``camera``'s capture has read (0 once the camera is gone)."""
+
+        def count() -> int:
             runtime = self._runtimes.get(camera)
-            if runtime is None:
-                return None
-            ring = runtime.ring
-            newest, newest_time = -1, after
-            for slot in range(ring.slots):
-                frame_time = ring.frame_time(slot)
-                if frame_time > newest_time:  # NaN (being written) never is
-                    newest, newest_time = slot, frame_time
-            if newest < 0:
-                return None
-            frame = ring.read_copy(newest, newest_time)
-            number = int(runtime.parts.capture_metrics.frames.value)
-        if frame is None:
-            return None
-        return LatestFrame(frame, newest_time, number, ring.width, ring.height)
+            return 0 if runtime is None else int(runtime.parts.capture_metrics.frames.value)
+
+        return count
 
     # -- processes ------------------------------------------------------------------------------
     def start_process(self, runtime: CameraRuntime) -> None:

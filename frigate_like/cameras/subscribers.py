@@ -99,7 +99,8 @@ class ObjectsSubscriber(RestartOnUpdate):
     def camera_added(self, camera: Camera) -> None:
         read = self._runtimes.frame_reader(camera.name)
         objects = CameraObjects(camera.config, read, self._listeners)
-        self._live.add_camera(camera.name, LiveCamera(camera.config, objects, read))
+        live = LiveCamera(camera.config, objects, read, self._runtimes.frames_read(camera.name))
+        self._live.add_camera(camera.name, live)
         self._tracked.add_camera(objects)
 
     def camera_removed(self, camera: Camera) -> None:

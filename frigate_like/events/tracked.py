@@ -101,7 +101,8 @@ class CameraObjects:
         self.cam = cam
         self._read_frame = read_frame
         self._listeners = list(listeners)
-        self.objects: dict[str, ObjectState] = {}
+        self.objects: dict[str, ObjectState] = {}  # the tracking thread's own
+        self.live: tuple[ObjectState, ...] = ()  # for other threads: a new tuple after each frame
         self.last_update: FrameUpdate | None = None
         self._zones = {
             name: np.array(zone.coordinates, dtype=np.int32).reshape((-1, 1, 2)) for name, zone in cam.zones.items()
@@ -130,12 +131,14 @@ class CameraObjects:
             self._update(state, tracked, update)
         for gone_id in [oid for oid in self.objects if oid not in seen]:
             self._end(self.objects.pop(gone_id), update.frame_time)
+        self.live = tuple(self.objects.values())
 
     def end_all(self, end_time: float | None = None) -> None:
         """Ends every live object (shutdown): events get an end time and their clip."""
         for oid in list(self.objects):
             state = self.objects.pop(oid)
             self._end(state, end_time if end_time is not None else state.frame_time)
+        self.live = ()
 
     # -- rules ------------------------------------------------------------------------------
     def _update(self, state: ObjectState, tracked: TrackedObject, update: FrameUpdate) -> None:
