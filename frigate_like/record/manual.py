@@ -30,9 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.devices.alsa import Microphone, list_microphones, pick_microphone
 from frigate_like.errors import BadRequest, Conflict
 from frigate_like.record.camera_writer import CameraSource, CameraWriter, close_ffmpeg_log, log_ffmpeg, utc_iso
-from frigate_like.record.microphones import Microphone, alsa_microphones, pick_microphone
 from frigate_like.record.roots import AllowedRoots
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class ManualRecorder:
         roots: AllowedRoots,
         ffmpeg_bin: str,
         *,
-        microphones: Callable[[], dict[int, Microphone]] = alsa_microphones,
+        microphones: Callable[[], list[Microphone]] = list_microphones,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sources = {source.name: source for source in sources}
