@@ -241,3 +241,16 @@ def test_the_websocket_mjpeg_and_latest_jpeg_share_one_encode(rig: LiveRig) -> N
     assert [e.viewers for e in rig.live.encoders.active()] == [1]  # the WebSocket's hold
     rig.live.watch(())  # no client wants frames any more: no encoder is left
     assert rig.live.encoders.active() == []
+
+
+def test_h_equal_to_the_detect_height_shares_the_full_size_encoder(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    full = rig.live.open_stream("cam", ViewOptions(), FAST)
+    explicit = rig.live.open_stream("cam", ViewOptions(height=432), FAST)
+    try:
+        (encoder,) = rig.live.encoders.active()
+        assert encoder.viewers == 2 and encoder.options == ViewOptions()
+        assert next(full) == next(explicit) and encoder.encodes == 1
+    finally:
+        full.close()
+        explicit.close()

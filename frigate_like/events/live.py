@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -136,12 +137,13 @@ class LiveView:
         source = self.camera(camera)
         if self._stop.is_set():
             raise Unavailable("the daemon is stopping")
-        encoder = self.encoders.acquire(source, options, stream=True)
+        encoder = self.encoders.acquire(source, full_size_as_default(source, options), stream=True)
         return MjpegStream(self.encoders, encoder, fps, stop=self._stop, disconnected=disconnected)
 
     def latest_jpeg(self, camera: str, options: ViewOptions) -> bytes:
         """The latest frame with overlays; shares the encode with any MJPEG viewer of the same options."""
-        encoder = self.encoders.acquire(self.camera(camera), options)
+        source = self.camera(camera)
+        encoder = self.encoders.acquire(source, full_size_as_default(source, options))
         try:
             encoded = encoder.current()
         finally:
@@ -239,3 +241,8 @@ class LiveView:
             self._frame_arrived.notify_all()
         for camera in self.cameras.values():
             camera.close()
+
+
+def full_size_as_default(camera: LiveCamera, options: ViewOptions) -> ViewOptions:
+    """``h`` equal to the detect height is the full size: one option set (and encoder) with no ``h``."""
+    return replace(options, height=None) if options.height == camera.cam.height else options
