@@ -132,17 +132,17 @@ class ManualSubscriber(RestartOnUpdate):
 
     def __init__(self, manual: ManualRecorder, runtimes: CameraRuntimes) -> None:
         self._manual, self._runtimes = manual, runtimes
-        self._next_index = 0  # a camera's index in the recordings' file names, in order of arrival
+        self._indexes: dict[str, int] = {}  # a camera's index in the recordings' file names, kept for its name
 
     def camera_added(self, camera: Camera) -> None:
         cam = camera.config
         if cam.input_for("detect") is None:
             return
         name = cam.name
+        index = self._indexes.setdefault(name, len(self._indexes))
         source = CameraSource(
-            name, self._next_index, cam.fps, self._runtimes.frame_reader(name), self._runtimes.upstream_drops(name)
+            name, index, cam.fps, self._runtimes.frame_reader(name), self._runtimes.upstream_drops(name)
         )
-        self._next_index += 1
         self._manual.add_source(source)
 
     def camera_removed(self, camera: Camera) -> None:
