@@ -135,3 +135,21 @@ def test_restart_on_update_is_remove_then_add(cfg: FrigateConfig) -> None:
     cam: CameraConfig = cfg.cameras["gate"].model_copy(update={"width": 320})
     registry.update(cam)
     assert subscriber.seen == [("added", 480), ("removed", 480), ("added", 320)]
+
+
+def test_subscribers_see_the_camera_set_as_it_is_after_the_change(cfg: FrigateConfig) -> None:
+    registry = CameraRegistry()
+    seen: list[list[str]] = []
+
+    class Names(RestartOnUpdate):
+        def camera_added(self, camera: Camera) -> None:
+            seen.append(sorted(registry.configs))
+
+        def camera_removed(self, camera: Camera) -> None:
+            seen.append(sorted(registry.configs))
+
+    registry.subscribe(Names())
+    registry.add(cfg.cameras["yard"], CONFIG_SOURCE)
+    registry.add(cfg.cameras["gate"], "abc123")
+    registry.remove("yard")
+    assert seen == [["yard"], ["gate", "yard"], ["gate"]]

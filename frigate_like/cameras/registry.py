@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -56,27 +57,24 @@ class CameraSubscriber(Protocol):
     def camera_removed(self, camera: Camera) -> None: ...
 
 
-class RestartOnUpdate:
-    """A subscriber base: an update is the old camera removed then the new one added; pause ignored.
+class RestartOnUpdate(ABC):
+    """A subscriber base: an update is the old camera removed then the new one added; pause ignored."""
 
-    Subclasses implement ``camera_added`` and ``camera_removed``.
-    """
+    @abstractmethod
+    def camera_added(self, camera: Camera) -> None: ...
 
-    def camera_added(self, camera: Camera) -> None:
-        raise NotImplementedError
-
-    def camera_removed(self, camera: Camera) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def camera_removed(self, camera: Camera) -> None: ...
 
     def camera_updated(self, old: Camera, new: Camera) -> None:
         self.camera_removed(old)
         self.camera_added(new)
 
     def camera_paused(self, camera: Camera) -> None:
-        pass
+        return None  # a paused camera keeps its state: its process only drops frames
 
     def camera_resumed(self, camera: Camera) -> None:
-        pass
+        return None
 
 
 class CameraConfigs(Mapping[str, CameraConfig]):
@@ -133,16 +131,18 @@ class CameraRegistry:
         with self._lock:
             if camera.name in self._cameras:
                 raise Conflict(f"a camera named {camera.name!r} already runs")
+            before = self._cameras
+            self._cameras = {**before, camera.name: camera}  # subscribers see the camera as running
             told: list[CameraSubscriber] = []
             try:
                 for subscriber in self._subscribers:
                     subscriber.camera_added(camera)
                     told.append(subscriber)
             except BaseException:
+                self._cameras = before
                 for subscriber in reversed(told):
                     self._safely(subscriber.camera_removed, camera)
                 raise
-            self._cameras = {**self._cameras, camera.name: camera}
         logger.info(
             "camera %s added (%s; %dx%d @ %d fps)", camera.name, source, config.width, config.height, config.fps
         )
