@@ -48,12 +48,20 @@ class Log:
         self.log.append((self.tag, "removed", camera.name))
 
 
-def test_added_in_subscription_order_removed_in_reverse(cfg: FrigateConfig) -> None:
+def ring_then_process(
+    cfg: FrigateConfig, process: type[Log] = Log
+) -> tuple[CameraRegistry, list[tuple[str, str, str]]]:
+    """A registry with two subscribers, "ring" then "process", sharing one log; "yard" added."""
     log: list[tuple[str, str, str]] = []
     registry = CameraRegistry()
     registry.subscribe(Log("ring", log))
-    registry.subscribe(Log("process", log))
+    registry.subscribe(process("process", log))
     registry.add(cfg.cameras["yard"], CONFIG_SOURCE)
+    return registry, log
+
+
+def test_added_in_subscription_order_removed_in_reverse(cfg: FrigateConfig) -> None:
+    registry, log = ring_then_process(cfg)
     registry.remove("yard")
     assert log == [
         ("ring", "added", "yard"), ("process", "added", "yard"),
@@ -153,3 +161,16 @@ def test_subscribers_see_the_camera_set_as_it_is_after_the_change(cfg: FrigateCo
     registry.add(cfg.cameras["gate"], "abc123")
     registry.remove("yard")
     assert seen == [["yard"], ["gate", "yard"], ["gate"]]
+
+
+class FailingUpdate(Log):
+    def camera_updated(self, old: Camera, new: Camera) -> None:
+        raise Conflict("no room for the new frame buffer")
+
+
+def test_a_failed_update_stops_the_camera_everywhere(cfg: FrigateConfig) -> None:
+    registry, log = ring_then_process(cfg, FailingUpdate)
+    with pytest.raises(Conflict, match="no room"):
+        registry.update(cfg.cameras["yard"].model_copy(update={"width": 800}))
+    assert log[-3:] == [("ring", "updated", "640->800"), ("process", "removed", "yard"), ("ring", "removed", "yard")]
+    assert registry.names() == []

@@ -237,3 +237,25 @@ def test_a_saved_camera_that_cannot_start_is_kept_with_its_error(
     camera = groups.state()["groups"]["abc123"]["cameras"]["1"]
     assert camera["running"] is False and "no capture device 0" in camera["error"]
     assert host.calls == []
+
+
+class NoRoomToRestart(RecordingHost):
+    """A host whose cameras cannot take a new config (e.g. shared memory full)."""
+
+    def camera_updated(self, old: Camera, new: Camera) -> None:
+        raise Conflict("no room for the new frame buffer")
+
+
+def test_a_camera_that_cannot_restart_is_stopped_with_its_error(
+    cfg: FrigateConfig, person_video: Path, tmp_path: Path
+) -> None:
+    host = NoRoomToRestart(cfg)
+    devices = DeviceDiscovery(tmp_path / "sys", tmp_path / "dev")
+    groups = host.manager(cfg, GroupStore(tmp_path / "groups.json"), devices)
+    body = {"camera_configs": {"1": file_camera(person_video, "a")}}
+    group_id = groups.apply(body)["group_id"]
+    body["camera_configs"]["1"]["resolution"] = {"width": 320, "height": 180}
+    groups.apply(body)
+    camera = groups.state()["groups"][group_id]["cameras"]["1"]
+    assert camera["running"] is False and "no room" in camera["error"]
+    assert "a" not in host.cameras and host.calls[-1] == ("remove", "a")

@@ -149,13 +149,22 @@ class CameraRegistry:
         return camera
 
     def update(self, config: CameraConfig) -> Camera:
-        """Gives a running camera a new config (same name, same source and pause state)."""
+        """Gives a running camera a new config (same name, same source and pause state).
+
+        When a subscriber cannot take the new config (e.g. no room for the new frame buffer),
+        the camera is removed (every subscriber is told) and the error propagates.
+        """
         with self._lock:
             old = self.get(config.name)
             new = replace(old, config=config)
             self._cameras = {**self._cameras, new.name: new}
-            for subscriber in self._subscribers:
-                self._safely(subscriber.camera_updated, old, new)
+            try:
+                for subscriber in self._subscribers:
+                    subscriber.camera_updated(old, new)
+            except Exception:
+                logger.exception("camera %s could not be updated; it is stopped", new.name)
+                self.remove(new.name)
+                raise
         logger.info("camera %s updated", new.name)
         return new
 

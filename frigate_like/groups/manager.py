@@ -201,7 +201,13 @@ class GroupManager:
                 self._registry.add(cam, group.id, paused=self.paused)
                 group.running[cid] = cam.name
             elif self._registry.get(cam.name).config != cam:
-                self._registry.update(cam)
+                try:
+                    self._registry.update(cam)
+                except FrigateLikeError as exc:  # the camera was stopped: say why, like a camera that cannot start
+                    del group.running[cid]
+                    group.errors[cid] = str(exc)
+                    logger.error("camera group %s: camera %s stopped: %s", group.id, cid, exc)
+                    continue
             self._set_controls(configs[cid])
 
     def _set_controls(self, config: GroupCameraConfig) -> None:
