@@ -192,15 +192,15 @@ class NVR:
         registry.subscribe(
             EventsSubscriber(self.events, lambda cam: clip_cache(cam, cache_dir, ffmpeg_bin, ffprobe_bin))
         )
+        self.tracked = TrackedObjectProcessor({}, self._updates, self._threads_stop)
         listeners: list[LifecycleListener] = [self.events]
         if mqtt is not None:
-            publisher = EventPublisher(self.comms, self.switches)
+            publisher = EventPublisher(self.comms, self.switches, self.tracked.live_objects)
             registry.subscribe(MqttEventsSubscriber(publisher))
             listeners.append(publisher)
 
         self.live = LiveView({})
         listeners.append(self.live)  # remembers ended objects for best.jpg and event pictures
-        self.tracked = TrackedObjectProcessor({}, self._updates, self._threads_stop)
         registry.subscribe(ObjectsSubscriber(self.tracked, self.live, runtimes, listeners))
         self.media = EventMedia(self.live, queries, media / "clips", registry.configs)
 

@@ -54,7 +54,10 @@ class Scene:
 
     def __init__(self, cam: CameraConfig, switches: Switches | None = None) -> None:
         self.recorder = Recorder()
-        self.publisher = EventPublisher(self.recorder, switches or Switches())
+        # the publisher reads the camera's objects where they live, as the daemon's tracking thread has them
+        self.publisher = EventPublisher(
+            self.recorder, switches or Switches(), lambda camera: self.objects.objects.values()
+        )
         self.publisher.add_camera(cam)
         self.zero_counts = list(self.recorder.published)  # what adding the camera published
         self.recorder.published.clear()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -57,11 +58,15 @@ class _Snapshot:
 class EventPublisher:
     """A ``LifecycleListener`` that tells the outside world about events, counts and snapshots."""
 
-    def __init__(self, publisher: Publisher, switches: SwitchesLike) -> None:
+    def __init__(
+        self, publisher: Publisher, switches: SwitchesLike, live_objects: Callable[[str], Iterable[ObjectState]]
+    ) -> None:
+        """``live_objects(camera)``: the camera's tracked objects now (``TrackedObjectProcessor.live_objects``;
+        read on the tracking thread, which owns them: no copy of them is kept here)."""
         self._cameras: dict[str, CameraConfig] = {}  # added by the camera registry (cameras.subscribers)
         self._publisher = publisher
         self._switches = switches
-        self._live: dict[str, dict[str, ObjectState]] = {}
+        self._live_objects = live_objects
         self._announced: dict[str, _Announced] = {}
         self._camera_counts: dict[str, dict[str, int]] = {}
         self._zone_counts: dict[tuple[str, str], dict[str, int]] = {}  # (zone, label) → camera → count
@@ -70,14 +75,12 @@ class EventPublisher:
     def add_camera(self, cam: CameraConfig) -> None:
         """A camera starts: its counts (and its zones') are published as 0 (a crash may have left 1s)."""
         self._cameras = {**self._cameras, cam.name: cam}
-        self._live[cam.name] = {}
         self._camera_counts[cam.name] = {}
         self._publish_zero_counts(cam.name, cam)
 
     def remove_camera(self, name: str) -> None:
         """A camera stopped (its objects have ended): its zone shares no longer count."""
         self._cameras = {k: v for k, v in self._cameras.items() if k != name}
-        self._live.pop(name, None)
         self._camera_counts.pop(name, None)
         for per_camera in self._zone_counts.values():
             per_camera.pop(name, None)
@@ -94,7 +97,6 @@ class EventPublisher:
 
     # -- LifecycleListener ----------------------------------------------------------------------
     def object_started(self, obj: ObjectState) -> None:
-        self._live[obj.camera][obj.id] = obj
         after = self.describe(obj)
         self._send("new", after, after)
         self._announced[obj.id] = _Announced(after, obj.frame_time)
@@ -119,7 +121,6 @@ class EventPublisher:
         self._publish_counts(obj.camera)
 
     def object_ended(self, obj: ObjectState) -> None:
-        self._live[obj.camera].pop(obj.id, None)
         announced = self._announced.pop(obj.id, None)
         after = self.describe(obj)
         self._send("end", announced.after if announced is not None else after, after)
@@ -155,7 +156,7 @@ class EventPublisher:
         current = self._snapshots.get(key)
         if current is not None and current.object_id == obj.id and current.frame_time == best.frame_time:
             return  # already out
-        rival_in_view = current is not None and current.object_id in self._live[obj.camera]
+        rival_in_view = current is not None and any(o.id == current.object_id for o in self._live_objects(obj.camera))
         if current is not None and current.object_id != obj.id and rival_in_view and best.score <= current.score:
             return  # another one of this label in view looks better
         try:
@@ -171,7 +172,7 @@ class EventPublisher:
         # max_disappeared frames longer, but a person who walked out is no longer counted.
         in_view = [
             o
-            for o in self._live[camera].values()
+            for o in self._live_objects(camera)
             if not o.false_positive and o.frame_time - o.current.frame_time <= PRESENCE_WINDOW
         ]
         by_label = Counter(o.label for o in in_view)

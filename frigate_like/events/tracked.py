@@ -248,6 +248,11 @@ class TrackedObjectProcessor:
     def add_camera(self, objects: CameraObjects) -> None:
         self.cameras = {**self.cameras, objects.cam.name: objects}
 
+    def live_objects(self, camera: str) -> Iterable[ObjectState]:
+        """The camera's tracked objects now; for the tracking thread's own listeners (none once removed)."""
+        objects = self.cameras.get(camera)
+        return () if objects is None else objects.objects.values()
+
     def remove_camera(self, name: str) -> CameraObjects | None:
         """Takes a camera out; the caller ends its objects once its process has stopped."""
         objects = self.cameras.get(name)
