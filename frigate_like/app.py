@@ -110,6 +110,7 @@ class NVR(CameraHotplug):
                 configure_child_logging, cfg.logger.default, dict(cfg.logger.logs), self._log_queue
             ),
             extra_channels=GROUP_CAMERA_SLOTS,
+            model_cache_dir=Path(cfg.paths.cache_dir) / "models",
         )
         self.hub.start()
         self._build_cameras()

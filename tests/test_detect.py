@@ -20,7 +20,8 @@ from frigate_like.detect.api import SSDOutputs, normalise_input, ssd_rows
 from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.client import DetectorClient
 from frigate_like.detect.process import DetectorHub
-from frigate_like.detect.tflite import EDGETPU_LIBRARY, LiteRTDetector, create_detector
+from frigate_like.detect.runtimes import create_detector
+from frigate_like.detect.tflite import EDGETPU_LIBRARY, LiteRTDetector
 from frigate_like.errors import ConfigError, Conflict, DetectorUnavailable, NotFound
 
 PERSON, CAR, CAT = 0, 2, 16
@@ -242,6 +243,16 @@ def test_stats_report_each_detector(hub: DetectorHub, tensors: dict[int, np.ndar
     for entry in stats.values():
         assert entry["detection_start"] == 0.0
         assert isinstance(entry["pid"], int) and alive(entry["pid"])
+        assert (entry["runtime"], entry["runtime_reason"]) == ("cpu", "configured")
+
+
+def test_an_auto_detector_process_says_what_it_chose_and_why(model: ModelCfg, tmp_path: Path) -> None:
+    with DetectorHub(model, {"auto": DetCfg(type="auto")}, ["front"], model_cache_dir=tmp_path) as hub:
+        hub.start()
+        entry = hub.stats()["auto"]
+    runtime, reason = str(entry["runtime"]), str(entry["runtime_reason"])
+    assert runtime in ("cpu", "openvino:CPU", "onnx:cpu")
+    assert reason.startswith("auto: fastest median detection") and f"{runtime} " in reason
 
 
 def test_unknown_camera_has_no_channel(hub: DetectorHub) -> None:

@@ -16,6 +16,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from frigate_like.errors import ConfigError
+
 # Rows below this score are dropped before they leave the detector; the per-label
 # ``min_score``/``threshold`` filters downstream are always above it.
 DEFAULT_MIN_SCORE = 0.1
@@ -91,6 +93,13 @@ class ModelSpec:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return (self.height, self.width, 3)
+
+    def check_file_size(self, model_name: str, width: int, height: int) -> None:
+        """Raise ``ConfigError`` when the model file takes another size than the config says."""
+        if (width, height) != (self.width, self.height):
+            raise ConfigError(
+                f"model.width/height: {self.width}x{self.height} configured but {model_name} takes {width}x{height}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
