@@ -132,16 +132,24 @@ def test_runtime_gives_the_same_detections_as_litert(
     assert_same_detections(rows, litert_rows[label])
 
 
-@pytest.mark.skipif(not HAS_ONNX, reason="onnxruntime/onnx are not installed")
-def test_onnx_batch_of_four_equals_four_single_detections(
-    model: ModelCfg, images: dict[int, np.ndarray], tmp_path: Path
+@pytest.mark.parametrize("runtime", RAW_RUNTIMES)
+def test_a_batch_of_four_equals_four_single_detections(
+    model: ModelCfg, images: dict[int, np.ndarray], tmp_path: Path, runtime: str
 ) -> None:
-    detector = create_detector(model, DetCfg(type="onnx"), cache_dir=tmp_path)
-    assert isinstance(detector, RawSSDDetector)
+    single = create_detector(model, DetCfg(type=runtime), cache_dir=tmp_path)
+    if runtime == "openvino":
+        from frigate_like.detect.ov_runtime import OpenVINODetector
+
+        batched: Detector = OpenVINODetector(model, DetCfg(type=runtime), batch=4)
+    else:
+        batched = single
+    assert isinstance(batched, RawSSDDetector)
     batch = np.stack([images[PERSON], images[CAT], images[CAR], images[PERSON]])
-    together = detector.detect_batch(batch)
+    together = batched.detect_batch(batch)
     for image, rows in zip(batch, together, strict=True):
-        np.testing.assert_array_equal(rows, detector.detect_raw(image))
+        alone = single.detect_raw(image)
+        assert rows.shape == alone.shape
+        np.testing.assert_allclose(rows, alone, atol=1e-5)
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnxruntime/onnx are not installed")

@@ -64,6 +64,7 @@ class OpenVINODetector(RawSSDDetector):
             outputs = {name: out for op in full.get_ordered_ops() for out in op.outputs() for name in out.get_names()}
             cut = ov.Model([outputs[raw.boxes_name], outputs[raw.classes_name]], full.get_parameters(), "ssd_raw")
             if batch != 1:
+                _free_batch(cut)
                 cut.reshape({cut.inputs[0]: [batch, *input_tensor.shape[1:]]})
             config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
             if self.device == "CPU":
@@ -82,3 +83,23 @@ class OpenVINODetector(RawSSDDetector):
     def close(self) -> None:
         self._request = None
         self._compiled = None
+
+
+def _free_batch(model: Any) -> None:
+    """Let a batch through the model's reshapes: their constant target shapes say batch 1.
+
+    Each such shape gets 0 ("copy the input's dimension") as its first entry instead.
+    """
+    from openvino import opset13
+
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Reshape":
+            continue
+        target = op.input_value(1).get_node()
+        if target.get_type_name() != "Constant":
+            continue
+        shape = target.get_data().copy()
+        if shape.size and shape[0] == 1:
+            shape[0] = 0
+            op.input(1).replace_source_output(opset13.constant(shape).output(0))
+            op.set_special_zero(True)
