@@ -133,20 +133,29 @@ def config_for(tmp: Path, cameras: int, video: Path, port: int, threads: int) ->
     return path
 
 
-def measure(config: Path, port: int, warmup: float, seconds: float) -> dict[str, Any]:
-    proc = subprocess.Popen(
+def start_daemon(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "frigate_like", "run", "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_for_api(port: int, timeout: float) -> None:
+    """Until the daemon answers on ``port`` (at most ``timeout`` s; the measurement then shows it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+
+
+def measure(config: Path, port: int, warmup: float, seconds: float) -> dict[str, Any]:
+    proc = start_daemon(config)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_for_api(port, 60)
         time.sleep(warmup)
         pids = descendants(proc.pid)
         before, t0 = cpu_ticks(pids), time.monotonic()
