@@ -49,6 +49,7 @@ from bench.cpu_per_camera import (  # noqa: E402
     make_idle_clip,
     measure,
     start_daemon,
+    stop_daemon,
     wait_for_api,
 )
 from bench.detector_overhead import SHARED, Model  # noqa: E402
@@ -200,12 +201,7 @@ def realtime_trial(tmp: Path, cameras: int, runtime: str, warmup: float, seconds
         time.sleep(warmup)
         held, worst = held_in_real_time(port, seconds)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc, 60)
     return {"cameras": cameras, "held": held, "worst_skipped_fps": worst, "uptime_before": before, "after": uptime()}
 
 
