@@ -1,6 +1,6 @@
 """The detector seam: the Detector protocol, the model description and the SSD pre/post-processing.
 
-A backend (``tflite.LiteRTDetector``, a future GPU or OpenVINO one) subclasses
+A backend (``tflite.LiteRTDetector``; OpenVINO and ONNX Runtime through ``ssd.RawSSDDetector``) subclasses
 ``SSDDetector`` and supplies only how to load the model, how to put an input
 tensor in and how to run it; everything else — checking the input, normalising
 it for float models, turning the four SSD post-process outputs into rows — lives
@@ -44,10 +44,10 @@ class DetectorConfigLike(Protocol):
     """What the detectors need of one ``cfg.detectors[name]`` entry."""
 
     @property
-    def type(self) -> str: ...  # "cpu" | "edgetpu"
+    def type(self) -> str: ...  # "cpu" | "edgetpu" | "openvino" | "onnx" | "auto" (detect/runtimes.py)
 
     @property
-    def device(self) -> str | None: ...  # edgetpu: "usb", "usb:0", "pci", "pci:0"; ignored for cpu
+    def device(self) -> str | None: ...  # edgetpu: "usb", "pci:0"...; openvino: "CPU", "GPU"...; onnx: "cpu", "cuda"
 
     @property
     def num_threads(self) -> int: ...
