@@ -140,20 +140,40 @@ def config_for(tmp: Path, cameras: int, video: Path, port: int, threads: int) ->
     return path
 
 
-def measure(config: Path, port: int, warmup: float, seconds: float) -> dict[str, Any]:
-    proc = subprocess.Popen(
+def start_daemon(config: Path, source: Path | None = None) -> subprocess.Popen[bytes]:
+    """The daemon on ``config``; ``source``: a folder holding another frigate_like to run."""
+    env = None if source is None else dict(os.environ, PYTHONPATH=str(source))
+    return subprocess.Popen(
         [sys.executable, "-m", "frigate_like", "run", "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=source,
+    )  # fmt: skip
+
+
+def stop_daemon(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM (the daemon's clean stop), then SIGKILL after ``timeout`` s."""
+    proc.send_signal(signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_for_api(port: int, timeout: float) -> None:
+    """Until the daemon answers on ``port`` (at most ``timeout`` s; the measurement then shows it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+
+
+def measure(config: Path, port: int, warmup: float, seconds: float) -> dict[str, Any]:
+    proc = start_daemon(config)
+    try:
+        wait_for_api(port, 60)
         time.sleep(warmup)
         pids = descendants(proc.pid)
         before, t0 = cpu_ticks(pids), time.monotonic()
@@ -183,12 +203,7 @@ def measure(config: Path, port: int, warmup: float, seconds: float) -> dict[str,
             "stats": stats,
         }
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc)
 
 
 def main() -> None:

@@ -25,8 +25,6 @@ import argparse
 import json
 import os
 import platform
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +36,18 @@ from typing import Any
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_per_camera import CLK_TCK, PERSON, REPO, _cpu_model, config_for, cpu_ticks, free_port  # noqa: E402
+from cpu_per_camera import (  # noqa: E402
+    CLK_TCK,
+    PERSON,
+    REPO,
+    _cpu_model,
+    config_for,
+    cpu_ticks,
+    free_port,
+    start_daemon,
+    stop_daemon,
+    wait_for_api,
+)
 
 SCENARIOS = ("none", "mjpeg", "websocket", "both")
 WS_PATH = "/skellycam/websocket/connect"
@@ -90,19 +99,9 @@ def run(source: Path, viewers: int, warmup: float, seconds: float) -> list[dict[
         tmp = Path(tmpdir)
         port = free_port()
         config = config_for(tmp, 1, PERSON, port, 1)
-        env = dict(os.environ, PYTHONPATH=str(source))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "frigate_like", "run", "-c", str(config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=source,
-        )  # fmt: skip
+        proc = start_daemon(config, source)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2).read()
-                    break
-                except OSError:
-                    time.sleep(0.5)
+            wait_for_api(port, 60)
             time.sleep(warmup)
             for scenario in SCENARIOS:
                 mjpeg = viewers if scenario in ("mjpeg", "both") else 0
@@ -122,12 +121,7 @@ def run(source: Path, viewers: int, warmup: float, seconds: float) -> list[dict[
                 print(f"{scenario:9} main process {cpu:5.1f}% of a core; frames/s received {frames}", flush=True)
                 time.sleep(2.0)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_daemon(proc)
     return rows
 
 

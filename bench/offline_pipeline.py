@@ -118,6 +118,8 @@ class RunResult:
     detector_calls: int
     refinements: int
     detections_per_s: float  # detector calls per second of video
+    busy_s: float  # seconds of video with a person track alive (visits' spans)
+    calls_per_busy_s: float  # detector calls per busy second: what a busy camera costs
     first_detection_s: float | None
     motion_us: float  # per frame
     regions_us: float  # per frame: planning + YUV→RGB of the regions
@@ -172,6 +174,7 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
     wall = time.perf_counter() - started
     stats = processor.stats
     video_s = frames / cam.fps
+    busy = sum(t.end - t.start + 1 / cam.fps for t in tracks.values() if t.label == "person")
     return RunResult(
         fps=int(cam.fps),
         frames=frames,
@@ -180,6 +183,8 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
         detector_calls=stats.detections,
         refinements=stats.refinements,
         detections_per_s=round(stats.detections / video_s, 3),
+        busy_s=round(busy, 1),
+        calls_per_busy_s=round(stats.detections / max(busy, 1e-9), 3),
         first_detection_s=first_detection,
         motion_us=round(stats.motion_s / frames * 1e6, 1),
         regions_us=round(stats.regions_s / frames * 1e6, 1),
@@ -250,7 +255,8 @@ def report(result: RunResult) -> None:
         )
     print(
         f"  visits (person true positives): {result.visits}; detector calls {result.detector_calls} "
-        f"({result.refinements} refinements) = {result.detections_per_s} /s of video; "
+        f"({result.refinements} refinements) = {result.detections_per_s} /s of video, "
+        f"{result.calls_per_busy_s} per busy second ({result.busy_s} s busy); "
         f"first detection at {result.first_detection_s}s"
     )
     print(

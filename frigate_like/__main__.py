@@ -1,4 +1,5 @@
-"""Command line: ``run`` the daemon, ``check-config`` a file, ``show-config`` the effective config."""
+"""Command line: ``run`` the daemon, ``check-config`` a file, ``show-config`` the effective config,
+``convert-model`` the model for the ``onnx`` detector."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show-config", help="print the effective config as JSON, secrets masked")
     _add_config_arg(show)
     commands.add_parser("starter-config", help="print a commented starter config (the one a first start writes)")
+    convert = commands.add_parser(
+        "convert-model", help="convert the config's .tflite model to ONNX once, into the cache (onnx detectors)"
+    )
+    _add_config_arg(convert)
     return parser
 
 
@@ -70,6 +75,23 @@ def show_config(path: Path) -> int:
     if cfg is None:
         return 1
     print(json.dumps(to_public_dict(cfg), indent=2))
+    return 0
+
+
+def convert_model(path: Path) -> int:
+    """Convert ``model.path`` for ONNX Runtime into ``<cache_dir>/models`` (where the daemon looks)."""
+    cfg = _load(path)
+    if cfg is None:
+        return 1
+    from frigate_like.detect.onnx_convert import cached_onnx_model
+    from frigate_like.errors import DetectorUnavailable
+
+    try:
+        target = cached_onnx_model(cfg.model.path, Path(cfg.paths.cache_dir) / "models")
+    except DetectorUnavailable as err:
+        print(f"convert-model: {err}", file=sys.stderr)
+        return 1
+    print(target)
     return 0
 
 
@@ -128,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "starter-config":
         return print_starter()
-    commands = {"run": run, "check-config": check_config, "show-config": show_config}
+    commands = {"run": run, "check-config": check_config, "show-config": show_config, "convert-model": convert_model}
     code = commands[args.command](args.config)
     if args.command == "run" and code != 0:
         wait_before_exit(code)

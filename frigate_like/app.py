@@ -135,6 +135,7 @@ class NVR:
             mp_context=self.ctx,
             log_setup=functools.partial(configure_child_logging, cfg.logger.default, dict(cfg.logger.logs), log_queue),
             extra_channels=len(cfg.cameras) + GROUP_CAMERA_SLOTS,  # every camera takes a channel as it is added
+            model_cache_dir=Path(cfg.paths.cache_dir) / "models",
         )
         self.hub.start()
         settings = ProcessSettings(cfg, ffmpeg_bin, self.ctx, self._updates, log_queue, children_stop)

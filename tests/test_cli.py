@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -187,3 +188,30 @@ def test_show_config_masks_passwords(tmp_path: Path, config: dict[str, Any]) -> 
     assert result.returncode == 0
     assert "hunter2" not in result.stdout
     assert "rtsp://viewer:*****@10.0.0.2/sub" in result.stdout
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None,
+    reason="onnx/onnxruntime are not installed",
+)
+def test_convert_model_writes_the_onnx_file_into_the_cache_once(tmp_path: Path, config: dict[str, Any]) -> None:
+    config["paths"] = {"cache_dir": str(tmp_path / "cache"), "media_dir": str(tmp_path / "media")}
+    path = write(tmp_path, config)
+    env = {"FRIGATE_RTSP_PASSWORD": "x"}
+    first = cli("convert-model", "-c", str(path), cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    target = Path(first.stdout.strip())
+    assert target.parent == tmp_path / "cache" / "models" and target.suffix == ".onnx" and target.stat().st_size > 1e6
+    stamp = target.stat().st_mtime_ns
+    again = cli("convert-model", "-c", str(path), cwd=tmp_path, env=env)
+    assert (again.returncode, again.stdout.strip()) == (0, str(target)) and target.stat().st_mtime_ns == stamp
+
+
+def test_convert_model_of_a_model_that_is_not_tflite_fails_cleanly(tmp_path: Path, config: dict[str, Any]) -> None:
+    bogus = tmp_path / "model.tflite"
+    bogus.write_bytes(b"\0" * 64)
+    config["model"]["path"] = str(bogus)
+    config["paths"] = {"cache_dir": str(tmp_path / "cache"), "media_dir": str(tmp_path / "media")}
+    result = cli("convert-model", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
+    assert result.returncode == 1 and "is not a TensorFlow Lite model" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -20,6 +20,7 @@ from frigate_like.config import (
     shm_bytes_needed,
     to_public_dict,
 )
+from frigate_like.detect.sizing import default_detector_count
 from frigate_like.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -648,7 +649,10 @@ def test_defaults(tmp_path: Path, minimal: dict[str, Any]) -> None:
     cfg = load_config(write(tmp_path, minimal))
     assert cfg.mqtt.enabled and cfg.mqtt.host == "127.0.0.1" and cfg.mqtt.port == 1883
     assert (cfg.http.host, cfg.http.port, cfg.http.api_token) == ("0.0.0.0", 5000, None)
-    assert list(cfg.detectors) == ["cpu"] and cfg.detectors["cpu"].type == "cpu"
+    # One single-threaded cpu detector per two cores (1 on the 2-core CI machine), named cpu, cpu1, ...
+    names = ["cpu", *(f"cpu{i}" for i in range(1, default_detector_count()))]
+    assert list(cfg.detectors) == names
+    assert all((d.type, d.num_threads, d.device) == ("cpu", 1, None) for d in cfg.detectors.values())
     assert cfg.database.path == Path("/media/frigate/clips/frigate.db")
     assert cfg.paths.cache_dir == Path("/tmp/cache")
     cam = cfg.cameras["back"]

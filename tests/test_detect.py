@@ -20,7 +20,8 @@ from frigate_like.detect.api import SSDOutputs, normalise_input, ssd_rows
 from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.client import DetectorClient
 from frigate_like.detect.process import DetectorHub
-from frigate_like.detect.tflite import EDGETPU_LIBRARY, LiteRTDetector, create_detector
+from frigate_like.detect.runtimes import create_detector
+from frigate_like.detect.tflite import EDGETPU_LIBRARY, LiteRTDetector
 from frigate_like.errors import ConfigError, Conflict, DetectorUnavailable, NotFound
 
 PERSON, CAR, CAT = 0, 2, 16
@@ -242,6 +243,16 @@ def test_stats_report_each_detector(hub: DetectorHub, tensors: dict[int, np.ndar
     for entry in stats.values():
         assert entry["detection_start"] == 0.0
         assert isinstance(entry["pid"], int) and alive(entry["pid"])
+        assert (entry["runtime"], entry["runtime_reason"]) == ("cpu", "configured")
+
+
+def test_an_auto_detector_process_says_what_it_chose_and_why(model: ModelCfg, tmp_path: Path) -> None:
+    with DetectorHub(model, {"auto": DetCfg(type="auto")}, ["front"], model_cache_dir=tmp_path) as hub:
+        hub.start()
+        entry = hub.stats()["auto"]
+    runtime, reason = str(entry["runtime"]), str(entry["runtime_reason"])
+    assert runtime in ("cpu", "openvino:CPU", "onnx:cpu")
+    assert reason.startswith("auto: fastest median detection") and f"{runtime} " in reason
 
 
 def test_unknown_camera_has_no_channel(hub: DetectorHub) -> None:
@@ -367,3 +378,49 @@ def test_hub_start_without_a_coral_fails_clearly_and_cleans_up(model: ModelCfg) 
 def test_spawn_is_the_start_method(hub: DetectorHub) -> None:
     ctx: BaseContext = hub.mp_context
     assert ctx.get_start_method() == "spawn"
+
+
+def _saturate(channel: DetectorChannel, tensor: np.ndarray, go: Any, stop: Any, out: Any) -> None:
+    """A camera that always has a region waiting: asks again the moment it has its answer."""
+    answers = 0
+    with DetectorClient(channel) as client:
+        client.input[:] = tensor
+        out.put((channel.camera, "ready"))
+        go.wait(60)
+        while not stop.is_set():
+            client.detect(timeout=30.0)
+            answers += 1
+    out.put((channel.camera, answers))
+
+
+@pytest.mark.parametrize("detectors", [1, 2])
+def test_at_saturation_every_camera_gets_its_share(
+    model: ModelCfg, tensors: dict[int, np.ndarray], detectors: int
+) -> None:
+    cameras = ["a", "b", "c", "d"]
+    config = {f"cpu{i}": DetCfg() for i in range(detectors)}
+    with DetectorHub(model, config, cameras) as hub:
+        hub.start()
+        ctx: Any = hub.mp_context
+        go, stop, results = ctx.Event(), ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_saturate, args=(hub.channel(name), tensors[PERSON], go, stop, results))
+            for name in cameras
+        ]
+        for process in procs:
+            process.start()
+        assert {results.get(timeout=60) for _ in procs} == {(name, "ready") for name in cameras}
+        go.set()  # all at once: a camera process that started first must not count its head start
+        # Run until the detectors have answered 200 requests (a count, not a duration).
+        deadline = time.monotonic() + 120
+        while sum(m.detections.value for m in hub.metrics.values()) < 200:
+            assert time.monotonic() < deadline, "the detectors stopped answering"
+            time.sleep(0.05)
+        stop.set()
+        answers = dict(results.get(timeout=60) for _ in procs)
+        for process in procs:
+            process.join(10)
+        results.close()
+        results.join_thread()
+    # One request in flight per camera on a FIFO pipe: the cameras take turns.
+    assert min(answers.values()) >= 0.8 * max(answers.values()), answers

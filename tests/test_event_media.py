@@ -184,3 +184,12 @@ def test_best_unknown_camera_or_label(rig: LiveRig, clips: Path) -> None:
         media.best_jpeg("nope", "person", None, False)
     with pytest.raises(NotFound, match="does not track 'car'"):
         media.best_jpeg("cam", "car", None, False)
+
+
+def test_best_of_a_live_event_whose_median_score_dipped_for_a_while(rig: LiveRig, clips: Path) -> None:
+    media = _media(rig, clips)
+    _live_person(rig)
+    rig.feed(100.2, (person(100.2, score=0.3),))  # one weak detection: the median of two falls below 0.7
+    (obj,) = rig.objects.objects.values()
+    assert obj.false_positive and obj.has_event
+    assert _image(media.best_jpeg("cam", "person", 100, False)).shape[0] == 100

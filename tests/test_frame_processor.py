@@ -44,9 +44,10 @@ def test_empty_room_runs_no_detection(footage_run: RunResult) -> None:
 
 
 def test_detector_calls_stay_well_below_frigates(footage_run: RunResult) -> None:
-    # Frigate 0.8 runs ~4.3 detections per second on a busy camera; a settled person is
-    # re-checked about once a second here instead of every frame.
-    assert footage_run.detections_per_s <= 3.0
+    # Frigate 0.8 runs ~4.5 detections per second on a busy camera. Here a walking person
+    # is followed 2.5 times a second, a settled one re-checked every 2 s, and motion in a
+    # region that just held nothing waits 0.6 s (2.6-2.75 calls per busy second before that).
+    assert footage_run.calls_per_busy_s <= 1.6
 
 
 def person_frame(picture: np.ndarray | None, x: int = 256, y: int = 60) -> np.ndarray:
@@ -78,7 +79,7 @@ def test_still_empty_frames_run_no_detection(tmp_path: Path, shared_dir: Path) -
     assert detector.calls == processor.detections_run == 0
 
 
-def test_a_person_standing_still_is_rechecked_about_once_a_second(
+def test_a_person_standing_still_is_rechecked_about_every_two_seconds(
     tmp_path: Path, shared_dir: Path, grace_hopper: np.ndarray
 ) -> None:
     processor, detector = build(tmp_path, shared_dir)
@@ -102,7 +103,7 @@ def test_a_person_standing_still_is_rechecked_about_once_a_second(
         objects, _, _ = processor.process(present, frame_time)
         assert [o.id for o in objects] == [person.id]
     still_calls = detector.calls - calls_after_arrival
-    assert 15 <= still_calls <= 30, f"{still_calls} detector calls in 20 s of standing still"
+    assert 8 <= still_calls <= 15, f"{still_calls} detector calls in 20 s of standing still"
     assert objects[0].motionless_count >= 95
 
     # Gone: the track ends within max_disappeared frames (25) of the next re-check.
@@ -112,20 +113,25 @@ def test_a_person_standing_still_is_rechecked_about_once_a_second(
         frames_gone += 1
         objects, _, _ = processor.process(empty, frame_time)
     assert not objects, "the track should have ended"
-    assert frames_gone <= 5 + 25 + 1
+    assert frames_gone <= 10 + 25 + 1
 
 
-def test_object_mask_drops_the_person(tmp_path: Path, shared_dir: Path, grace_hopper: np.ndarray) -> None:
-    mask = "0,300,768,300,768,432,0,432"  # her bottom centre is in the bottom rows
-    processor, detector = build(tmp_path, shared_dir, objects={"mask": mask})
-    processor.process(person_frame(None), 0.0)
-    for i in range(1, 10):
-        objects, _, regions = processor.process(person_frame(grace_hopper), i / 5)
-        assert objects == ()
-    assert detector.calls > 0, "the person was detected, then filtered out"
-
-
-def test_the_input_tensor_must_fit_the_model(tmp_path: Path, shared_dir: Path) -> None:
-    config, cam = load_camera(tmp_path, shared_dir)
-    with pytest.raises(ValueError, match="model takes"):
-        FrameProcessor(cam, config.model, lambda: np.zeros((0, 6), np.float32), np.zeros((320, 320, 3), np.uint8))
+def test_motion_where_the_detector_found_nothing_waits_before_another_look(
+    tmp_path: Path, shared_dir: Path
+) -> None:
+    processor, detector = build(tmp_path, shared_dir)
+    still = gray_i420(W, H)
+    for i in range(5):
+        processor.process(still, i / 5)
+    # A light flickering in one corner: motion in every frame, nothing to detect there.
+    frames_with_motion = 0
+    for i in range(5, 25):
+        canvas = np.full((H, W, 3), 120, dtype=np.uint8)
+        x = 600 + (i % 2) * 50
+        canvas[300:400, x : x + 50] = 250
+        _, motion, _ = processor.process(rgb_to_i420(canvas), i / 5)
+        frames_with_motion += bool(motion)
+    assert frames_with_motion >= 15
+    # One look per 0.6 s (3 frames at 5 fps) instead of one per frame with motion.
+    assert processor.quiet_every == 3
+    assert frames_with_motion / 3 - 1 <= detector.calls <= frames_with_motion / 3 + 1, detector.calls

@@ -124,6 +124,8 @@ STATS: Schema = {
                     "detection_start": {"type": "number", "description": "epoch s while an inference runs, else 0"},
                     "inference_speed": {"type": "number", "description": "ms, moving average"},
                     "pid": {"type": "integer", "nullable": True},
+                    "runtime": {"type": "string", "nullable": True, "description": "e.g. cpu, openvino:GPU"},
+                    "runtime_reason": {"type": "string", "nullable": True, "description": "why (type: auto)"},
                 },
             },
         },

@@ -69,15 +69,18 @@ class DatabaseConfig(StrictModel):
 
 
 class DetectorConfig(StrictModel):
-    """``detectors.<name>``: one detector process."""
+    """``detectors.<name>``: one detector process (NEW types: openvino, onnx, auto)."""
 
-    type: Literal["cpu", "edgetpu"] = "cpu"
-    device: str = "usb"  # edgetpu only: usb, usb:0, pci, ...
-    num_threads: PositiveInt = 3  # cpu only
+    type: Literal["cpu", "edgetpu", "openvino", "onnx", "auto"] = "cpu"
+    # edgetpu: usb (default), usb:0, pci...; openvino: CPU (default), GPU, AUTO...; onnx: cpu (default), cuda
+    device: str | None = None
+    num_threads: PositiveInt = 1  # threads of one inference (cpu, openvino CPU, onnx cpu)
 
 
 def _default_detectors() -> dict[str, DetectorConfig]:
-    return {"cpu": DetectorConfig(type="cpu")}
+    from frigate_like.detect.sizing import default_detector_count
+
+    return {f"cpu{i}" if i else "cpu": DetectorConfig(type="cpu") for i in range(default_detector_count())}
 
 
 class ModelConfig(StrictModel):

@@ -1,6 +1,6 @@
 """The detector seam: the Detector protocol, the model description and the SSD pre/post-processing.
 
-A backend (``tflite.LiteRTDetector``, a future GPU or OpenVINO one) subclasses
+A backend (``tflite.LiteRTDetector``; OpenVINO and ONNX Runtime through ``ssd.RawSSDDetector``) subclasses
 ``SSDDetector`` and supplies only how to load the model, how to put an input
 tensor in and how to run it; everything else — checking the input, normalising
 it for float models, turning the four SSD post-process outputs into rows — lives
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from frigate_like.errors import ConfigError
 
 # Rows below this score are dropped before they leave the detector; the per-label
 # ``min_score``/``threshold`` filters downstream are always above it.
@@ -42,10 +44,10 @@ class DetectorConfigLike(Protocol):
     """What the detectors need of one ``cfg.detectors[name]`` entry."""
 
     @property
-    def type(self) -> str: ...  # "cpu" | "edgetpu"
+    def type(self) -> str: ...  # "cpu" | "edgetpu" | "openvino" | "onnx" | "auto" (detect/runtimes.py)
 
     @property
-    def device(self) -> str | None: ...  # edgetpu: "usb", "usb:0", "pci", "pci:0"; ignored for cpu
+    def device(self) -> str | None: ...  # edgetpu: "usb", "pci:0"...; openvino: "CPU", "GPU"...; onnx: "cpu", "cuda"
 
     @property
     def num_threads(self) -> int: ...
@@ -91,6 +93,13 @@ class ModelSpec:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return (self.height, self.width, 3)
+
+    def check_file_size(self, model_name: str, width: int, height: int) -> None:
+        """Raise ``ConfigError`` when the model file takes another size than the config says."""
+        if (width, height) != (self.width, self.height):
+            raise ConfigError(
+                f"model.width/height: {self.width}x{self.height} configured but {model_name} takes {width}x{height}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

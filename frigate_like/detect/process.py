@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from frigate_like.detect.api import MAX_DETECTIONS, Detector, DetectorConfigLike, ModelConfigLike
 from frigate_like.detect.channel import (
@@ -36,6 +37,14 @@ POLL_SECONDS = 1.0
 # Weight of the newest invoke time in the inference_speed moving average.
 _SPEED_ALPHA = 0.1
 _SPARE = "\0spare-"  # key of an unassigned spare channel (no camera name starts with NUL)
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What a detector process reports once its model is loaded: the runtime it chose and why."""
+
+    runtime: str  # e.g. "cpu", "openvino:CPU", "onnx:cuda"
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,10 @@ class DetectorProcess:
         metrics: DetectorMetrics,
         stopping: ctypes.c_bool,
         log_setup: Callable[[], None] | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.name = name
+        self.cache_dir = cache_dir
         self.model = model
         self.detector = detector
         self.channels = tuple(channels)
@@ -87,21 +98,23 @@ class DetectorProcess:
         self.log_setup = log_setup
 
     def run(self, ready: Connection | None = None) -> None:
-        """Load the model, report on ``ready`` (None = ok, else the error text), serve until stopped."""
+        """Load the model, report on ``ready`` (a ``RuntimeInfo``, or the error text), serve until stopped."""
         # Ctrl-C reaches the whole process group; the main process owns the shutdown.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.log_setup is not None:
             self.log_setup()
-        from frigate_like.detect.tflite import create_detector  # the runtime is only needed here
+        from frigate_like.detect.runtimes import choose_detector  # the runtimes are only needed here
 
         try:
-            detector = create_detector(self.model, self.detector)
+            choice = choose_detector(self.model, self.detector, cache_dir=self.cache_dir)
+            detector = choice.detector
             buffers = [CameraBuffers.attach(channel) for channel in self.channels]
         except (FrigateLikeError, OSError) as exc:
             if not _report(ready, str(exc)):  # a restart nobody waits for: this line is the only trace
                 logger.error("detector %s cannot start: %s", self.name, exc)
             raise SystemExit(1) from None
-        _report(ready, None)
+        logger.info("detector %s runs on %s (%s)", self.name, choice.runtime, choice.reason)
+        _report(ready, RuntimeInfo(choice.runtime, choice.reason))
         logger.debug("detector %s serving %d camera(s)", self.name, len(buffers))
         try:
             self._serve(detector, buffers)
@@ -148,12 +161,12 @@ class DetectorProcess:
             channels[index].response.release()
 
 
-def _report(ready: Connection | None, error: str | None) -> bool:
+def _report(ready: Connection | None, message: RuntimeInfo | str) -> bool:
     """Tells the hub's ``start()`` how loading went; False when nobody waits (a restart)."""
     if ready is None:
         return False
     try:
-        ready.send(error)
+        ready.send(message)
         ready.close()
     except OSError:
         return False  # a restart nobody waits for: the hub closed its end
@@ -170,6 +183,7 @@ class DetectorHub:
     ``stuck_after``: seconds one detection may take before ``check()`` kills the process.
     ``log_setup``: a picklable callable run first in each detector process (e.g. a
     ``functools.partial`` of ``log.configure_child_logging``).
+    ``model_cache_dir``: where converted models are cached (ONNX); the user's cache by default.
     ``extra_channels``: spare channels for cameras added at run time. A detector process
     attaches every channel when it starts, so they must exist before: ``assign_channel``
     hands a spare to a new camera, ``release_channel`` takes it back.
@@ -185,6 +199,7 @@ class DetectorHub:
         stuck_after: float = 10.0,
         log_setup: Callable[[], None] | None = None,
         extra_channels: int = 0,
+        model_cache_dir: Path | None = None,
     ) -> None:
         if len(set(camera_names)) != len(camera_names):
             raise ValueError(f"camera names must be unique: {list(camera_names)}")
@@ -228,10 +243,12 @@ class DetectorHub:
                 self.metrics[name],
                 self._stopping,
                 log_setup,
+                model_cache_dir,
             )
             for name, config in detectors.items()
         }
         self._processes: dict[str, BaseProcess] = {}
+        self._runtimes: dict[str, RuntimeInfo] = {}
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -284,8 +301,10 @@ class DetectorHub:
             try:
                 if not ready.poll(max(0.0, deadline - time.monotonic())):
                     failures.append(f"detector {name} did not start within {timeout:g} s")
-                elif (error := ready.recv()) is not None:
-                    failures.append(f"detector {name}: {error}")
+                elif isinstance(message := ready.recv(), RuntimeInfo):
+                    self._runtimes[name] = message
+                else:
+                    failures.append(f"detector {name}: {message}")
             except EOFError:
                 failures.append(f"detector {name} exited while starting (see its log)")
             finally:
@@ -333,9 +352,10 @@ class DetectorHub:
                 restarted.append(name)
         return restarted
 
-    def stats(self) -> dict[str, dict[str, float | int | None]]:
+    def stats(self) -> dict[str, dict[str, float | int | str | None]]:
         """Per detector: ``detection_start`` (epoch s while an inference runs, else 0.0),
-        ``inference_speed`` (ms, moving average) and ``pid`` (None when not running)."""
+        ``inference_speed`` (ms, moving average), ``pid`` (None when not running), ``runtime``
+        and ``runtime_reason`` (what it runs on and why; None until it has started once)."""
         with self._lock:
             pids = {name: process.pid for name, process in self._processes.items()}
         return {
@@ -343,6 +363,8 @@ class DetectorHub:
                 "detection_start": metrics.detection_start.value,
                 "inference_speed": round(metrics.inference_speed.value, 2),
                 "pid": pids.get(name),
+                "runtime": self._runtimes[name].runtime if name in self._runtimes else None,
+                "runtime_reason": self._runtimes[name].reason if name in self._runtimes else None,
             }
             for name, metrics in self.metrics.items()
         }

@@ -12,7 +12,6 @@ import numpy as np
 
 from frigate_like.detect.api import (
     DEFAULT_MIN_SCORE,
-    Detector,
     DetectorConfigLike,
     ModelConfigLike,
     ModelSpec,
@@ -29,6 +28,7 @@ except ImportError:  # pragma: no cover - older installs ship only the tflite_ru
 logger = logging.getLogger(__name__)
 
 EDGETPU_LIBRARY = "libedgetpu.so.1"
+DEFAULT_EDGETPU_DEVICE = "usb"
 
 # (library, options) -> delegate; raises ValueError (no device) or OSError (no library).
 DelegateLoader = Callable[[str, Mapping[str, str]], Any]
@@ -61,9 +61,9 @@ class LiteRTDetector(SSDDetector):
             raise DetectorUnavailable(f"model file not found: {model.path}")
         delegates = []
         if detector.type == "edgetpu":
-            delegates.append(_edgetpu_delegate(detector.device or "", delegate_loader))
+            delegates.append(_edgetpu_delegate(detector.device or DEFAULT_EDGETPU_DEVICE, delegate_loader))
         elif detector.type != "cpu":
-            raise ConfigError(f"detectors.type: unknown detector type {detector.type!r} (cpu or edgetpu)")
+            raise ConfigError(f"detectors.type: LiteRT runs cpu or edgetpu detectors, not {detector.type!r}")
         try:
             self._interpreter = Interpreter(
                 model_path=str(model.path),
@@ -78,11 +78,7 @@ class LiteRTDetector(SSDDetector):
         spec = spec or ModelSpec.from_config(model)
         inp = self._interpreter.get_input_details()[0]
         _, height, width, _ = (int(d) for d in inp["shape"])
-        if (width, height) != (spec.width, spec.height):
-            raise ConfigError(
-                f"model.width/height: {spec.width}x{spec.height} configured but {model.path.name} "
-                f"takes {width}x{height}"
-            )
+        spec.check_file_size(model.path.name, width, height)
         # The model file, not the config, knows whether it takes bytes or normalised floats.
         spec = replace(spec, input_dtype="float32" if inp["dtype"] == np.float32 else "uint8")
         super().__init__(spec, min_score=min_score)
@@ -117,7 +113,7 @@ class LiteRTDetector(SSDDetector):
 
 def _edgetpu_delegate(device: str, loader: DelegateLoader) -> Any:
     options = {"device": device} if device else {}
-    where = device or "auto"
+    where = device or "any"
     try:
         return loader(EDGETPU_LIBRARY, options)
     except (ValueError, OSError) as exc:
@@ -126,12 +122,3 @@ def _edgetpu_delegate(device: str, loader: DelegateLoader) -> Any:
             f"{str(exc).strip()}"
         ) from exc
 
-
-def create_detector(
-    model: ModelConfigLike,
-    detector: DetectorConfigLike,
-    *,
-    delegate_loader: DelegateLoader = load_edgetpu_delegate,
-) -> Detector:
-    """Build the detector one ``detectors:`` entry asks for (``cpu`` or ``edgetpu``)."""
-    return LiteRTDetector(model, detector, delegate_loader=delegate_loader)
