@@ -336,6 +336,7 @@ class NVR(CameraHotplug):
             shutdown=self.stop_requested.set,
             groups=self.groups,
             devices=DeviceDiscovery(),
+            switches=self.switches,
         )
         self._add_recording_services(services)
         self.app = create_app(services)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from frigate_like.errors import Unavailable
 
 if TYPE_CHECKING:
+    from frigate_like.comms.switches import Switches
     from frigate_like.events.live import LiveView
     from frigate_like.events.media import EventMedia
 
@@ -28,6 +29,7 @@ class ApiServices:
     shutdown: Callable[[], None] | None = None  # asks the daemon to stop (GET /shutdown)
     groups: Any = None  # groups.GroupManager: camera groups at run time
     devices: Any = None  # devices.DeviceDiscovery: local cameras and microphones
+    switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")
