@@ -159,10 +159,8 @@ class Page:
 
     def __init__(self, browser: DevTools, url: str, width: int = 1280, height: int = 800) -> None:
         self.browser = browser
-        target = browser.call("Target.createTarget", {"url": "about:blank"})
-        self.session = browser.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})[
-            "sessionId"
-        ]
+        self.target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.call("Target.attachToTarget", {"targetId": self.target, "flatten": True})["sessionId"]
         metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
         self.call("Emulation.setDeviceMetricsOverride", metrics)
         self.goto(url)
@@ -207,6 +205,9 @@ class Page:
         )
         assert box, f"nothing matches {selector!r}"
         self.click_at(*box)
+
+    def close(self) -> None:
+        self.browser.call("Target.closeTarget", {"targetId": self.target})
 
     def screenshot(self, path: Path) -> None:
         """A PNG of the viewport."""

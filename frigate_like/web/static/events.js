@@ -137,12 +137,12 @@ function openDetail(dialog, row) {
   const base = `clips/${encodeURIComponent(row.camera)}-${id}`;
   const snapshot = row.has_snapshot || row.end_time === null ? `api/events/${id}/snapshot.jpg?bbox=1` : null;
   const media = [];
-  if (row.has_clip) {
+  if (row.has_clip && row.end_time !== null) {
     const video = h("video", { src: `${base}.mp4`, controls: true, preload: "metadata", playsInline: true, muted: true });
     video.addEventListener("error", () => video.replaceWith(h("p", { class: "error" }, "The clip cannot be played (deleted by retention?).")));
     media.push(video);
   } else if (row.end_time === null) {
-    media.push(h("p", { class: "muted" }, "The clip is written once the event ends."));
+    media.push(h("p", { class: "muted" }, "The event is in progress: its clip is written once it ends."));
   } else {
     media.push(h("p", { class: "muted" }, "This event has no clip."));
   }

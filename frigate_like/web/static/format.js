@@ -25,7 +25,7 @@ export function megabytes(mb) {
 }
 
 export function bytes(n) {
-  return megabytes(n / (1024 * 1024));
+  return n < 1024 * 1024 ? `${Math.round(n / 1024)} KB` : megabytes(n / (1024 * 1024));
 }
 
 // <input type="date"> value of a local day, and that day's [start, end) in epoch seconds.

@@ -68,12 +68,12 @@ export function mountGroups(root) {
         h("h2", {}, "Groups"),
         groups,
         h("div", { class: "row" }, pauseButton,
-          h("button", { type: "button", name: "close-all", onclick: () => confirm("Stop every group camera?") && act("Close all", () => del("skellycam/camera/group/close/all"), applyResult) }, "Close all")),
+          h("button", { type: "button", name: "close-all", onclick: () => act("Close all", () => del("skellycam/camera/group/close/all"), applyResult) }, "Close all")),
         h("h2", {}, "Apply or edit a group"),
         h("p", { class: "muted" }, "camera_configs per camera id; a camera may name a ", h("code", {}, "source"), " (URL or file) instead of a device ", h("code", {}, "camera_index"), "."),
         editor,
         h("div", { class: "row" }, h("button", { type: "button", name: "apply", class: "primary", onclick: apply }, "Apply group"),
-          h("button", { type: "button", onclick: () => (editor.value = JSON.stringify(TEMPLATE, null, 2)) }, "New group")),
+          h("button", { type: "button", onclick: () => ((edited = true), (editor.value = JSON.stringify(TEMPLATE, null, 2))) }, "New group")),
         applyResult,
         h("h2", {}, "Devices"),
         devices,
@@ -83,7 +83,11 @@ export function mountGroups(root) {
     ),
   );
 
+  let edited = false; // until the user types, the editor shows the first group (or the template)
+  editor.addEventListener("input", () => (edited = true));
   const offState = live.on("state", (state) => {
+    const first = Object.values(state.groups || {})[0];
+    if (!edited && first) editor.value = JSON.stringify({ camera_configs: first.camera_configs }, null, 2);
     pauseButton.textContent = state.paused ? "Resume all" : "Pause all";
     const entries = Object.entries(state.groups || {});
     clear(
@@ -94,7 +98,7 @@ export function mountGroups(root) {
               "div",
               { class: "group", dataset: { group: id } },
               h("strong", {}, `group ${id} `),
-              h("button", { type: "button", onclick: () => (editor.value = JSON.stringify({ camera_configs: group.camera_configs }, null, 2)) }, "Edit"),
+              h("button", { type: "button", onclick: () => ((edited = true), (editor.value = JSON.stringify({ camera_configs: group.camera_configs }, null, 2))) }, "Edit"),
               h("ul", {}, Object.entries(group.cameras).map(([cid, cam]) =>
                 h("li", {}, `${cid} → ${cam.name || group.camera_configs[cid].camera_name || "?"} `,
                   cam.running ? h("span", { class: "badge live" }, state.paused ? "paused" : "running") : h("span", { class: "badge" }, "stopped"),

@@ -4,7 +4,7 @@
 // to WINDOW_S, so clicks in the same window reuse one cached file; at a window's end the next loads.
 import { config, get, query } from "./api.js";
 import { clear, errorLine, h } from "./dom.js";
-import { clock, dayBounds, dayInputValue, duration } from "./format.js";
+import { clock, dateTime, dayBounds, dayInputValue, duration } from "./format.js";
 import { live } from "./ws.js";
 
 const WINDOW_S = 600;
@@ -199,7 +199,7 @@ export function mountRecordings(root, [initialCamera]) {
     video.dataset.wallTime = String(wall);
     playhead.hidden = false;
     playhead.style.left = pct(wall);
-    playing.textContent = `${current.camera} at ${new Date(wall * 1000).toLocaleString()}`;
+    playing.textContent = `${current.camera} at ${dateTime(wall)}`;
   });
   video.addEventListener("ended", () => {
     if (current && current.until === null) playFrom(current.map.w1); // on into the next window

@@ -6,7 +6,18 @@ import { live } from "./ws.js";
 
 const REFRESH_MS = 3000;
 const MAX_LOG_LINES = 500;
-const CAMERA_FIELDS = ["camera_fps", "process_fps", "skipped_fps", "detection_fps", "detection_enabled", "reconnects_last_hour"];
+// [column, value of a camera's stats]; the record section exists for cameras that record 24/7
+const COLUMNS = [
+  ["camera fps", (c) => c.camera_fps],
+  ["process fps", (c) => c.process_fps],
+  ["skipped fps", (c) => c.skipped_fps],
+  ["detection fps", (c) => c.detection_fps],
+  ["detect", (c) => (c.detection_enabled ? "on" : "off")],
+  ["reconnects (1 h)", (c) => c.reconnects_last_hour],
+  ["recording gaps", (c) => (c.record ? `${c.record.gaps} (${duration(c.record.gap_seconds)})` : "–")],
+  ["record restarts", (c) => (c.record ? c.record.restarts : "–")],
+  ["record backlog", (c) => (c.record ? c.record.backlog : "–")],
+];
 
 export function mountSystem(root) {
   const service = h("p", { class: "muted" });
@@ -37,10 +48,9 @@ export function mountSystem(root) {
     const { detectors: dets, service: svc, detection_fps: total, ...perCamera } = stats;
     service.textContent = `version ${svc.version} · up ${duration(svc.uptime)} · ${total} detections/s`;
     const names = Object.keys(perCamera).sort();
-    const extra = [...new Set(names.flatMap((n) => Object.keys(perCamera[n]).filter((k) => !CAMERA_FIELDS.includes(k) && !k.endsWith("pid"))))];
     clear(cameras, h("table", { class: "stats" },
-      h("tr", {}, h("th", {}, "camera"), CAMERA_FIELDS.map((f) => h("th", {}, f.replaceAll("_", " "))), extra.map((f) => h("th", {}, f))),
-      names.map((n) => h("tr", {}, h("td", {}, n), CAMERA_FIELDS.map((f) => h("td", {}, show(perCamera[n][f]))), extra.map((f) => h("td", {}, show(perCamera[n][f])))))));
+      h("tr", {}, h("th", {}, "camera"), COLUMNS.map(([name]) => h("th", {}, name))),
+      names.map((n) => h("tr", {}, h("td", {}, n), COLUMNS.map(([, value]) => h("td", {}, show(value(perCamera[n]))))))));
     clear(detectors, h("table", { class: "stats" }, h("tr", {}, ["detector", "inference ms", "pid"].map((c) => h("th", {}, c))),
       Object.entries(dets).map(([n, d]) => h("tr", {}, h("td", {}, n), h("td", {}, d.inference_speed), h("td", {}, show(d.pid))))));
     clear(storage, h("table", { class: "stats" }, h("tr", {}, ["path", "used", "free", "total", "type"].map((c) => h("th", {}, c))),
@@ -52,7 +62,7 @@ export function mountSystem(root) {
 
   const lines = [];
   const offLog = live.on("log", (record) => {
-    const time = new Date(record.time * 1000).toLocaleTimeString();
+    const time = clock(record.time);
     lines.push(`${time} ${record.level.padEnd(7)} ${record.logger}: ${record.message}`);
     if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
     logBox.textContent = lines.join("\n");
@@ -68,13 +78,6 @@ export function mountSystem(root) {
   };
 }
 
-// Nested values (a camera's record section) as short "key value" text.
 function show(value) {
-  if (value === null || value === undefined) return "–";
-  if (typeof value === "object") {
-    return Object.entries(value)
-      .map(([k, v]) => `${k.replaceAll("_", " ")} ${typeof v === "number" && v > 1e9 ? clock(v) : typeof v === "object" ? JSON.stringify(v) : v}`)
-      .join(", ");
-  }
-  return String(value);
+  return value === null || value === undefined ? "–" : String(value);
 }
