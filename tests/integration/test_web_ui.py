@@ -7,6 +7,7 @@ Set ``FRIGATE_LIKE_SCREENSHOTS=<folder>`` to keep a 1280×800 PNG of each page t
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import shutil
 import time
@@ -17,9 +18,15 @@ from typing import Any
 
 import pytest
 
+from frigate_like.api import ApiServices, create_app
+from frigate_like.api.server import HttpServer
+from frigate_like.comms.switches import Switches
+from frigate_like.config import to_public_dict
+from frigate_like.metrics import CameraMetrics
 from tests.integration.browser import Page, chromium_browser
 from tests.integration.daemon import SHARED, Daemon
-from tests.integration.test_recording_daemon import VIDEOS, recording_config
+from tests.integration.test_recording_daemon import VIDEOS, post, recording_config
+from tests.track_support import load_camera
 
 GROUP_CAMERA = "ui_group"
 RECORDING = "ui_take"
@@ -33,6 +40,13 @@ class Ui:
 
     def open(self, route: str) -> None:
         self.page.goto(f"http://127.0.0.1:{self.daemon.port}/#/{route}")
+
+    def wait(self, expression: str, timeout: float, what: str) -> Any:
+        """``page.wait_for`` that, when it times out, also shows the end of the daemon's log."""
+        try:
+            return self.page.wait_for(expression, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- daemon log ---\n{self.daemon.log()[-3000:]}") from None
 
     def shot(self, name: str) -> None:
         """A screenshot in the test's folder, and in $FRIGATE_LIKE_SCREENSHOTS when set."""
@@ -62,7 +76,7 @@ def tiles_with_frames(ui: Ui) -> list[str]:
 
 def test_the_live_grid_shows_a_frame_of_every_camera(ui: Ui) -> None:
     ui.open("live")
-    ui.page.wait_for(f"document.querySelectorAll('.tile.has-frame').length === {len(VIDEOS)}", 30, "a frame per tile")
+    ui.wait(f"document.querySelectorAll('.tile.has-frame').length === {len(VIDEOS)}", 30, "a frame per tile")
     assert sorted(tiles_with_frames(ui)) == sorted(VIDEOS)
     # the canvases hold pictures, not blank rectangles
     spread = ui.page.evaluate(
@@ -72,8 +86,7 @@ def test_the_live_grid_shows_a_frame_of_every_camera(ui: Ui) -> None:
         " return hi - lo; })"
     )
     assert all(value > 50 for value in spread), spread
-    ui.page.wait_for("Object.values(window.__live.frames).every((n) => n >= 5)", 30, "frames keep coming")
-    ui.shot("live")
+    ui.wait("Object.values(window.__live.frames).every((n) => n >= 5)", 30, "frames keep coming")
 
 
 # mean brightness of the top-left corner of the stream, where the timestamp overlay draws a black box
@@ -88,19 +101,18 @@ CORNER = """(() => {
 
 def test_an_overlay_toggle_changes_the_picture(ui: Ui) -> None:
     ui.open("camera/person")
-    ui.page.wait_for("document.querySelector('img.stream')?.naturalWidth > 0", 30, "the MJPEG stream")
+    ui.wait("document.querySelector('img.stream')?.naturalWidth > 0", 30, "the MJPEG stream")
     time.sleep(1)
     assert ui.page.evaluate("document.querySelector('img.stream').dataset.overlays") == "bbox,timestamp"
     with_timestamp = ui.page.evaluate(CORNER)
-    ui.shot("camera")
     ui.page.click("input[name=timestamp]")
-    ui.page.wait_for("document.querySelector('img.stream').src.includes('timestamp=0')", 5, "the new stream URL")
-    ui.page.wait_for(f"{CORNER} > {with_timestamp} + 40", 20, "the timestamp box to go")
+    ui.wait("document.querySelector('img.stream').src.includes('timestamp=0')", 5, "the new stream URL")
+    ui.wait(f"{CORNER} > {with_timestamp} + 40", 20, "the timestamp box to go")
     # the switches answer through the HTTP endpoint: detect off and on again
-    ui.page.click("input[name=detect]")
-    ui.daemon.wait_for(lambda: not ui.daemon.get_json("/api/switches")["person"]["detect"], 10, what="detect OFF")
-    ui.page.click("input[name=detect]")
-    ui.daemon.wait_for(lambda: ui.daemon.get_json("/api/switches")["person"]["detect"], 10, what="detect ON")
+    for state in ("OFF", "ON"):
+        ui.page.click("input[name=detect]")
+        ui.wait(f"document.querySelector('.switches p').innerText === 'detect is {state}'", 20, f"detect {state}")
+        assert ui.daemon.get_json("/api/switches")["person"]["detect"] is (state == "ON")
 
 
 def test_an_events_clip_plays_and_seeks(ui: Ui) -> None:
@@ -111,10 +123,10 @@ def test_an_events_clip_plays_and_seeks(ui: Ui) -> None:
     ui.daemon.wait_for(clip_written, 240, what="an event's clip")
     ui.open("events")
     finished = '.event[data-clip="1"]:not(.running)'
-    ui.page.wait_for(f"!!document.querySelector('{finished}')", 20, "an event with a clip")
+    ui.wait(f"!!document.querySelector('{finished}')", 20, "an event with a clip")
     ui.shot("events")
     ui.page.click(finished)
-    ui.page.wait_for("document.querySelector('dialog video')?.readyState >= 1", 30, "the clip's metadata")
+    ui.wait("document.querySelector('dialog video')?.readyState >= 1", 30, "the clip's metadata")
     seeked = ui.page.evaluate(
         """new Promise((resolve) => {
           const v = document.querySelector('dialog video');
@@ -131,22 +143,22 @@ def test_an_events_clip_plays_and_seeks(ui: Ui) -> None:
     assert isinstance(seeked[0], float), seeked
     position, duration = seeked
     assert duration > 3 and abs(position - duration / 2) < 1.0
-    ui.page.wait_for("document.querySelector('dialog img')?.naturalWidth > 0", 20, "the snapshot")
+    ui.wait("document.querySelector('dialog img')?.naturalWidth > 0", 20, "the snapshot")
     ui.shot("event")
     ui.page.evaluate("document.querySelector('dialog').close()")
 
 
 def test_the_recordings_timeline_plays_from_a_clicked_point(ui: Ui) -> None:
     ui.open("recordings/person")
-    ui.page.wait_for("document.querySelectorAll('.timeline .footage').length > 0", 60, "footage on the timeline")
+    ui.wait("document.querySelectorAll('.timeline .footage').length > 0", 60, "footage on the timeline")
     footage = ui.page.evaluate(
         "(() => { const r = [...document.querySelectorAll('.timeline .footage')].pop().getBoundingClientRect();"
         " return [r.left, r.width, r.top + r.height / 2]; })()"
     )
     left, width, y = footage
     ui.page.click_at(left + width * 0.6, y)
-    clicked = float(ui.page.wait_for("document.querySelector('video.player').dataset.requested", 10, "a play request"))
-    ui.page.wait_for(
+    clicked = float(ui.wait("document.querySelector('video.player').dataset.requested", 10, "a play request"))
+    ui.wait(
         "(() => { const v = document.querySelector('video.player'); return v.currentTime > 0 && !v.paused"
         " && v.readyState >= 3 && v.dataset.wallTime; })()",
         60,
@@ -172,30 +184,31 @@ def group_json(name: str) -> str:
 
 def test_a_group_applied_from_the_ui_appears_in_the_grid(ui: Ui) -> None:
     ui.open("groups")
-    ui.page.wait_for("!!document.querySelector('textarea[name=group]')", 10, "the group editor")
+    ui.wait("!!document.querySelector('textarea[name=group]')", 10, "the group editor")
     editor = "document.querySelector('textarea[name=group]')"
     ui.page.evaluate(f"{editor}.value = {json.dumps(group_json(GROUP_CAMERA))};")
     ui.page.evaluate(f"{editor}.dispatchEvent(new Event('input'))")  # as typed: the state no longer refills it
     ui.page.click("button[name=apply]")
-    ui.page.wait_for("document.body.innerText.includes('Applied group')", 60, "the group to be applied")
-    ui.page.wait_for(f"document.body.innerText.includes('{GROUP_CAMERA} ')", 10, "the group in the list")
+    ui.wait("document.body.innerText.includes('Applied group')", 60, "the group to be applied")
+    ui.wait(f"document.body.innerText.includes('{GROUP_CAMERA} ')", 10, "the group in the list")
     ui.open("live")
-    ui.page.wait_for(f"!!document.querySelector('.tile.has-frame[data-camera=\"{GROUP_CAMERA}\"]')", 60, "its tile")
+    ui.wait(f"!!document.querySelector('.tile.has-frame[data-camera=\"{GROUP_CAMERA}\"]')", 60, "its tile")
     assert sorted(tiles_with_frames(ui)) == sorted([*VIDEOS, GROUP_CAMERA])
+    ui.shot("live")
 
 
 def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -> None:
     ui.open("groups")
-    ui.page.wait_for("!!document.querySelector('input[name=recording_name]')", 10, "the recording form")
+    ui.wait("!!document.querySelector('input[name=recording_name]')", 10, "the recording form")
     ui.page.evaluate(f"document.querySelector('input[name=recording_name]').value = '{RECORDING}'")
     ui.page.click("button[name=record-start]")
-    ui.page.wait_for("document.body.innerText.includes('● recording')", 20, "the recording to start")
+    ui.wait("document.body.innerText.includes('● recording')", 20, "the recording to start")
     time.sleep(5)
     ui.page.click("button[name=record-stop]")
-    ui.page.wait_for("document.body.innerText.includes('Stopped')", 60, "the recording to stop")
-    ui.page.wait_for(f"!!document.querySelector('tr[data-name=\"{RECORDING}\"] button[name=play]')", 20, "it listed")
+    ui.wait("document.body.innerText.includes('Stopped')", 60, "the recording to stop")
+    ui.wait(f"!!document.querySelector('tr[data-name=\"{RECORDING}\"] button[name=play]')", 20, "it listed")
     ui.page.click(f'tr[data-name="{RECORDING}"] button[name=play]')
-    videos = ui.page.wait_for(
+    videos = ui.wait(
         "(() => { const v = [...document.querySelectorAll('.sync-grid video')];"
         " return v.length && v.every((x) => x.readyState >= 2) && v.map((x) => x.dataset.id); })()",
         60,
@@ -203,7 +216,7 @@ def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -
     )
     assert {video.split(".camera.")[1].split(".")[0] for video in videos} >= {f"id{name}" for name in VIDEOS}, videos
     ui.page.click("button[name=play-all]")
-    ui.page.wait_for(
+    ui.wait(
         "[...document.querySelectorAll('.sync-grid video')]"
         ".every((v) => v.currentTime > 1 && Number(v.dataset.frame) > 0)",
         30,
@@ -215,6 +228,47 @@ def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -
     ui.page.evaluate("window.scrollTo(0, 0)")
     ui.shot("groups")
     ui.open("system")
-    ui.page.wait_for("document.querySelectorAll('table.stats tr').length > 3", 20, "the statistics")
-    ui.page.wait_for("!document.querySelector('pre.logs').textContent.startsWith('Waiting')", 30, "a log record")
+    ui.wait("document.querySelectorAll('table.stats tr').length > 3", 20, "the statistics")
+    ui.wait("document.querySelector('pre.logs') !== null", 5, "the log panel")
+    time.sleep(1)  # subscribed to log records
+    for on in (False, True):  # something the daemon logs at info level
+        status, _ = post(ui.daemon, "/api/car/switches", {"snapshots": on})
+        assert status == 200
+    ui.wait("!document.querySelector('pre.logs').textContent.startsWith('Waiting')", 30, "a log record")
     ui.shot("system")
+    ui.open("camera/person")
+    ui.wait("document.querySelector('img.stream')?.naturalWidth > 0", 30, "the MJPEG stream")
+    ui.wait("document.querySelector('.best img:not([hidden])')?.naturalWidth > 0", 30, "the best picture of a person")
+    ui.shot("camera")
+
+
+def test_a_refused_change_offers_the_token_and_the_token_lets_it_through(tmp_path: Path, shared_dir: Path) -> None:
+    """The app alone (no cameras running) with an API token: the UI explains the 401 and signs in."""
+    cfg, cam = load_camera(tmp_path, shared_dir)
+    cfg.http = cfg.http.model_copy(update={"api_token": "s3cret"})
+    metrics = CameraMetrics(mp.get_context("spawn"), detect_enabled=True)
+    switches = Switches({"cam": cam}, {"cam": metrics.detect_enabled})
+    app = create_app(
+        ApiServices(config=cfg, stats=dict, public_config=lambda: to_public_dict(cfg), events=None, switches=switches)
+    )
+    server = HttpServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        with chromium_browser(tmp_path) as browser:
+            page = Page(browser, f"http://127.0.0.1:{server.port}/#/camera/cam")
+            page.wait_for("!!document.querySelector('input[name=detect]')", 20, "the switches")
+            page.click("input[name=detect]")
+            banner = page.wait_for("!document.getElementById('banner').hidden && banner.innerText", 10, "the banner")
+            assert "needs the API token (401)" in banner and "Enter token" in banner
+            assert metrics.detect_enabled.value
+            assert page.evaluate("document.querySelector('input[name=detect]').checked")  # shows the real state
+            page.click("#banner button")
+            page.wait_for("document.getElementById('token-dialog').open", 5, "the token dialog")
+            page.evaluate("document.getElementById('token-input').value = 's3cret'")
+            page.click("#token-submit")
+            page.wait_for("document.getElementById('banner').innerText.includes('Signed in')", 10, "signed in")
+            page.click("input[name=detect]")
+            page.wait_for("document.querySelector('.switches p').innerText === 'detect is OFF'", 10, "detect OFF")
+            assert not metrics.detect_enabled.value
+    finally:
+        server.stop()

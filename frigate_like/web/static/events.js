@@ -119,7 +119,7 @@ function eventCard(row, open) {
       "div",
       {},
       h("strong", {}, `${row.label} `, h("span", { class: "muted" }, `${Math.round(row.top_score * 100)}%`)),
-      h("div", {}, row.camera, row.zones.length ? ` · ${row.zones.join(", ")}` : ""),
+      h("div", {}, h("span", { class: "muted" }, "camera "), row.camera, row.zones.length ? ` · zones ${row.zones.join(", ")}` : ""),
       h("div", { class: "muted" }, dateTime(row.start_time)),
       h(
         "div",
