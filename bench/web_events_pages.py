@@ -2,11 +2,12 @@
 
 Fills a fresh SQLite file (real migrations) like ``api_latency.py`` does (4 cameras, 5 labels, zones,
 80 % with a clip, 90 % with a snapshot, a real ~6 KB thumbnail each), then times the exact requests
-the UI's events page sends (``limit=50``, thumbnails inline, ``include_in_progress=1``, keyset paging
-with ``before``): in the process through the Flask app (server time, no network), and over loopback
-HTTP through the daemon's own server (uvicorn + the WSGI bridge).
+the UI's events page sends for 40 clicks of "Load more" per filter (``limit=50``, thumbnails
+inline, ``include_in_progress=1``, keyset paging with ``before`` inside one-day ``after`` windows,
+probes over empty stretches; see events.js): in the process through the Flask app (server time,
+no network), then pages over loopback HTTP through the daemon's own server (uvicorn + the WSGI bridge).
 
-    .venv/bin/python bench/web_events_pages.py --events 100000 --repeat 30
+    .venv/bin/python bench/web_events_pages.py --events 100000 --pages 40 --repeat 30
 
 Writes bench/results/web_events_pages.json and prints a table.
 """
@@ -21,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -29,45 +31,76 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from api_latency import DAY, fill  # noqa: E402  (bench/ is this script's folder)
+from api_latency import fill  # noqa: E402  (bench/ is this script's folder)
 
-PAGE = "/api/events?include_in_progress=1&include_thumbnails=1&limit=50"
+PAGE_SIZE = 50
+WINDOW_S = 86_400.0  # the UI's window (events.js)
+TIE_EPSILON_S = 1e-6
+
+
+def query(params: dict[str, Any]) -> str:
+    return "/api/events?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
 
 
 def percentiles(times: list[float]) -> dict[str, float]:
     times = sorted(times)
-    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+        "max_ms": round(times[-1], 2),
+    }
 
 
-def time_get(get: Callable[[str], bytes], path: str, repeat: int) -> dict[str, Any]:
-    for _ in range(3):  # warm-up: SQLite's page cache
-        get(path)
-    times, body = [], b""
-    for _ in range(repeat):
+def ui_pages(get: Callable[[str], bytes], filters: dict[str, Any], now: float, pages: int) -> dict[str, Any]:
+    """What events.js does for ``pages`` clicks of "Load more": windowed keyset pages, probes over gaps."""
+    indexed = {"include_in_progress": 1, "camera": filters.get("camera"), "label": filters.get("label")}
+    params = {**filters, **indexed, "include_thumbnails": 1, "limit": PAGE_SIZE}
+    times: list[float] = []
+    sizes: list[int] = []
+    seen: set[str] = set()
+    upper, done, shown = now + 3600, False, 0
+
+    def timed(path: str) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         body = get(path)
         times.append((time.perf_counter() - t0) * 1000)
-    return {"rows": len(json.loads(body)), "kb": round(len(body) / 1024), **percentiles(times)}
+        sizes.append(len(body))
+        return list(json.loads(body))
 
-
-def walk(get: Callable[[str], bytes], pages: int) -> dict[str, Any]:
-    """The UI scrolling: each page starts just above the previous page's last start time (ties re-read)."""
-    times, seen, cursor = [], set(), None
     for _ in range(pages):
-        path = PAGE if cursor is None else f"{PAGE}&before={cursor + 1e-6!r}"
-        t0 = time.perf_counter()
-        rows = json.loads(get(path))
-        times.append((time.perf_counter() - t0) * 1000)
-        seen.update(row["id"] for row in rows)
-        cursor = rows[-1]["start_time"]
-    return {"pages": pages, "distinct_events": len(seen), **percentiles(times)}
+        fresh = 0
+        for _request in range(30):
+            if fresh >= PAGE_SIZE or done:
+                break
+            lower = upper - WINDOW_S
+            rows = timed(query({**params, "before": repr(upper), "after": repr(lower)}))
+            unseen = [row for row in rows if row["id"] not in seen]
+            seen.update(row["id"] for row in unseen)
+            fresh += len(unseen)
+            if len(rows) == PAGE_SIZE:
+                last = rows[-1]["start_time"]
+                upper = last + TIE_EPSILON_S if unseen else last
+                if unseen:
+                    break
+                continue
+            older = timed(
+                query({**indexed, "include_thumbnails": 0, "limit": 1, "before": repr(lower + TIE_EPSILON_S)})
+            )
+            if older:
+                upper = older[0]["start_time"] + TIE_EPSILON_S
+            else:
+                done = True
+        shown += fresh
+        if done:
+            break
+    return {"requests": len(times), "events_shown": shown, "largest_kb": round(max(sizes) / 1024), **percentiles(times)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--walk", type=int, default=200, help="consecutive pages for the scrolling walk")
+    parser.add_argument("--repeat", type=int, default=30, help="first page over HTTP, this many times")
+    parser.add_argument("--pages", type=int, default=40, help='clicks of "Load more" per filter')
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "web_events_pages.json")
     args = parser.parse_args()
 
@@ -93,37 +126,46 @@ def main() -> None:
             with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=30) as response:
                 return bytes(response.read())
 
-        deep = json.loads(in_process(f"/api/events?include_thumbnails=0&limit=1&before={now - 27 * DAY}"))[0]
-        day = now - 10 * DAY
-        cases = {
-            "first page": PAGE,
-            "page at event ~90 000 (keyset, 27 days back)": f"{PAGE}&before={deep['start_time'] + 1e-6!r}",
-            "camera": f"{PAGE}&camera=garage",
-            "label": f"{PAGE}&label=dog",
-            "zone": f"{PAGE}&zone=porch",
-            "has_clip=0 (20 %)": f"{PAGE}&has_clip=0",
-            "has_snapshot=0 (10 %)": f"{PAGE}&has_snapshot=0",
-            "one day (after + before)": f"{PAGE}&after={day}&before={day + DAY}",
-            "camera+label+zone+has_clip=0 (~0.5 %)": f"{PAGE}&camera=garage&label=dog&zone=porch&has_clip=0",
+        cases: dict[str, dict[str, Any]] = {
+            "no filter": {},
+            "camera": {"camera": "garage"},
+            "label": {"label": "dog"},
+            "zone (in 50 %)": {"zone": "porch"},
+            "has_clip=0 (20 %)": {"has_clip": 0},
+            "has_snapshot=0 (10 %)": {"has_snapshot": 0},
+            "camera+label+zone+has_clip=0 (~0.5 %)": {
+                "camera": "garage",
+                "label": "dog",
+                "zone": "porch",
+                "has_clip": 0,
+            },
+            "a zone no event has": {"zone": "attic"},
         }
         results = []
-        for name, path in cases.items():
-            row = {"case": name, "in_process": time_get(in_process, path, args.repeat)}
-            row["http"] = time_get(over_http, path, args.repeat)
+        for name, filters in cases.items():
+            row = {"case": name, "pages": args.pages, **ui_pages(in_process, filters, now, args.pages)}
             results.append(row)
-            print(f"{name:45} rows {row['in_process']['rows']:3} {row['in_process']['kb']:4} KB  "
-                  f"server p50 {row['in_process']['p50_ms']:6.1f} p95 {row['in_process']['p95_ms']:6.1f} ms  "
-                  f"http p50 {row['http']['p50_ms']:6.1f} p95 {row['http']['p95_ms']:6.1f} ms")  # fmt: skip
-        walked = walk(in_process, args.walk)
-        print(f"walk of {walked['pages']} pages: {walked['distinct_events']} events, "
-              f"p50 {walked['p50_ms']} ms, p95 {walked['p95_ms']} ms")  # fmt: skip
+            print(f"{name:40} {row['requests']:4} requests, {row['events_shown']:5} events, "
+                  f"largest {row['largest_kb']:3} KB: server p50 {row['p50_ms']:5.1f} "
+                  f"p95 {row['p95_ms']:5.1f} max {row['max_ms']:5.1f} ms")  # fmt: skip
+        # unfiltered pages over loopback HTTP (uvicorn + the WSGI bridge)
+        http = ui_pages(over_http, {}, now, args.repeat)
+        print(f"over loopback HTTP, {http['requests']} requests: p50 {http['p50_ms']} ms, p95 {http['p95_ms']} ms")
+        # for comparison: the no-match filter without a window reads every row
+        unbounded = "/api/events?include_in_progress=1&include_thumbnails=1&limit=50&zone=attic"
+        in_process(unbounded)
+        t0 = time.perf_counter()
+        in_process(unbounded)
+        unbounded_ms = round((time.perf_counter() - t0) * 1000, 1)
+        print(f"a zone no event has, without the window: {unbounded_ms} ms")
         server.stop()
     report = {
         "machine": {"cpu": platform.processor() or platform.machine(), "load": os.getloadavg()},
         **filled,
         "events": args.events,
         "results": results,
-        "walk": walked,
+        "over_http": http,
+        "no_match_without_window_ms": unbounded_ms,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -1,5 +1,11 @@
 // Events: newest first with filters, paged by start time ("before" = the last row's start), never by
 // offset, so every page costs one index range scan however deep the user scrolls.
+//
+// Filters the database cannot use an index for (zone, clip, snapshot) make it read rows until it has
+// a page: for a filter that matches nothing, every row. So each request also bounds the start time to
+// one WINDOW_S, and an empty window is followed by a cheap probe (camera and label only, indexed) for
+// the next older event, which jumps over stretches without any. Each request then reads at most one
+// window's events.
 import { config, get, query } from "./api.js";
 import { clear, errorLine, h } from "./dom.js";
 import { dateTime, duration, fromLocalInput } from "./format.js";
@@ -8,6 +14,8 @@ const PAGE_SIZE = 50;
 // A cursor just above the last start time re-reads the rows sharing that exact time (objects found in
 // the same frame); rows already shown are skipped by id.
 const TIE_EPSILON_S = 1e-6;
+const WINDOW_S = 86400;
+const MAX_REQUESTS = 30; // per "Load more"; past that the button asks the user to go on
 
 export function mountEvents(root) {
   const form = h("form", { class: "filters", onsubmit: (e) => (e.preventDefault(), reset()) });
@@ -17,7 +25,7 @@ export function mountEvents(root) {
   const detail = h("dialog", { class: "event-detail" });
   clear(root, h("div", { class: "toolbar" }, h("h1", {}, "Events")), form, list, status, more, detail);
 
-  let cursor = null;
+  let upper = null; // the next request's "before" (null: from the newest)
   let seen = new Set();
   let loading = false;
   let done = false;
@@ -56,7 +64,7 @@ export function mountEvents(root) {
     .catch((err) => clear(form, errorLine(err, "Cannot read the config")));
 
   function reset() {
-    cursor = null;
+    upper = null;
     seen = new Set();
     done = false;
     list.replaceChildren();
@@ -68,30 +76,48 @@ export function mountEvents(root) {
     loading = true;
     status.textContent = "Loading…";
     const userBefore = fromLocalInput(filters.before.value);
-    const params = {
+    const userAfter = fromLocalInput(filters.after.value);
+    const indexed = {
       include_in_progress: 1, // running events too (issue 10's listing hides them by default)
-      include_thumbnails: 1,
-      limit: PAGE_SIZE,
       camera: filters.camera.value,
       label: filters.label.value,
+    };
+    const params = {
+      ...indexed,
+      include_thumbnails: 1,
+      limit: PAGE_SIZE,
       zone: filters.zone.value,
-      after: fromLocalInput(filters.after.value),
       has_clip: filters.has_clip.value,
       has_snapshot: filters.has_snapshot.value,
     };
     try {
-      let rows = await get(`api/events${query({ ...params, before: cursor === null ? userBefore : cursor + TIE_EPSILON_S })}`);
-      let fresh = rows.filter((row) => !seen.has(row.id));
-      if (!fresh.length && rows.length === PAGE_SIZE) {
-        // a whole page shares one start time: step past it
-        rows = await get(`api/events${query({ ...params, before: cursor })}`);
-        fresh = rows;
+      if (upper === null) upper = userBefore ?? Date.now() / 1000 + 3600; // an hour of clock skew
+      let fresh = [];
+      for (let requests = 0; fresh.length < PAGE_SIZE && !done && requests < MAX_REQUESTS; requests++) {
+        const lower = Math.max(userAfter ?? -Infinity, upper - WINDOW_S);
+        const rows = await get(`api/events${query({ ...params, before: upper, after: lower })}`);
+        const unseen = rows.filter((row) => !seen.has(row.id));
+        unseen.forEach((row) => seen.add(row.id));
+        fresh = fresh.concat(unseen);
+        if (rows.length === PAGE_SIZE) {
+          const last = rows[rows.length - 1].start_time;
+          // just above the last start re-reads its ties; a whole page of one start time steps past it
+          upper = unseen.length ? last + TIE_EPSILON_S : last;
+          if (unseen.length) break; // a page is a page, even when its first row was a re-read tie
+          continue;
+        }
+        if (userAfter !== null && lower <= userAfter) {
+          done = true;
+          break;
+        }
+        const older = await get(`api/events${query({ ...indexed, include_thumbnails: 0, limit: 1, before: lower + TIE_EPSILON_S })}`);
+        if (older.length) upper = older[0].start_time + TIE_EPSILON_S;
+        else done = true;
       }
-      fresh.forEach((row) => seen.add(row.id));
       list.append(...fresh.map((row) => eventCard(row, () => openDetail(detail, row))));
-      if (rows.length) cursor = rows[rows.length - 1].start_time;
-      done = rows.length < PAGE_SIZE;
-      status.textContent = seen.size ? `${seen.size} event(s) shown${done ? ", no more" : ""}` : "No event matches.";
+      status.textContent = seen.size
+        ? `${seen.size} event(s) shown${done ? ", no more" : ""}`
+        : done ? "No event matches." : `Nothing yet back to ${dateTime(upper)}; "Load more" searches older events.`;
     } catch (err) {
       clear(status, errorLine(err, "Cannot list the events"));
     } finally {
