@@ -170,24 +170,17 @@ def test_the_recordings_timeline_plays_from_a_clicked_point(ui: Ui) -> None:
     ui.shot("recordings")
 
 
-def group_json(name: str) -> str:
-    camera = {
-        "camera_id": "000",
-        "camera_name": name,
-        "source": str(SHARED / "media" / "car-detection.mp4"),
-        "loop": True,
-        "framerate": 5,
-        "resolution": {"width": 640, "height": 360},
-    }
-    return json.dumps({"camera_configs": {"000": camera}})
-
-
 def test_a_group_applied_from_the_ui_appears_in_the_grid(ui: Ui) -> None:
     ui.open("groups")
     ui.wait("!!document.querySelector('textarea[name=group]')", 10, "the group editor")
-    editor = "document.querySelector('textarea[name=group]')"
-    ui.page.evaluate(f"{editor}.value = {json.dumps(group_json(GROUP_CAMERA))};")
-    ui.page.evaluate(f"{editor}.dispatchEvent(new Event('input'))")  # as typed: the state no longer refills it
+    ui.page.click("button[name=new-group]")  # an empty group in the editor
+    fields = {"new_camera_name": GROUP_CAMERA, "new_camera_source": str(SHARED / "media" / "car-detection.mp4")}
+    for name, value in fields.items():
+        ui.page.evaluate(f"document.querySelector('input[name={name}]').value = {json.dumps(value)}")
+    ui.page.click("input[name=new_camera_loop]")
+    ui.page.click("button[name=add-camera]")
+    group = json.loads(ui.page.evaluate("document.querySelector('textarea[name=group]').value"))
+    assert group["camera_configs"]["000"]["camera_name"] == GROUP_CAMERA and group["camera_configs"]["000"]["loop"]
     ui.page.click("button[name=apply]")
     ui.wait("document.body.innerText.includes('Applied group')", 60, "the group to be applied")
     ui.wait(f"document.body.innerText.includes('{GROUP_CAMERA} ')", 10, "the group in the list")

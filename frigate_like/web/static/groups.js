@@ -71,9 +71,10 @@ export function mountGroups(root) {
           h("button", { type: "button", name: "close-all", onclick: () => act("Close all", () => del("skellycam/camera/group/close/all"), applyResult) }, "Close all")),
         h("h2", {}, "Apply or edit a group"),
         h("p", { class: "muted" }, "camera_configs per camera id; a camera may name a ", h("code", {}, "source"), " (URL or file) instead of a device ", h("code", {}, "camera_index"), "."),
+        addCameraForm(editor, () => (edited = true)),
         editor,
         h("div", { class: "row" }, h("button", { type: "button", name: "apply", class: "primary", onclick: apply }, "Apply group"),
-          h("button", { type: "button", onclick: () => ((edited = true), (editor.value = JSON.stringify(TEMPLATE, null, 2))) }, "New group")),
+          h("button", { type: "button", name: "new-group", onclick: () => ((edited = true), (editor.value = JSON.stringify({ camera_configs: {} }, null, 2))) }, "New group")),
         applyResult,
         h("h2", {}, "Devices"),
         devices,
@@ -135,12 +136,50 @@ export function mountGroups(root) {
   };
 }
 
+// A row that adds one camera (a file or stream URL) to the group in the editor.
+function addCameraForm(editor, onEdit) {
+  const name = h("input", { name: "new_camera_name", placeholder: "camera name", size: 14 });
+  const source = h("input", { name: "new_camera_source", placeholder: "rtsp://… or /path/to/video.mp4", size: 30 });
+  const loop = h("input", { type: "checkbox", name: "new_camera_loop" });
+  const size = h("input", { name: "new_camera_size", value: "640x360", size: 9, title: "width x height (even numbers)" });
+  const fps = h("input", { type: "number", name: "new_camera_fps", value: 5, min: 1, max: 60, style: "width: 5em", title: "frames per second" });
+  const problem = h("span", { class: "error" });
+  const add = () => {
+    let body;
+    try {
+      body = JSON.parse(editor.value);
+    } catch (err) {
+      problem.textContent = `fix the JSON first: ${err.message}`;
+      return;
+    }
+    const configs = (body.camera_configs = body.camera_configs || {});
+    let id = 0;
+    while (String(id).padStart(3, "0") in configs) id++;
+    const cameraId = String(id).padStart(3, "0");
+    const [width, height] = size.value.split(/[x×]/).map(Number);
+    if (!(width > 0 && height > 0)) {
+      problem.textContent = "size is width x height, e.g. 640x360";
+      return;
+    }
+    configs[cameraId] = {
+      camera_id: cameraId, camera_name: name.value || `Camera-${cameraId}`, source: source.value || null,
+      loop: loop.checked, resolution: { width, height }, framerate: Number(fps.value) || -1,
+    };
+    editor.value = JSON.stringify(body, null, 2);
+    problem.textContent = "";
+    onEdit();
+  };
+  return h("div", { class: "row" }, name, source, size, fps, h("label", { class: "toggle" }, loop, "loop"),
+    h("button", { type: "button", name: "add-camera", onclick: add }, "Add camera"), problem);
+}
+
 function recordingPanel() {
   const name = h("input", { name: "recording_name", placeholder: "name (default: the date and time)", pattern: "[A-Za-z0-9][A-Za-z0-9._-]*" });
   const mic = h("select", { name: "mic" }, h("option", { value: "-1" }, "no audio"));
   const status = h("p", { class: "muted" }, "Not recording.");
   const start = h("button", { type: "button", name: "record-start", class: "primary" }, "Start recording");
-  const stop = h("button", { type: "button", name: "record-stop", disabled: true }, "Stop");
+  // enabled even when this page did not start the recording (it may have been started elsewhere)
+  const stop = h("button", { type: "button", name: "record-stop" }, "Stop");
   let timer = null;
   const panel = {
     node: h("div", {}, h("div", { class: "row" }, name, mic), h("div", { class: "row" }, start, stop), status),
@@ -157,7 +196,6 @@ function recordingPanel() {
     try {
       await post("skellycam/camera/group/all/record/start", { recording_name: name.value || null, mic_device_index: Number(mic.value) });
       const began = Date.now();
-      stop.disabled = false;
       status.className = "recording";
       timer = setInterval(() => (status.textContent = `● recording ${name.value || ""} for ${duration((Date.now() - began) / 1000)}`), 500);
     } catch (err) {
@@ -166,7 +204,6 @@ function recordingPanel() {
     }
   };
   stop.onclick = async () => {
-    stop.disabled = true;
     clearInterval(timer);
     try {
       await get("skellycam/camera/group/all/record/stop");
