@@ -6,6 +6,7 @@ Set ``FRIGATE_LIKE_SCREENSHOTS=<folder>`` to keep a 1280×800 PNG of each page t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -22,9 +23,11 @@ from frigate_like.api import ApiServices, create_app
 from frigate_like.api.server import HttpServer
 from frigate_like.comms.switches import Switches
 from frigate_like.config import to_public_dict
+from frigate_like.db import queries
+from frigate_like.db.database import close_database, open_database
 from frigate_like.metrics import CameraMetrics
 from tests.integration.browser import Page, chromium_browser
-from tests.integration.daemon import SHARED, Daemon
+from tests.integration.daemon import REPO, SHARED, Daemon
 from tests.integration.test_recording_daemon import VIDEOS, post, recording_config
 from tests.track_support import load_camera
 
@@ -235,33 +238,76 @@ def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -
     ui.shot("camera")
 
 
+@contextlib.contextmanager
+def app_alone(services: ApiServices) -> Iterator[str]:
+    """The HTTP app served without a daemon (no cameras run): its base URL."""
+    server = HttpServer(create_app(services), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/"
+    finally:
+        server.stop()
+
+
 def test_a_refused_change_offers_the_token_and_the_token_lets_it_through(tmp_path: Path, shared_dir: Path) -> None:
-    """The app alone (no cameras running) with an API token: the UI explains the 401 and signs in."""
+    """With an API token set, the UI explains the 401, offers the token dialog and signs in."""
     cfg, cam = load_camera(tmp_path, shared_dir)
     cfg.http = cfg.http.model_copy(update={"api_token": "s3cret"})
     metrics = CameraMetrics(mp.get_context("spawn"), detect_enabled=True)
     switches = Switches({"cam": cam}, {"cam": metrics.detect_enabled})
-    app = create_app(
-        ApiServices(config=cfg, stats=dict, public_config=lambda: to_public_dict(cfg), events=None, switches=switches)
+    services = ApiServices(
+        config=cfg, stats=dict, public_config=lambda: to_public_dict(cfg), events=None, switches=switches
     )
-    server = HttpServer(app, "127.0.0.1", 0)
-    server.start()
+    with app_alone(services) as base, chromium_browser(tmp_path) as browser:
+        page = Page(browser, f"{base}#/camera/cam")
+        page.wait_for("!!document.querySelector('input[name=detect]')", 20, "the switches")
+        page.click("input[name=detect]")
+        banner = page.wait_for("!document.getElementById('banner').hidden && banner.innerText", 10, "the banner")
+        assert "needs the API token (401)" in banner and "Enter token" in banner
+        assert metrics.detect_enabled.value
+        assert page.evaluate("document.querySelector('input[name=detect]').checked")  # shows the real state
+        page.click("#banner button")
+        page.wait_for("document.getElementById('token-dialog').open", 5, "the token dialog")
+        page.evaluate("document.getElementById('token-input').value = 's3cret'")
+        page.click("#token-submit")
+        page.wait_for("document.getElementById('banner').innerText.includes('Signed in')", 10, "signed in")
+        page.click("input[name=detect]")
+        page.wait_for("document.querySelector('.switches p').innerText === 'detect is OFF'", 10, "detect OFF")
+        assert not metrics.detect_enabled.value
+
+
+def test_the_events_page_lists_every_match_once_newest_first(tmp_path: Path, shared_dir: Path) -> None:
+    """Pages across ties at a page boundary, one-day windows and a two-day stretch without events."""
+    cfg, _ = load_camera(tmp_path, shared_dir, camera={"zones": {"porch": {"coordinates": "0,0,10,0,10,10"}}})
+    db = open_database(cfg.database, REPO / "migrations")
+    now = time.time()
+    expected: list[tuple[float, str]] = []
+    for i in range(130):
+        start = now - 3600 - i * 600 - (2 * 86400 if i >= 100 else 0)  # a gap of two days after 100 events
+        start = now - 3600 - 49 * 600 if 49 <= i <= 51 else start  # three events in one frame, across page 1's end
+        zones = ["porch"] if i % 3 == 0 else []
+        event_id = queries.create_event("cam", "person", start, id=f"{start}-{i:03d}", zones=zones, end_time=start + 5)
+        expected.append((start, event_id))
+    services = ApiServices(config=cfg, stats=dict, public_config=lambda: to_public_dict(cfg), events=queries)
     try:
-        with chromium_browser(tmp_path) as browser:
-            page = Page(browser, f"http://127.0.0.1:{server.port}/#/camera/cam")
-            page.wait_for("!!document.querySelector('input[name=detect]')", 20, "the switches")
-            page.click("input[name=detect]")
-            banner = page.wait_for("!document.getElementById('banner').hidden && banner.innerText", 10, "the banner")
-            assert "needs the API token (401)" in banner and "Enter token" in banner
-            assert metrics.detect_enabled.value
-            assert page.evaluate("document.querySelector('input[name=detect]').checked")  # shows the real state
-            page.click("#banner button")
-            page.wait_for("document.getElementById('token-dialog').open", 5, "the token dialog")
-            page.evaluate("document.getElementById('token-input').value = 's3cret'")
-            page.click("#token-submit")
-            page.wait_for("document.getElementById('banner').innerText.includes('Signed in')", 10, "signed in")
-            page.click("input[name=detect]")
-            page.wait_for("document.querySelector('.switches p').innerText === 'detect is OFF'", 10, "detect OFF")
-            assert not metrics.detect_enabled.value
+        with app_alone(services) as base, chromium_browser(tmp_path) as browser:
+            page = Page(browser, f"{base}#/events")
+            for zone in ("", "porch"):
+                page.wait_for("!!document.querySelector('select[name=zone]')", 20, "the filters")
+                page.evaluate(
+                    f"(() => {{ const z = document.querySelector('select[name=zone]'); z.value = {json.dumps(zone)};"
+                    " z.dispatchEvent(new Event('change')); })()"
+                )
+                for _ in range(20):  # "Load more" until the list ends
+                    loaded = "!document.querySelector('.events + p').innerText.startsWith('Loading')"
+                    page.wait_for(loaded, 20, "a page")
+                    if page.evaluate("document.querySelector('.more').hidden"):
+                        break
+                    page.evaluate("document.querySelector('.more').click()")
+                shown = page.evaluate("[...document.querySelectorAll('.event')].map((e) => e.dataset.id)")
+                wanted = [event_id for start, event_id in sorted(expected, reverse=True)]
+                if zone:
+                    wanted = [event_id for event_id in wanted if int(event_id[-3:]) % 3 == 0]
+                assert shown == wanted, (zone, len(shown), len(wanted))
     finally:
-        server.stop()
+        close_database(db)

@@ -18,7 +18,7 @@ const banner = document.getElementById("banner");
 let unmount = null;
 let routeId = 0;
 
-export function showBanner(message, { kind = "error", action = null } = {}) {
+function showBanner(message, { kind = "error", action = null } = {}) {
   clear(banner, h("span", {}, message), action, h("button", { type: "button", onclick: hideBanner }, "Dismiss"));
   banner.className = kind;
   banner.hidden = false;

@@ -29,6 +29,7 @@ export function mountEvents(root) {
   let seen = new Set();
   let loading = false;
   let done = false;
+  let generation = 0; // a filter change starts a new listing; answers for an older one are dropped
 
   const field = (label, input) => h("label", {}, h("span", {}, label), input);
   const select = (name, options) =>
@@ -64,6 +65,8 @@ export function mountEvents(root) {
     .catch((err) => clear(form, errorLine(err, "Cannot read the config")));
 
   function reset() {
+    generation++;
+    loading = false;
     upper = null;
     seen = new Set();
     done = false;
@@ -74,6 +77,7 @@ export function mountEvents(root) {
   async function loadPage() {
     if (loading || done || !filters.before) return; // not before the filters exist
     loading = true;
+    const mine = generation;
     status.textContent = "Loading…";
     const userBefore = fromLocalInput(filters.before.value);
     const userAfter = fromLocalInput(filters.after.value);
@@ -96,6 +100,7 @@ export function mountEvents(root) {
       for (let requests = 0; fresh.length < PAGE_SIZE && !done && requests < MAX_REQUESTS; requests++) {
         const lower = Math.max(userAfter ?? -Infinity, upper - WINDOW_S);
         const rows = await get(`api/events${query({ ...params, before: upper, after: lower })}`);
+        if (mine !== generation) return;
         const unseen = rows.filter((row) => !seen.has(row.id));
         unseen.forEach((row) => seen.add(row.id));
         fresh = fresh.concat(unseen);
@@ -111,6 +116,7 @@ export function mountEvents(root) {
           break;
         }
         const older = await get(`api/events${query({ ...indexed, include_thumbnails: 0, limit: 1, before: lower + TIE_EPSILON_S })}`);
+        if (mine !== generation) return;
         if (older.length) upper = older[0].start_time + TIE_EPSILON_S;
         else done = true;
       }
@@ -119,10 +125,12 @@ export function mountEvents(root) {
         ? `${seen.size} event(s) shown${done ? ", no more" : ""}`
         : done ? "No event matches." : `Nothing yet back to ${dateTime(upper)}; "Load more" searches older events.`;
     } catch (err) {
-      clear(status, errorLine(err, "Cannot list the events"));
+      if (mine === generation) clear(status, errorLine(err, "Cannot list the events"));
     } finally {
-      loading = false;
-      more.hidden = done;
+      if (mine === generation) {
+        loading = false;
+        more.hidden = done;
+      }
     }
   }
 
