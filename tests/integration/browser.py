@@ -196,6 +196,17 @@ class Page:
             event = {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
             self.call("Input.dispatchMouseEvent", event)
 
+    def drag(self, x1: float, x2: float, y: float, steps: int = 5) -> None:
+        """Presses the left button at (x1, y), moves to (x2, y) in ``steps``, releases there."""
+        left = {"button": "left", "clickCount": 1}
+        self.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x1, "y": y})
+        self.call("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x1, "y": y, **left})
+        for step in range(1, steps + 1):
+            x = x1 + (x2 - x1) * step / steps
+            held = {"type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1}
+            self.call("Input.dispatchMouseEvent", held)
+        self.call("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x2, "y": y, **left})
+
     def click(self, selector: str) -> None:
         """Clicks the middle of the first element matching ``selector`` (scrolled into view)."""
         box = self.evaluate(

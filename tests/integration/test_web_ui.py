@@ -169,6 +169,11 @@ def test_the_recordings_timeline_plays_from_a_clicked_point(ui: Ui) -> None:
     )
     wall = float(ui.page.evaluate("document.querySelector('video.player').dataset.wallTime"))
     assert 0 <= wall - clicked < 5, (clicked, wall)  # plays from where it was clicked, not from the file's start
+    # a drag over the footage offers that range as one mp4
+    ui.page.drag(left + width * 0.2, left + width * 0.8, y)
+    href = ui.wait("document.querySelector('.selection-actions a')?.getAttribute('href')", 10, "the export link")
+    export = ui.daemon.get("/" + href, timeout=60)
+    assert export[4:8] == b"ftyp" and len(export) > 10_000
     time.sleep(1)
     ui.shot("recordings")
 
