@@ -45,8 +45,7 @@ def switches_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("switches", __name__)
 
     def switches() -> Switches:
-        found: Switches = required(services.switches, "the switches")
-        return found
+        return required(services.switches, "the switches")
 
     @bp.get("/api/switches")
     def read_all() -> Response:
@@ -58,11 +57,13 @@ def switches_blueprint(services: ApiServices) -> Blueprint:
         if not request.is_json:
             raise BadRequest("send the switches as JSON (Content-Type: application/json)")
         changes = _changes(request.get_json(silent=True))
-        states = _states(switches())
-        if camera_name not in states:
+        if camera_name not in _states(switches()):
             raise NotFound(f"camera {camera_name!r} not found")
         for switch, on in changes.items():
             switches().set(camera_name, switch, on)
-        return jsonify(_states(switches())[camera_name])
+        now = _states(switches()).get(camera_name)
+        if now is None:  # a group change removed it meanwhile
+            raise NotFound(f"camera {camera_name!r} was removed")
+        return jsonify(now)
 
     return bp
