@@ -171,6 +171,18 @@ class Page:
     def goto(self, url: str) -> None:
         self.call("Page.navigate", {"url": url})
 
+    def reload(self, timeout: float = 30.0) -> None:
+        """Reloads the page and waits until the new document has loaded."""
+        self.evaluate("window.beforeReload = true")
+        self.call("Page.reload")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(RuntimeError):  # the old document went away during the call
+                if self.evaluate("!window.beforeReload && document.readyState === 'complete'"):
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"the page did not reload within {timeout} s")
+
     def evaluate(self, expression: str) -> Any:
         """The value of ``expression`` (promises awaited); a JavaScript exception fails the test."""
         params = {"expression": expression, "awaitPromise": True, "returnByValue": True}

@@ -203,7 +203,15 @@ def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -
     ui.wait("!!document.querySelector('input[name=recording_name]')", 10, "the recording form")
     ui.page.evaluate(f"document.querySelector('input[name=recording_name]').value = '{RECORDING}'")
     ui.page.click("button[name=record-start]")
-    ui.wait("document.body.innerText.includes('● recording')", 20, "the recording to start")
+    ui.wait(f"document.body.innerText.includes('● recording {RECORDING}')", 20, "the recording to start")
+    ui.page.reload()  # a fresh page knows of the recording from the daemon's state alone
+    ui.wait(
+        f"document.body.innerText.includes('● recording {RECORDING}')"
+        " && !document.querySelector('button[name=record-stop]').disabled"
+        " && document.querySelector('button[name=record-start]').disabled",
+        20,
+        "the reloaded page to show the running recording",
+    )
     time.sleep(5)
     ui.page.click("button[name=record-stop]")
     ui.wait("document.body.innerText.includes('Stopped')", 60, "the recording to stop")
@@ -215,7 +223,10 @@ def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -
         60,
         "every video of the recording",
     )
-    assert {video.split(".camera.")[1].split(".")[0] for video in videos} >= {f"id{name}" for name in VIDEOS}, videos
+    # every running camera is recorded: the YAML ones and the group camera of the test before
+    assert {video.split(".camera.")[1].split(".")[0] for video in videos} == {
+        f"id{name}" for name in [*VIDEOS, GROUP_CAMERA]
+    }, videos
     ui.page.click("button[name=play-all]")
     ui.wait(
         "[...document.querySelectorAll('.sync-grid video')]"

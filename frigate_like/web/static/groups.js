@@ -87,6 +87,7 @@ export function mountGroups(root) {
   let edited = false; // until the user types, the editor shows the first group (or the template)
   editor.addEventListener("input", () => (edited = true));
   const offState = live.on("state", (state) => {
+    if (state.recording) recorder.show(state.recording);
     const first = Object.values(state.groups || {})[0];
     if (!edited && first) editor.value = JSON.stringify({ camera_configs: first.camera_configs }, null, 2);
     pauseButton.textContent = state.paused ? "Resume all" : "Pause all";
@@ -178,14 +179,31 @@ function recordingPanel() {
   const mic = h("select", { name: "mic" }, h("option", { value: "-1" }, "no audio"));
   const status = h("p", { class: "muted" }, "Not recording.");
   const start = h("button", { type: "button", name: "record-start", class: "primary" }, "Start recording");
-  // enabled even when this page did not start the recording (it may have been started elsewhere)
-  const stop = h("button", { type: "button", name: "record-stop" }, "Stop");
+  const stop = h("button", { type: "button", name: "record-stop", disabled: true }, "Stop");
   let timer = null;
+  let running = false;
   const panel = {
     node: h("div", {}, h("div", { class: "row" }, name, mic), h("div", { class: "row" }, start, stop), status),
     onStopped: () => {},
     setMicrophones(found) {
       clear(mic, h("option", { value: "-1" }, "no audio"), Object.entries(found).map(([i, n]) => h("option", { value: i }, n)));
+    },
+    // The daemon's `recording` state (every tab hears of a recording, whoever started it, also after a reload).
+    show(recording) {
+      clearInterval(timer);
+      start.disabled = recording.is_recording;
+      stop.disabled = !recording.is_recording;
+      if (recording.is_recording) {
+        const tick = () => (status.textContent = `● recording ${recording.recording_name} for ${duration(Math.max(0, Date.now() / 1000 - recording.started_unix_s))}`);
+        status.className = "recording";
+        tick();
+        timer = setInterval(tick, 500);
+      } else if (running) {
+        status.className = "ok";
+        status.textContent = "Stopped; the recording is listed below.";
+        panel.onStopped();
+      }
+      running = recording.is_recording;
     },
     close() {
       clearInterval(timer);
@@ -195,25 +213,19 @@ function recordingPanel() {
     start.disabled = true;
     try {
       await post("skellycam/camera/group/all/record/start", { recording_name: name.value || null, mic_device_index: Number(mic.value) });
-      const began = Date.now();
-      status.className = "recording";
-      timer = setInterval(() => (status.textContent = `● recording ${name.value || ""} for ${duration((Date.now() - began) / 1000)}`), 500);
     } catch (err) {
-      start.disabled = false;
+      start.disabled = running;
       clear(status, errorLine(err, "Cannot start recording"));
     }
   };
   stop.onclick = async () => {
-    clearInterval(timer);
+    stop.disabled = true;
     try {
       await get("skellycam/camera/group/all/record/stop");
-      status.className = "ok";
-      status.textContent = "Stopped; the recording is listed below.";
-      panel.onStopped();
     } catch (err) {
+      stop.disabled = !running;
       clear(status, errorLine(err, "Cannot stop recording"));
     }
-    start.disabled = false;
   };
   return panel;
 }
