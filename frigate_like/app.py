@@ -61,6 +61,7 @@ from frigate_like.log import add_listener_handler, configure_child_logging, conf
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.record.clips import remove_partial_clips
+from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
 from frigate_like.state import camera_groups_path
 from frigate_like.stats import StatsCollector
@@ -159,7 +160,8 @@ class NVR:
         )  # fmt: skip
         self.groups.restore()
         if self._http_enabled:
-            self._start_websocket_hub(self._log_listener, self.groups)
+            assert self.recording is not None
+            self._start_websocket_hub(self._log_listener, self.groups, self.recording.manual)
             self._start_http(self.groups)
         logger.info("frigate-like started")
 
@@ -234,23 +236,27 @@ class NVR:
         stats = StatsPublisher(self.comms, self.stats.stats, self.cfg.mqtt.stats_interval, self._threads_stop)
         self._spawn_thread("mqtt-stats", stats.run)
 
-    def _start_websocket_hub(self, log_listener: logging.handlers.QueueListener, groups: GroupManager) -> None:
-        """The WebSocket's hub: frames from the live view, every log record, state on each camera change."""
+    def _start_websocket_hub(
+        self, log_listener: logging.handlers.QueueListener, groups: GroupManager, manual: ManualRecorder
+    ) -> None:
+        """The WebSocket's hub: frames from the live view, every log record, state on each camera change
+        and each manual recording started or stopped."""
         assert self.live is not None
-        hub = LiveHub(self.live, functools.partial(self._live_state, groups))
+        hub = LiveHub(self.live, functools.partial(self._live_state, groups, manual))
         self.ws_hub = hub
         hub.start()
         groups.on_change = hub.publish_state
+        manual.on_change = hub.publish_state
         self.registry.subscribe(ChangeCallback(hub.publish_state))
         hub.publish_state()
         add_listener_handler(log_listener, WebSocketLogHandler(hub))
 
-    def _live_state(self, groups: GroupManager) -> dict[str, Any]:
+    def _live_state(self, groups: GroupManager, manual: ManualRecorder) -> dict[str, Any]:
         cameras = {
             name: {"width": cam.width, "height": cam.height, "fps": cam.fps}
             for name, cam in self.registry.configs.items()
         }
-        return {**groups.state(), "cameras": cameras, "recording": {"is_recording": False}}
+        return {**groups.state(), "cameras": cameras, "recording": manual.state()}
 
     def public_config(self) -> dict[str, Any]:
         """``/api/config``: the loaded config with ``cameras`` as they run now (YAML and group ones)."""
@@ -272,6 +278,7 @@ class NVR:
             shutdown=self.stop_requested.set,
             groups=groups,
             devices=DeviceDiscovery(),
+            switches=self.switches,
         )
         self.app = create_app(services)
         http = self.cfg.http

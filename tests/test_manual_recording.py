@@ -124,6 +124,18 @@ def test_two_cameras_one_clock_rows_equal_frames(rig: Rig) -> None:
     assert rig.stop().status_code == 409, "nothing records any more"
 
 
+def test_the_state_names_the_running_recording_and_each_start_and_stop_is_told(rig: Rig) -> None:
+    told: list[dict[str, Any]] = []  # what the WebSocket's state message would carry each time
+    rig.recorder.on_change = lambda: told.append(rig.recorder.state())
+    idle = {"is_recording": False, "recording_name": None, "started_unix_s": None}
+    assert rig.recorder.state() == idle
+    assert rig.start(recording_name="told").get_json() is True
+    assert rig.start(recording_name="again").status_code == 409  # a refused start changes nothing
+    assert rig.stop().get_json() is True
+    assert rig.stop().status_code == 409
+    assert told == [{"is_recording": True, "recording_name": "told", "started_unix_s": START}, idle]
+
+
 def test_default_name_and_directory_then_a_clean_finish_at_shutdown(rig: Rig) -> None:
     assert rig.client.post("/skellycam/camera/group/all/record/start").get_json() is True  # no body at all
     (folder,) = rig.base.iterdir()

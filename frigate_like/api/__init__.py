@@ -18,7 +18,9 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.media import media_blueprint
     from frigate_like.api.playback import playback_blueprint
     from frigate_like.api.recordings import recordings_blueprint
+    from frigate_like.api.switches import switches_blueprint
     from frigate_like.api.system import system_blueprint
+    from frigate_like.web import web_blueprint
 
     app = Flask("frigate_like")
     app.config["SERVICES"] = services
@@ -34,6 +36,8 @@ def create_app(services: ApiServices) -> Flask:
     app.register_blueprint(docs_blueprint(services))
     app.register_blueprint(lifecycle_blueprint(services))
     app.register_blueprint(cameras_blueprint(services))
+    app.register_blueprint(switches_blueprint(services))
+    app.register_blueprint(web_blueprint())
     return app
 
 

@@ -22,6 +22,7 @@ from frigate_like.api.openapi_parts import query as _query
 from frigate_like.api.openapi_parts import ref as _ref
 from frigate_like.api.openapi_parts import text as _text
 from frigate_like.api.openapi_skellycam import SKELLYCAM_SCHEMAS, skellycam_paths
+from frigate_like.api.openapi_web import web_paths
 from frigate_like.api.params import MAX_HEIGHT
 from frigate_like.events.mjpeg import BOUNDARY
 
@@ -306,6 +307,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             tag="clips",
         )
     paths.update(skellycam_paths(example_camera))
+    paths.update(web_paths(example_camera))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from frigate_like.errors import Unavailable
 
 if TYPE_CHECKING:
+    from frigate_like.comms.switches import Switches
     from frigate_like.config import FrigateConfig
     from frigate_like.devices import DeviceDiscovery
     from frigate_like.events.live import LiveView
@@ -49,6 +50,7 @@ class ApiServices:
     shutdown: Callable[[], None] | None = None  # asks the daemon to stop (GET /shutdown)
     groups: GroupManager | None = None  # camera groups at run time
     devices: DeviceDiscovery | None = None  # local cameras and microphones
+    switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")

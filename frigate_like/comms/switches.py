@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from frigate_like.comms import topics
@@ -98,10 +98,10 @@ class Switches:
             return self.detect_enabled(camera)
         return self._clips[camera] if switch == "clips" else self._snapshots[camera]
 
-    def states(self) -> Iterator[tuple[str, Switch, bool]]:
-        for camera in self._clips:
-            for switch in topics.SWITCHES:
-                yield camera, switch, self.get(camera, switch)
+    def states(self) -> list[tuple[str, Switch, bool]]:
+        """Every camera's switches, read at once (cameras come and go on other threads)."""
+        with self._lock:
+            return [(camera, switch, self.get(camera, switch)) for camera in self._clips for switch in topics.SWITCHES]
 
     # -- changes --------------------------------------------------------------------------------
     def set(self, camera: str, switch: Switch, on: bool, *, restore: bool = False) -> bool:
@@ -110,10 +110,10 @@ class Switches:
         ``restore`` marks a value read back from the broker at start: it is ignored for a
         switch that a command has set since this daemon started.
         """
-        if camera not in self._clips:
-            logger.warning("switch %s for unknown camera %r ignored", switch, camera)
-            return False
         with self._lock:
+            if camera not in self._clips:  # under the lock: a camera may be removed meanwhile
+                logger.warning("switch %s for unknown camera %r ignored", switch, camera)
+                return False
             if restore and (camera, switch) in self._commanded:
                 return False
             if not restore:

@@ -85,6 +85,7 @@ class ManualRecorder:
         *,
         microphones: Callable[[], list[Microphone]] = list_microphones,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.sources = {source.name: source for source in sources}
         self.roots = roots
@@ -94,6 +95,7 @@ class ManualRecorder:
         self._control = threading.Lock()  # one start or stop at a time
         self._frames_lock = threading.Lock()  # the session as on_frame sees it
         self._session: _Session | None = None
+        self.on_change = on_change  # told after a recording started or stopped; must not raise
 
     def add_source(self, source: CameraSource) -> None:
         """A camera joins the next recording (a running one keeps its cameras)."""
@@ -105,6 +107,13 @@ class ManualRecorder:
     @property
     def recording(self) -> bool:
         return self._session is not None
+
+    def state(self) -> dict[str, Any]:
+        """The WebSocket state's ``recording``: whether one runs, its name and start (unix seconds)."""
+        session = self._session
+        if session is None:
+            return {"is_recording": False, "recording_name": None, "started_unix_s": None}
+        return {"is_recording": True, "recording_name": session.name, "started_unix_s": session.zero}
 
     # -- start ----------------------------------------------------------------------------------
     def start(
@@ -145,6 +154,7 @@ class ManualRecorder:
                 for writer in session.writers.values():
                     writer.zero = session.zero
                 self._session = session
+            self._changed()
             logger.info(
                 "manual recording %s started in %s: %s%s", name, folder, ", ".join(session.writers),
                 f" and microphone {microphone.index} ({microphone.name})" if microphone else "",
@@ -215,7 +225,10 @@ class ManualRecorder:
                 session, self._session = self._session, None
             if session is None:
                 raise Conflict("no recording is running")
-            return self._finish(session)
+            try:
+                return self._finish(session)
+            finally:
+                self._changed()
 
     def shutdown(self) -> None:
         """Daemon stop: a running recording is finished like a normal stop."""
@@ -224,6 +237,10 @@ class ManualRecorder:
         except Conflict:
             return
         logger.info("manual recording in %s finished at shutdown", folder)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _finish(self, session: _Session) -> Path:
         stopped = self._clock()

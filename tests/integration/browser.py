@@ -1,4 +1,4 @@
-"""Headless Chromium playing a video from the daemon: a static page plays, seeks and reports through its title.
+"""Headless Chromium driven from tests: a video played and sought, and pages of the web UI clicked through.
 
 Chromium is driven over its DevTools pipe (no extra package), the title read in real time. It may
 reach loopback only: every other host name resolves to nothing, and any other connection would go
@@ -7,6 +7,7 @@ through a proxy on a closed loopback port.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -16,6 +17,7 @@ import select
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,22 +127,112 @@ def play_and_seek(video_url: str, tmp: Path, timeout: float = 90.0) -> tuple[flo
     The page reports through document.title, read every half second in real time (a virtual time
     budget runs out early on a loaded machine, before the video has played at all).
     """
-    page = tmp / "play.html"
-    page.write_text(PAGE.format(src=video_url))
-    browser = DevTools([chromium(), *FLAGS, f"--user-data-dir={tmp / 'chromium-profile'}", "about:blank"])
-    title = ""
-    try:
-        target = browser.call("Target.createTarget", {"url": page.as_uri()})["targetId"]
-        session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = browser.call("Runtime.evaluate", {"expression": "document.title"}, session)
-            title = str(result.get("result", {}).get("value", ""))
-            if title.startswith(("seeked:", "error:", "play-failed:")):
-                break
-            time.sleep(0.5)
-    finally:
-        browser.close()
+    page_file = tmp / "play.html"
+    page_file.write_text(PAGE.format(src=video_url))
+    with chromium_browser(tmp) as browser:
+        page = Page(browser, page_file.as_uri())
+        title = str(
+            page.wait_for(
+                "/^(seeked|error|play-failed):/.test(document.title) && document.title",
+                timeout,
+                "the video to play and seek",
+                interval=0.5,
+            )
+        )
     seeked = re.fullmatch(r"seeked:([\d.]+)/([\d.]+)", title)
     assert seeked, f"the page reported {title!r}"
     return float(seeked.group(1)), float(seeked.group(2))
+
+
+@contextlib.contextmanager
+def chromium_browser(tmp: Path) -> Iterator[DevTools]:
+    """A headless Chromium (loopback only) with its own profile under ``tmp``, closed afterwards."""
+    browser = DevTools([chromium(), *FLAGS, f"--user-data-dir={tmp / 'chromium-profile'}", "about:blank"])
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+class Page:
+    """One tab: navigate, run JavaScript, click like a mouse, take screenshots (1280×800 by default)."""
+
+    def __init__(self, browser: DevTools, url: str, width: int = 1280, height: int = 800) -> None:
+        self.browser = browser
+        self.target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.call("Target.attachToTarget", {"targetId": self.target, "flatten": True})["sessionId"]
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        self.call("Emulation.setDeviceMetricsOverride", metrics)
+        self.goto(url)
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return self.browser.call(method, params, self.session)
+
+    def goto(self, url: str) -> None:
+        self.call("Page.navigate", {"url": url})
+
+    def reload(self, timeout: float = 30.0) -> None:
+        """Reloads the page and waits until the new document has loaded."""
+        self.evaluate("window.beforeReload = true")
+        self.call("Page.reload")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(RuntimeError):  # the old document went away during the call
+                if self.evaluate("!window.beforeReload && document.readyState === 'complete'"):
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"the page did not reload within {timeout} s")
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of ``expression`` (promises awaited); a JavaScript exception fails the test."""
+        params = {"expression": expression, "awaitPromise": True, "returnByValue": True}
+        result = self.call("Runtime.evaluate", params)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"{expression[:80]!r} threw: {result['exceptionDetails']}")
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float, what: str, interval: float = 0.3) -> Any:
+        """Polls ``expression`` until it is truthy (in real time: the page does real work meanwhile)."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; last value {value!r}")
+
+    def click_at(self, x: float, y: float) -> None:
+        """A real left click (pointer and mouse events, as from a person) at page coordinates."""
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            event = {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+            self.call("Input.dispatchMouseEvent", event)
+
+    def drag(self, x1: float, x2: float, y: float, steps: int = 5) -> None:
+        """Presses the left button at (x1, y), moves to (x2, y) in ``steps``, releases there."""
+        left = {"button": "left", "clickCount": 1}
+        self.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x1, "y": y})
+        self.call("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x1, "y": y, **left})
+        for step in range(1, steps + 1):
+            x = x1 + (x2 - x1) * step / steps
+            held = {"type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1}
+            self.call("Input.dispatchMouseEvent", held)
+        self.call("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x2, "y": y, **left})
+
+    def click(self, selector: str) -> None:
+        """Clicks the middle of the first element matching ``selector`` (scrolled into view)."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
+            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
+        assert box, f"nothing matches {selector!r}"
+        self.click_at(*box)
+
+    def close(self) -> None:
+        self.browser.call("Target.closeTarget", {"targetId": self.target})
+
+    def screenshot(self, path: Path) -> None:
+        """A PNG of the viewport."""
+        data = self.call("Page.captureScreenshot", {"format": "png"})["data"]
+        path.write_bytes(base64.b64decode(data))

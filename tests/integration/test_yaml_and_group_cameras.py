@@ -2,9 +2,9 @@
 
 Both play the real person footage; MQTT goes to the shared Mosquitto under a fresh topic
 prefix. Each camera must get MQTT events, counts and snapshots, event rows, 24/7 and
-manual recordings, pause, latest.jpg and WebSocket frames, and /api/stats and /api/config
-entries. Before the camera registry the group camera missed MQTT and manual recordings,
-and the YAML camera missed pause.
+manual recordings, pause, latest.jpg and WebSocket frames, /api/stats and /api/config
+entries, and its switches over HTTP. Before the camera registry the group camera missed
+MQTT and manual recordings, and the YAML camera missed pause.
 """
 
 from __future__ import annotations
@@ -119,6 +119,13 @@ def test_a_yaml_camera_and_a_group_camera_get_the_same_services(tmp_path: Path) 
                 snapshot = sub.wait_topic(f"{camera}/person/snapshot", timeout=30)
                 assert snapshot.payload[:2] == b"\xff\xd8", camera  # a JPEG
                 assert sub.on(f"{camera}/detect/state")[-1].text == "ON"
+
+            # switches over HTTP: every running camera, set through the object MQTT commands use
+            switches = requests.get(f"{base}/api/switches", timeout=10).json()
+            assert set(switches) == set(CAMERAS) and all(s["detect"] for s in switches.values()), switches
+            changed = requests.post(f"{base}/api/lobby/switches", json={"snapshots": False}, timeout=10)
+            assert changed.status_code == 200 and changed.json()["snapshots"] is False, changed.text
+            sub.wait_topic("lobby/snapshots/state", "OFF", timeout=30)
 
             # pause and resume: every camera, YAML or group
             assert requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30).json() is True

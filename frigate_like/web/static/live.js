@@ -1,0 +1,261 @@
+// Live: the grid of every camera over the one WebSocket, and one camera's debug view over its MJPEG stream.
+//
+// Why the WebSocket for the grid: a browser opens at most six HTTP/1.1 connections per host, so one
+// MJPEG stream per tile stalls every request past the sixth camera. One WebSocket carries every
+// camera; the server encodes each frame once for all viewers and drops stale frames per client.
+import { ApiError, config, get, post, query } from "./api.js";
+import { clear, errorLine, h } from "./dom.js";
+import { clock } from "./format.js";
+import { live } from "./ws.js";
+
+const GRID_FPS = 5;
+const OVERLAYS = ["bbox", "timestamp", "zones", "mask", "motion", "regions"];
+const SWITCHES = ["detect", "clips", "snapshots"];
+
+// Counters the browser tests and the first-paint measurement read.
+const metrics = (window.__live = window.__live || { frames: {}, firstFrameAt: {} });
+
+// One tile: a canvas drawn from decoded frames. Decoding is latest-frame-wins too: while a frame is
+// being decoded, newer ones replace the pending one instead of queueing.
+class Tile {
+  constructor(name) {
+    this.name = name;
+    this.canvas = h("canvas", { width: 16, height: 9 });
+    this.info = h("span", { class: "muted" }, "waiting for the first frame…");
+    this.node = h(
+      "a",
+      { class: "tile", href: `#/camera/${encodeURIComponent(name)}`, dataset: { camera: name } },
+      this.canvas,
+      h("div", { class: "caption" }, h("strong", {}, name), this.info),
+    );
+    this.pending = null;
+    this.busy = false;
+  }
+
+  push(frame) {
+    this.pending = frame;
+    if (!this.busy) this.drain();
+  }
+
+  async drain() {
+    this.busy = true;
+    while (this.pending) {
+      const frame = this.pending;
+      this.pending = null;
+      try {
+        const bitmap = await createImageBitmap(frame.jpeg);
+        if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
+          this.canvas.width = bitmap.width;
+          this.canvas.height = bitmap.height;
+        }
+        this.canvas.getContext("2d").drawImage(bitmap, 0, 0);
+        bitmap.close();
+        metrics.frames[this.name] = (metrics.frames[this.name] || 0) + 1;
+        if (!(this.name in metrics.firstFrameAt)) metrics.firstFrameAt[this.name] = performance.now();
+        this.info.textContent = `${frame.width}×${frame.height} · ${clock(frame.captureTime)}`;
+        this.node.classList.add("has-frame");
+      } catch (err) {
+        this.info.textContent = `bad frame: ${err.message}`;
+      }
+    }
+    this.busy = false;
+  }
+}
+
+export function mountGrid(root) {
+  const grid = h("div", { class: "grid" });
+  const note = h("p", { class: "muted" }, "Waiting for the daemon's camera list…");
+  clear(root, h("div", { class: "toolbar" }, h("h1", {}, "Live"), note), grid);
+  const tiles = new Map();
+
+  const offState = live.on("state", (state) => {
+    const names = Object.keys(state.cameras || {}).sort();
+    for (const [name, tile] of tiles) {
+      if (!names.includes(name)) {
+        tile.node.remove();
+        tiles.delete(name);
+      }
+    }
+    for (const name of names) {
+      if (!tiles.has(name)) tiles.set(name, new Tile(name));
+    }
+    grid.replaceChildren(...names.map((name) => tiles.get(name).node));
+    note.textContent = names.length
+      ? `${names.length} camera(s), ${GRID_FPS} fps each over one WebSocket${state.paused ? " · groups paused" : ""}`
+      : "No camera runs. Add one in the config or apply a camera group.";
+  });
+  const offFrame = live.on("frame", (frame) => {
+    const tile = tiles.get(frame.camera);
+    if (tile) tile.push(frame);
+  });
+  live.want("grid", { cameras: null, maxFps: GRID_FPS });
+  return () => {
+    offState();
+    offFrame();
+    live.drop("grid");
+  };
+}
+
+// -- one camera -------------------------------------------------------------------------------------
+export function mountCamera(root, [name]) {
+  const options = { bbox: true, timestamp: true, zones: false, mask: false, motion: false, regions: false };
+  const stream = h("img", { class: "stream", alt: `${name} live` });
+  const streamStatus = h("p", { class: "muted" }, "connecting to the stream…");
+  const setStream = () => {
+    const flags = Object.fromEntries(OVERLAYS.map((o) => [o, options[o] ? 1 : 0]));
+    stream.src = ""; // ends the previous MJPEG connection before opening the next
+    stream.src = `api/${encodeURIComponent(name)}${query({ fps: 5, h: 432, ...flags })}`;
+    stream.dataset.overlays = OVERLAYS.filter((o) => options[o]).join(",");
+  };
+  stream.addEventListener("load", () => (streamStatus.textContent = ""));
+  stream.addEventListener("error", () => {
+    streamStatus.textContent = `The stream of ${name} is not available (unknown camera, not started yet, or too many viewers).`;
+  });
+  const toggles = OVERLAYS.map((overlay) =>
+    h(
+      "label",
+      { class: "toggle" },
+      h("input", {
+        type: "checkbox",
+        name: overlay,
+        checked: options[overlay],
+        onchange: (event) => {
+          options[overlay] = event.target.checked;
+          setStream();
+        },
+      }),
+      overlay,
+    ),
+  );
+  const switches = h("div", { class: "switches" }, h("span", { class: "muted" }, "loading switches…"));
+  const best = h("div", { class: "best" });
+  const stats = h("dl", { class: "facts" });
+  clear(
+    root,
+    h("div", { class: "toolbar" }, h("a", { href: "#/live" }, "← all cameras"), h("h1", {}, name)),
+    h(
+      "div",
+      { class: "camera-view" },
+      h("section", {}, stream, streamStatus, h("div", { class: "overlays" }, h("span", {}, "Overlays:"), toggles)),
+      h(
+        "aside",
+        {},
+        h("h2", {}, "Switches"),
+        switches,
+        h("h2", {}, "Now"),
+        stats,
+        h("h2", {}, "Best picture per label"),
+        best,
+      ),
+    ),
+  );
+  setStream();
+  loadSwitches(name, switches);
+  loadBest(name, best);
+  const refreshStats = () => loadStats(name, stats);
+  refreshStats();
+  const timer = setInterval(() => {
+    refreshStats();
+    best.querySelectorAll("img").forEach((img) => (img.src = img.dataset.src + `&t=${Date.now()}`));
+  }, 5000);
+  return () => {
+    clearInterval(timer);
+    stream.src = "";
+  };
+}
+
+async function loadSwitches(name, box) {
+  let states;
+  try {
+    states = (await get("api/switches"))[name];
+  } catch (err) {
+    clear(box, errorLine(err, "Cannot read the switches"));
+    return;
+  }
+  if (!states) {
+    clear(box, h("p", { class: "error" }, `The daemon has no switches for ${name}.`));
+    return;
+  }
+  const message = h("p", { class: "muted" });
+  const inputs = SWITCHES.map((switchName) =>
+    h(
+      "label",
+      { class: "toggle switch" },
+      h("input", {
+        type: "checkbox",
+        name: switchName,
+        checked: states[switchName],
+        onchange: async (event) => {
+          const wanted = event.target.checked;
+          event.target.disabled = true;
+          try {
+            const now = await post(`api/${encodeURIComponent(name)}/switches`, { [switchName]: wanted });
+            inputs.forEach((label) => (label.firstChild.checked = now[label.firstChild.name]));
+            message.textContent =
+              now[switchName] === wanted
+                ? `${switchName} is ${wanted ? "ON" : "OFF"}`
+                : `${switchName} stayed ${now[switchName] ? "ON" : "OFF"} (see the daemon's log: clips need an input with the clips role)`;
+            message.className = now[switchName] === wanted ? "muted" : "error";
+          } catch (err) {
+            event.target.checked = !wanted;
+            message.textContent = `${switchName} could not be changed (${err.status || "?"}): ${err.message}`;
+            message.className = "error";
+          } finally {
+            event.target.disabled = false;
+          }
+        },
+      }),
+      switchName,
+    ),
+  );
+  clear(box, inputs, message);
+}
+
+async function loadBest(name, box) {
+  let labels = [];
+  try {
+    const cam = (await config()).cameras[name];
+    labels = cam ? cam.objects.track : [];
+  } catch (err) {
+    clear(box, errorLine(err, "Cannot read the config"));
+    return;
+  }
+  if (!labels.length) {
+    clear(box, h("p", { class: "muted" }, "This camera tracks no labels."));
+    return;
+  }
+  clear(
+    box,
+    labels.map((label) => {
+      const src = `api/${encodeURIComponent(name)}/${encodeURIComponent(label)}/best.jpg?h=160`;
+      const note = h("figcaption", {}, label);
+      const img = h("img", { src, alt: `best ${label}`, dataset: { src } });
+      img.addEventListener("error", () => {
+        img.hidden = true;
+        note.textContent = `${label}: none seen yet`;
+      });
+      img.addEventListener("load", () => {
+        img.hidden = false;
+        note.textContent = label;
+      });
+      return h("figure", {}, img, note);
+    }),
+  );
+}
+
+async function loadStats(name, list) {
+  try {
+    const stats = (await get("api/stats"))[name];
+    if (!stats) throw new ApiError(404, `no statistics for ${name}`, "api/stats");
+    const facts = [
+      ["camera fps", stats.camera_fps],
+      ["process fps", stats.process_fps],
+      ["skipped fps", stats.skipped_fps],
+      ["detection fps", stats.detection_fps],
+      ["reconnects (1 h)", stats.reconnects_last_hour],
+    ];
+    clear(list, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  } catch (err) {
+    clear(list, errorLine(err, "No statistics"));
+  }
+}
