@@ -320,6 +320,7 @@ class NVR(CameraHotplug):
 
     def _start_http(self) -> None:
         from frigate_like.api import ApiServices, create_app
+        from frigate_like.api.access import AccessPolicy, guard_websocket
         from frigate_like.api.server import HttpServer
         from frigate_like.config import to_public_dict
         from frigate_like.db import queries
@@ -340,8 +341,9 @@ class NVR(CameraHotplug):
         self._add_recording_services(services)
         self.app = create_app(services)
         http = self.cfg.http
+        websocket = guard_websocket(self.ws_hub.endpoint, AccessPolicy.from_config(http))
         self.http_server = HttpServer(
-            self.app, http.host, http.port, websockets={PATH: self.ws_hub.endpoint}, on_loop=self.ws_hub.attach
+            self.app, http.host, http.port, websockets={PATH: websocket}, on_loop=self.ws_hub.attach
         )
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)

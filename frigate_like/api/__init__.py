@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from frigate_like.api.access import AccessPolicy, install_access
 from frigate_like.api.errors import register_error_handlers
 from frigate_like.api.service import ApiServices
 
@@ -24,6 +25,7 @@ def create_app(services: ApiServices) -> Flask:
     app.config["SERVICES"] = services
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    install_access(app, AccessPolicy.from_config(services.config.http if services.config is not None else None))
     app.register_blueprint(system_blueprint(services))
     app.register_blueprint(events_blueprint(services))
     app.register_blueprint(recordings_blueprint(services))

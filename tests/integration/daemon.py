@@ -95,8 +95,9 @@ class Daemon:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def get(self, path: str, timeout: float = 10) -> bytes:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as response:
+    def get(self, path: str, timeout: float = 10, headers: dict[str, str] | None = None) -> bytes:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return bytes(response.read())
 
     def get_json(self, path: str) -> Any:

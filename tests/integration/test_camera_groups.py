@@ -26,6 +26,7 @@ def _latest_shape(base: str, camera: str) -> tuple[int, ...] | None:
     image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
     return None if image is None else tuple(image.shape)
 
+JSON = {"Content-Type": "application/json"}  # what a state change needs from loopback without a token
 GROUP_CAMERAS = ("person", "car")
 
 
@@ -139,14 +140,14 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
                 assert together[camera] >= 0.6 * alone[camera], (camera, alone, together)
                 assert fps_together[camera] >= 0.6 * fps_alone[camera], (camera, fps_alone, fps_together)
 
-        pause = requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30)
+        pause = requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", headers=JSON, timeout=30)
         assert pause.json() is True
         daemon.wait_for(lambda: all(v == 0.0 for v in camera_fps(daemon).values()), 10, what="paused")
         assert daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0  # only group cameras pause
-        requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30)
+        requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", headers=JSON, timeout=30)
         daemon.wait_for(lambda: all(v > 0 for v in camera_fps(daemon).values()), 30, what="unpaused")
 
-        closed = requests.delete(f"{base}/skellycam/camera/group/close/all", timeout=60)
+        closed = requests.delete(f"{base}/skellycam/camera/group/close/all", headers=JSON, timeout=60)
         assert closed.json() is True
         assert not set(GROUP_CAMERAS) & set(daemon.get_json("/api/stats"))
         assert not (tmp_path / "config.groups.json").exists()
@@ -159,7 +160,7 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
 
         assert daemon.wait_for(recorded, 30, what="the group camera's recording") > 5.0
 
-        bye = requests.get(f"{base}/shutdown", timeout=30)
+        bye = requests.get(f"{base}/shutdown", headers=JSON, timeout=30)
         assert bye.json() == {"status": "shutdown_initiated", "message": "Server shutting down. Goodbye!"}
         code = daemon.wait_exit(30)
     finally:

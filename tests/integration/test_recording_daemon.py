@@ -57,6 +57,9 @@ def recording_config(tmp: Path) -> dict[str, Any]:
     return cfg
 
 
+JSON = {"Content-Type": "application/json"}  # what a state change needs from loopback without a token
+
+
 def post(daemon: Daemon, path: str, body: dict[str, Any]) -> tuple[int, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(), method="POST",
@@ -100,7 +103,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         )
         assert (status, body) == (200, True), body
         time.sleep(MANUAL_SECONDS)
-        assert json.loads(daemon.get("/skellycam/camera/group/all/record/stop", timeout=60)) is True
+        assert json.loads(daemon.get("/skellycam/camera/group/all/record/stop", 60, JSON)) is True
         time.sleep(max(0.0, RUN_FOR - (time.monotonic() - started)))
         yield Session(daemon, tmp, tmp / "roots", tmp / "roots" / "two_cams")
     finally:

@@ -1,0 +1,348 @@
+"""Who may do what: one access policy for every HTTP route and the WebSocket, checked in one place.
+
+The rules (``http`` section of the config):
+
+- **Host** (every request and the WebSocket): the ``Host`` header must name this machine —
+  a loopback name or address, the machine's host names and addresses, or what
+  ``http.allowed_hosts`` lists instead (``"*"``: any). A web page that rebinds its own DNS
+  name to this machine still sends its own name, so it is refused (403).
+- **Reads** (GET/HEAD/OPTIONS that change nothing) are open — Home Assistant's integration
+  reads without credentials — unless ``http.auth: required``, then they need the token.
+- **State changes** (other methods, plus the few GETs marked with :func:`changes_state`,
+  such as ``/shutdown``) and **the WebSocket** need the caller to be allowed: the token when
+  ``http.api_token`` is set, else a loopback client (401). They also need a same-origin or
+  absent ``Origin`` (403), and a JSON ``Content-Type`` unless a token came with them (415):
+  a cross-site form or ``<img>`` can send neither, and a cross-site ``fetch`` with JSON needs
+  a CORS preflight this server never grants.
+
+The token comes as ``Authorization: Bearer <token>`` or, for a browser (``<img>``,
+``<video>``, the WebSocket), as the HttpOnly, SameSite=Strict cookie that ``POST /api/login``
+sets. Never in a query string: those end up in logs and browser history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from starlette.websockets import WebSocket
+
+from frigate_like.api.server import WebSocketEndpoint
+from frigate_like.config.sections import HttpConfig
+from frigate_like.errors import BadRequest, Conflict, Forbidden, FrigateLikeError, Unauthorized, UnsupportedMediaType
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "frigate_like_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+ADDRESS_REFRESH_S = 5.0  # an unknown address in Host re-reads the machine's addresses at most this often
+
+Kind = Literal["read", "write", "login"]
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def changes_state(view: F) -> F:
+    """Marks a GET view that changes state (``/shutdown``): it gets the guards of a POST."""
+    view.access_kind = "write"  # type: ignore[attr-defined]
+    return view
+
+
+def only_reads(view: F) -> F:
+    """Marks a POST view that changes nothing (device discovery): it is a read."""
+    view.access_kind = "read"  # type: ignore[attr-defined]
+    return view
+
+
+def _login_view(view: F) -> F:
+    view.access_kind = "login"  # type: ignore[attr-defined]
+    return view
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What the policy looks at in a request or a WebSocket upgrade."""
+
+    method: str
+    host: str | None  # the Host header
+    origin: str | None
+    content_type: str | None
+    remote_addr: str | None
+    authorization: str | None
+    cookie_token: str | None
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether ``address`` (an IP, as WSGI's REMOTE_ADDR) is a loopback address."""
+    ip = _ip(address)
+    return ip is not None and ip.is_loopback
+
+
+def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return mapped or ip
+
+
+def host_name(host_header: str) -> str:
+    """``Host`` without its port, lower case, no trailing dot: ``[::1]:5000`` → ``::1``."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def machine_addresses() -> set[str]:
+    """Every address of this machine's interfaces (Linux ``/proc``), else what its host name resolves to."""
+    found: set[str] = set()
+    try:  # IPv4: the routing table's "/32 host LOCAL" entries are the local addresses
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+        for previous, line in zip(lines, lines[1:], strict=False):
+            if "/32 host LOCAL" in line:
+                found.add(previous.split()[-1])
+    except OSError:
+        pass
+    try:
+        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+            raw = line.split()[0]
+            found.add(str(ipaddress.IPv6Address(int(raw, 16))))
+    except (OSError, ValueError, IndexError):
+        pass
+    with contextlib.suppress(OSError):
+        found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
+    return {str(_ip(a)) for a in found if _ip(a) is not None}
+
+
+def machine_names() -> set[str]:
+    name = socket.gethostname().lower()
+    names = {name, f"{name}.local"}  # .local: the mDNS name a home network usually uses
+    with contextlib.suppress(OSError):
+        names.add(socket.getfqdn().lower())
+    return {n.rstrip(".") for n in names if n}
+
+
+class AccessPolicy:
+    """The rules above for one ``http`` config; thread-safe, built once per app."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        auth_required: bool = False,
+        allowed_hosts: Iterable[str] | None = None,
+        addresses: Callable[[], set[str]] = machine_addresses,
+    ) -> None:
+        self.token = token
+        self.auth_required = auth_required
+        self._any_host = allowed_hosts is not None and "*" in allowed_hosts
+        # the configured list replaces the machine's names and addresses; loopback always stays
+        self._own_machine = allowed_hosts is None
+        self._hosts = {host_name(h) for h in allowed_hosts or ()} | (machine_names() if self._own_machine else set())
+        self._addresses = addresses
+        self._known: set[str] = addresses() if self._own_machine else set()
+        self._refreshed = time.monotonic()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, http: HttpConfig | None) -> AccessPolicy:
+        if http is None:  # no config (tests of single views): the loopback rule
+            return cls()
+        return cls(http.api_token, http.auth == "required", http.allowed_hosts)
+
+    # -- the checks ---------------------------------------------------------------------------------
+    def check(self, caller: Caller, kind: Kind) -> None:
+        """Raises the error to answer with, or returns when ``caller`` may go on."""
+        self.check_host(caller.host)
+        if kind == "read":
+            if self.auth_required:
+                self._authorize(caller)
+            return
+        self._check_origin(caller)
+        with_token = self.has_token(caller)
+        if kind == "write" and not with_token:
+            self._authorize(caller)
+        if not with_token and not _is_json(caller.content_type):
+            raise UnsupportedMediaType(
+                "a request that changes state needs 'Content-Type: application/json' (or the API token)"
+            )
+
+    def check_websocket(self, caller: Caller) -> None:
+        self.check_host(caller.host)
+        self._check_origin(caller)
+        self._authorize(caller)
+
+    def check_host(self, host: str | None) -> None:
+        if host is None or self._any_host:  # no Host: not a browser, so no DNS rebinding
+            return
+        name = host_name(host)
+        if name in LOOPBACK_NAMES or name.endswith(".localhost") or is_loopback(name) or name in self._hosts:
+            return
+        if self._own_machine and self._is_own_address(name):
+            return
+        raise Forbidden(f"Host {name!r} is not one of this server's names; add it to http.allowed_hosts")
+
+    def _is_own_address(self, name: str) -> bool:
+        ip = _ip(name)
+        if ip is None:
+            return False
+        with self._lock:
+            if str(ip) not in self._known and time.monotonic() - self._refreshed > ADDRESS_REFRESH_S:
+                self._known, self._refreshed = self._addresses(), time.monotonic()  # an address added since
+            return str(ip) in self._known
+
+    def _check_origin(self, caller: Caller) -> None:
+        if caller.origin is None:
+            return
+        if caller.host is None or _authority(caller.origin) != _default_port_dropped(caller.host.lower()):
+            raise Forbidden("cross-origin requests may not change state")
+
+    def has_token(self, caller: Caller) -> bool:
+        if not self.token:
+            return False
+        scheme, _, given = (caller.authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and _same(given.strip(), self.token):
+            return True
+        return caller.cookie_token is not None and _same(caller.cookie_token, self.token)
+
+    def _authorize(self, caller: Caller) -> None:
+        if self.token:
+            if not self.has_token(caller):
+                raise Unauthorized(
+                    "this needs the API token: send 'Authorization: Bearer <http.api_token>' "
+                    "or log in with POST /api/login"
+                )
+        elif not is_loopback(caller.remote_addr):
+            raise Unauthorized("this only answers loopback clients; set http.api_token to allow others")
+
+    def token_matches(self, given: str) -> bool:
+        return bool(self.token) and _same(given, self.token or "")
+
+
+def _same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _default_port_dropped(authority: str) -> str:
+    for default in (":80", ":443"):
+        if authority.endswith(default):
+            return authority[: -len(default)]
+    return authority
+
+
+def _authority(origin: str) -> str | None:
+    """``http://Host:80`` → ``host``; None for ``null`` and anything that is no origin."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return _default_port_dropped(parts.netloc)
+
+
+# -- Flask ------------------------------------------------------------------------------------------
+def _flask_caller() -> Caller:
+    return Caller(
+        method=request.method,
+        host=request.headers.get("Host"),
+        origin=request.headers.get("Origin"),
+        content_type=request.headers.get("Content-Type"),
+        remote_addr=request.remote_addr,
+        authorization=request.headers.get("Authorization"),
+        cookie_token=request.cookies.get(COOKIE),
+    )
+
+
+def install_access(app: Flask, policy: AccessPolicy) -> None:
+    """Checks every request of ``app`` (matched or not) before its view; adds login and logout."""
+    app.register_blueprint(_login_blueprint(policy))
+
+    @app.before_request
+    def _check() -> None:
+        if request.routing_exception is not None:  # 404/405 follow; there is nothing to guard
+            policy.check_host(request.headers.get("Host"))
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        default: Kind = "read" if request.method in SAFE_METHODS else "write"
+        policy.check(_flask_caller(), getattr(view, "access_kind", default))
+
+
+def _login_blueprint(policy: AccessPolicy) -> Blueprint:
+    bp = Blueprint("access", __name__)
+
+    @bp.post("/api/login")
+    @_login_view
+    def login() -> Response:
+        body = request.get_json(silent=True)
+        given = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(given, str) or not given:
+            raise BadRequest('expected a JSON body {"token": "<http.api_token>"}')
+        if not policy.token:
+            raise Conflict("no http.api_token is configured: there is nothing to log in to")
+        if not policy.token_matches(given):
+            raise Unauthorized("wrong token")
+        response = jsonify({"status": "logged_in"})
+        response.set_cookie(
+            COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure, path="/", max_age=None
+        )
+        return response
+
+    @bp.post("/api/logout")
+    @_login_view
+    def logout() -> Response:
+        response = jsonify({"status": "logged_out"})
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict", secure=request.is_secure)
+        return response
+
+    return bp
+
+
+# -- the WebSocket ------------------------------------------------------------------------------------
+def _websocket_caller(websocket: WebSocket) -> Caller:
+    headers: Mapping[str, str] = websocket.headers
+    return Caller(
+        method="GET",
+        host=headers.get("host"),
+        origin=headers.get("origin"),
+        content_type=None,
+        remote_addr=websocket.client.host if websocket.client is not None else None,
+        authorization=headers.get("authorization"),
+        cookie_token=websocket.cookies.get(COOKIE),
+    )
+
+
+def guard_websocket(endpoint: WebSocketEndpoint, policy: AccessPolicy) -> WebSocketEndpoint:
+    """``endpoint`` behind the policy: a refused upgrade is closed before it is accepted (HTTP 403)."""
+
+    async def guarded(websocket: WebSocket) -> None:
+        try:
+            policy.check_websocket(_websocket_caller(websocket))
+        except FrigateLikeError as exc:
+            logger.info("WebSocket from %s refused: %s", websocket.client.host if websocket.client else "?", exc)
+            await websocket.close(code=1008)
+            return
+        await endpoint(websocket)
+
+    return guarded
