@@ -16,6 +16,7 @@ from frigate_like.config.checks import check_config, check_model_files
 from frigate_like.config.frigate import FrigateConfig
 from frigate_like.config.problems import validation_problems
 from frigate_like.errors import ConfigError
+from frigate_like.redact import redact_text
 
 _ENV_REF = re.compile(r"\{(FRIGATE_[A-Za-z0-9_]*)\}")
 
@@ -192,4 +193,4 @@ def format_problems(err: ConfigError, source: Path | str | None = None) -> str:
     count = len(err.problems)
     where = f" in {source}" if source is not None else ""
     heading = f"{count} problem{'s' if count != 1 else ''}{where}:"
-    return "\n".join([heading, *(f"  - {p}" for p in err.problems)])
+    return "\n".join([heading, *(f"  - {redact_text(p)}" for p in err.problems)])

@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from frigate_like.redact import redact_value
+
 PATH = "/skellycam/websocket/connect"
 FRAME_MAGIC = b"FLF1"
 # magic, header length (bytes, = FRAME_HEADER.size + camera id length), camera id length,
@@ -70,7 +72,8 @@ def log_message(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def state_message(state: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "state", **state}
+    """The state as clients see it: group camera sources may carry passwords, so it is redacted."""
+    return {"type": "state", **redact_value(state)}
 
 
 def error_message(detail: str) -> dict[str, Any]:
