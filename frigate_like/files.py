@@ -32,12 +32,13 @@ def resolve_inside(roots: Path | Iterable[Path], requested: Path | str, *, what:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):  # missing, or a symlink loop
         raise refused from None
-    if not any(_is_within(real, root) for root in root_list) or not real.is_file():
+    if not any(is_within(real, root) for root in root_list) or not real.is_file():
         raise refused
     return real
 
 
-def _is_within(real: Path, root: Path) -> bool:
+def is_within(real: Path, root: Path) -> bool:
+    """Whether the already resolved ``real`` is ``root`` (resolved here) or lies inside it."""
     try:
         resolved = root.resolve()
     except (OSError, RuntimeError):

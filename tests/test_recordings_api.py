@@ -104,3 +104,21 @@ def test_export_joins_segments_without_reencoding_and_serves_ranges(
 def test_export_refusals(client: FlaskClient, url: str, status: int) -> None:
     response = client.get(url)
     assert response.status_code == status and response.get_json()["detail"]
+
+
+def test_an_export_swapped_for_a_link_out_of_the_folder_is_not_served(
+    client: FlaskClient, recorded: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    url = f"/api/car/recordings/{recorded[0]['start_time'] + 1.0}/{recorded[0]['start_time'] + 3.0}.mp4"
+    first = client.get(url)
+    first.close()
+    assert first.status_code == 200
+    (export,) = (tmp_path / "media" / "exports").glob("*.mp4")
+    (tmp_path / "outside.mp4").write_bytes(b"not yours")
+    for target in (Path("/etc/passwd"), Path("/proc/self/environ"), Path("..") / ".." / "outside.mp4"):
+        export.unlink()
+        export.symlink_to(target)
+        answer = client.get(url)
+        body = answer.get_data()
+        answer.close()
+        assert answer.status_code == 404 and b"root:" not in body and b"not yours" not in body, target

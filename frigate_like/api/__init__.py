@@ -21,7 +21,7 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.recordings import recordings_blueprint
     from frigate_like.api.system import system_blueprint
 
-    app = Flask("frigate_like")
+    app = Flask("frigate_like", static_folder=None)  # every file served goes through files.resolve_inside
     app.config["SERVICES"] = services
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)

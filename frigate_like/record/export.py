@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like.errors import BadRequest, NotFound
+from frigate_like.files import resolve_inside
 from frigate_like.record.clips import ClipWriter
 from frigate_like.record.segments import Segment
 
@@ -72,7 +73,7 @@ class RecordingExporter:
                 if not self._writer.cut_clip(segments, start, end, path):
                     raise RuntimeError(f"the export of {camera} {start}-{end} failed (see the log)")
                 logger.info("exported %s %.3f-%.3f from %d segment(s)", camera, start, end, len(segments))
-        return path
+        return resolve_inside(self.exports_dir, path.name, what="export")
 
     def _lock_for(self, name: str) -> threading.Lock:
         with self._guard:
