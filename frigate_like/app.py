@@ -343,8 +343,9 @@ class NVR(CameraHotplug):
         http = self.cfg.http
         websocket = guard_websocket(self.ws_hub.endpoint, AccessPolicy.from_config(http))
         self.http_server = HttpServer(
-            self.app, http.host, http.port, websockets={PATH: websocket}, on_loop=self.ws_hub.attach
-        )
+            self.app, http.host, http.port, websockets={PATH: websocket}, on_loop=self.ws_hub.attach,
+            max_body=http.max_body_bytes,
+        )  # fmt: skip
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 

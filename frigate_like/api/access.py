@@ -29,7 +29,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -38,7 +38,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, jsonify, request
 from starlette.websockets import WebSocket
 
-from frigate_like.api.server import WebSocketEndpoint
 from frigate_like.config.sections import HttpConfig
 from frigate_like.errors import BadRequest, Conflict, Forbidden, FrigateLikeError, Unauthorized, UnsupportedMediaType
 
@@ -50,6 +49,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 ADDRESS_REFRESH_S = 5.0  # an unknown address in Host re-reads the machine's addresses at most this often
 
 Kind = Literal["read", "write", "login"]
+WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., object])
 
 

@@ -104,7 +104,7 @@ def parse_request(text: str, current: Subscription) -> Subscription:
     """A client's ``{"type": "subscribe", ...}``; keys it leaves out keep their value. ``ValueError`` if bad."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise ValueError("expected a JSON object") from None
     if not isinstance(data, dict) or data.get("type", "subscribe") != "subscribe":
         raise ValueError('expected {"type": "subscribe", "cameras": [...], "max_fps": N, "log_level": "info"}')
