@@ -51,6 +51,17 @@ class HttpConfig(StrictModel):
         return self
 
 
+class CameraGroupsConfig(StrictModel):
+    """NEW ``camera_groups``: what a camera group's ``source`` may open (see ``groups/sources.py``).
+
+    Files only under ``file_roots`` (and ``paths.recordings_roots``); http(s) URLs only with
+    ``http_sources: true`` (the daemon would fetch any URL a caller names).
+    """
+
+    file_roots: list[Path] = Field(default_factory=list)
+    http_sources: bool = False
+
+
 class MqttConfig(StrictModel):
     """``mqtt``: the broker; ``enabled: false`` (NEW) runs without one.
 

@@ -27,8 +27,9 @@ from frigate_like.devices.v4l2 import set_exposure
 from frigate_like.errors import BadRequest, Conflict, FrigateLikeError
 from frigate_like.groups.models import GroupCameraConfig, parse_apply_request
 from frigate_like.groups.probe import detect_fps
+from frigate_like.groups.sources import check_source
 from frigate_like.groups.store import GroupStore
-from frigate_like.groups.translate import source_kind, source_path, to_camera_config
+from frigate_like.groups.translate import source_kind, to_camera_config
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +178,8 @@ class GroupManager:
             if config.camera_index not in present:
                 found = ", ".join(map(str, present)) or "none"
                 raise BadRequest(f"{key}.camera_index: no capture device {config.camera_index} (found: {found})")
-        elif kind == "file":
-            path = Path(source_path(config))
-            if not path.is_absolute():
-                raise BadRequest(f"{key}.source: a file source needs an absolute path, got {str(path)!r}")
-            if not path.is_file():
-                raise BadRequest(f"{key}.source: file not found: {path}")
+        elif config.source is not None:
+            check_source(f"{key}.source", config.source, self._cfg)
         try:
             return to_camera_config(self._cfg, config, detect_fps(config, self._ffprobe))
         except ValueError as exc:  # pydantic's ValidationError is one

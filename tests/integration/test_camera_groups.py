@@ -86,12 +86,17 @@ def camera_fps(daemon: Daemon) -> dict[str, float]:
     return {name: float(stats[name]["camera_fps"]) for name in GROUP_CAMERAS if name in stats}
 
 
+def group_config(tmp_path: Path) -> dict[str, Any]:
+    """The demo config, with the shared footage as the folder group cameras may play files from."""
+    return {**demo_config(tmp_path, loop=True, fps=5), "camera_groups": {"file_roots": [str(SHARED / "media")]}}
+
+
 def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> None:
     media = tmp_path / "footage"  # links: the test's path is then in every ffmpeg's argv
     media.mkdir()
     for name in ("one-by-one-person-detection.mp4", "car-detection.mp4"):
         (media / name).symlink_to(SHARED / "media" / name)
-    daemon = Daemon(tmp_path, demo_config(tmp_path, loop=True, fps=5))
+    daemon = Daemon(tmp_path, group_config(tmp_path))
     base = f"http://127.0.0.1:{daemon.port}"
     daemon.start()
     try:
@@ -176,7 +181,7 @@ def test_saved_groups_come_back_after_a_restart(tmp_path: Path) -> None:
     media.mkdir()
     for name in ("one-by-one-person-detection.mp4", "car-detection.mp4"):
         (media / name).symlink_to(SHARED / "media" / name)
-    daemon = Daemon(tmp_path, demo_config(tmp_path, loop=True, fps=5))
+    daemon = Daemon(tmp_path, group_config(tmp_path))
     body = group_body(media, (384, 216))
     saved = {"version": 1, "groups": {"abc123": body}}
     (tmp_path / "config.groups.json").write_text(json.dumps(saved))
