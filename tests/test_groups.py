@@ -265,3 +265,16 @@ def test_rtsp_and_allowed_http_sources_are_accepted(cfg: FrigateConfig, tmp_path
     cfg.camera_groups.http_sources = True
     groups.apply({"camera_configs": {"2": http}})
     assert [name for _, name in host.calls] == ["r", "h"]
+
+
+def test_the_apply_answer_redacts_sources_and_a_redacted_source_sent_back_is_unchanged(
+    manager: tuple[GroupManager, RecordingHost],
+) -> None:
+    groups, host = manager
+    secret = {"camera_name": "r", "source": "rtsp://admin:p@ss-Pa55@cam.lan/live", "framerate": 5}
+    shown = groups.apply({"camera_configs": {"1": secret}})
+    assert shown["camera_configs"]["1"]["source"] == "rtsp://admin:*****@cam.lan/live"
+    again = groups.apply({"camera_configs": {"1": {**shown["camera_configs"]["1"], "framerate": 5}}})
+    assert again["camera_configs"]["1"]["source"] == "rtsp://admin:*****@cam.lan/live"
+    assert host.cameras["r"].ffmpeg.inputs[0].path == secret["source"]
+    assert host.calls == [("add", "r")]  # the same camera: nothing restarted

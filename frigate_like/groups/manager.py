@@ -30,6 +30,7 @@ from frigate_like.groups.probe import detect_fps
 from frigate_like.groups.sources import check_source
 from frigate_like.groups.store import GroupStore
 from frigate_like.groups.translate import source_kind, to_camera_config
+from frigate_like.redact import redact_text, redact_value
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +84,16 @@ class GroupManager:
             if len(matches) > 1:
                 raise Conflict(f"camera ids {sorted(ids)} belong to groups {[g.id for g in matches]}: apply one group")
             group = matches[0] if matches else Group(uuid.uuid4().hex[-6:], {})
+            _unmask_sources(request.camera_configs, group.configs)
             wanted = self._build_all(group, request.camera_configs)
             self._converge(group, request.camera_configs, wanted)
             self.groups[group.id] = group
             self._saved()
             logger.info("camera group %s applied: %s", group.id, ", ".join(sorted(group.running.values())) or "-")
+            # shown like everywhere else: sources redacted (sent back as they are, they stay unchanged)
             return {
                 "group_id": group.id,
-                "camera_configs": {cid: c.model_dump(mode="json") for cid, c in group.configs.items()},
+                "camera_configs": redact_value({cid: c.model_dump(mode="json") for cid, c in group.configs.items()}),
             }
 
     def toggle_pause(self) -> bool:
@@ -219,3 +222,11 @@ class GroupManager:
 
 
 _UNUSED = GroupCameraConfig(use_this_camera=False)
+
+
+def _unmask_sources(configs: dict[str, GroupCameraConfig], current: dict[str, GroupCameraConfig]) -> None:
+    """A source sent back as it was shown (redacted) means "unchanged": the stored one is kept."""
+    for cid, config in configs.items():
+        before = current.get(cid)
+        if before is not None and before.source and config.source == redact_text(before.source):
+            config.source = before.source

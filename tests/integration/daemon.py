@@ -61,6 +61,8 @@ class Daemon:
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.log_path = tmp / "daemon.log"
         self.port = int(cfg["http"]["port"])
+        host = str(cfg["http"].get("host", "127.0.0.1"))
+        self.host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # where the helpers send requests
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -96,7 +98,7 @@ class Daemon:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def get(self, path: str, timeout: float = 10, headers: dict[str, str] | None = None) -> bytes:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        request = urllib.request.Request(f"http://{self.host}:{self.port}{path}", headers=headers or {})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return bytes(response.read())
 
