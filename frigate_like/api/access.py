@@ -2,10 +2,10 @@
 
 The rules (``http`` section of the config):
 
-- **Host** (every request and the WebSocket): the ``Host`` header must name this machine —
-  a loopback name or address, the machine's host names and addresses, or what
-  ``http.allowed_hosts`` lists instead (``"*"``: any). A web page that rebinds its own DNS
-  name to this machine still sends its own name, so it is refused (403).
+- **Host** (every request and the WebSocket): the ``Host`` header must be an IP address, a
+  loopback name, or one of the machine's host names — or of what ``http.allowed_hosts`` lists
+  instead of those (``"*"``: any). A web page that rebinds its own DNS name to this machine
+  still sends its own name, so it is refused (403).
 - **Reads** (GET/HEAD/OPTIONS that change nothing) are open — Home Assistant's integration
   reads without credentials — unless ``http.auth: required``, then they need the token.
 - **State changes** (other methods, plus the few GETs marked with :func:`changes_state`,
@@ -27,11 +27,8 @@ import hmac
 import ipaddress
 import logging
 import socket
-import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -46,7 +43,6 @@ logger = logging.getLogger(__name__)
 COOKIE = "frigate_like_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-ADDRESS_REFRESH_S = 5.0  # an unknown address in Host re-reads the machine's addresses at most this often
 
 Kind = Literal["read", "write", "login"]
 WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
@@ -110,27 +106,6 @@ def host_name(host_header: str) -> str:
     return host.rstrip(".")
 
 
-def machine_addresses() -> set[str]:
-    """Every address of this machine's interfaces (Linux ``/proc``), else what its host name resolves to."""
-    found: set[str] = set()
-    try:  # IPv4: the routing table's "/32 host LOCAL" entries are the local addresses
-        lines = Path("/proc/net/fib_trie").read_text().splitlines()
-        for previous, line in zip(lines, lines[1:], strict=False):
-            if "/32 host LOCAL" in line:
-                found.add(previous.split()[-1])
-    except OSError:
-        pass
-    try:
-        for line in Path("/proc/net/if_inet6").read_text().splitlines():
-            raw = line.split()[0]
-            found.add(str(ipaddress.IPv6Address(int(raw, 16))))
-    except (OSError, ValueError, IndexError):
-        pass
-    with contextlib.suppress(OSError):
-        found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
-    return {str(_ip(a)) for a in found if _ip(a) is not None}
-
-
 def machine_names() -> set[str]:
     name = socket.gethostname().lower()
     names = {name, f"{name}.local"}  # .local: the mDNS name a home network usually uses
@@ -143,22 +118,14 @@ class AccessPolicy:
     """The rules above for one ``http`` config; thread-safe, built once per app."""
 
     def __init__(
-        self,
-        token: str | None = None,
-        auth_required: bool = False,
-        allowed_hosts: Iterable[str] | None = None,
-        addresses: Callable[[], set[str]] = machine_addresses,
+        self, token: str | None = None, auth_required: bool = False, allowed_hosts: Iterable[str] | None = None
     ) -> None:
         self.token = token
         self.auth_required = auth_required
-        self._any_host = allowed_hosts is not None and "*" in allowed_hosts
-        # the configured list replaces the machine's names and addresses; loopback always stays
-        self._own_machine = allowed_hosts is None
-        self._hosts = {host_name(h) for h in allowed_hosts or ()} | (machine_names() if self._own_machine else set())
-        self._addresses = addresses
-        self._known: set[str] = addresses() if self._own_machine else set()
-        self._refreshed = time.monotonic()
-        self._lock = threading.Lock()
+        hosts = list(allowed_hosts) if allowed_hosts is not None else None
+        self._any_host = hosts is not None and "*" in hosts
+        # the configured list replaces the machine's own names; loopback names always stay
+        self._hosts = {host_name(h) for h in hosts} if hosts is not None else machine_names()
 
     @classmethod
     def from_config(cls, http: HttpConfig | None) -> AccessPolicy:
@@ -192,20 +159,11 @@ class AccessPolicy:
         if host is None or self._any_host:  # no Host: not a browser, so no DNS rebinding
             return
         name = host_name(host)
-        if name in LOOPBACK_NAMES or name.endswith(".localhost") or is_loopback(name) or name in self._hosts:
-            return
-        if self._own_machine and self._is_own_address(name):
+        # An IP address cannot carry a rebinding attack (that needs a name the attacker's DNS answers),
+        # and behind Docker's port mapping the address a client uses is not one of the container's.
+        if _ip(name) is not None or name in LOOPBACK_NAMES or name.endswith(".localhost") or name in self._hosts:
             return
         raise Forbidden(f"Host {name!r} is not one of this server's names; add it to http.allowed_hosts")
-
-    def _is_own_address(self, name: str) -> bool:
-        ip = _ip(name)
-        if ip is None:
-            return False
-        with self._lock:
-            if str(ip) not in self._known and time.monotonic() - self._refreshed > ADDRESS_REFRESH_S:
-                self._known, self._refreshed = self._addresses(), time.monotonic()  # an address added since
-            return str(ip) in self._known
 
     def _check_origin(self, caller: Caller) -> None:
         if caller.origin is None:

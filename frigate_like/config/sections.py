@@ -33,8 +33,8 @@ class HttpConfig(StrictModel):
     """NEW ``http``: the API server and who may use it (see ``api/access.py``).
 
     ``api_token`` guards state changes and the WebSocket (without it: loopback clients only);
-    ``auth: required`` guards reads too. ``allowed_hosts`` replaces the machine's own names
-    and addresses as the accepted ``Host`` headers (loopback is always accepted; ``"*"``: any).
+    ``auth: required`` guards reads too. ``allowed_hosts`` replaces the machine's own names as
+    the accepted ``Host`` names (IP addresses and loopback names always pass; ``"*"``: any).
     """
 
     host: str = "0.0.0.0"
