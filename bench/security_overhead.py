@@ -53,7 +53,7 @@ def per_call_us(function: Callable[[], object], calls: int) -> float:
 
 def guards(calls: int, tmp: Path) -> dict[str, float]:
     policy = AccessPolicy("a-token-of-some-length-123")
-    write = Caller("POST", "127.0.0.1:5000", "http://127.0.0.1:5000", "application/json", "192.168.1.20",
+    write = Caller("127.0.0.1:5000", "http://127.0.0.1:5000", "application/json", "192.168.1.20",
                    "Bearer a-token-of-some-length-123", None)  # fmt: skip
     record = logging.LogRecord("ffmpeg.driveway", logging.DEBUG, __file__, 1, LOG_LINE, None, None)
     redacting = RedactingFilter()

@@ -47,7 +47,6 @@ def make_app(model_path: Path, labelmap_path: Path, http: dict[str, Any] | None 
 
 def caller(**fields: Any) -> Caller:
     defaults: dict[str, Any] = {
-        "method": "POST",
         "host": "127.0.0.1:5000",
         "origin": None,
         "content_type": "application/json",
@@ -95,7 +94,7 @@ def test_state_changes_without_a_token_loopback_json_same_origin() -> None:
     with pytest.raises(UnsupportedMediaType):
         policy.check(caller(content_type="text/plain"), "write")  # a cross-site form
     with pytest.raises(UnsupportedMediaType):
-        policy.check(caller(method="GET", content_type=None), "write")  # <img src=/shutdown>
+        policy.check(caller(content_type=None), "write")  # <img src=/shutdown>
     for origin in ("http://evil.example", "null", "http://127.0.0.1:5001", "file://"):
         with pytest.raises(Forbidden):
             policy.check(caller(origin=origin), "write")
@@ -113,8 +112,8 @@ def test_with_a_token_it_opens_everything_and_loopback_alone_is_not_enough() -> 
         policy.check(caller(authorization=f"Bearer {TOKEN}", origin="http://evil.example"), "write")
     required = AccessPolicy(TOKEN, auth_required=True)
     with pytest.raises(Unauthorized):
-        required.check(caller(method="GET"), "read")
-    required.check(caller(method="GET", cookie_token=TOKEN), "read")
+        required.check(caller(), "read")
+    required.check(caller(cookie_token=TOKEN), "read")
 
 
 def test_auth_required_needs_a_token(model_path: Path, labelmap_path: Path) -> None:

@@ -70,7 +70,6 @@ def _login_view(view: F) -> F:
 class Caller:
     """What the policy looks at in a request or a WebSocket upgrade."""
 
-    method: str
     host: str | None  # the Host header
     origin: str | None
     content_type: str | None
@@ -223,7 +222,6 @@ def _authority(origin: str) -> str | None:
 # -- Flask ------------------------------------------------------------------------------------------
 def _flask_caller() -> Caller:
     return Caller(
-        method=request.method,
         host=request.headers.get("Host"),
         origin=request.headers.get("Origin"),
         content_type=request.headers.get("Content-Type"),
@@ -281,7 +279,6 @@ def _login_blueprint(policy: AccessPolicy) -> Blueprint:
 def _websocket_caller(websocket: WebSocket) -> Caller:
     headers: Mapping[str, str] = websocket.headers
     return Caller(
-        method="GET",
         host=headers.get("host"),
         origin=headers.get("origin"),
         content_type=None,
