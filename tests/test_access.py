@@ -104,7 +104,9 @@ def test_state_changes_without_a_token_loopback_json_same_origin() -> None:
 def test_with_a_token_it_opens_everything_and_loopback_alone_is_not_enough() -> None:
     policy = AccessPolicy(TOKEN)
     policy.check(caller(remote_addr="192.0.2.7", authorization=f"bearer {TOKEN}", content_type=None), "write")
-    policy.check(caller(remote_addr="192.0.2.7", cookie_token=TOKEN, content_type="text/plain"), "write")
+    policy.check(caller(remote_addr="192.0.2.7", cookie_token=TOKEN), "write")
+    with pytest.raises(UnsupportedMediaType):  # the cookie rides along on any same-site request: JSON still
+        policy.check(caller(remote_addr="192.0.2.7", cookie_token=TOKEN, content_type=None), "write")
     for wrong in (caller(), caller(authorization=f"Bearer {TOKEN}x"), caller(authorization=TOKEN)):
         with pytest.raises(Unauthorized):
             policy.check(wrong, "write")
@@ -160,15 +162,16 @@ def test_login_sets_an_httponly_strict_cookie_that_opens_state_changes(model_pat
         assert login.status_code == 200
         cookie = login.headers["Set-Cookie"]
         assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-        answer = client.get("/shutdown", environ_base=REMOTE)
+        assert client.get("/shutdown", environ_base=REMOTE).status_code == 415  # an <img> of a same-site page
+        answer = client.get("/shutdown", environ_base=REMOTE, headers=JSON)
         assert answer.status_code == 200
         answer.close()
         assert calls == ["shutdown"]
         logout = client.post("/api/logout", json={}, environ_base=REMOTE)
         assert logout.status_code == 200 and "Max-Age=0" in logout.headers["Set-Cookie"]
-        assert client.get("/shutdown", environ_base=REMOTE).status_code == 401
+        assert client.get("/shutdown", environ_base=REMOTE, headers=JSON).status_code == 401
         # a token in the query string is no token
-        assert client.get(f"/shutdown?token={TOKEN}", environ_base=REMOTE).status_code == 401
+        assert client.get(f"/shutdown?token={TOKEN}", environ_base=REMOTE, headers=JSON).status_code == 401
 
 
 @pytest.fixture

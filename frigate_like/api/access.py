@@ -11,9 +11,9 @@ The rules (``http`` section of the config):
 - **State changes** (other methods, plus the few GETs marked with :func:`changes_state`,
   such as ``/shutdown``) and **the WebSocket** need the caller to be allowed: the token when
   ``http.api_token`` is set, else a loopback client (401). They also need a same-origin or
-  absent ``Origin`` (403), and a JSON ``Content-Type`` unless a token came with them (415):
-  a cross-site form or ``<img>`` can send neither, and a cross-site ``fetch`` with JSON needs
-  a CORS preflight this server never grants.
+  absent ``Origin`` (403), and a JSON ``Content-Type`` unless the token came as a Bearer header
+  (415): a cross-site form or ``<img>`` can send neither, and a cross-site ``fetch`` with JSON
+  or an ``Authorization`` header needs a CORS preflight this server never grants.
 
 The token comes as ``Authorization: Bearer <token>`` or, for a browser (``<img>``,
 ``<video>``, the WebSocket), as the HttpOnly, SameSite=Strict cookie that ``POST /api/login``
@@ -141,12 +141,15 @@ class AccessPolicy:
                 self._authorize(caller)
             return
         self._check_origin(caller)
-        with_token = self.has_token(caller)
-        if kind == "write" and not with_token:
+        # Only the header excuses the JSON type: a browser attaches the cookie to requests from any
+        # page of the same site (another port of this host, say), even to an <img> that sends no Origin.
+        with_bearer = self._has_bearer(caller)
+        if kind == "write" and not with_bearer:
             self._authorize(caller)
-        if not with_token and not _is_json(caller.content_type):
+        if not with_bearer and not _is_json(caller.content_type):
             raise UnsupportedMediaType(
-                "a request that changes state needs 'Content-Type: application/json' (or the API token)"
+                "a request that changes state needs 'Content-Type: application/json' (or the API token as a Bearer "
+                "header)"
             )
 
     def check_websocket(self, caller: Caller) -> None:
@@ -170,13 +173,15 @@ class AccessPolicy:
         if caller.host is None or _authority(caller.origin) != _default_port_dropped(caller.host.lower()):
             raise Forbidden("cross-origin requests may not change state")
 
-    def has_token(self, caller: Caller) -> bool:
-        if not self.token:
-            return False
+    def _has_bearer(self, caller: Caller) -> bool:
         scheme, _, given = (caller.authorization or "").partition(" ")
-        if scheme.lower() == "bearer" and _same(given.strip(), self.token):
+        return bool(self.token) and scheme.lower() == "bearer" and _same(given.strip(), self.token or "")
+
+    def has_token(self, caller: Caller) -> bool:
+        """The token came, as a Bearer header or as the login cookie."""
+        if self._has_bearer(caller):
             return True
-        return caller.cookie_token is not None and _same(caller.cookie_token, self.token)
+        return bool(self.token) and caller.cookie_token is not None and _same(caller.cookie_token, self.token or "")
 
     def _authorize(self, caller: Caller) -> None:
         if self.token:

@@ -49,7 +49,7 @@ def errors(*codes: int) -> dict[str, Schema]:
         404: "not found",
         409: "conflicts with the current state",
         413: "the body is over http.max_body_bytes",
-        415: "a state change needs Content-Type: application/json (or the API token)",
+        415: "a state change needs Content-Type: application/json (or the token as a Bearer header)",
         416: "the range cannot be satisfied",
         503: "not available right now; retry later",
     }
