@@ -10,7 +10,7 @@ message and files written for people to read. What goes:
 - credentials in a query string: ``?password=``, ``&pass=``, ``pwd``, ``token``, ``key``,
   ``secret``, ``auth``, ``signature``... (any case, also ``api_key``, ``access_token``);
 - HTTP credentials in text (ffmpeg's ``-headers``): ``Authorization: Basic ...``,
-  ``Bearer ...``, ``Cookie: ...``;
+  ``Bearer ...``, ``Cookie: ...``; ``password=...`` / ``'password': '...'`` in free text;
 - a config value whose key names a secret (``password``, ``api_token``, ``secret``...).
 """
 
@@ -36,6 +36,12 @@ _HEADER = re.compile(
     r"(?P<value>[^\s'\",;\\]+)"
     r"|(?P<cookie>\b(?:cookie|x-api-key|x-auth-token)\s*[:=]\s*)(?P<cookie_value>[^'\"\\\r\n]+)"
     r"|(?P<bearer>\bbearer\s+)(?P<bearer_value>[A-Za-z0-9._~+/=-]+)",
+    re.IGNORECASE,
+)
+# key = value / "key": "value" in free text (a dict or a command line in a log message)
+_KEY_VALUE = re.compile(
+    r"(?P<name>\b(?:password|passwd|pwd|secret|client_secret|api_token|api_key|apikey|access_token)[\"']?"
+    r"\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;}&]+)",
     re.IGNORECASE,
 )
 # config keys whose values are secrets: a key is split into words at "_" and "-"
@@ -64,6 +70,7 @@ def redact_text(text: str) -> str:
         text = _URL_USERINFO.sub(_userinfo, text)
     if "=" in text:
         text = _QUERY_SECRET.sub(lambda m: m.group("name") + MASK, text)
+    text = _KEY_VALUE.sub(lambda m: m.group("name") + MASK, text)
     return _HEADER.sub(_header, text)
 
 

@@ -35,6 +35,10 @@ CASES = [
     (f'-headers "authorization:Bearer {SECRET}.x"', f'-headers "authorization:Bearer {MASK}"'),
     (f"-headers 'Cookie: session={SECRET}; a=b'", f"-headers 'Cookie: {MASK}'"),
     (f"sent Bearer {SECRET}", f"sent Bearer {MASK}"),
+    (f"{{'user': 'u', 'password': '{SECRET}'}}", f"{{'user': 'u', 'password': '{MASK}'}}"),
+    (f'{{"api_token": "{SECRET}", "port": 5000}}', f'{{"api_token": "{MASK}", "port": 5000}}'),
+    (f"mosquitto_pub -u u --password={SECRET} -t x", f"mosquitto_pub -u u --password={MASK} -t x"),
+    ("set http.api_token to allow others", "set http.api_token to allow others"),
     ("ffmpeg -i rtsp://cam.lan/live -f null -", "ffmpeg -i rtsp://cam.lan/live -f null -"),  # nothing to hide
     ("user@example.com wrote keyframe=1", "user@example.com wrote keyframe=1"),
 ]
