@@ -199,8 +199,16 @@ class TestWithoutToken:
 
     def test_group_sources_cannot_reach_host_files_or_other_protocols(self, open_daemon: Daemon) -> None:
         answers = {}
-        for source in ("/proc/self/environ", "/etc/passwd", "/etc/no-such-file", "concat:/etc/passwd|/etc/hosts",
-                       "file:///etc/shadow", "http://127.0.0.1:1/", "data:text/plain,x", "subfile,,start,0,end,0,,:/x"):
+        for source in (
+            "/proc/self/environ",
+            "/etc/passwd",
+            "/etc/no-such-file",
+            "concat:/etc/passwd|/etc/hosts",
+            "file:///etc/shadow",
+            "http://127.0.0.1:1/",
+            "data:text/plain,x",
+            "subfile,,start,0,end,0,,:/x",
+        ):
             answer = requests.post(self.url(open_daemon, "/skellycam/camera/group/apply"),
                                    json=group_apply(source), timeout=60)  # fmt: skip
             assert answer.status_code == 400, (source, answer.text)
