@@ -85,6 +85,19 @@ def test_host_header_must_name_this_machine() -> None:
     AccessPolicy(allowed_hosts=["*"]).check_host("anything.example")
 
 
+def test_a_refused_host_name_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    policy = AccessPolicy()
+    for _ in range(3):
+        with pytest.raises(Forbidden):
+            policy.check_host("nvr.lan:5000")
+    for i in range(100):
+        with pytest.raises(Forbidden):
+            policy.check_host(f"flood{i}.example")
+    warnings = [r.getMessage() for r in caplog.records if "http.allowed_hosts" in r.getMessage()]
+    assert warnings[0] == "refused requests for Host 'nvr.lan': not one of this server's names (http.allowed_hosts)"
+    assert len(warnings) == 20
+
+
 def test_state_changes_without_a_token_loopback_json_same_origin() -> None:
     policy = AccessPolicy()
     policy.check(caller(), "write")

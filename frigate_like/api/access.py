@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 COOKIE = "frigate_like_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_LOGGED_HOSTS = 20
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 Kind = Literal["read", "write", "login"]
@@ -125,6 +126,7 @@ class AccessPolicy:
         self._any_host = hosts is not None and "*" in hosts
         # the configured list replaces the machine's own names; loopback names always stay
         self._hosts = {host_name(h) for h in hosts} if hosts is not None else machine_names()
+        self._refused_hosts: set[str] = set()
 
     @classmethod
     def from_config(cls, http: HttpConfig | None) -> AccessPolicy:
@@ -165,6 +167,9 @@ class AccessPolicy:
         # and behind Docker's port mapping the address a client uses is not one of the container's.
         if _ip(name) is not None or name in LOOPBACK_NAMES or name.endswith(".localhost") or name in self._hosts:
             return
+        if name not in self._refused_hosts and len(self._refused_hosts) < MAX_LOGGED_HOSTS:
+            self._refused_hosts.add(name)  # once per name: an operator learns what to allow, an attacker cannot flood
+            logger.warning("refused requests for Host %r: not one of this server's names (http.allowed_hosts)", name)
         raise Forbidden(f"Host {name!r} is not one of this server's names; add it to http.allowed_hosts")
 
     def _check_origin(self, caller: Caller) -> None:
