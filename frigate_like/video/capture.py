@@ -39,9 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from frigate_like.config import CameraConfig, CameraInput
 from frigate_like.video.ffmpeg import (
-    CameraLike,
-    InputLike,
     active_roles,
     build_command,
     ignored_roles,
@@ -123,7 +122,7 @@ class _Input:
     """One input's ffmpeg and its restart state (touched only by the watchdog thread)."""
 
     index: int
-    config: InputLike
+    config: CameraInput
     roles: tuple[str, ...]
     ffmpeg_log: logging.Logger
     proc: subprocess.Popen[bytes] | None = None
@@ -144,7 +143,7 @@ class CameraCapture:
 
     def __init__(
         self,
-        cam: CameraLike,
+        cam: CameraConfig,
         cache_dir: Path,
         ring: FrameRing,
         frames: queue.Queue[tuple[int, float]],

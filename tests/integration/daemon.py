@@ -18,6 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
+JSON = {"Content-Type": "application/json"}  # what a state change needs from loopback without a token
 
 
 def free_port() -> int:
@@ -137,6 +138,12 @@ class Daemon:
         finally:
             if self._log is not None:
                 self._log.close()
+
+    def shm_blocks(self) -> set[str]:
+        """The shared-memory blocks this daemon made (frame rings, detector buffers), by their pid-named prefix."""
+        assert self.proc is not None
+        pid = self.proc.pid
+        return {name for name in os.listdir("/dev/shm") if name.startswith((f"fl_{pid}_", f"fl-det-{pid}-"))}
 
     def child_processes_alive(self, marker: str) -> list[str]:
         """Command lines of live processes that mention ``marker`` (e.g. the tmp path)."""

@@ -20,7 +20,7 @@ import pytest
 
 from frigate_like.video.binaries import find_ffmpeg
 from tests.integration.browser import play_and_seek
-from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.integration.daemon import JSON, SHARED, Daemon, demo_config
 from tests.record_support import count_frames, decodes_cleanly, streams
 
 FPS = 5
@@ -57,14 +57,10 @@ def recording_config(tmp: Path) -> dict[str, Any]:
     return cfg
 
 
-JSON = {"Content-Type": "application/json"}  # what a state change needs from loopback without a token
-
-
 def post(daemon: Daemon, path: str, body: dict[str, Any]) -> tuple[int, Any]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+        f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(), method="POST", headers=JSON
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())

@@ -28,13 +28,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from frigate_like.websocket import PATH
-from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.integration.daemon import JSON, SHARED, Daemon, demo_config
 from tests.integration.http_support import run_schemathesis
 from tests.integration.netns import PeerNamespace
 
 SECRET = "Zq9hunter2"  # in every place a secret may hide; must never come back out
 TOKEN = "tok-3f9c2a7d81b64e5e9d0c-issue12"
-JSON = {"Content-Type": "application/json"}
 SECRET_URL = f"rtsp://admin:p@ss{SECRET}@127.0.0.1:9/live?token={SECRET}"  # port 9: refused at once
 MiB = 1024 * 1024
 
@@ -145,7 +144,14 @@ class TestWithoutToken:
         state = next(t for t in texts if '"type":"state"' in t)
         assert "rtsp://admin:*****@127.0.0.1:9/live?token=*****" in state
         assert_no_secret(*texts)
-        requests.delete(self.url(open_daemon, "/skellycam/camera/group/close/all"), headers=JSON, timeout=60)
+        config = requests.get(self.url(open_daemon, "/api/config"), timeout=30)  # lists the group camera too
+        assert "grouped" in config.json()["cameras"] and "admin:*****@127.0.0.1:9" in config.text
+        assert_no_secret(config.content)
+        # only the group camera goes: close/all would stop the YAML cameras the next tests watch
+        off = group_apply(SECRET_URL)
+        off["camera_configs"]["g1"]["use_this_camera"] = False
+        requests.post(self.url(open_daemon, "/skellycam/camera/group/apply"), json=off, timeout=60).raise_for_status()
+        assert "grouped" not in requests.get(self.url(open_daemon, "/api/config"), timeout=30).json()["cameras"]
 
     def test_config_logs_and_cli_show_no_secret(self, open_daemon: Daemon) -> None:
         config = requests.get(self.url(open_daemon, "/api/config"), timeout=30)
