@@ -25,6 +25,7 @@ import peewee as pw
 from flask import Flask
 
 from frigate_like.api import ApiServices, create_app
+from frigate_like.api.access import AccessPolicy, guard_websocket
 from frigate_like.api.server import HttpServer
 from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
 from frigate_like.cameras.runtime import CameraRuntimes, ProcessSettings
@@ -282,9 +283,11 @@ class NVR:
         )
         self.app = create_app(services)
         http = self.cfg.http
+        websocket = guard_websocket(self.ws_hub.endpoint, AccessPolicy.from_config(http))
         self.http_server = HttpServer(
-            self.app, http.host, http.port, websockets={PATH: self.ws_hub.endpoint}, on_loop=self.ws_hub.attach
-        )
+            self.app, http.host, http.port, websockets={PATH: websocket}, on_loop=self.ws_hub.attach,
+            max_body=http.max_body_bytes,
+        )  # fmt: skip
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 

@@ -27,12 +27,24 @@ class Unauthorized(FrigateLikeError):
     """A request lacks the credentials the endpoint needs (HTTP 401)."""
 
 
+class Forbidden(FrigateLikeError):
+    """The request is refused whatever its credentials: a foreign Host or Origin (HTTP 403)."""
+
+
 class NotFound(FrigateLikeError):
     """The named camera, event, label or file does not exist (HTTP 404)."""
 
 
 class Conflict(FrigateLikeError):
     """The request clashes with the current state (HTTP 409)."""
+
+
+class PayloadTooLarge(FrigateLikeError):
+    """The request body is over the configured limit (HTTP 413)."""
+
+
+class UnsupportedMediaType(FrigateLikeError):
+    """A state-changing request without a JSON body type and without a token (HTTP 415)."""
 
 
 class Unavailable(FrigateLikeError):

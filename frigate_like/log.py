@@ -1,32 +1,16 @@
-"""Queue-based logging across processes, with secrets masked in every record."""
+"""Queue-based logging across processes, with secrets redacted in every record (``redact.RedactingFilter``)."""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 import multiprocessing as mp
-import re
 from collections.abc import Mapping
 from typing import Any
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]+):(?P<pw>[^@/\s]+)@")
+from frigate_like.redact import RedactingFilter
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-
-
-def mask_secrets(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@host`` in ``text``."""
-    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:*****@", text)
-
-
-class SecretMaskingFilter(logging.Filter):
-    """Rewrites a record's message so camera passwords never reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_secrets(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
 
 
 def configure_main_logging(
@@ -35,7 +19,7 @@ def configure_main_logging(
     """Main process: records from every process go through ``log_queue`` to stderr."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(SecretMaskingFilter())
+    handler.addFilter(RedactingFilter())
     listener = logging.handlers.QueueListener(log_queue, handler, respect_handler_level=False)
     listener.start()
     _install_queue_handler(default_level, levels, log_queue)
@@ -52,7 +36,7 @@ def _install_queue_handler(default_level: str, levels: Mapping[str, str], log_qu
     for existing in list(root.handlers):
         root.removeHandler(existing)
     queue_handler = logging.handlers.QueueHandler(log_queue)
-    queue_handler.addFilter(SecretMaskingFilter())
+    queue_handler.addFilter(RedactingFilter())
     root.addHandler(queue_handler)
     root.setLevel(default_level.upper())
     for name, level in levels.items():

@@ -710,10 +710,10 @@ def test_shm_bytes_needed(minimal: dict[str, Any]) -> None:
 
 
 def test_check_shm_fails_when_too_small(tmp_path: Path, minimal: dict[str, Any]) -> None:
-    minimal["cameras"]["back"].update(width=2**20, height=2**20)  # 1.5 TiB a frame
+    minimal["cameras"]["back"].update(width=16384, height=16384)  # 384 MiB a frame
     cfg = config_from_dict(minimal)
     with pytest.raises(ConfigError) as info:
-        check_shm(cfg, 20, shm_path=tmp_path)
+        check_shm(cfg, 100_000, shm_path=tmp_path)  # 37 TiB of ring
     [problem] = info.value.problems
     assert problem.startswith("shared memory: 1 camera(s) need ")
     assert f"but {tmp_path} has only" in problem

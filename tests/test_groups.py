@@ -18,9 +18,10 @@ from frigate_like.video.ffmpeg import build_command
 
 
 @pytest.fixture
-def cfg(model_path: Path, labelmap_path: Path) -> FrigateConfig:
+def cfg(model_path: Path, labelmap_path: Path, shared_dir: Path) -> FrigateConfig:
     return config_from_dict(
         {
+            "camera_groups": {"file_roots": [str(shared_dir / "media")]},
             "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
             "objects": {"track": ["person", "car"]},
             "cameras": {
@@ -197,8 +198,9 @@ def test_conflicts_and_missing_sources_change_nothing(
         groups.apply({"camera_configs": {"1": file_camera(person_video, "yard")}})  # the YAML camera's name
     with pytest.raises(BadRequest, match="camera_configs.1.camera_index: no capture device 3"):
         groups.apply({"camera_configs": {"1": {"camera_index": 3}}})
+    missing = person_video.with_name("missing.mp4")
     with pytest.raises(BadRequest, match="camera_configs.2.source: file not found"):
-        groups.apply({"camera_configs": {"1": file_camera(person_video, "a"), "2": file_camera(tmp_path / "x", "b")}})
+        groups.apply({"camera_configs": {"1": file_camera(person_video, "a"), "2": file_camera(missing, "b")}})
     with pytest.raises(BadRequest, match="camera_name 'a' is used by more than one camera"):
         groups.apply({"camera_configs": {"1": file_camera(person_video, "a"), "2": file_camera(person_video, "a")}})
     with pytest.raises(Conflict, match="no room"):
@@ -259,3 +261,62 @@ def test_a_camera_that_cannot_restart_is_stopped_with_its_error(
     camera = groups.state()["groups"][group_id]["cameras"]["1"]
     assert camera["running"] is False and "no room" in camera["error"]
     assert "a" not in host.cameras and host.calls[-1] == ("remove", "a")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "/proc/self/environ", "/etc/passwd", "/etc/no-such-file", "file:///etc/passwd", "concat:/etc/passwd|/etc/hosts",
+        "subfile,,start,0,end,0,,:/etc/passwd", "data:text/plain,hello", "pipe:0", "http://127.0.0.1:5000/api/config",
+        "https://example.com/cam.mjpg", "tcp://127.0.0.1:22", "ftp://host/x.mp4", "gopher://x", "relative/clip.mp4",
+        "/dev/sda", "rtsp:/no-slashes", "/tmp/../etc/passwd", "rtsp://cam/live\n-i /etc/passwd",
+    ],
+)  # fmt: skip
+def test_group_sources_are_limited_to_cameras_devices_and_allowed_files(
+    manager: tuple[GroupManager, RecordingHost], source: str
+) -> None:
+    groups, host = manager
+    with pytest.raises(BadRequest) as refused:
+        groups.apply({"camera_configs": {"1": {"camera_name": "x", "source": source, "framerate": 5}}})
+    assert str(refused.value).startswith("camera_configs.1.source: ")
+    assert host.calls == []
+
+
+def test_a_refused_file_reads_the_same_whether_it_exists_or_not(
+    manager: tuple[GroupManager, RecordingHost], tmp_path: Path
+) -> None:
+    groups, _ = manager
+    (tmp_path / "exists.mp4").write_bytes(b"x")
+    (tmp_path / "link.mp4").symlink_to("/etc/passwd")
+    answers = set()
+    for name in ("exists.mp4", "missing.mp4", "link.mp4"):
+        with pytest.raises(BadRequest) as refused:
+            groups.apply({"camera_configs": {"1": {"camera_name": "x", "source": str(tmp_path / name)}}})
+        answers.add(str(refused.value))
+    assert len(answers) == 1 and "camera_groups.file_roots" in answers.pop()
+
+
+def test_rtsp_and_allowed_http_sources_are_accepted(cfg: FrigateConfig, tmp_path: Path) -> None:
+    rtsp = {"camera_name": "r", "source": "rtsp://user:pw@cam.lan:554/live", "framerate": 5}
+    http = {"camera_name": "h", "source": "http://cam.lan/video.mjpg", "framerate": 5}
+    host = RecordingHost(cfg)
+    groups = host.manager(cfg, GroupStore(tmp_path / "g.json"), DeviceDiscovery(tmp_path / "s", tmp_path / "d"))
+    groups.apply({"camera_configs": {"1": rtsp}})
+    with pytest.raises(BadRequest, match="camera_groups.http_sources"):
+        groups.apply({"camera_configs": {"2": http}})
+    cfg.camera_groups.http_sources = True
+    groups.apply({"camera_configs": {"2": http}})
+    assert [name for _, name in host.calls] == ["r", "h"]
+
+
+def test_the_apply_answer_redacts_sources_and_a_redacted_source_sent_back_is_unchanged(
+    manager: tuple[GroupManager, RecordingHost],
+) -> None:
+    groups, host = manager
+    secret = {"camera_name": "r", "source": "rtsp://admin:p@ss-Pa55@cam.lan/live", "framerate": 5}
+    shown = groups.apply({"camera_configs": {"1": secret}})
+    assert shown["camera_configs"]["1"]["source"] == "rtsp://admin:*****@cam.lan/live"
+    again = groups.apply({"camera_configs": {"1": {**shown["camera_configs"]["1"], "framerate": 5}}})
+    assert again["camera_configs"]["1"]["source"] == "rtsp://admin:*****@cam.lan/live"
+    assert host.cameras["r"].ffmpeg.inputs[0].path == secret["source"]
+    assert host.calls == [("add", "r")]  # the same camera: nothing restarted

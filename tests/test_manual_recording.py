@@ -66,7 +66,7 @@ class Rig:
         return self.client.post("/skellycam/camera/group/all/record/start", json=body)
 
     def stop(self) -> Any:
-        return self.client.get("/skellycam/camera/group/all/record/stop")
+        return self.client.get("/skellycam/camera/group/all/record/stop", content_type="application/json")
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_the_state_names_the_running_recording_and_each_start_and_stop_is_told(r
 
 
 def test_default_name_and_directory_then_a_clean_finish_at_shutdown(rig: Rig) -> None:
-    assert rig.client.post("/skellycam/camera/group/all/record/start").get_json() is True  # no body at all
+    assert rig.client.post("/skellycam/camera/group/all/record/start", content_type="application/json").get_json()
     (folder,) = rig.base.iterdir()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d_\d\d_\d\d", folder.name)
     rig.feed("left", START, 10)

@@ -197,7 +197,7 @@ def test_hang_up_over_the_real_server_frees_the_viewer(rig: LiveRig) -> None:
     try:
         # 1 fps: the stream sleeps between frames; the hang-up must end it before the next write
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(b"GET /api/cam?fps=1&h=108 HTTP/1.1\r\nHost: test\r\n\r\n")
+            sock.sendall(b"GET /api/cam?fps=1&h=108 HTTP/1.1\r\nHost: localhost\r\n\r\n")
             reader = sock.makefile("rb")
             while reader.readline() not in (b"\r\n", b""):
                 pass  # response headers

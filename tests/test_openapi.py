@@ -102,3 +102,19 @@ def test_method_not_allowed_names_the_allowed_ones(app: Flask) -> None:
     response = app.test_client().post("/api/openapi.json")
     assert response.status_code == 405 and "detail" in response.get_json()
     assert "GET" in response.headers["Allow"]
+
+
+def test_the_operations_that_need_the_token_are_the_state_changes(app: Flask) -> None:
+    document = _document(app)
+    assert set(document["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth"}
+    adapter = app.url_map.bind("localhost")
+    secured = set()
+    for path, item in document["paths"].items():
+        ((method, op),) = item.items()
+        endpoint, _ = adapter.match(re.sub(r"\{[^}]+\}", "x", path), method=method.upper())
+        kind = getattr(app.view_functions[endpoint], "access_kind", "read" if method == "get" else "write")
+        assert ("security" in op) == (kind == "write"), path
+        if kind != "read":
+            assert {"403", "415"} <= set(op["responses"]), path
+        secured |= {path} if "security" in op else set()
+    assert {"/shutdown", "/skellycam/camera/group/all/pause_unpause", "/skellycam/playback/load"} <= secured

@@ -137,4 +137,4 @@ def test_load_refusals(library: Library, path: str, status: int) -> None:
 def test_nothing_loaded_and_a_bad_body(library: Library) -> None:
     assert library.client.get("/skellycam/playback/timestamps").status_code == 409
     assert library.client.post("/skellycam/playback/load", json={}).status_code == 400
-    assert library.client.post("/skellycam/playback/load", data="x").status_code == 400
+    assert library.client.post("/skellycam/playback/load", data="x", content_type="application/json").status_code == 400

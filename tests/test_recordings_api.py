@@ -14,6 +14,7 @@ from frigate_like.api import ApiServices, create_app
 from frigate_like.db import queries
 from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database
+from frigate_like.errors import BadRequest, Unavailable
 from frigate_like.record.export import RecordingExporter
 from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer
 from frigate_like.record.nvr import Recordings
@@ -104,3 +105,45 @@ def test_export_joins_segments_without_reencoding_and_serves_ranges(
 def test_export_refusals(client: FlaskClient, url: str, status: int) -> None:
     response = client.get(url)
     assert response.status_code == status and response.get_json()["detail"]
+
+
+def test_an_export_swapped_for_a_link_out_of_the_folder_is_not_served(
+    client: FlaskClient, recorded: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    url = f"/api/car/recordings/{recorded[0]['start_time'] + 1.0}/{recorded[0]['start_time'] + 3.0}.mp4"
+    first = client.get(url)
+    first.close()
+    assert first.status_code == 200
+    (export,) = (tmp_path / "media" / "exports").glob("*.mp4")
+    (tmp_path / "outside.mp4").write_bytes(b"not yours")
+    for target in (Path("/etc/passwd"), Path("/proc/self/environ"), Path("..") / ".." / "outside.mp4"):
+        export.unlink()
+        export.symlink_to(target)
+        answer = client.get(url)
+        body = answer.get_data()
+        answer.close()
+        assert answer.status_code == 404 and b"root:" not in body and b"not yours" not in body, target
+
+
+def test_the_exports_folder_stays_under_its_cap_oldest_first(recorded: list[dict[str, Any]], tmp_path: Path) -> None:
+    largest = max(int(r["size_bytes"]) for r in recorded)
+    folder = tmp_path / "exports"
+    exporter = RecordingExporter(folder, rows, find_ffmpeg(), max_bytes=largest)  # room for one
+    spans = [(r["start_time"] + 0.5, r["end_time"] - 0.5) for r in recorded[:3]]
+    for start, end in spans:
+        exporter.export("car", start, end)
+        assert sum(p.stat().st_size for p in folder.glob("*.mp4")) <= largest
+    (left,) = folder.glob("*.mp4")  # each new one made room by removing the one before
+    assert left == exporter.export("car", *spans[2]), "the newest stays and is served from the cache"
+    with pytest.raises(BadRequest, match="cap"):
+        exporter.export("car", recorded[0]["start_time"], recorded[-1]["end_time"])  # alone over the cap
+
+
+def test_exports_written_at_once_are_bounded(recorded: list[dict[str, Any]], tmp_path: Path) -> None:
+    exporter = RecordingExporter(tmp_path / "exports", rows, find_ffmpeg(), max_concurrent=1)
+    start, end = recorded[0]["start_time"] + 0.5, recorded[0]["end_time"] - 0.5
+    assert exporter._slots.acquire(blocking=False)  # another request is writing one
+    with pytest.raises(Unavailable):
+        exporter.export("car", start, end)
+    exporter._slots.release()
+    assert exporter.export("car", start, end).is_file()

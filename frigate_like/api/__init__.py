@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from frigate_like.api.access import AccessPolicy, install_access
 from frigate_like.api.errors import register_error_handlers
+from frigate_like.api.limits import BoundedJSONProvider
 from frigate_like.api.service import ApiServices
 
 
@@ -22,10 +24,12 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.system import system_blueprint
     from frigate_like.web import web_blueprint
 
-    app = Flask("frigate_like")
+    app = Flask("frigate_like", static_folder=None)  # every file served goes through files.resolve_inside
     app.config["SERVICES"] = services
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = BoundedJSONProvider(app)
+    app.json.sort_keys = False
     register_error_handlers(app)
+    install_access(app, AccessPolicy.from_config(services.config.http if services.config is not None else None))
     app.register_blueprint(system_blueprint(services))
     app.register_blueprint(events_blueprint(services))
     app.register_blueprint(recordings_blueprint(services))

@@ -12,6 +12,12 @@ the event loop. Two things it does not do for long-lived streams (MJPEG), added 
   a stream would hang the daemon's exit. :class:`DaemonThreadPool` uses daemon threads, and
   :meth:`WsgiBridge.stop` marks every live request as gone so streams end first.
 
+- **The client stopped reading.** A viewer that keeps its connection open but reads nothing
+  would hold a worker forever once the socket buffers fill. When one chunk cannot be handed to
+  the connection within ``send_timeout``, the request counts as gone, the rest of its response
+  is dropped and the connection is closed (uvicorn closes it when the app raises
+  :class:`SlowClient`; :class:`SlowClientLogFilter` makes that one quiet log line).
+
 A streaming view should yield (or check :func:`client_disconnected`) at least every few
 seconds, so a departed client or a shutdown is noticed.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +36,7 @@ from typing import Any, ParamSpec, TypeVar
 from a2wsgi import WSGIMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
+SEND_TIMEOUT_S = 30.0  # a chunk not taken by the connection within this long: the client stopped reading
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -134,10 +142,28 @@ class _StopWhenGone:
         return result if gone is None else _until_gone(result, gone)
 
 
+class SlowClient(Exception):
+    """Raised to the ASGI server once a client stopped reading: it closes the connection."""
+
+
+class SlowClientLogFilter(logging.Filter):
+    """On uvicorn's error logger: a :class:`SlowClient` is one line, not "Exception in ASGI application"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, SlowClient):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args, record.exc_info, record.exc_text = str(exc), None, None, None
+        return True
+
+
 class WsgiBridge:
     """ASGI app serving a WSGI app from ``workers`` daemon threads (one per in-flight request)."""
 
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], workers: int) -> None:
+    def __init__(
+        self, wsgi_app: Callable[..., Iterable[bytes]], workers: int, *, send_timeout: float = SEND_TIMEOUT_S
+    ) -> None:
+        self.send_timeout = send_timeout
         self.pool = DaemonThreadPool(workers)
         self._app = WSGIMiddleware(_StopWhenGone(wsgi_app), workers=1)  # type: ignore[arg-type]
         self._app.executor.shutdown(wait=False)  # its own pool (no thread started yet) is replaced
@@ -167,10 +193,23 @@ class WsgiBridge:
                     gone.set()
                     return
 
+        stalled: list[str] = []
+
+        async def send_or_give_up(message: Message) -> None:
+            if stalled:
+                return  # the client stopped reading: drop the rest, so the worker finishes
+            try:
+                await asyncio.wait_for(send(message), self.send_timeout)
+            except TimeoutError:
+                stalled.append(f"client {scope.get('client')} read nothing for {self.send_timeout:g} s: dropped")
+                gone.set()
+
         watcher = asyncio.get_running_loop().create_task(watch())
         token = _client_gone.set(gone)  # a2wsgi copies this context into the worker thread
         try:
-            await self._app(scope, inbox.get, send)  # type: ignore[arg-type]
+            await self._app(scope, inbox.get, send_or_give_up)  # type: ignore[arg-type]
+            if stalled:
+                raise SlowClient(stalled[0])
         finally:
             _client_gone.reset(token)
             gone.set()

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from frigate_like.api.auth import require_token
+from frigate_like.api.access import changes_state, only_reads
 from frigate_like.api.params import bool_param, int_param
 from frigate_like.api.service import ApiServices
 from frigate_like.devices import V4L2_BACKEND_ID, DeviceDiscovery
@@ -26,6 +26,7 @@ def cameras_blueprint(services: ApiServices) -> Blueprint:
         return services.groups
 
     @bp.post("/detect")
+    @only_reads
     def detect() -> Response:
         filter_virtual = bool_param(request.args, "filter_virtual", True)
         backend_id = int_param(request.args, "backend_id")
@@ -38,7 +39,6 @@ def cameras_blueprint(services: ApiServices) -> Blueprint:
         return jsonify(microphones_document(devices.microphones()))
 
     @bp.post("/group/apply")
-    @require_token
     def apply_group() -> Response:
         body = request.get_json(force=True, silent=True)
         if body is None:
@@ -46,13 +46,12 @@ def cameras_blueprint(services: ApiServices) -> Blueprint:
         return jsonify(groups().apply(body))
 
     @bp.get("/group/all/pause_unpause")
-    @require_token
+    @changes_state
     def pause_unpause() -> Response:
         groups().toggle_pause()
         return jsonify(True)
 
     @bp.delete("/group/close/all")
-    @require_token
     def close_all() -> Response:
         groups().close_all()
         return jsonify(True)

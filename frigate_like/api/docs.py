@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, send_from_directory
+from flask import Blueprint, Response, jsonify, send_file
 from swagger_ui_bundle import swagger_ui_path
 
 from frigate_like.api.openapi import openapi_document
 from frigate_like.api.service import ApiServices
 from frigate_like.errors import NotFound
+from frigate_like.files import resolve_inside
 
 # The only Swagger UI files the page loads; nothing else of the package folder is served.
 ASSETS = frozenset(
@@ -75,6 +77,6 @@ def docs_blueprint(services: ApiServices) -> Blueprint:
     def asset(asset: str) -> Response:
         if asset not in ASSETS:
             raise NotFound(f"no such file: {asset!r}")
-        return send_from_directory(str(swagger_ui_path), asset, max_age=86400)
+        return send_file(resolve_inside(Path(swagger_ui_path), asset), max_age=86400)
 
     return bp

@@ -7,15 +7,28 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from frigate_like.errors import BadRequest, Conflict, FrigateLikeError, NotFound, Unauthorized, Unavailable
+from frigate_like.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    FrigateLikeError,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 
 STATUS_OF: list[tuple[type[FrigateLikeError], int]] = [
     (BadRequest, 400),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (Unavailable, 503),
 ]
 

@@ -1,4 +1,4 @@
-"""The daemon's own endpoints: ``/health`` and ``/shutdown`` (guarded: loopback or the API token)."""
+"""The daemon's own endpoints: ``/health`` and ``/shutdown`` (a state change: see api/access.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 from flask import Blueprint, Response, jsonify
 
-from frigate_like.api.auth import require_token
+from frigate_like.api.access import changes_state
 from frigate_like.api.service import ApiServices
 from frigate_like.errors import Unavailable
 
@@ -22,7 +22,7 @@ def lifecycle_blueprint(services: ApiServices) -> Blueprint:
         return Response(json.dumps(HEALTHY, ensure_ascii=False), mimetype="application/json")
 
     @bp.get("/shutdown")
-    @require_token
+    @changes_state
     def shutdown() -> Response:
         if services.shutdown is None:
             raise Unavailable("this process cannot be shut down over HTTP")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from frigate_like.api.auth import require_token
+from frigate_like.api.access import changes_state
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
 
@@ -46,7 +46,6 @@ def manual_recording_blueprint(services: ApiServices) -> Blueprint:
         return required(services.manual, "manual recording")
 
     @bp.post("/skellycam/camera/group/all/record/start")
-    @require_token
     def start() -> Response:
         body = _body()
         recorder().start(
@@ -57,7 +56,7 @@ def manual_recording_blueprint(services: ApiServices) -> Blueprint:
         return jsonify(True)
 
     @bp.get("/skellycam/camera/group/all/record/stop")
-    @require_token
+    @changes_state
     def stop() -> Response:
         recorder().stop()
         return jsonify(True)

@@ -12,12 +12,13 @@ from typing import Any
 from frigate_like import __version__
 from frigate_like.api.events import MAX_LIMIT, THUMBNAIL_FORMATS
 from frigate_like.api.media import MJPEG_DEFAULT_FPS, MJPEG_DEFAULT_HEIGHT, MJPEG_MAX_FPS
-from frigate_like.api.openapi_parts import Schema
+from frigate_like.api.openapi_parts import SECURITY_SCHEMES, Schema, state_change
 from frigate_like.api.openapi_parts import binary as _binary
 from frigate_like.api.openapi_parts import errors as _errors
 from frigate_like.api.openapi_parts import get as _get
 from frigate_like.api.openapi_parts import json_response as _json
 from frigate_like.api.openapi_parts import path as _path
+from frigate_like.api.openapi_parts import post as _post
 from frigate_like.api.openapi_parts import query as _query
 from frigate_like.api.openapi_parts import ref as _ref
 from frigate_like.api.openapi_parts import text as _text
@@ -306,6 +307,18 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             ],
             tag="clips",
         )
+    status = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+    paths["/api/login"] = state_change(
+        _post(
+            "Log a browser in: sets the HttpOnly, SameSite=Strict cookie frigate_like_token",
+            {"200": _json(status, "logged in"), **_errors(400, 401, 409)},
+            {"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "minLength": 1}}},
+        ),
+        login=True,
+    )
+    paths["/api/logout"] = state_change(
+        _post("Log a browser out: clears the cookie", {"200": _json(status, "logged out")}), login=True
+    )
     paths.update(skellycam_paths(example_camera))
     paths.update(web_paths(example_camera))
     return {
@@ -313,10 +326,14 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         "info": {
             "title": "frigate-like HTTP API",
             "version": __version__,
-            "description": 'Frigate 0.8\'s HTTP API. Errors are JSON {"detail": ...}.',
+            "description": 'Frigate 0.8\'s HTTP API. Errors are JSON {"detail": ...}. Reads are open unless '
+            "http.auth is required; operations with a security requirement change state and need the token "
+            "(or, when no token is configured, a loopback client), Content-Type: application/json unless the "
+            "token came, and a same-origin or absent Origin. Every request's Host must name this server.",
         },
         "paths": paths,
         "components": {
+            "securitySchemes": SECURITY_SCHEMES,
             "schemas": {
                 "Error": ERROR,
                 "Event": EVENT,
@@ -325,6 +342,6 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
                 "CameraStats": CAMERA_STATS,
                 "Storage": STORAGE,
                 **SKELLYCAM_SCHEMAS,
-            }
+            },
         },
     }

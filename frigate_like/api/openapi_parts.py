@@ -44,9 +44,12 @@ def text(description: str) -> Schema:
 def errors(*codes: int) -> dict[str, Schema]:
     words = {
         400: "a parameter is invalid",
-        401: "a valid api token is required",
+        401: "the API token is required (or, when none is configured, a loopback client)",
+        403: "a foreign Host or Origin",
         404: "not found",
         409: "conflicts with the current state",
+        413: "the body is over http.max_body_bytes",
+        415: "a state change needs Content-Type: application/json (or the token as a Bearer header)",
         416: "the range cannot be satisfied",
         503: "not available right now; retry later",
     }
@@ -87,3 +90,27 @@ def operation(
 
 def post(summary: str, responses: dict[str, Schema], body: Schema | None = None, tag: str = "system") -> Schema:
     return operation("post", summary, responses, tag=tag, body=body)
+
+
+# How the token may come (api/access.py); never in a query string.
+SECURITY_SCHEMES: Schema = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <http.api_token>"},
+    "cookieAuth": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "frigate_like_token",
+        "description": "HttpOnly, SameSite=Strict; set by POST /api/login (browsers: <img>, <video>, WebSocket)",
+    },
+}
+# the token as a header or the cookie, or nothing: a loopback client when no token is configured
+TOKEN_OR_LOOPBACK: list[Schema] = [{"bearerAuth": []}, {"cookieAuth": []}, {}]
+
+
+def state_change(item: Schema, *, login: bool = False) -> Schema:
+    """A path item whose operation changes state: the token or loopback, same origin, a JSON body type."""
+    for op in item.values():
+        if not login:
+            op["security"] = TOKEN_OR_LOOPBACK
+            op["responses"].update(errors(401))
+        op["responses"].update(errors(403, 415, *((413,) if "requestBody" in op else ())))
+    return item

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from frigate_like.api.openapi_parts import Schema, binary, errors, get, json_response, operation, path, post, query, ref
+from frigate_like.api.openapi_parts import (
+    Schema,
+    binary,
+    errors,
+    get,
+    json_response,
+    operation,
+    path,
+    post,
+    query,
+    ref,
+    state_change,
+)
 
 NUMBER: Schema = {"type": "number"}
 NULLABLE_NUMBER: Schema = {"type": "number", "nullable": True}
@@ -141,12 +153,14 @@ def skellycam_paths(example_camera: str | None) -> dict[str, Any]:
     true = json_response({"type": "boolean"}, "true")
     return {
         "/health": get("Health check", {"200": json_response({"type": "string", "example": "Hello👋"}, "alive")}),
-        "/shutdown": get(
-            "Clean shutdown (loopback only, or with the api token)",
-            {
-                "200": json_response({"type": "object", "required": ["status", "message"]}, "shutdown initiated"),
-                **errors(401),
-            },
+        "/shutdown": state_change(
+            get(
+                "Clean shutdown (a state change: the token or loopback, JSON content type)",
+                {
+                    "200": json_response({"type": "object", "required": ["status", "message"]}, "shutdown initiated"),
+                    **errors(401),
+                },
+            )
         ),
         "/skellycam/camera/detect": operation(
             "post",
@@ -173,20 +187,22 @@ def skellycam_paths(example_camera: str | None) -> dict[str, Any]:
             {"200": json_response({"type": "object", "required": ["microphones"]}, "device index → name")},
             tag="cameras",
         ),
-        "/skellycam/camera/group/apply": post(
-            "Create or update a camera group",
-            {
-                "200": json_response({"type": "object", "required": ["group_id", "camera_configs"]}, "the group"),
-                **errors(400, 401, 409, 503),
-            },
-            ref("GroupApply"),
-            tag="cameras",
+        "/skellycam/camera/group/apply": state_change(
+            post(
+                "Create or update a camera group",
+                {
+                    "200": json_response({"type": "object", "required": ["group_id", "camera_configs"]}, "the group"),
+                    **errors(400, 401, 409, 503),
+                },
+                ref("GroupApply"),
+                tag="cameras",
+            )
         ),
-        "/skellycam/camera/group/all/pause_unpause": get(
-            "Toggle capture of every group camera", {"200": true, **errors(401, 503)}, tag="cameras"
+        "/skellycam/camera/group/all/pause_unpause": state_change(
+            get("Toggle capture of every group camera", {"200": true, **errors(401, 503)}, tag="cameras")
         ),
-        "/skellycam/camera/group/close/all": operation(
-            "delete", "Stop and release every group camera", {"200": true, **errors(401, 503)}, tag="cameras"
+        "/skellycam/camera/group/close/all": state_change(
+            operation("delete", "Stop and release every group camera", {"200": true, **errors(401, 503)}, tag="cameras")
         ),
         "/api/{camera}/recordings": get(
             "24/7 recordings of a camera by day and hour, with events and gaps",
@@ -203,31 +219,37 @@ def skellycam_paths(example_camera: str | None) -> dict[str, Any]:
             [camera, _epoch("start", 1700000000), _epoch("end", 1700000060)],
             tag="recordings",
         ),
-        "/skellycam/camera/group/all/record/start": post(
-            "Start a manual recording of every active camera",
-            {"200": json_response({"type": "boolean"}, "true"), **errors(400, 401, 409, 503)},
-            ref("RecordStart"),
-            tag="recording",
+        "/skellycam/camera/group/all/record/start": state_change(
+            post(
+                "Start a manual recording of every active camera",
+                {"200": json_response({"type": "boolean"}, "true"), **errors(400, 401, 409, 503)},
+                ref("RecordStart"),
+                tag="recording",
+            )
         ),
-        "/skellycam/camera/group/all/record/stop": get(
-            "Stop the manual recording: files finished, timestamps and statistics written",
-            {"200": json_response({"type": "boolean"}, "true"), **errors(401, 409, 503)},
-            tag="recording",
+        "/skellycam/camera/group/all/record/stop": state_change(
+            get(
+                "Stop the manual recording: files finished, timestamps and statistics written",
+                {"200": json_response({"type": "boolean"}, "true"), **errors(401, 409, 503)},
+                tag="recording",
+            )
         ),
         "/skellycam/playback/recordings": get(
             "Recording folders available for playback",
             {"200": json_response({"type": "array", "items": ref("RecordingFolder")}, "one per folder"), **errors(503)},
             tag="playback",
         ),
-        "/skellycam/playback/load": post(
-            "Load a recording folder for playback",
-            {"200": json_response(ref("LoadedRecording"), "the videos found"), **errors(400, 404, 503)},
-            {
-                "type": "object",
-                "required": ["recording_path"],
-                "properties": {"recording_path": {"type": "string", "minLength": 1}},
-            },
-            tag="playback",
+        "/skellycam/playback/load": state_change(
+            post(
+                "Load a recording folder for playback",
+                {"200": json_response(ref("LoadedRecording"), "the videos found"), **errors(400, 404, 503)},
+                {
+                    "type": "object",
+                    "required": ["recording_path"],
+                    "properties": {"recording_path": {"type": "string", "minLength": 1}},
+                },
+                tag="playback",
+            )
         ),
         "/skellycam/playback/video/{video_id}": get(
             "Stream a loaded video (range requests for seeking)",

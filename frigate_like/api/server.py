@@ -13,15 +13,16 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
 
-from frigate_like.api.bridge import WsgiBridge
+from frigate_like.api.access import WebSocketEndpoint
+from frigate_like.api.bridge import SEND_TIMEOUT_S, SlowClientLogFilter, WsgiBridge
+from frigate_like.api.limits import DEFAULT_MAX_BODY, RequestLimits
 from frigate_like.errors import Unavailable
 from frigate_like.events.live import MAX_STREAMS
 
@@ -32,7 +33,6 @@ WSGI_WORKERS = MJPEG_STREAMS + 16  # + room for ordinary requests while every st
 GRACEFUL_SHUTDOWN_S = 3  # then uvicorn cancels what is left (a client that never reads, ...)
 
 LoopListener = Callable[[asyncio.AbstractEventLoop | None], None]
-WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 
 
 def build_asgi_app(
@@ -64,6 +64,12 @@ def build_asgi_app(
     return app
 
 
+def _quiet_slow_clients() -> None:
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, SlowClientLogFilter) for f in error_log.filters):
+        error_log.addFilter(SlowClientLogFilter())
+
+
 class HttpServer:
     """``start()`` serves in a thread and returns once listening; ``stop()`` ends streams, then the server."""
 
@@ -76,10 +82,12 @@ class HttpServer:
         websockets: Mapping[str, WebSocketEndpoint] | None = None,
         on_loop: LoopListener | None = None,
         workers: int = WSGI_WORKERS,
+        max_body: int = DEFAULT_MAX_BODY,
+        send_timeout: float = SEND_TIMEOUT_S,
     ) -> None:
         self.host = host
-        self.bridge = WsgiBridge(wsgi_app, workers)
-        app = build_asgi_app(self.bridge, websockets or {}, on_loop)
+        self.bridge = WsgiBridge(wsgi_app, workers, send_timeout=send_timeout)
+        app = build_asgi_app(RequestLimits(self.bridge, max_body), websockets or {}, on_loop)
         config = uvicorn.Config(
             app,
             host=host,
@@ -93,6 +101,7 @@ class HttpServer:
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        _quiet_slow_clients()
 
     def start(self, timeout: float = 15.0) -> None:
         """Raises ``Unavailable`` when the server cannot listen (port taken, bad host)."""

@@ -1,7 +1,7 @@
 """The detect/clips/snapshots switches over HTTP, through the same ``Switches`` object MQTT commands use.
 
 ``GET /api/switches`` reads every camera's; ``POST /api/<camera>/switches`` with a JSON object
-such as ``{"detect": false}`` sets some. The POST is guarded like every other change, and it
+such as ``{"detect": false}`` sets some. The POST is guarded by ``api/access.py`` like every other change, and it
 must be sent as ``Content-Type: application/json``: a cross-site form cannot send that without a
 CORS preflight, which this server never grants.
 """
@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from frigate_like.api.auth import require_token
 from frigate_like.api.service import ApiServices, required
 from frigate_like.comms.switches import Switches
 from frigate_like.comms.topics import SWITCHES, Switch
@@ -51,8 +50,7 @@ def switches_blueprint(services: ApiServices) -> Blueprint:
     def read_all() -> Response:
         return jsonify(_states(switches()))
 
-    @bp.post("/api/<camera_name>/switches")
-    @require_token
+    @bp.post("/api/<camera_name>/switches")  # a write: api/access.py guards it like every other change
     def set_some(camera_name: str) -> Response:
         if not request.is_json:
             raise BadRequest("send the switches as JSON (Content-Type: application/json)")

@@ -13,6 +13,7 @@ from frigate_like.config.camera import CameraConfig, GlobalRecordConfig
 from frigate_like.config.ffmpeg import FfmpegConfig
 from frigate_like.config.objects import DetectConfig, FilterConfig, MotionConfig, ObjectsConfig
 from frigate_like.config.sections import (
+    CameraGroupsConfig,
     ClipsConfig,
     DatabaseConfig,
     DetectorConfig,
@@ -40,6 +41,7 @@ class FrigateConfig(StrictModel):
 
     paths: PathsConfig = Field(default_factory=PathsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    camera_groups: CameraGroupsConfig = Field(default_factory=CameraGroupsConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     detectors: dict[str, DetectorConfig] = Field(default_factory=_default_detectors, min_length=1)
@@ -77,6 +79,7 @@ class FrigateConfig(StrictModel):
                 "recordings_roots": [absolute(p) for p in self.paths.recordings_roots],
             }
         )
+        self.camera_groups.file_roots = [absolute(p) for p in self.camera_groups.file_roots]
         db_path = (
             absolute(self.database.path)
             if "path" in self.database.model_fields_set

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from frigate_like.config.checks import check_config, check_model_files
 from frigate_like.config.frigate import FrigateConfig
 from frigate_like.config.problems import validation_problems
+from frigate_like.config.ranges import check_ranges
 from frigate_like.errors import ConfigError
+from frigate_like.redact import redact_text
 
 _ENV_REF = re.compile(r"\{(FRIGATE_[A-Za-z0-9_]*)\}")
 
@@ -41,10 +43,69 @@ class _StrictYamlLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+MAX_YAML_DEPTH = 64  # nested mappings/lists; the composer recurses, so deeper ones would crash it
+MAX_YAML_ALIASES = 200
+MAX_YAML_NODES = 200_000  # values after every alias is expanded: an alias bomb expands to billions
+
+
+class _LimitedComposer(yaml.SafeLoader):
+    """Composes (does not construct) a document, refusing one too deep or with too many aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_YAML_ALIASES} aliases (*name)", self.peek_event().start_mark
+                )
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def check_yaml_limits(text: str) -> None:
+    """Raises ``yaml.YAMLError`` for a document too deep, with too many aliases, or too big once they expand.
+
+    Runs before the document is built into Python values: composing is linear in the text, and
+    an alias is the same node each time, so its expanded size is counted once per node.
+    """
+    composer = _LimitedComposer(text)
+    try:
+        root = composer.get_single_node()
+    finally:
+        composer.dispose()
+    sizes: dict[int, int] = {}
+
+    def expanded(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            sizes[id(node)] = 0  # a recursive alias counts as nothing more
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            sizes[id(node)] = min(MAX_YAML_NODES + 1, 1 + sum(expanded(child) for child in children))
+        return sizes[id(node)]
+
+    if root is not None and expanded(root) > MAX_YAML_NODES:
+        raise yaml.YAMLError(f"more than {MAX_YAML_NODES} values once its aliases are expanded")
+
+
 def parse_yaml(text: str, source: str) -> Any:
-    """The YAML document in ``text``; syntax errors and duplicate keys raise ``ConfigError``."""
+    """The YAML document in ``text``; syntax errors, limits and duplicate keys raise ``ConfigError``."""
     loader = _StrictYamlLoader(text)
     try:
+        check_yaml_limits(text)
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -162,7 +223,9 @@ def config_from_dict(
 
 
 def _checks(cfg: FrigateConfig) -> tuple[FrigateConfig, list[str]]:
-    labelmap, problems = check_model_files(cfg.model)
+    problems = check_ranges(cfg.model_dump(mode="python"))
+    labelmap, more = check_model_files(cfg.model)
+    problems += more
     cfg.model = cfg.model.model_copy(update={"labelmap": {**labelmap, **cfg.model.labelmap}})
     problems += check_config(cfg, cfg.model.labelmap or None)
     return cfg, problems
@@ -192,4 +255,4 @@ def format_problems(err: ConfigError, source: Path | str | None = None) -> str:
     count = len(err.problems)
     where = f" in {source}" if source is not None else ""
     heading = f"{count} problem{'s' if count != 1 else ''}{where}:"
-    return "\n".join([heading, *(f"  - {p}" for p in err.problems)])
+    return "\n".join([heading, *(f"  - {redact_text(p)}" for p in err.problems)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 import types
 from collections.abc import Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -11,7 +10,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]+:)(?P<password>[^@\s/]+)(?=@)")
+from frigate_like.redact import redact_text
 
 _EXPECTED = {
     "int_type": "a whole number",
@@ -36,11 +35,6 @@ _COMPARISONS = {
 }
 
 
-def mask_url_passwords(text: str) -> str:
-    """``rtsp://user:secret@host`` → ``rtsp://user:*****@host`` wherever it appears in ``text``."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + "*****", text)
-
-
 def describe(value: Any) -> str:
     """How a YAML value reads in a message: the value itself and what kind of value it is."""
     if value is None:
@@ -50,7 +44,7 @@ def describe(value: Any) -> str:
     if isinstance(value, int | float):
         return f"{value} (a number)"
     if isinstance(value, str):
-        text = mask_url_passwords(value)
+        text = redact_text(value)
         text = text if len(text) <= 60 else text[:57] + "..."
         return f"{text!r} (text)"
     if isinstance(value, dict):

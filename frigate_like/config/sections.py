@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PositiveInt
+from pydantic import BeforeValidator, Field, PositiveInt, model_validator
 
 from frigate_like.config.base import StrictModel
 from frigate_like.config.camera import RetainConfig
@@ -33,11 +33,36 @@ class PathsConfig(StrictModel):
 
 
 class HttpConfig(StrictModel):
-    """NEW ``http``: the API server; ``api_token`` guards mutating and shutdown endpoints."""
+    """NEW ``http``: the API server and who may use it (see ``api/access.py``).
+
+    ``api_token`` guards state changes and the WebSocket (without it: loopback clients only);
+    ``auth: required`` guards reads too. ``allowed_hosts`` replaces the machine's own names as
+    the accepted ``Host`` names (IP addresses and loopback names always pass; ``"*"``: any).
+    """
 
     host: str = "0.0.0.0"
     port: Port = 5000
-    api_token: str | None = None
+    api_token: str | None = Field(default=None, min_length=1)
+    auth: Literal["reads_open", "required"] = "reads_open"
+    allowed_hosts: list[Annotated[str, Field(min_length=1)]] | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+
+    @model_validator(mode="after")
+    def _required_needs_a_token(self) -> HttpConfig:
+        if self.auth == "required" and not self.api_token:
+            raise ValueError("auth: required needs api_token (the token reads must send)")
+        return self
+
+
+class CameraGroupsConfig(StrictModel):
+    """NEW ``camera_groups``: what a camera group's ``source`` may open (see ``groups/sources.py``).
+
+    Files only under ``file_roots`` (and ``paths.recordings_roots``); http(s) URLs only with
+    ``http_sources: true`` (the daemon would fetch any URL a caller names).
+    """
+
+    file_roots: list[Path] = Field(default_factory=list)
+    http_sources: bool = False
 
 
 class MqttConfig(StrictModel):

@@ -1,7 +1,7 @@
 """Event pictures and files for the API: from the live object while there is one, else from the DB and disk.
 
-Every file this module hands out is resolved (symlinks included) and must lie directly in the
-clips folder, so no name from a URL can reach a file anywhere else.
+Every file this module hands out is resolved (symlinks included) by ``files.resolve_inside`` and
+must lie in the clips folder, so no name from a URL can reach a file anywhere else.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from frigate_like.errors import NotFound
 from frigate_like.events.live import LiveView
 from frigate_like.events.snapshot import render_snapshot, resize_to_height, thumbnail_b64
 from frigate_like.events.tracked import ObjectState
+from frigate_like.files import resolve_inside
 
 MEDIA_NAME = re.compile(r"[^/\\\x00]+\.(?:mp4|jpg)")  # one file name, no folder part
 BEST_JPEG_QUALITY = 70
@@ -62,14 +63,7 @@ class EventMedia:
         """
         if not MEDIA_NAME.fullmatch(name) or name.startswith("."):
             raise NotFound(f"no such file: {name!r}")
-        root = self.clips_dir.resolve()
-        try:
-            path = (root / name).resolve(strict=True)
-        except (OSError, RuntimeError):  # missing, or a symlink loop
-            raise NotFound(f"no such file: {name!r}") from None
-        if path.parent != root or not path.is_file():
-            raise NotFound(f"no such file: {name!r}")
-        return path
+        return resolve_inside(self.clips_dir, name)
 
     # -- best.jpg -------------------------------------------------------------------------------
     def best_jpeg(self, camera: str, label: str, height: int | None, crop: bool) -> bytes:

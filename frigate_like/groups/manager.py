@@ -31,8 +31,10 @@ from frigate_like.devices.v4l2 import set_exposure
 from frigate_like.errors import BadRequest, Conflict, FrigateLikeError
 from frigate_like.groups.models import GroupCameraConfig, parse_apply_request
 from frigate_like.groups.probe import detect_fps
+from frigate_like.groups.sources import check_source
 from frigate_like.groups.store import GroupStore
-from frigate_like.groups.translate import source_kind, source_path, to_camera_config
+from frigate_like.groups.translate import source_kind, to_camera_config
+from frigate_like.redact import redact_text, redact_value
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +79,16 @@ class GroupManager:
             if len(matches) > 1:
                 raise Conflict(f"camera ids {sorted(ids)} belong to groups {[g.id for g in matches]}: apply one group")
             group = matches[0] if matches else Group(uuid.uuid4().hex[-6:], {})
+            _unmask_sources(request.camera_configs, group.configs)
             wanted = self._build_all(group, request.camera_configs)
             self._converge(group, request.camera_configs, wanted)
             self.groups[group.id] = group
             self._saved()
             logger.info("camera group %s applied: %s", group.id, ", ".join(sorted(group.running.values())) or "-")
+            # shown like everywhere else: sources redacted (sent back as they are, they stay unchanged)
             return {
                 "group_id": group.id,
-                "camera_configs": {cid: c.model_dump(mode="json") for cid, c in group.configs.items()},
+                "camera_configs": redact_value({cid: c.model_dump(mode="json") for cid, c in group.configs.items()}),
             }
 
     def toggle_pause(self) -> bool:
@@ -177,12 +181,8 @@ class GroupManager:
             if config.camera_index not in present:
                 found = ", ".join(map(str, present)) or "none"
                 raise BadRequest(f"{key}.camera_index: no capture device {config.camera_index} (found: {found})")
-        elif kind == "file":
-            path = Path(source_path(config))
-            if not path.is_absolute():
-                raise BadRequest(f"{key}.source: a file source needs an absolute path, got {str(path)!r}")
-            if not path.is_file():
-                raise BadRequest(f"{key}.source: file not found: {path}")
+        elif config.source is not None:
+            check_source(f"{key}.source", config.source, self._cfg)
         try:
             return to_camera_config(self._cfg, config, detect_fps(config, self._ffprobe))
         except ValueError as exc:  # pydantic's ValidationError is one
@@ -230,3 +230,11 @@ class GroupManager:
 
 
 _UNUSED = GroupCameraConfig(use_this_camera=False)
+
+
+def _unmask_sources(configs: dict[str, GroupCameraConfig], current: dict[str, GroupCameraConfig]) -> None:
+    """A source sent back as it was shown (redacted) means "unchanged": the stored one is kept."""
+    for cid, config in configs.items():
+        before = current.get(cid)
+        if before is not None and before.source and config.source == redact_text(before.source):
+            config.source = before.source

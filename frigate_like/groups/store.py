@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from frigate_like.files import write_private_text
 from frigate_like.groups.models import ApplyRequest, GroupCameraConfig
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,7 @@ class GroupStore:
                     for group_id, configs in groups.items()
                 },
             }
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(self.path)
+            # camera sources may carry passwords: the file is the owner's alone (0600)
+            write_private_text(self.path, json.dumps(document, indent=2) + "\n")
         except OSError as exc:
             logger.error("cannot save the camera groups to %s: %s (they will not survive a restart)", self.path, exc)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from frigate_like.errors import Conflict, NotFound
+from frigate_like.files import resolve_inside
 from frigate_like.record.roots import AllowedRoots
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class PlaybackLibrary:
 
     def _frames_and_duration(self, recording: Path, video: Path) -> tuple[int | None, float | None]:
         """From the video's timestamp CSV when there is one, else from the container's header (ffprobe)."""
-        csv_path = find_timestamps_csv(recording, video.stem)
+        csv_path = self._timestamps_csv(recording, video.stem)
         if csv_path is not None:
             try:
                 _, values = read_timestamps(csv_path)
@@ -218,10 +219,24 @@ class PlaybackLibrary:
             video = self._videos.get(vid)
         if video is None:
             raise NotFound(f"video {vid!r} is not in the loaded recording")
-        real = video.path.resolve()
-        if real != video.path or not self.roots.contains(real) or not real.is_file():
+        try:
+            real = resolve_inside(self.roots.roots, video.path, what="video")
+        except NotFound:
+            real = None
+        if real != video.path:
             raise NotFound(f"video {vid!r} is no longer available")
         return video
+
+    def _timestamps_csv(self, recording: Path, vid: str) -> Path | None:
+        """The real path of ``vid``'s CSV when it lies inside the roots (a link out of them is no CSV)."""
+        found = find_timestamps_csv(recording, vid)
+        if found is None:
+            return None
+        try:
+            return resolve_inside(self.roots.roots, found, what="timestamps file")
+        except NotFound:
+            logger.warning("playback: %s links outside the allowed folders; not read", found)
+            return None
 
     # -- timestamps -----------------------------------------------------------------------------
     def timestamps(self) -> dict[str, Any]:
@@ -229,7 +244,7 @@ class PlaybackLibrary:
         recording, videos = self._current()
         result: dict[str, list[float]] = {}
         for vid in videos:
-            csv_path = find_timestamps_csv(recording, vid)
+            csv_path = self._timestamps_csv(recording, vid)
             if csv_path is None:
                 continue
             try:
@@ -245,7 +260,7 @@ class PlaybackLibrary:
         recording, videos = self._current()
         if vid not in videos:
             raise NotFound(f"video {vid!r} is not in the loaded recording")
-        csv_path = find_timestamps_csv(recording, vid)
+        csv_path = self._timestamps_csv(recording, vid)
         if csv_path is None:
             raise NotFound(f"no timestamps CSV for {vid!r} in {recording}")
         columns, values = read_timestamps(csv_path)

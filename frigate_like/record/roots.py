@@ -3,7 +3,8 @@
 ``~`` is expanded, a relative path is taken from the default recordings folder, and the
 result is resolved (``..`` and every symlink followed) before it is compared with the
 resolved roots, so neither ``../..`` nor a link inside a root that points out of it gets
-through. Callers that open a file later check it again (a link may be swapped in between).
+through. Callers that open a file later check it again with ``files.resolve_inside`` (a link
+may be swapped in between).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from frigate_like.errors import BadRequest
+from frigate_like.files import is_within
 
 DEFAULT_RECORDINGS_DIR = "~/skellycam_data/recordings"
 
@@ -41,8 +43,4 @@ class AllowedRoots:
 
     def contains(self, real: Path) -> bool:
         """True when the already resolved ``real`` is one of the roots or inside one."""
-        for root in self.roots:
-            resolved = root.resolve()
-            if real == resolved or resolved in real.parents:
-                return True
-        return False
+        return any(is_within(real, root) for root in self.roots)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, send_file
 
 from frigate_like.errors import NotFound
+from frigate_like.files import resolve_inside
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 INDEX = "index.html"
@@ -25,7 +26,7 @@ def web_blueprint(static_dir: Path = STATIC_DIR) -> Blueprint:
         if name not in assets:
             raise NotFound(f"no such file: {name!r}")
         # max_age=0 + ETag: the browser revalidates, so an upgraded daemon never runs stale scripts
-        return send_from_directory(str(static_dir), name, max_age=0)
+        return send_file(resolve_inside(static_dir, name), max_age=0)
 
     @bp.get("/")
     def index() -> Response:

@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from frigate_like.redact import redact_value
+
 PATH = "/skellycam/websocket/connect"
 FRAME_MAGIC = b"FLF1"
 # magic, header length (bytes, = FRAME_HEADER.size + camera id length), camera id length,
@@ -70,7 +72,8 @@ def log_message(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def state_message(state: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "state", **state}
+    """The state as clients see it: group camera sources may carry passwords, so it is redacted."""
+    return {"type": "state", **redact_value(state)}
 
 
 def error_message(detail: str) -> dict[str, Any]:
@@ -101,7 +104,7 @@ def parse_request(text: str, current: Subscription) -> Subscription:
     """A client's ``{"type": "subscribe", ...}``; keys it leaves out keep their value. ``ValueError`` if bad."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         raise ValueError("expected a JSON object") from None
     if not isinstance(data, dict) or data.get("type", "subscribe") != "subscribe":
         raise ValueError('expected {"type": "subscribe", "cameras": [...], "max_fps": N, "log_level": "info"}')

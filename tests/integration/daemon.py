@@ -18,6 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
+JSON = {"Content-Type": "application/json"}  # what a state change needs from loopback without a token
 
 
 def free_port() -> int:
@@ -69,6 +70,8 @@ class Daemon:
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.log_path = tmp / "daemon.log"
         self.port = int(cfg["http"]["port"])
+        host = str(cfg["http"].get("host", "127.0.0.1"))
+        self.host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # where the helpers send requests
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -104,8 +107,9 @@ class Daemon:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def get(self, path: str, timeout: float = 10) -> bytes:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as response:
+    def get(self, path: str, timeout: float = 10, headers: dict[str, str] | None = None) -> bytes:
+        request = urllib.request.Request(f"http://{self.host}:{self.port}{path}", headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return bytes(response.read())
 
     def get_json(self, path: str) -> Any:

@@ -57,7 +57,12 @@ def raw_get(port: int, path: str, headers: dict[str, str] | None = None) -> tupl
 
 
 def run_schemathesis(
-    base_url: str, *, max_examples: int, exclude_paths: list[str], cross_field: frozenset[str] = frozenset()
+    base_url: str,
+    *,
+    max_examples: int,
+    exclude_paths: list[str],
+    cross_field: frozenset[str] = frozenset(),
+    headers: dict[str, str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Property-based run over every operation of ``/api/openapi.json``: (failures, the runs done).
 
@@ -66,6 +71,7 @@ def run_schemathesis(
     operation whose parameters cannot be made invalid (none, or free strings) has no negative run.
     Operations in ``cross_field`` (by path) have rules OpenAPI cannot say (an export's end after its
     start, a path inside the allowed roots): a 400 for schema-valid data is accepted there, nowhere else.
+    ``headers`` go with every request (``Authorization`` for the operations that change state).
     """
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
@@ -93,7 +99,7 @@ def run_schemathesis(
             def check(case: Any) -> None:
                 lenient = case.operation.path in cross_field
                 excluded = [positive_data_acceptance] if lenient else None
-                case.call_and_validate(base_url=base_url, timeout=20, excluded_checks=excluded)
+                case.call_and_validate(base_url=base_url, headers=headers, timeout=20, excluded_checks=excluded)
 
             try:
                 check()

@@ -14,7 +14,7 @@ import requests
 from websockets.sync.client import ClientConnection, connect
 
 from frigate_like.websocket import PATH, FrameHeader, unpack_frame
-from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.integration.daemon import JSON, SHARED, Daemon, demo_config
 from tests.test_websocket import stalled_client, unread_bytes
 
 
@@ -25,6 +25,7 @@ def _latest_shape(base: str, camera: str) -> tuple[int, ...] | None:
         return None
     image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
     return None if image is None else tuple(image.shape)
+
 
 GROUP_CAMERAS = ("person", "car")
 
@@ -92,12 +93,17 @@ def paused_states(daemon: Daemon) -> dict[str, bool]:
     return {name: entry["paused"] for name, entry in stats.items() if name not in totals}
 
 
+def group_config(tmp_path: Path) -> dict[str, Any]:
+    """The demo config, with the shared footage as the folder group cameras may play files from."""
+    return {**demo_config(tmp_path, loop=True, fps=5), "camera_groups": {"file_roots": [str(SHARED / "media")]}}
+
+
 def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> None:
     media = tmp_path / "footage"  # links: the test's path is then in every ffmpeg's argv
     media.mkdir()
     for name in ("one-by-one-person-detection.mp4", "car-detection.mp4"):
         (media / name).symlink_to(SHARED / "media" / name)
-    daemon = Daemon(tmp_path, demo_config(tmp_path, loop=True, fps=5))
+    daemon = Daemon(tmp_path, group_config(tmp_path))
     base = f"http://127.0.0.1:{daemon.port}"
     daemon.start()
     try:
@@ -147,17 +153,17 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
                 assert together[camera] >= 0.6 * alone[camera], (camera, alone, together)
                 assert fps_together[camera] >= 0.6 * fps_alone[camera], (camera, fps_alone, fps_together)
 
-        pause = requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30)
+        pause = requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", headers=JSON, timeout=30)
         assert pause.json() is True
         daemon.wait_for(lambda: all(v == 0.0 for v in camera_fps(daemon).values()), 10, what="paused")
         daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] == 0.0, 10, what="YAML paused")
         assert paused_states(daemon) == dict.fromkeys(["demo", *GROUP_CAMERAS], True)  # the health check skips them
-        requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30)
+        requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", headers=JSON, timeout=30)
         daemon.wait_for(lambda: all(v > 0 for v in camera_fps(daemon).values()), 30, what="unpaused")
         daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, 30, what="YAML unpaused")
         assert paused_states(daemon) == dict.fromkeys(["demo", *GROUP_CAMERAS], False)
 
-        closed = requests.delete(f"{base}/skellycam/camera/group/close/all", timeout=60)
+        closed = requests.delete(f"{base}/skellycam/camera/group/close/all", headers=JSON, timeout=60)
         assert closed.json() is True
         assert not {"demo", *GROUP_CAMERAS} & set(daemon.get_json("/api/stats"))  # YAML cameras close too
         assert not (tmp_path / "media" / "camera-groups.json").exists()
@@ -170,7 +176,7 @@ def test_a_camera_group_at_run_time_with_the_live_websocket(tmp_path: Path) -> N
 
         assert daemon.wait_for(recorded, 30, what="the group camera's recording") > 5.0
 
-        bye = requests.get(f"{base}/shutdown", timeout=30)
+        bye = requests.get(f"{base}/shutdown", headers=JSON, timeout=30)
         assert bye.json() == {"status": "shutdown_initiated", "message": "Server shutting down. Goodbye!"}
         code = daemon.wait_exit(30)
     finally:
@@ -186,7 +192,7 @@ def test_saved_groups_come_back_after_a_restart(tmp_path: Path) -> None:
     media.mkdir()
     for name in ("one-by-one-person-detection.mp4", "car-detection.mp4"):
         (media / name).symlink_to(SHARED / "media" / name)
-    daemon = Daemon(tmp_path, demo_config(tmp_path, loop=True, fps=5))
+    daemon = Daemon(tmp_path, group_config(tmp_path))
     body = group_body(media, (384, 216))
     saved = {"version": 1, "groups": {"abc123": body}}
     (tmp_path / "config.groups.json").write_text(json.dumps(saved))  # where older versions kept them

@@ -396,10 +396,11 @@ def test_schemathesis_finds_no_5xx_and_no_nonconformance(daemon: Daemon) -> None
     failures, runs = run_schemathesis(
         url(daemon, ""),
         max_examples=8,
-        # the MJPEG stream never ends; the others write files, change cameras or stop the daemon
-        # (their own tests cover them)
+        # the MJPEG stream never ends; the others write files, change cameras or stop the daemon, or need
+        # a JSON Content-Type with no body (OpenAPI cannot say that): test_security.py runs them with the token
         exclude_paths=[
             "/api/{camera_name}",
+            "/api/logout",
             "/skellycam/camera/group/all/record/start",
             "/skellycam/camera/group/all/record/stop",
             "/shutdown",
@@ -426,6 +427,7 @@ def test_schemathesis_finds_no_5xx_and_no_nonconformance(daemon: Daemon) -> None
         "GET /api/{camera}/recordings/{start}/{end}.mp4",
         "POST /skellycam/playback/load",
         "POST /skellycam/camera/detect",
+        "POST /api/login",
     }
     assert negative == expected_negative, runs
     assert "Traceback" not in daemon.log(), daemon.log()[-3000:]

@@ -20,7 +20,7 @@ import pytest
 
 from frigate_like.video.binaries import find_ffmpeg
 from tests.integration.browser import play_and_seek
-from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.integration.daemon import JSON, SHARED, Daemon, demo_config
 from tests.record_support import count_frames, decodes_cleanly, streams
 
 FPS = 5
@@ -59,9 +59,8 @@ def recording_config(tmp: Path) -> dict[str, Any]:
 
 def post(daemon: Daemon, path: str, body: dict[str, Any]) -> tuple[int, Any]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+        f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(), method="POST", headers=JSON
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -100,7 +99,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         )
         assert (status, body) == (200, True), body
         time.sleep(MANUAL_SECONDS)
-        assert json.loads(daemon.get("/skellycam/camera/group/all/record/stop", timeout=60)) is True
+        assert json.loads(daemon.get("/skellycam/camera/group/all/record/stop", 60, JSON)) is True
         time.sleep(max(0.0, RUN_FOR - (time.monotonic() - started)))
         yield Session(daemon, tmp, tmp / "roots", tmp / "roots" / "two_cams")
     finally:

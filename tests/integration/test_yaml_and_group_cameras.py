@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 from frigate_like.websocket import PATH
 from tests.broker import Received, Subscriber, unique_prefix
 from tests.integration.checks import db_events
-from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.integration.daemon import JSON, SHARED, Daemon, demo_config
 from tests.test_websocket import receive
 
 CAMERAS = ("demo", "lobby")  # the YAML camera, the group camera
@@ -38,6 +38,7 @@ def side_by_side_config(tmp: Path, prefix: str) -> dict[str, Any]:
     cfg = demo_config(tmp, loop=True, fps=5)
     cfg["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": 1883, "topic_prefix": prefix, "client_id": prefix}
     cfg["ffmpeg"] = {"output_args": {"record": RECORD_ARGS}}  # group cameras take the defaults too
+    cfg["camera_groups"] = {"file_roots": [str(SHARED / "media")]}  # where group cameras may play files from
     cam = cfg["cameras"]["demo"]
     cam["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips", "record"]
     cam["record"] = {"enabled": True, "retain_days": 1}
@@ -107,7 +108,8 @@ def test_a_yaml_camera_and_a_group_camera_get_the_same_services(tmp_path: Path) 
             )
             assert started.json() is True, started.text
             time.sleep(6)
-            assert requests.get(f"{base}/skellycam/camera/group/all/record/stop", timeout=60).json() is True
+            stopped = requests.get(f"{base}/skellycam/camera/group/all/record/stop", headers=JSON, timeout=60)
+            assert stopped.json() is True, stopped.text
             statistics = json.loads((roots / "both" / "timestamps" / "both_statistics.json").read_text())
             recorded = {entry["camera"]: entry["frames"] for entry in statistics["cameras"].values()}
             assert set(recorded) == set(CAMERAS) and all(n > 0 for n in recorded.values()), recorded
@@ -128,9 +130,10 @@ def test_a_yaml_camera_and_a_group_camera_get_the_same_services(tmp_path: Path) 
             sub.wait_topic("lobby/snapshots/state", "OFF", timeout=30)
 
             # pause and resume: every camera, YAML or group
-            assert requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30).json() is True
+            toggle = f"{base}/skellycam/camera/group/all/pause_unpause"
+            assert requests.get(toggle, headers=JSON, timeout=30).json() is True
             daemon.wait_for(_every_camera(lambda c: fps(c) == 0.0), 15, what="both paused")
-            assert requests.get(f"{base}/skellycam/camera/group/all/pause_unpause", timeout=30).status_code == 200
+            assert requests.get(toggle, headers=JSON, timeout=30).status_code == 200
             daemon.wait_for(_every_camera(lambda c: fps(c) > 0), 30, what="both resumed")
 
             # 24/7 recordings of both

@@ -1,0 +1,313 @@
+"""Who may do what: one access policy for every HTTP route and the WebSocket, checked in one place.
+
+The rules (``http`` section of the config):
+
+- **Host** (every request and the WebSocket): the ``Host`` header must be an IP address, a
+  loopback name, or one of the machine's host names — or of what ``http.allowed_hosts`` lists
+  instead of those (``"*"``: any). A web page that rebinds its own DNS name to this machine
+  still sends its own name, so it is refused (403).
+- **Reads** (GET/HEAD/OPTIONS that change nothing) are open — Home Assistant's integration
+  reads without credentials — unless ``http.auth: required``, then they need the token.
+- **State changes** (other methods, plus the few GETs marked with :func:`changes_state`,
+  such as ``/shutdown``) and **the WebSocket** need the caller to be allowed: the token when
+  ``http.api_token`` is set, else a loopback client (401). They also need a same-origin or
+  absent ``Origin`` (403), and a JSON ``Content-Type`` unless the token came as a Bearer header
+  (415): a cross-site form or ``<img>`` can send neither, and a cross-site ``fetch`` with JSON
+  or an ``Authorization`` header needs a CORS preflight this server never grants.
+
+The token comes as ``Authorization: Bearer <token>`` or, for a browser (``<img>``,
+``<video>``, the WebSocket), as the HttpOnly, SameSite=Strict cookie that ``POST /api/login``
+sets. Never in a query string: those end up in logs and browser history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from starlette.websockets import WebSocket
+
+from frigate_like.config.sections import HttpConfig
+from frigate_like.errors import BadRequest, Conflict, Forbidden, FrigateLikeError, Unauthorized, UnsupportedMediaType
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "frigate_like_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_LOGGED_HOSTS = 20
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+Kind = Literal["read", "write", "login"]
+WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def changes_state(view: F) -> F:
+    """Marks a GET view that changes state (``/shutdown``): it gets the guards of a POST."""
+    view.access_kind = "write"  # type: ignore[attr-defined]
+    return view
+
+
+def only_reads(view: F) -> F:
+    """Marks a POST view that changes nothing (device discovery): it is a read."""
+    view.access_kind = "read"  # type: ignore[attr-defined]
+    return view
+
+
+def _login_view(view: F) -> F:
+    view.access_kind = "login"  # type: ignore[attr-defined]
+    return view
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What the policy looks at in a request or a WebSocket upgrade."""
+
+    host: str | None  # the Host header
+    origin: str | None
+    content_type: str | None
+    remote_addr: str | None
+    authorization: str | None
+    cookie_token: str | None
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether ``address`` (an IP, as WSGI's REMOTE_ADDR) is a loopback address."""
+    ip = _ip(address)
+    return ip is not None and ip.is_loopback
+
+
+def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return mapped or ip
+
+
+def host_name(host_header: str) -> str:
+    """``Host`` without its port, lower case, no trailing dot: ``[::1]:5000`` → ``::1``."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def machine_names() -> set[str]:
+    name = socket.gethostname().lower()
+    names = {name, f"{name}.local"}  # .local: the mDNS name a home network usually uses
+    with contextlib.suppress(OSError):
+        names.add(socket.getfqdn().lower())
+    return {n.rstrip(".") for n in names if n}
+
+
+class AccessPolicy:
+    """The rules above for one ``http`` config; thread-safe, built once per app."""
+
+    def __init__(
+        self, token: str | None = None, auth_required: bool = False, allowed_hosts: Iterable[str] | None = None
+    ) -> None:
+        self.token = token
+        self.auth_required = auth_required
+        hosts = list(allowed_hosts) if allowed_hosts is not None else None
+        self._any_host = hosts is not None and "*" in hosts
+        # the configured list replaces the machine's own names; loopback names always stay
+        self._hosts = {host_name(h) for h in hosts} if hosts is not None else machine_names()
+        self._refused_hosts: set[str] = set()
+
+    @classmethod
+    def from_config(cls, http: HttpConfig | None) -> AccessPolicy:
+        if http is None:  # no config (tests of single views): the loopback rule
+            return cls()
+        return cls(http.api_token, http.auth == "required", http.allowed_hosts)
+
+    # -- the checks ---------------------------------------------------------------------------------
+    def check(self, caller: Caller, kind: Kind) -> None:
+        """Raises the error to answer with, or returns when ``caller`` may go on."""
+        self.check_host(caller.host)
+        if kind == "read":
+            if self.auth_required:
+                self._authorize(caller)
+            return
+        self._check_origin(caller)
+        # Only the header excuses the JSON type: a browser attaches the cookie to requests from any
+        # page of the same site (another port of this host, say), even to an <img> that sends no Origin.
+        with_bearer = self._has_bearer(caller)
+        if kind == "write" and not with_bearer:
+            self._authorize(caller)
+        if not with_bearer and not _is_json(caller.content_type):
+            raise UnsupportedMediaType(
+                "a request that changes state needs 'Content-Type: application/json' (or the API token as a Bearer "
+                "header)"
+            )
+
+    def check_websocket(self, caller: Caller) -> None:
+        self.check_host(caller.host)
+        self._check_origin(caller)
+        self._authorize(caller)
+
+    def check_host(self, host: str | None) -> None:
+        if host is None or self._any_host:  # no Host: not a browser, so no DNS rebinding
+            return
+        name = host_name(host)
+        # An IP address cannot carry a rebinding attack (that needs a name the attacker's DNS answers),
+        # and behind Docker's port mapping the address a client uses is not one of the container's.
+        if _ip(name) is not None or name in LOOPBACK_NAMES or name.endswith(".localhost") or name in self._hosts:
+            return
+        if name not in self._refused_hosts and len(self._refused_hosts) < MAX_LOGGED_HOSTS:
+            self._refused_hosts.add(name)  # once per name: an operator learns what to allow, an attacker cannot flood
+            logger.warning("refused requests for Host %r: not one of this server's names (http.allowed_hosts)", name)
+        raise Forbidden(f"Host {name!r} is not one of this server's names; add it to http.allowed_hosts")
+
+    def _check_origin(self, caller: Caller) -> None:
+        if caller.origin is None:
+            return
+        if caller.host is None or _authority(caller.origin) != _default_port_dropped(caller.host.lower()):
+            raise Forbidden("cross-origin requests may not change state")
+
+    def _has_bearer(self, caller: Caller) -> bool:
+        scheme, _, given = (caller.authorization or "").partition(" ")
+        return bool(self.token) and scheme.lower() == "bearer" and _same(given.strip(), self.token or "")
+
+    def has_token(self, caller: Caller) -> bool:
+        """The token came, as a Bearer header or as the login cookie."""
+        if self._has_bearer(caller):
+            return True
+        return bool(self.token) and caller.cookie_token is not None and _same(caller.cookie_token, self.token or "")
+
+    def _authorize(self, caller: Caller) -> None:
+        if self.token:
+            if not self.has_token(caller):
+                raise Unauthorized(
+                    "this needs the API token: send 'Authorization: Bearer <http.api_token>' "
+                    "or log in with POST /api/login"
+                )
+        elif not is_loopback(caller.remote_addr):
+            raise Unauthorized("this only answers loopback clients; set http.api_token to allow others")
+
+    def token_matches(self, given: str) -> bool:
+        return bool(self.token) and _same(given, self.token or "")
+
+
+def _same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _default_port_dropped(authority: str) -> str:
+    for default in (":80", ":443"):
+        if authority.endswith(default):
+            return authority[: -len(default)]
+    return authority
+
+
+def _authority(origin: str) -> str | None:
+    """``http://Host:80`` → ``host``; None for ``null`` and anything that is no origin."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return _default_port_dropped(parts.netloc)
+
+
+# -- Flask ------------------------------------------------------------------------------------------
+def _flask_caller() -> Caller:
+    return Caller(
+        host=request.headers.get("Host"),
+        origin=request.headers.get("Origin"),
+        content_type=request.headers.get("Content-Type"),
+        remote_addr=request.remote_addr,
+        authorization=request.headers.get("Authorization"),
+        cookie_token=request.cookies.get(COOKIE),
+    )
+
+
+def install_access(app: Flask, policy: AccessPolicy) -> None:
+    """Checks every request of ``app`` (matched or not) before its view; adds login and logout."""
+    app.register_blueprint(_login_blueprint(policy))
+
+    @app.before_request
+    def _check() -> None:
+        if request.routing_exception is not None:  # 404/405 follow; there is nothing to guard
+            policy.check_host(request.headers.get("Host"))
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        default: Kind = "read" if request.method in SAFE_METHODS else "write"
+        policy.check(_flask_caller(), getattr(view, "access_kind", default))
+
+
+def _login_blueprint(policy: AccessPolicy) -> Blueprint:
+    bp = Blueprint("access", __name__)
+
+    @bp.post("/api/login")
+    @_login_view
+    def login() -> Response:
+        body = request.get_json(silent=True)
+        given = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(given, str) or not given:
+            raise BadRequest('expected a JSON body {"token": "<http.api_token>"}')
+        if not policy.token:
+            raise Conflict("no http.api_token is configured: there is nothing to log in to")
+        if not policy.token_matches(given):
+            raise Unauthorized("wrong token")
+        response = jsonify({"status": "logged_in"})
+        response.set_cookie(
+            COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure, path="/", max_age=None
+        )
+        return response
+
+    @bp.post("/api/logout")
+    @_login_view
+    def logout() -> Response:
+        response = jsonify({"status": "logged_out"})
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict", secure=request.is_secure)
+        return response
+
+    return bp
+
+
+# -- the WebSocket ------------------------------------------------------------------------------------
+def _websocket_caller(websocket: WebSocket) -> Caller:
+    headers: Mapping[str, str] = websocket.headers
+    return Caller(
+        host=headers.get("host"),
+        origin=headers.get("origin"),
+        content_type=None,
+        remote_addr=websocket.client.host if websocket.client is not None else None,
+        authorization=headers.get("authorization"),
+        cookie_token=websocket.cookies.get(COOKIE),
+    )
+
+
+def guard_websocket(endpoint: WebSocketEndpoint, policy: AccessPolicy) -> WebSocketEndpoint:
+    """``endpoint`` behind the policy: a refused upgrade is closed before it is accepted (HTTP 403)."""
+
+    async def guarded(websocket: WebSocket) -> None:
+        try:
+            policy.check_websocket(_websocket_caller(websocket))
+        except FrigateLikeError as exc:
+            logger.info("WebSocket from %s refused: %s", websocket.client.host if websocket.client else "?", exc)
+            await websocket.close(code=1008)
+            return
+        await endpoint(websocket)
+
+    return guarded
