@@ -12,6 +12,7 @@ from pathlib import Path
 from frigate_like import __version__
 from frigate_like.config import FrigateConfig, format_problems, load_config, to_public_dict
 from frigate_like.errors import ConfigError
+from frigate_like.track.camera_process import ring_slots
 
 DEFAULT_CONFIG = "config/config.yml"
 CONFIG_ENV = "FRIGATE_LIKE_CONFIG"
@@ -41,18 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path) -> FrigateConfig | None:
-    """The config, or ``None`` after printing its problems to stderr."""
+def _load(path: Path, *, preflight: bool = False) -> FrigateConfig | None:
+    """The config, or ``None`` after printing its problems to stderr; its warnings go to stderr too.
+
+    ``preflight`` also checks what ``run`` needs of the host (shared memory, writable
+    folders), so ``check-config`` saying OK means ``run`` starts.
+    """
     try:
-        return load_config(path)
+        cfg = load_config(path, ring_slots=ring_slots() if preflight else None)
     except ConfigError as err:
         print(format_problems(err, path), file=sys.stderr)
         return None
+    for warning in cfg.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return cfg
 
 
 def check_config(path: Path) -> int:
     """Print ``config OK: N cameras`` or every problem; the exit status."""
-    cfg = _load(path)
+    cfg = _load(path, preflight=True)
     if cfg is None:
         return 1
     count = len(cfg.cameras)
@@ -71,7 +79,7 @@ def show_config(path: Path) -> int:
 
 def run(path: Path) -> int:
     """Validate like ``check-config``, then hand the config to the composition root."""
-    cfg = _load(path)
+    cfg = _load(path, preflight=True)
     if cfg is None:
         return 1
     from frigate_like.app import run as run_app  # imported late: it pulls in every runtime module

@@ -36,6 +36,9 @@ class ModelCfg:
     width: int = 300
     height: int = 300
 
+    def file_for(self, detector_type: str) -> Path:
+        return self.path
+
 
 @dataclass(frozen=True)
 class DetCfg:

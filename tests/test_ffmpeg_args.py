@@ -37,6 +37,8 @@ def camera(shared_dir: Path, cam: dict[str, Any], **top: Any) -> CameraConfig:
         "model": {
             "path": str(shared_dir / "models" / "ssd_mobilenet_v1_coco_quant.tflite"),
             "labelmap_path": str(shared_dir / "models" / "coco_labelmap.txt"),
+            "width": 300,
+            "height": 300,
         },
         "cameras": {"back": {"width": 1280, "height": 720, "fps": 5, **cam}},
         **top,

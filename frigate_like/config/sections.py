@@ -66,9 +66,9 @@ class DatabaseConfig(StrictModel):
 
 
 class DetectorConfig(StrictModel):
-    """``detectors.<name>``: one detector process."""
+    """``detectors.<name>``: one detector process; written without ``type`` it is an edgetpu, as in Frigate 0.8."""
 
-    type: Literal["cpu", "edgetpu"] = "cpu"
+    type: Literal["cpu", "edgetpu"] = "edgetpu"
     device: str = "usb"  # edgetpu only: usb, usb:0, pci, ...
     num_threads: PositiveInt = 3  # cpu only
 
@@ -77,18 +77,28 @@ def _default_detectors() -> dict[str, DetectorConfig]:
     return {"cpu": DetectorConfig(type="cpu")}
 
 
+# Where Frigate 0.8's container image put the model and its labelmap; ours does the same.
+DEFAULT_MODEL_FILES: dict[str, Path] = {"cpu": Path("/cpu_model.tflite"), "edgetpu": Path("/edgetpu_model.tflite")}
+DEFAULT_LABELMAP = Path("/labelmap.txt")
+
+
 class ModelConfig(StrictModel):
     """``model``: the .tflite file (NEW ``path``), its labelmap (NEW ``labelmap_path``) and input size.
 
-    Both paths are required; ``labelmap`` is read from ``labelmap_path`` at load (entries
-    given in the config, ``index: label``, override the file's).
+    Without ``path`` each detector loads Frigate 0.8's file for its type (``file_for``);
+    ``labelmap`` is read from ``labelmap_path`` at load (entries given in the config,
+    ``index: label``, override the file's).
     """
 
-    path: Path = Path()
-    labelmap_path: Path = Path()
+    path: Path | None = None
+    labelmap_path: Path = DEFAULT_LABELMAP
     width: PositiveInt = 320
     height: PositiveInt = 320
     labelmap: dict[int, str] = Field(default_factory=dict)
+
+    def file_for(self, detector_type: str) -> Path:
+        """The model file a detector of ``detector_type`` loads: ``path``, else Frigate 0.8's default."""
+        return self.path if self.path is not None else DEFAULT_MODEL_FILES[detector_type]
 
 
 class LoggerConfig(StrictModel):

@@ -28,8 +28,7 @@ InputDType = Literal["uint8", "float32"]
 class ModelConfigLike(Protocol):
     """What the detectors need of ``cfg.model`` (the config package's ModelConfig fits)."""
 
-    @property
-    def path(self) -> Path: ...
+    def file_for(self, detector_type: str) -> Path: ...
 
     @property
     def width(self) -> int: ...

@@ -57,8 +57,9 @@ class LiteRTDetector(SSDDetector):
         spec: ModelSpec | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
     ) -> None:
-        if not model.path.is_file():
-            raise DetectorUnavailable(f"model file not found: {model.path}")
+        model_file = model.file_for(detector.type)
+        if not model_file.is_file():
+            raise DetectorUnavailable(f"model file not found: {model_file}")
         delegates = []
         if detector.type == "edgetpu":
             delegates.append(_edgetpu_delegate(detector.device or "", delegate_loader))
@@ -66,21 +67,21 @@ class LiteRTDetector(SSDDetector):
             raise ConfigError(f"detectors.type: unknown detector type {detector.type!r} (cpu or edgetpu)")
         try:
             self._interpreter = Interpreter(
-                model_path=str(model.path),
+                model_path=str(model_file),
                 experimental_delegates=delegates or None,
                 # The Edge TPU runs the graph itself; threads only matter for the CPU (XNNPACK).
                 num_threads=detector.num_threads,
             )
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise DetectorUnavailable(f"cannot load model {model.path}: {exc}") from exc
+            raise DetectorUnavailable(f"cannot load model {model_file}: {exc}") from exc
 
         spec = spec or ModelSpec.from_config(model)
         inp = self._interpreter.get_input_details()[0]
         _, height, width, _ = (int(d) for d in inp["shape"])
         if (width, height) != (spec.width, spec.height):
             raise ConfigError(
-                f"model.width/height: {spec.width}x{spec.height} configured but {model.path.name} "
+                f"model.width/height: {spec.width}x{spec.height} configured but {model_file.name} "
                 f"takes {width}x{height}"
             )
         # The model file, not the config, knows whether it takes bytes or normalised floats.
@@ -91,7 +92,7 @@ class LiteRTDetector(SSDDetector):
         self._output_indexes = [outputs[i]["index"] for i in spec.output_order]
         logger.info(
             "loaded %s on %s%s (%dx%d %s)",
-            model.path.name,
+            model_file.name,
             detector.type,
             f" {detector.device}" if detector.type == "edgetpu" and detector.device else "",
             width,
