@@ -172,7 +172,16 @@ def _event_filters() -> list[Schema]:
         _query("has_snapshot", FLAG, "only events with (1) or without (0) a snapshot"),
         _query("has_clip", FLAG, "only events with (1) or without (0) a clip"),
         _query("include_thumbnails", {**FLAG, "default": 1}, "include base64 thumbnails"),
+        _include_in_progress(),
     ]
+
+
+def _include_in_progress() -> Schema:
+    return _query(
+        "include_in_progress",
+        {**FLAG, "default": 0},
+        "1 also lists events still in progress (end_time null); by default only ended ones, as Frigate 0.8",
+    )
 
 
 def openapi_document(example_camera: str | None = None, example_label: str | None = None) -> dict[str, Any]:
@@ -196,13 +205,19 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             "Events, newest first",
             {"200": _json({"type": "array", "items": _ref("Event")}, "events"), **_errors(400)},
             _event_filters(),
-            "In-progress events are listed with end_time null.",
+            "Ended events only, as Frigate 0.8 (Home Assistant computes end_time - start_time);"
+            " include_in_progress=1 adds running ones with end_time null.",
             tag="events",
         ),
         "/api/events/summary": _get(
             "Event counts",
-            {"200": _json({"type": "array", "items": _ref("SummaryRow")}, "grouped counts")},
-            description="Counts grouped by camera, label, local day, zones, has_clip and has_snapshot.",
+            {"200": _json({"type": "array", "items": _ref("SummaryRow")}, "grouped counts"), **_errors(400)},
+            [
+                _query("has_snapshot", FLAG, "only events with (1) or without (0) a snapshot"),
+                _query("has_clip", FLAG, "only events with (1) or without (0) a clip"),
+                _include_in_progress(),
+            ],
+            description="Counts of ended events grouped by camera, label, local day, zones, has_clip and has_snapshot.",
             tag="events",
         ),
         "/api/events/{event_id}": _get(

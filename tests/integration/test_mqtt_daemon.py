@@ -103,7 +103,9 @@ def test_person_video_events_clips_snapshots_and_mqtt(tmp_path: Path) -> None:
             daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["process_fps"] > 0, 60, what="frames")
             pids = daemon.get_json("/api/stats")["demo"]
             while time.monotonic() < started + PERSON_VIDEO_SECONDS + 8:
-                in_progress += [e["id"] for e in daemon.get_json("/api/events") if e["end_time"] is None]
+                in_progress += [
+                    e["id"] for e in daemon.get_json("/api/events?include_in_progress=1") if e["end_time"] is None
+                ]
                 time.sleep(5)
         finally:
             code, took = daemon.terminate()
