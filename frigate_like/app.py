@@ -320,8 +320,8 @@ class NVR(CameraHotplug):
 
     def _start_http(self) -> None:
         from frigate_like.api import ApiServices, create_app
+        from frigate_like.api.config_view import running_config
         from frigate_like.api.server import HttpServer
-        from frigate_like.config import to_public_dict
         from frigate_like.db import queries
         from frigate_like.devices import DeviceDiscovery
         from frigate_like.websocket import PATH
@@ -329,7 +329,7 @@ class NVR(CameraHotplug):
         services = ApiServices(
             config=self.cfg,
             stats=self.stats.stats,
-            public_config=lambda: to_public_dict(self.cfg),
+            public_config=lambda: running_config(self.cfg, switch_state=self.switches.get, ffmpeg_bin=self.ffmpeg_bin),
             events=queries,
             live=self.live,
             media=self.media,

@@ -702,9 +702,23 @@ def test_public_dict_masks_secrets(frigate08: Path) -> None:
     assert public["mqtt"]["user"] == "mqtt_user"
     assert public["http"]["api_token"] == "*****"
     assert public["database"]["url"] == "postgresql://frigate:*****@127.0.0.1:5432/test"
-    assert public["cameras"]["back"]["zones"]["street"]["coordinates"] == [[0, 0], [1280, 0], [1280, 100]]
     # the config itself is untouched
     assert cfg.mqtt.password == "mq-pass"
+
+
+def test_public_dict_has_frigate_08_shapes(frigate08: Path) -> None:
+    """Frigate 0.8.4's to_dict(): zones as written, masks as strings, frame_shape, whole days."""
+    back = to_public_dict(load_config(frigate08, env=ENV))["cameras"]["back"]
+    assert back["zones"]["street"]["coordinates"] == ["0,0", "1280,0", "1280,100"]
+    assert back["zones"]["front_steps"]["coordinates"] == "545,1077,747,939,788,805"
+    assert back["frame_shape"] == [720, 1280]
+    assert back["motion"]["mask"] == ["0,900,1080,900,1080,1920,0,1920", "0,0,300,0,300,100"]
+    assert back["objects"]["mask"] == "0,0,1000,0,1000,200,0,200"
+    assert back["objects"]["filters"]["person"]["mask"] is None
+    assert back["clips"]["retain"] == {"default": 10, "objects": {"person": 15}}
+    assert isinstance(back["clips"]["retain"]["default"], int)
+    assert back["snapshots"]["height"] == 175 and back["mqtt"]["height"] == 270
+    assert back["detect"] == {"enabled": True, "max_disappeared": 25}
 
 
 # -- shared memory -----------------------------------------------------------------------------

@@ -210,6 +210,7 @@ def test_switches_broker_outage_restart_and_last_will(tmp_path: Path) -> None:
         time.sleep(6)
         assert not _of_kind(sub.snapshot(), "new", quiet_from)
         assert daemon.get_json("/api/stats")["demo"]["detection_enabled"] is False
+        assert daemon.get_json("/api/config")["cameras"]["demo"]["detect"]["enabled"] is False  # as Frigate 0.8
 
         # ON: events resume
         command("demo/detect/set", "ON")
@@ -231,6 +232,8 @@ def test_switches_broker_outage_restart_and_last_will(tmp_path: Path) -> None:
         command("demo/detect/set", "OFF")
         command("demo/clips/set", "OFF")
         sub.wait_topic("demo/clips/state", "OFF", after=outage_over)
+        shown = daemon.get_json("/api/config")["cameras"]["demo"]
+        assert (shown["detect"]["enabled"], shown["clips"]["enabled"]) == (False, False)
         orphans = _leftovers(daemon.get_json("/api/stats"))
         killed_at = len(sub.snapshot())
         assert daemon.proc is not None
