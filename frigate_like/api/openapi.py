@@ -184,6 +184,42 @@ def _include_in_progress() -> Schema:
     )
 
 
+AUTOINDEX_ENTRY: Schema = {
+    "type": "object",
+    "required": ["name", "type", "mtime"],
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": ["directory", "file", "other"]},
+        "mtime": {"type": "string", "example": "Tue, 10 Aug 2021 14:03:00 GMT"},
+        "size": {"type": "integer", "description": "files only"},
+    },
+}
+
+
+def _recording_files() -> dict[str, Any]:
+    """``/recordings/``: the folder as Frigate 0.8's nginx served it (autoindex json, files with ranges)."""
+    listing = _json({"type": "array", "items": AUTOINDEX_ENTRY}, "nginx autoindex_format json: folders first")
+    return {
+        "/recordings/": _get(
+            "The recordings folder",
+            {"200": listing},
+            description="Folders YYYY-MM/DD/HH/<camera>/ hold MM.SS.mp4 segments (UTC), as in Frigate 0.8.",
+            tag="recordings",
+        ),
+        "/recordings/{path}": _get(
+            "A folder of recordings (path ending in /) or one segment file",
+            {
+                "200": {**listing, "content": {**listing["content"], **_binary("video/mp4", "")["content"]}},
+                "206": _binary("video/mp4", "the requested byte range"),
+                "301": {"description": "a folder asked without its trailing slash"},
+                **_errors(404, 416),
+            },
+            [_path("path", "a path below the recordings folder, e.g. 2021-08/10/14/back/03.00.mp4", None)],
+            tag="recordings",
+        ),
+    }
+
+
 def openapi_document(example_camera: str | None = None, example_label: str | None = None) -> dict[str, Any]:
     """The whole document; ``example_*`` give the interactive page working defaults."""
     camera = _path("camera_name", "a camera of the config", example_camera)
@@ -295,6 +331,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             tag="live",
         ),
     }
+    paths.update(_recording_files())
     for suffix, media_type in (("mp4", "video/mp4"), ("jpg", "image/jpeg")):
         paths[f"/clips/{{camera}}-{{event_id}}.{suffix}"] = _get(
             f"An event's {'clip' if suffix == 'mp4' else 'snapshot file'}",

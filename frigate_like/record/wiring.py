@@ -15,6 +15,7 @@ from frigate_like.db import queries
 from frigate_like.db import recordings as rows
 from frigate_like.record.camera_writer import CameraSource
 from frigate_like.record.export import RecordingExporter
+from frigate_like.record.layout import migrate_layout
 from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.nvr import Recordings
@@ -51,6 +52,7 @@ def build_recording_parts(
 ) -> RecordingParts:
     """Everything of ``record/`` for one daemon; ``cfg`` is the loaded FrigateConfig."""
     media = Path(cfg.paths.media_dir)
+    migrate_layout(media / "recordings", rows)  # before anything reads or writes recordings
     ffprobe_bin = find_ffprobe()
     recording = {
         name: RecordCamera(name, segment_time(cam.ffmpeg.output_args.get("record", []), 60.0))
