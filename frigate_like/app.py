@@ -324,12 +324,19 @@ class NVR(CameraHotplug):
         from frigate_like.api.server import HttpServer
         from frigate_like.db import queries
         from frigate_like.devices import DeviceDiscovery
+        from frigate_like.video.rtmp import RtmpStatus
         from frigate_like.websocket import PATH
 
         services = ApiServices(
             config=self.cfg,
             stats=self.stats.stats,
-            public_config=lambda: running_config(self.cfg, switch_state=self.switches.get, ffmpeg_bin=self.ffmpeg_bin),
+            public_config=functools.partial(
+                running_config,
+                self.cfg,
+                switch_state=self.switches.get,
+                rtmp_published=RtmpStatus(self.cfg.rtmp.stat_url).is_published,
+                ffmpeg_bin=self.ffmpeg_bin,
+            ),
             events=queries,
             live=self.live,
             media=self.media,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")  # Debian's libnginx-mod-rtmp
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -52,7 +52,10 @@ def running_nginx(prefix: Path, conf: str, ports: list[int]) -> Iterator[subproc
     path.write_text(conf)
     log = prefix / "logs" / "error.log"
     proc = subprocess.Popen(
-        [nginx_binary(), "-p", str(prefix), "-c", str(path), "-e", str(log), "-g", "daemon off; master_process off;"],
+        [
+            nginx_binary(), "-p", f"{prefix}/", "-c", str(path), "-e", str(log),
+            "-g", f"daemon off; master_process off; pid {prefix / 'nginx.pid'};",
+        ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
@@ -67,6 +70,15 @@ def running_nginx(prefix: Path, conf: str, ports: list[int]) -> Iterator[subproc
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def rtmp_conf(rtmp_port: int, stat_port: int) -> str:
+    """``docker/nginx-rtmp.conf`` (what the image runs) on the given ports."""
+    text = (REPO / "docker" / "nginx-rtmp.conf").read_text()
+    assert "listen 1935;" in text and "listen 127.0.0.1:1936;" in text
+    return text.replace("listen 1935;", f"listen 127.0.0.1:{rtmp_port};").replace(
+        "listen 127.0.0.1:1936;", f"listen 127.0.0.1:{stat_port};"
+    )
 
 
 def http_temp_paths(prefix: Path) -> str:

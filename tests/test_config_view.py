@@ -52,7 +52,7 @@ def test_switch_states_and_rtmp_are_the_running_ones(tmp_path: Path, model_path:
     assert [shown[s]["enabled"] for s in ("detect", "clips", "snapshots", "rtmp")] == [True, True, True, False]
     switches.set("back", "detect", False)
     switches.set("back", "snapshots", False)
-    shown = running_config(cfg, switch_state=switches.get, rtmp_published={"back"}.__contains__)["cameras"]["back"]
+    shown = running_config(cfg, switch_state=switches.get, rtmp_published={"rtmp://127.0.0.1:1935/live/back"}.__contains__)["cameras"]["back"]
     assert [shown[s]["enabled"] for s in ("detect", "clips", "snapshots", "rtmp")] == [False, True, False, True]
     assert cfg.cameras["back"].detect.enabled  # the config itself is untouched
 

@@ -61,7 +61,6 @@ def nginx_listing(tmp_path: Path, media: Path, paths: list[str]) -> dict[str, An
     port = free_port()
     prefix = tmp_path / "nginx"
     conf = f"""
-pid {prefix / "nginx.pid"};
 events {{ worker_connections 64; }}
 http {{
   access_log off;

@@ -36,20 +36,21 @@ def running_config(
     cfg: FrigateConfig,
     *,
     switch_state: Callable[[str, Switch], bool] | None = None,
-    rtmp_published: Callable[[str], bool] | None = None,
+    rtmp_published: Callable[[str | None], bool] | None = None,
     ffmpeg_bin: str = "ffmpeg",
 ) -> dict[str, Any]:
     """``to_public_dict(cfg)`` with each camera's ``ffmpeg_cmds``, switch states and RTMP state.
 
     ``switch_state(camera, switch)`` may raise ``KeyError`` for a camera it does not know
-    (yet); the config's value is shown then. ``rtmp.enabled`` is true only where
-    ``rtmp_published(camera)`` says its stream is being published.
+    (yet); the config's value is shown then. ``rtmp.enabled`` is true only for a camera with
+    rtmp on and an input with the rtmp role whose ``rtmp.url`` ``rtmp_published(url)`` says is live.
     """
     data = to_public_dict(cfg)
     for name, cam in cfg.cameras.items():
         shown = data["cameras"][name]
         shown["ffmpeg_cmds"] = ffmpeg_cmds(cam, cfg.paths.cache_dir, ffmpeg_bin)
-        shown["rtmp"]["enabled"] = rtmp_published is not None and rtmp_published(name)
+        offered = cam.rtmp.enabled and cam.input_for("rtmp") is not None
+        shown["rtmp"]["enabled"] = offered and rtmp_published is not None and rtmp_published(cam.rtmp.url)
         if switch_state is None:
             continue
         for switch in SWITCHES:

@@ -26,6 +26,7 @@ from frigate_like.config.sections import (
     ModelConfig,
     MqttConfig,
     PathsConfig,
+    RtmpServerConfig,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "RetainConfig",
     "Role",
     "RtmpConfig",
+    "RtmpServerConfig",
     "SnapshotsConfig",
     "StrictModel",
     "ZoneConfig",

@@ -22,6 +22,7 @@ from frigate_like.config.sections import (
     ModelConfig,
     MqttConfig,
     PathsConfig,
+    RtmpServerConfig,
     _default_detectors,
 )
 
@@ -53,6 +54,7 @@ class FrigateConfig(StrictModel):
     objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
     motion: MotionConfig = Field(default_factory=MotionConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
+    rtmp: RtmpServerConfig = Field(default_factory=RtmpServerConfig)
     # none is valid: camera groups may add every camera at run time
     cameras: dict[str, CameraConfig] = Field(default_factory=dict)
 
@@ -170,5 +172,6 @@ def resolve_camera(cfg: FrigateConfig, name: str, cam: CameraConfig) -> CameraCo
             "clips": clips,
             "record": cam.record.merged_over(cfg.record.camera_defaults()),
             "snapshots": snapshots,
+            "rtmp": cam.rtmp.model_copy(update={"url": cam.rtmp.url or f"{cfg.rtmp.url.rstrip('/')}/{name}"}),
         }
     )

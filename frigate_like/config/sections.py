@@ -101,6 +101,14 @@ class ModelConfig(StrictModel):
         return self.path if self.path is not None else DEFAULT_MODEL_FILES[detector_type]
 
 
+class RtmpServerConfig(StrictModel):
+    """NEW ``rtmp``: the RTMP server cameras with the ``rtmp`` role publish to (Frigate 0.8 hard-coded
+    ``rtmp://127.0.0.1/live``), and its nginx-rtmp stat page, read to tell which streams are live."""
+
+    url: str = Field(default="rtmp://127.0.0.1:1935/live", pattern=r"^rtmps?://[^/]+/\S+$")
+    stat_url: str | None = "http://127.0.0.1:1936/stat"
+
+
 class LoggerConfig(StrictModel):
     """``logger``: the default level and per-module levels."""
 
