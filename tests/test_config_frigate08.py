@@ -201,3 +201,34 @@ def test_role_assigned_but_not_enabled(tmp_path: Path) -> None:
     commands = build_commands(camera(camera={"ffmpeg": {"inputs": inputs}}), tmp_path, "ffmpeg", "run")
     assert len(commands) == 1
     assert "clips" not in commands[0].roles
+
+
+def test_defaults_as_frigate_08() -> None:
+    """The values Frigate 0.8.4's config classes fill in, for every field we share."""
+    cfg = FrigateConfig.model_validate(MINIMAL)
+    cam = cfg.cameras["back"]
+    assert (cfg.mqtt.port, cfg.mqtt.topic_prefix, cfg.mqtt.client_id, cfg.mqtt.stats_interval) == (
+        1883, "frigate", "frigate", 60
+    )  # fmt: skip
+    assert cfg.database.path == Path("/media/frigate/clips/frigate.db")
+    assert (cfg.model.width, cfg.model.height, cfg.model.labelmap_path) == (320, 320, Path("/labelmap.txt"))
+    assert cfg.model.file_for("cpu") == Path("/cpu_model.tflite")
+    assert cfg.model.file_for("edgetpu") == Path("/edgetpu_model.tflite")
+    assert cfg.logger.default == "info" and cfg.clips.max_seconds == 300 and cfg.clips.retain.default == 10
+    assert (cam.fps, cam.best_image_timeout) == (5, 60)
+    assert (cam.clips.enabled, cam.clips.pre_capture, cam.clips.post_capture, cam.clips.objects) == (False, 5, 5, None)
+    assert (cam.record.enabled, cam.record.retain_days) == (False, 30)
+    assert cam.rtmp.enabled is True
+    snapshots = cam.snapshots
+    assert (snapshots.enabled, snapshots.timestamp, snapshots.bounding_box, snapshots.crop, snapshots.height) == (
+        False, False, False, False, None
+    )  # fmt: skip
+    mqtt = cam.mqtt
+    assert (mqtt.enabled, mqtt.timestamp, mqtt.bounding_box, mqtt.crop, mqtt.height) == (True, True, True, True, 270)
+    motion = cam.motion
+    assert (motion.threshold, motion.contour_area, motion.delta_alpha, motion.frame_alpha) == (25, 100, 0.2, 0.2)
+    assert motion.frame_height == 1080 // 6 and motion.mask == []
+    assert (cam.detect.enabled, cam.detect.max_disappeared) == (True, 5 * 5)
+    person = cam.objects.filters["person"]
+    assert (person.min_area, person.max_area, person.threshold, person.min_score) == (0, 24_000_000, 0.7, 0.5)
+    assert cam.objects.track == ["person"] and cam.zones == {}
