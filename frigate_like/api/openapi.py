@@ -202,7 +202,7 @@ def _recording_files() -> dict[str, Any]:
     return {
         "/recordings/": _get(
             "The recordings folder",
-            {"200": listing},
+            {"200": listing, **_errors(404)},
             description="Folders YYYY-MM/DD/HH/<camera>/ hold MM.SS.mp4 segments (UTC), as in Frigate 0.8.",
             tag="recordings",
         ),

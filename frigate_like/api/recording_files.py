@@ -27,7 +27,10 @@ def listing(folder: Path, root: Path) -> list[dict[str, Any]]:
     for path in folder.iterdir():
         if path.name.startswith(".") or not is_inside(root, path):
             continue
-        info = path.stat()
+        try:
+            info = path.stat()
+        except FileNotFoundError:  # deleted meanwhile (retention)
+            continue
         is_dir = stat.S_ISDIR(info.st_mode)
         kind = "directory" if is_dir else "file" if stat.S_ISREG(info.st_mode) else "other"
         entry: dict[str, Any] = {"name": path.name, "type": kind, "mtime": formatdate(info.st_mtime, usegmt=True)}
