@@ -21,7 +21,7 @@ def events_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/events")
     def list_events() -> Response:
         args = request.args
-        rows = services.events.list_events(
+        rows = services.need_events().list_events(
             before=float_param(args, "before"),
             after=float_param(args, "after"),
             camera=str_param(args, "camera"),
@@ -38,7 +38,7 @@ def events_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/events/summary")
     def summary() -> Response:
         args = request.args
-        rows = services.events.events_summary(
+        rows = services.need_events().events_summary(
             include_in_progress=bool(flag_param(args, "include_in_progress", False)),
             has_clip=flag_param(args, "has_clip"),
             has_snapshot=flag_param(args, "has_snapshot"),
@@ -47,7 +47,7 @@ def events_blueprint(services: ApiServices) -> Blueprint:
 
     @bp.get("/api/events/<event_id>")
     def one_event(event_id: str) -> Response:
-        event = services.events.get_event(event_id)
+        event = services.need_events().get_event(event_id)
         if event is None:
             raise NotFound(f"event {event_id!r} not found")
         return jsonify(event)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, request, send_file
 from werkzeug.wrappers.response import Response
 
-from frigate_like.api.service import ApiServices
+from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import NotFound
 from frigate_like.files import is_inside, resolve_served
 
@@ -44,7 +44,7 @@ def recording_files_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("recording_files", __name__)
 
     def root() -> Path:
-        return Path(services.config.paths.media_dir) / "recordings"
+        return Path(required(services.config, "the config").paths.media_dir) / "recordings"
 
     @bp.get("/recordings/", defaults={"sub": ""})
     @bp.get("/recordings/<path:sub>")

@@ -39,10 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from frigate_like.config import CameraConfig, CameraInput
 from frigate_like.video.ffmpeg import (
     SEGMENT_ROLES,
-    CameraLike,
-    InputLike,
     active_roles,
     build_command,
     ignored_roles,
@@ -125,7 +124,7 @@ class _Input:
     """One input's ffmpeg and its restart state (touched only by the watchdog thread)."""
 
     index: int
-    config: InputLike
+    config: CameraInput
     roles: tuple[str, ...]
     ffmpeg_log: logging.Logger
     proc: subprocess.Popen[bytes] | None = None
@@ -146,7 +145,7 @@ class CameraCapture:
 
     def __init__(
         self,
-        cam: CameraLike,
+        cam: CameraConfig,
         cache_dir: Path,
         ring: FrameRing,
         frames: queue.Queue[tuple[int, float]],

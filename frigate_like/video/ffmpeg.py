@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
+
+from frigate_like.config import CameraConfig, CameraInput
 
 logger = logging.getLogger(__name__)
 
@@ -53,59 +54,6 @@ DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # scaler such as scale_vaapi) wins and we only add Frigate 0.8's -r/-s after it.
 _FILTER_OPTIONS = frozenset({"-vf", "-filter:v", "-filter_complex", "-lavfi"})
 _THREAD_OPTIONS = frozenset({"-threads", "-threads:v"})
-
-
-class InputLike(Protocol):
-    """What is read of one ``cameras.<name>.ffmpeg.inputs`` entry (args already resolved)."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def roles(self) -> Sequence[str]: ...
-    @property
-    def global_args(self) -> Sequence[str]: ...
-    @property
-    def hwaccel_args(self) -> Sequence[str]: ...
-    @property
-    def input_args(self) -> Sequence[str]: ...
-
-
-class FfmpegLike(Protocol):
-    @property
-    def inputs(self) -> Sequence[InputLike]: ...
-    @property
-    def output_args(self) -> Mapping[str, Sequence[str]]: ...
-
-
-class EnabledLike(Protocol):
-    @property
-    def enabled(self) -> bool: ...
-
-
-class RtmpLike(Protocol):
-    @property
-    def enabled(self) -> bool: ...
-    @property
-    def url(self) -> str | None: ...
-
-
-class CameraLike(Protocol):
-    """The slice of a camera's config the video package reads."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def width(self) -> int: ...
-    @property
-    def height(self) -> int: ...
-    @property
-    def fps(self) -> float: ...
-    @property
-    def ffmpeg(self) -> FfmpegLike: ...
-    @property
-    def record(self) -> EnabledLike: ...
-    @property
-    def rtmp(self) -> RtmpLike: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +96,12 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _role_args(cam: CameraLike, role: str) -> list[str]:
+def _role_args(cam: CameraConfig, role: str) -> list[str]:
     args = cam.ffmpeg.output_args.get(role)
     return list(DEFAULT_OUTPUT_ARGS[role] if args is None else args)
 
 
-def detect_output_args(cam: CameraLike) -> list[str]:
+def detect_output_args(cam: CameraConfig) -> list[str]:
     """The detect output: the configured args plus the detect fps and size, to stdout."""
     args = _role_args(cam, "detect")
     fps, size = _num(cam.fps), f"{cam.width}x{cam.height}"
@@ -170,7 +118,7 @@ def detect_output_args(cam: CameraLike) -> list[str]:
     return [*args, "-vf", f"fps={fps},scale={cam.width}:{cam.height}:flags=fast_bilinear", "pipe:"]
 
 
-def segment_output_args(cam: CameraLike, role: str, cache_dir: Path, run_id: str) -> list[str]:
+def segment_output_args(cam: CameraConfig, role: str, cache_dir: Path, run_id: str) -> list[str]:
     """A ``clips`` or ``record`` output: ``-c copy`` segments plus this run's csv segment list."""
     folder = segment_dir(cache_dir, cam.name, role)
     return [
@@ -183,7 +131,7 @@ def segment_output_args(cam: CameraLike, role: str, cache_dir: Path, run_id: str
     ]  # fmt: skip
 
 
-def active_roles(cam: CameraLike, inp: InputLike, *, rtmp_server_up: bool = True) -> tuple[str, ...]:
+def active_roles(cam: CameraConfig, inp: CameraInput, *, rtmp_server_up: bool = True) -> tuple[str, ...]:
     """The roles of ``inp`` that get an output: record only when enabled, rtmp only when enabled
     and its server listens (``rtmp_server_up``)."""
     roles: list[str] = []
@@ -198,14 +146,14 @@ def active_roles(cam: CameraLike, inp: InputLike, *, rtmp_server_up: bool = True
     return tuple(roles)
 
 
-def ignored_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
+def ignored_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
     """Roles of ``inp`` that never get an output: record or rtmp while disabled."""
     served = active_roles(cam, inp)
     return tuple(role for role in inp.roles if role not in served)
 
 
 def build_command(
-    cam: CameraLike, inp: InputLike, cache_dir: Path, ffmpeg_bin: str, run_id: str, *, rtmp_server_up: bool = True
+    cam: CameraConfig, inp: CameraInput, cache_dir: Path, ffmpeg_bin: str, run_id: str, *, rtmp_server_up: bool = True
 ) -> FfmpegCommand | None:
     """The ffmpeg command of one input, or None when none of its roles has an output."""
     roles = active_roles(cam, inp, rtmp_server_up=rtmp_server_up)
@@ -240,7 +188,7 @@ def build_command(
     return FfmpegCommand(roles=roles, args=[a for a in args if a != ""], frame_size=size)
 
 
-def build_commands(cam: CameraLike, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
+def build_commands(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
     """One command per input that has an output, in config order (see :func:`build_command`)."""
     commands: list[FfmpegCommand] = []
     # Inputs are named by index in logs: their paths often carry the camera's password.
