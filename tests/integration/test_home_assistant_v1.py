@@ -26,8 +26,9 @@ import numpy as np
 import pytest
 import requests
 
-from tests.broker import Subscriber, send, unique_prefix
+from tests.broker import Received, Subscriber, send, unique_prefix
 from tests.integration.daemon import SHARED, Daemon, demo_config
+from tests.integration.test_yaml_and_group_cameras import group_body
 from tests.nginx_support import free_port, rtmp_conf, running_nginx
 
 RECORD_ARGS = "-f segment -segment_time 5 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac"
@@ -257,3 +258,31 @@ def test_recordings_browser(home: Home) -> None:
     assert data[4:8] == b"ftyp"
     old = get_json(home, "recordings/2021-08/10/14/demo")
     assert [e["name"] for e in old] == ["03.00.mp4"]
+
+
+# -- a camera a camera group adds at run time gets the same entities as a YAML one -----------------
+def test_a_group_camera_added_at_run_time_gets_the_same_entities(home: Home) -> None:
+    sub = home.sub
+    after = len(sub.snapshot())
+    body = group_body()
+    body["camera_configs"]["000"]["record"] = False
+    applied = requests.post(f"{home.base}/skellycam/camera/group/apply", json=body, timeout=60)
+    assert applied.status_code == 200, applied.text
+    # set-up reads /api/config: the group camera in Frigate 0.8.4's shape, no stream to offer
+    lobby = get_json(home, "api/config")["cameras"]["lobby"]
+    assert lobby["frame_shape"] == [432, 768] and lobby["ffmpeg_cmds"][0]["roles"][0] == "detect"
+    assert [lobby[s]["enabled"] for s in ("detect", "snapshots", "rtmp")] == [True, False, False]
+    # its MQTT entities: count sensor from 0, switches, events
+    sub.wait_topic("lobby/person", "0", after=after)
+    sub.wait_topic("lobby/detect/state", "ON", after=after)
+
+    def lobby_events(messages: list[Received]) -> list[Received]:
+        events = [m for m in messages[after:] if m.topic == "events"]
+        return [m for m in events if json.loads(m.payload)["after"]["camera"] == "lobby"]
+
+    sub.wait_for(lobby_events, 120, "an event of the group camera")
+    sub.wait_topic("lobby/person", "1", timeout=60, after=after)
+    mark = len(sub.snapshot())
+    send(f"{home.prefix}/lobby/detect/set", "OFF")
+    sub.wait_topic("lobby/detect/state", "OFF", after=mark)
+    assert get_json(home, "api/config")["cameras"]["lobby"]["detect"]["enabled"] is False
