@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from frigate_like.config import ModelConfig
 
 # Rows below this score are dropped before they leave the detector; the per-label
 # ``min_score``/``threshold`` filters downstream are always above it.
@@ -23,31 +24,6 @@ DEFAULT_MIN_SCORE = 0.1
 MAX_DETECTIONS = 20
 
 InputDType = Literal["uint8", "float32"]
-
-
-class ModelConfigLike(Protocol):
-    """What the detectors need of ``cfg.model`` (the config package's ModelConfig fits)."""
-
-    def file_for(self, detector_type: str) -> Path: ...
-
-    @property
-    def width(self) -> int: ...
-
-    @property
-    def height(self) -> int: ...
-
-
-class DetectorConfigLike(Protocol):
-    """What the detectors need of one ``cfg.detectors[name]`` entry."""
-
-    @property
-    def type(self) -> str: ...  # "cpu" | "edgetpu"
-
-    @property
-    def device(self) -> str | None: ...  # edgetpu: "usb", "usb:0", "pci", "pci:0"; ignored for cpu
-
-    @property
-    def num_threads(self) -> int: ...
 
 
 class Detector(Protocol):
@@ -84,7 +60,7 @@ class ModelSpec:
     output_order: tuple[int, int, int, int] = (0, 1, 2, 3)
 
     @classmethod
-    def from_config(cls, model: ModelConfigLike) -> ModelSpec:
+    def from_config(cls, model: ModelConfig) -> ModelSpec:
         return cls(width=model.width, height=model.height)
 
     @property

@@ -10,15 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from frigate_like.detect.api import (
-    DEFAULT_MIN_SCORE,
-    Detector,
-    DetectorConfigLike,
-    ModelConfigLike,
-    ModelSpec,
-    SSDDetector,
-    SSDOutputs,
-)
+from frigate_like.config import DetectorConfig, ModelConfig
+from frigate_like.detect.api import DEFAULT_MIN_SCORE, Detector, ModelSpec, SSDDetector, SSDOutputs
 from frigate_like.errors import ConfigError, DetectorUnavailable
 
 try:
@@ -50,8 +43,8 @@ class LiteRTDetector(SSDDetector):
 
     def __init__(
         self,
-        model: ModelConfigLike,
-        detector: DetectorConfigLike,
+        model: ModelConfig,
+        detector: DetectorConfig,
         *,
         delegate_loader: DelegateLoader = load_edgetpu_delegate,
         spec: ModelSpec | None = None,
@@ -129,8 +122,8 @@ def _edgetpu_delegate(device: str, loader: DelegateLoader) -> Any:
 
 
 def create_detector(
-    model: ModelConfigLike,
-    detector: DetectorConfigLike,
+    model: ModelConfig,
+    detector: DetectorConfig,
     *,
     delegate_loader: DelegateLoader = load_edgetpu_delegate,
 ) -> Detector:
