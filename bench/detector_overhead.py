@@ -23,7 +23,6 @@ import queue
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from frigate_like.config import DetectorConfig, ModelConfig
 from frigate_like.detect.channel import RequestQueue
 from frigate_like.detect.client import DetectorClient
 from frigate_like.detect.process import DetectorHub
@@ -39,20 +39,6 @@ from frigate_like.detect.tflite import Interpreter, LiteRTDetector
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 RESULTS = ROOT / "bench" / "results" / "detector_overhead.json"
-
-
-@dataclass(frozen=True)
-class Model:
-    path: Path
-    width: int = 300
-    height: int = 300
-
-
-@dataclass(frozen=True)
-class Cpu:
-    type: str = "cpu"
-    device: str | None = None
-    num_threads: int = 1
 
 
 def summary(samples_s: list[float]) -> dict[str, float]:
@@ -168,17 +154,19 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=50, help="interleave variants in blocks of this size")
     args = parser.parse_args()
 
-    model = Model(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
+    model_file = SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite"
+    model = ModelConfig(path=model_file, width=300, height=300)
+    cpu = DetectorConfig(type="cpu", num_threads=1)
     image = cv2.imread(str(SHARED / "media" / "grace_hopper.bmp"))
     assert image is not None, "cannot read grace_hopper.bmp"
     tensor = np.ascontiguousarray(cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (300, 300)))
 
-    interpreter = Interpreter(model_path=str(model.path), num_threads=1)
+    interpreter = Interpreter(model_path=str(model_file), num_threads=1)
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor[np.newaxis])
-    in_process = LiteRTDetector(model, Cpu())
+    in_process = LiteRTDetector(model, cpu)
 
-    hub = DetectorHub(model, {"cpu": Cpu()}, ["bench"])
+    hub = DetectorHub(model, {"cpu": cpu}, ["bench"])
     hub.start()
     client = DetectorClient(hub.channel("bench"))
     try:
@@ -211,7 +199,7 @@ def main() -> None:
     median = {name: statistics.median(values) * 1000.0 for name, values in samples.items()}
     result = {
         "machine": machine(),
-        "model": model.path.name,
+        "model": model_file.name,
         "num_threads": 1,
         "n": args.n,
         "warmup": args.warmup,

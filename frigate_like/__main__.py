@@ -16,9 +16,9 @@ from frigate_like import CONFIG_ENV, DEFAULT_CONFIG, __version__
 from frigate_like.config import FrigateConfig, format_problems, load_config, to_public_dict
 from frigate_like.config.starter import first_start, starter_text
 from frigate_like.errors import ConfigError
+from frigate_like.track.camera_process import ring_slots
 
 RETRY_DELAY_ENV = "FRIGATE_LIKE_RETRY_DELAY"
-
 
 
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
@@ -50,18 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path) -> FrigateConfig | None:
-    """The config, or ``None`` after printing its problems to stderr."""
+def _load(path: Path, *, preflight: bool = False) -> FrigateConfig | None:
+    """The config, or ``None`` after printing its problems to stderr; its warnings go to stderr too.
+
+    ``preflight`` also checks what ``run`` needs of the host (shared memory, writable
+    folders), so ``check-config`` saying OK means ``run`` starts.
+    """
     try:
-        return load_config(path)
+        cfg = load_config(path, ring_slots=ring_slots() if preflight else None)
     except ConfigError as err:
         print(format_problems(err, path), file=sys.stderr)
         return None
+    for warning in cfg.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return cfg
 
 
 def check_config(path: Path) -> int:
     """Print ``config OK: N cameras`` or every problem; the exit status."""
-    cfg = _load(path)
+    cfg = _load(path, preflight=True)
     if cfg is None:
         return 1
     count = len(cfg.cameras)
@@ -87,7 +94,7 @@ def convert_model(path: Path) -> int:
     from frigate_like.errors import DetectorUnavailable
 
     try:
-        target = cached_onnx_model(cfg.model.path, Path(cfg.paths.cache_dir) / "models")
+        target = cached_onnx_model(cfg.model.file_for("onnx"), Path(cfg.paths.cache_dir) / "models")
     except DetectorUnavailable as err:
         print(f"convert-model: {err}", file=sys.stderr)
         return 1
@@ -104,7 +111,7 @@ def run(path: Path) -> int:
     if not path.exists():
         print(first_start(path), file=sys.stderr)
         return 1
-    cfg = _load(path)
+    cfg = _load(path, preflight=True)
     if cfg is None:
         return 1
     from frigate_like.app import run as run_app  # imported late: it pulls in every runtime module

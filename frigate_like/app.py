@@ -26,6 +26,7 @@ from flask import Flask
 
 from frigate_like.api import ApiServices, create_app
 from frigate_like.api.access import AccessPolicy, guard_websocket
+from frigate_like.api.config_view import running_config
 from frigate_like.api.server import HttpServer
 from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
 from frigate_like.cameras.runtime import CameraRuntimes, ProcessSettings
@@ -45,7 +46,7 @@ from frigate_like.comms.mqtt import MqttClient
 from frigate_like.comms.publisher import FanOut
 from frigate_like.comms.stats import StatsPublisher
 from frigate_like.comms.switches import Switches
-from frigate_like.config import FrigateConfig, to_public_dict
+from frigate_like.config import FrigateConfig
 from frigate_like.config.resources import check_shm
 from frigate_like.db import queries
 from frigate_like.db.database import open_database
@@ -68,6 +69,7 @@ from frigate_like.state import camera_groups_path
 from frigate_like.stats import StatsCollector
 from frigate_like.track.camera_process import ring_slots
 from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
+from frigate_like.video.rtmp import RtmpStatus
 from frigate_like.websocket import PATH, LiveHub, WebSocketLogHandler
 
 logger = logging.getLogger(__name__)
@@ -163,7 +165,7 @@ class NVR:
         if self._http_enabled:
             assert self.recording is not None
             self._start_websocket_hub(self._log_listener, self.groups, self.recording.manual)
-            self._start_http(self.groups)
+            self._start_http(self.groups, ffmpeg_bin)
         logger.info("frigate-like started")
 
     def _subscribe_all(self, ffmpeg_bin: str) -> MqttClient | None:
@@ -259,17 +261,24 @@ class NVR:
         }
         return {**groups.state(), "cameras": cameras, "recording": manual.state()}
 
-    def public_config(self) -> dict[str, Any]:
-        """``/api/config``: the loaded config with ``cameras`` as they run now (YAML and group ones)."""
-        running = self.cfg.model_copy(update={"cameras": dict(self.registry.configs)})
-        return to_public_dict(running)
+    def public_config(self, rtmp: RtmpStatus, ffmpeg_bin: str) -> dict[str, Any]:
+        """``/api/config`` in Frigate 0.8.4's shape: the loaded config with ``cameras`` as they run now
+        (YAML and group ones), their switches as they are now, ``rtmp.enabled`` where the stream is live."""
+        assert self.switches is not None
+        running = {name: camera.config for name, camera in self.registry.snapshot().items()}
+        return running_config(
+            self.cfg.model_copy(update={"cameras": running}),
+            switch_state=self.switches.get,
+            rtmp_published=rtmp.is_published,
+            ffmpeg_bin=ffmpeg_bin,
+        )
 
-    def _start_http(self, groups: GroupManager) -> None:
+    def _start_http(self, groups: GroupManager, ffmpeg_bin: str) -> None:
         assert self.stats is not None and self.recording is not None and self.ws_hub is not None
         services = ApiServices(
             config=self.cfg,
             stats=self.stats.stats,
-            public_config=self.public_config,
+            public_config=functools.partial(self.public_config, RtmpStatus(self.cfg.rtmp.stat_url), ffmpeg_bin),
             events=queries,
             live=self.live,
             media=self.media,

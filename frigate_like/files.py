@@ -16,8 +16,11 @@ from pathlib import Path
 from frigate_like.errors import NotFound
 
 
-def resolve_inside(roots: Path | Iterable[Path], requested: Path | str, *, what: str = "file") -> Path:
-    """The real path of ``requested`` (relative to the first root) when it is a regular file inside a root.
+def resolve_inside(
+    roots: Path | Iterable[Path], requested: Path | str, *, what: str = "file", folders: bool = False
+) -> Path:
+    """The real path of ``requested`` (relative to the first root) when it is a regular file inside a root
+    (or, with ``folders``, a folder inside a root or the root itself: the recordings browser lists them).
 
     ``NotFound`` otherwise: outside every root after following links, missing, a folder, a
     device or a ``/proc`` file, a link loop, a NUL byte in the name.
@@ -32,7 +35,7 @@ def resolve_inside(roots: Path | Iterable[Path], requested: Path | str, *, what:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError):  # missing, or a symlink loop
         raise refused from None
-    if not any(is_within(real, root) for root in root_list) or not real.is_file():
+    if not any(is_within(real, root) for root in root_list) or not (real.is_file() or (folders and real.is_dir())):
         raise refused
     return real
 
@@ -44,6 +47,15 @@ def is_within(real: Path, root: Path) -> bool:
     except (OSError, RuntimeError):
         return False
     return real == resolved or resolved in real.parents
+
+
+def resolves_within(path: Path, root: Path) -> bool:
+    """Whether ``path``, links followed, lies inside ``root`` (a dangling link or a loop does not)."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return is_within(real, root)
 
 
 def write_private_text(path: Path, text: str) -> None:

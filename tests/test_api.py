@@ -78,23 +78,29 @@ def test_config_masks_secrets(client: FlaskClient) -> None:
     assert client.get("/api/config").get_json()["cameras"]["back"]["width"] == 640
 
 
-def test_events_newest_first_with_in_progress(client: FlaskClient) -> None:
+def test_events_newest_first_ended_only_unless_asked(client: FlaskClient) -> None:
+    """Frigate 0.8 listed an event once it had ended; Home Assistant computes end_time - start_time."""
     ids = _seed()
     rows = client.get("/api/events").get_json()
+    assert [r["id"] for r in rows] == list(reversed(ids[:3]))
+    assert rows[0]["thumbnail"] == "dGh1bWI="
+    assert all(isinstance(r["end_time"], float) for r in rows)
+    rows = client.get("/api/events?include_in_progress=1").get_json()
     assert [r["id"] for r in rows] == list(reversed(ids))
     assert rows[0]["end_time"] is None
-    assert rows[1]["thumbnail"] == "dGh1bWI="
+    assert len(client.get("/api/events?include_in_progress=0").get_json()) == 3
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("camera=back", 3),
-        ("camera=back&label=person", 2),
+        ("camera=back", 2),
+        ("camera=back&include_in_progress=1", 3),
+        ("camera=back&label=person", 1),
         ("zone=porch", 1),
         ("has_clip=1", 2),
-        ("has_clip=0", 2),
-        ("after=1700000150", 2),
+        ("has_clip=0", 1),
+        ("after=1700000150", 1),
         ("before=1700000150&after=1699999999", 2),
         ("limit=1", 1),
     ],
@@ -114,7 +120,16 @@ def test_include_thumbnails_0_leaves_them_out(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=-1", "limit=abc", "after=yesterday", "before=nan", "has_clip=7", "include_thumbnails=yes", "limit=0"],
+    [
+        "limit=-1",
+        "limit=abc",
+        "after=yesterday",
+        "before=nan",
+        "has_clip=7",
+        "include_thumbnails=yes",
+        "limit=0",
+        "include_in_progress=2",
+    ],
 )
 def test_bad_parameters_are_400_json(client: FlaskClient, query: str) -> None:
     response = client.get(f"/api/events?{query}")
@@ -135,5 +150,11 @@ def test_one_event_and_summary(client: FlaskClient) -> None:
     event = client.get(f"/api/events/{ids[0]}").get_json()
     assert event["camera"] == "back" and event["zones"] == ["porch"]
     summary = client.get("/api/events/summary").get_json()
-    assert sum(row["count"] for row in summary) == 4
+    assert sum(row["count"] for row in summary) == 3  # the event in progress is not counted
     assert {row["camera"] for row in summary} == {"back", "front"}
+    assert sum(row["count"] for row in client.get("/api/events/summary?include_in_progress=1").get_json()) == 4
+    # Home Assistant's media browser asks for the counts of events with a clip (or a snapshot)
+    with_clip = client.get("/api/events/summary?has_clip=1").get_json()
+    assert sum(row["count"] for row in with_clip) == 2 and all(row["has_clip"] for row in with_clip)
+    assert client.get("/api/events/summary?has_snapshot=1").get_json() == []
+    assert client.get("/api/events/summary?has_clip=yes").status_code == 400

@@ -35,6 +35,8 @@ def camera(shared_dir: Path, media: Path, roles: list[str], *more_inputs: dict[s
         "model": {
             "path": str(shared_dir / "models" / "ssd_mobilenet_v1_coco_quant.tflite"),
             "labelmap_path": str(shared_dir / "models" / "coco_labelmap.txt"),
+            "width": 300,
+            "height": 300,
         },
         "cameras": {
             "back": {

@@ -39,9 +39,10 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 
 
 @pytest.fixture
-def config(model_path: Path, labelmap_path: Path) -> dict[str, Any]:
+def config(tmp_path: Path, model_path: Path, labelmap_path: Path) -> dict[str, Any]:
     return {
-        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path)},
+        "paths": {"media_dir": str(tmp_path / "media"), "cache_dir": str(tmp_path / "cache")},
+        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
         "cameras": {
             "back": {
                 "ffmpeg": {
@@ -128,11 +129,6 @@ BAD: list[tuple[str, Any, str]] = [
         "cameras.back.zones.side: a zone may not have the name of a camera",
     ),
     (
-        "clips without role",
-        _drop_clips_role,
-        "cameras.back.clips.enabled: clips are enabled but no input has",
-    ),
-    (
         "role on two inputs",
         _two_inputs_with_detect,
         "cameras.back.ffmpeg.inputs.1.roles: the detect role is already",
@@ -152,6 +148,49 @@ def test_check_config_reports_problems_without_traceback(
     assert f"  - {expected}" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_clips_without_a_clips_input_is_a_warning(tmp_path: Path, config: dict[str, Any]) -> None:
+    _drop_clips_role(config)
+    result = cli(
+        "check-config", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}
+    )
+    assert (result.returncode, result.stdout) == (0, "config OK: 2 cameras\n")
+    assert result.stderr.startswith(
+        "warning: cameras.back.clips.enabled: clips are enabled but no input has the clips role,"
+        " so no clip will be saved"
+    )
+
+
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_check_config_and_run_report_the_same_problems_in_one_pass(
+    tmp_path: Path, config: dict[str, Any], command: str
+) -> None:
+    """What ``run`` would refuse at start-up, ``check-config`` says too, all at once."""
+    del config["model"]  # Frigate 0.8's default files, absent here
+    (tmp_path / "file").write_text("")
+    config["paths"]["media_dir"] = str(tmp_path / "file" / "media")
+    config["cameras"]["side"]["fps"] = "fast"
+    result = cli(command, "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[1:] == [
+        "  - cameras.side.fps: expected a whole number, got 'fast' (text)",
+        "  - model.path: file not found: /cpu_model.tflite (Frigate 0.8's default; set model.path to the .tflite file)",
+        "  - model.labelmap_path: file not found: /labelmap.txt (Frigate 0.8's default; set model.labelmap_path)",
+        f"  - paths.media_dir: {tmp_path / 'file'} is not a folder",
+        f"  - database.path: {tmp_path / 'file'} is not a folder",  # its default is below media_dir
+    ]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_model_size_is_checked_before_start(tmp_path: Path, config: dict[str, Any], command: str) -> None:
+    config["model"]["width"] = 320
+    result = cli(command, "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
+    assert result.returncode == 1
+    assert "  - model.width/height: 320x300 configured but ssd_mobilenet_v1_coco_quant.tflite takes 300x300" in (
+        result.stderr
+    )
 
 
 def test_unset_env_reference_and_missing_file(tmp_path: Path, config: dict[str, Any]) -> None:
@@ -213,5 +252,5 @@ def test_convert_model_of_a_model_that_is_not_tflite_fails_cleanly(tmp_path: Pat
     config["model"]["path"] = str(bogus)
     config["paths"] = {"cache_dir": str(tmp_path / "cache"), "media_dir": str(tmp_path / "media")}
     result = cli("convert-model", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
-    assert result.returncode == 1 and "is not a TensorFlow Lite model" in result.stderr
+    assert result.returncode == 1 and "is not a .tflite model" in result.stderr
     assert "Traceback" not in result.stderr

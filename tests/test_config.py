@@ -186,7 +186,7 @@ def frigate08(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Path:
 def minimal(model_path: Path, labelmap_path: Path) -> dict[str, Any]:
     """The smallest valid config as a dict: one camera, one detect input."""
     return {
-        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path)},
+        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
         "cameras": {
             "back": {
                 "ffmpeg": {"inputs": [{"path": "rtsp://10.0.0.2/stream", "roles": ["detect"]}]},
@@ -357,7 +357,20 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
         "/nope/labels.txt",
         "model.labelmap_path: file not found",
     ),
-    ("no model", "model", None, "model.path: required"),
+    (
+        "no model: Frigate 0.8's default file",
+        "model",
+        None,
+        "model.path: file not found: /cpu_model.tflite (Frigate 0.8's default; set model.path",
+    ),
+    (
+        "no labelmap: Frigate 0.8's default file",
+        "model.labelmap_path",
+        None,
+        "model.labelmap_path: file not found: /labelmap.txt (Frigate 0.8's default",
+    ),
+    ("model size", "model.width", 320, "model.width/height: 320x300 configured but"),
+    ("not a model", "model.path", "LABELMAP", "model.path: cannot read "),
     (
         "no detect input",
         "cameras.back.ffmpeg.inputs.0.roles",
@@ -369,18 +382,6 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
         "cameras.back.zones.back",
         {"coordinates": "0,0,10,0,10,10"},
         "cameras.back.zones.back: a zone may not have the name of a camera",
-    ),
-    (
-        "clips without clips role",
-        "cameras.back.clips.enabled",
-        True,
-        "cameras.back.clips.enabled: clips are enabled but no input has the clips role",
-    ),
-    (
-        "record without record role",
-        "record.enabled",
-        True,
-        "cameras.back.record.enabled: recording is enabled but no input has the record role",
     ),
     (
         "role on two inputs",
@@ -414,7 +415,6 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
         "detectors.gpu.type: unknown value 'cuda'",
     ),
     ("no detectors", "detectors", {}, "detectors: needs at least one entry"),
-    ("no cameras", "cameras", {}, "cameras: needs at least one camera"),
     (
         "unknown required zone",
         "cameras.back.clips.required_zones",
@@ -438,8 +438,17 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("dotted", "value", "expected"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS]
 )
 def test_bad_config_names_its_key_path(
-    tmp_path: Path, minimal: dict[str, Any], dotted: str, value: Any, expected: str
+    tmp_path: Path,
+    minimal: dict[str, Any],
+    model_path: Path,
+    labelmap_path: Path,
+    dotted: str,
+    value: Any,
+    expected: str,
 ) -> None:
+    if isinstance(value, dict | str):  # placeholders for the shared files
+        text = json.dumps(value).replace("MODEL", str(model_path)).replace("LABELMAP", str(labelmap_path))
+        value = json.loads(text)
     _set(minimal, dotted, value)
     problems = problems_of(tmp_path, minimal)
     assert any(p.startswith(expected) for p in problems), problems
@@ -471,7 +480,7 @@ def test_every_problem_is_collected(tmp_path: Path, minimal: dict[str, Any]) -> 
     ]
     # the cross checks still run on what did validate
     assert f"model.path: file not found: {tmp_path / 'missing.tflite'}" in problems
-    assert any(p.startswith("cameras.back.clips.enabled: clips are enabled") for p in problems)
+    assert not any(p.startswith("cameras.back.clips.enabled") for p in problems)  # only a warning
     # (an unknown key drops only itself: the front camera is still checked)
     assert "cameras.front.ffmpeg.inputs: no input has the detect role; exactly one must have it" in problems
     # ... but nothing is said about a camera that failed validation as a whole
@@ -497,9 +506,9 @@ def test_duplicate_yaml_key_is_a_problem(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("", "(top level): the file is empty"), ("- a\n- b\n", "(top level): expected a mapping")],
+    [("- a\n- b\n", "(top level): expected a mapping"), ("3\n", "(top level): expected a mapping")],
 )
-def test_empty_or_non_mapping_file(tmp_path: Path, text: str, expected: str) -> None:
+def test_non_mapping_file(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "config.yml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
@@ -639,7 +648,7 @@ def test_relative_model_paths(tmp_path: Path, minimal: dict[str, Any], model_pat
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "labels.txt").write_text("0 person\n1 bicycle\n")
     (tmp_path / "models" / "m.tflite").symlink_to(model_path)
-    minimal["model"] = {"path": "models/m.tflite", "labelmap_path": "models/labels.txt"}
+    minimal["model"] = {"path": "models/m.tflite", "labelmap_path": "models/labels.txt", "width": 300, "height": 300}
     cfg = load_config(write(tmp_path, minimal))
     assert cfg.model.path == tmp_path / "models" / "m.tflite"
     assert cfg.model.labelmap == {0: "person", 1: "bicycle"}
@@ -694,9 +703,23 @@ def test_public_dict_masks_secrets(frigate08: Path) -> None:
     assert public["mqtt"]["user"] == "mqtt_user"
     assert public["http"]["api_token"] == "*****"
     assert public["database"]["url"] == "postgresql://frigate:*****@127.0.0.1:5432/test"
-    assert public["cameras"]["back"]["zones"]["street"]["coordinates"] == [[0, 0], [1280, 0], [1280, 100]]
     # the config itself is untouched
     assert cfg.mqtt.password == "mq-pass"
+
+
+def test_public_dict_has_frigate_08_shapes(frigate08: Path) -> None:
+    """Frigate 0.8.4's to_dict(): zones as written, masks as strings, frame_shape, whole days."""
+    back = to_public_dict(load_config(frigate08, env=ENV))["cameras"]["back"]
+    assert back["zones"]["street"]["coordinates"] == ["0,0", "1280,0", "1280,100"]
+    assert back["zones"]["front_steps"]["coordinates"] == "545,1077,747,939,788,805"
+    assert back["frame_shape"] == [720, 1280]
+    assert back["motion"]["mask"] == ["0,900,1080,900,1080,1920,0,1920", "0,0,300,0,300,100"]
+    assert back["objects"]["mask"] == "0,0,1000,0,1000,200,0,200"
+    assert back["objects"]["filters"]["person"]["mask"] is None
+    assert back["clips"]["retain"] == {"default": 10, "objects": {"person": 15}}
+    assert isinstance(back["clips"]["retain"]["default"], int)
+    assert back["snapshots"]["height"] == 175 and back["mqtt"]["height"] == 270
+    assert back["detect"] == {"enabled": True, "max_disappeared": 25}
 
 
 # -- shared memory -----------------------------------------------------------------------------
@@ -724,3 +747,45 @@ def test_check_shm_passes_when_room_or_nothing_to_measure(tmp_path: Path, minima
     cfg = config_from_dict(minimal)
     check_shm(cfg, 2, shm_path=tmp_path)
     check_shm(cfg, 2, shm_path=tmp_path / "absent")
+
+
+def test_shared_memory_is_checked_with_the_config_when_asked(minimal: dict[str, Any]) -> None:
+    minimal["cameras"]["back"].update(width=16384, height=16384)  # the largest size check_ranges allows
+    config_from_dict(minimal)  # without ring_slots the host is not looked at
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(minimal, ring_slots=1000)  # 1000 frames of 384 MiB: more than any /dev/shm
+    assert [p for p in info.value.problems if p.startswith("shared memory: 1 camera(s) need ")]
+
+
+def test_model_size_left_unset_is_the_model_files(tmp_path: Path, model_path: Path, labelmap_path: Path) -> None:
+    """Frigate 0.8's 320x320 default named its own model; unset, the size is what the file takes."""
+    text = f"model: {{path: {model_path}, labelmap_path: {labelmap_path}}}\n"
+    (tmp_path / "config.yml").write_text(text)
+    cfg = load_config(tmp_path / "config.yml")
+    assert (cfg.model.width, cfg.model.height) == (300, 300)
+    (tmp_path / "config.yml").write_text(text.replace("}\n", ", width: 320}\n"))
+    with pytest.raises(ConfigError, match="320x320 configured but ssd_mobilenet_v1_coco_quant.tflite takes 300x300"):
+        load_config(tmp_path / "config.yml")
+
+
+def test_an_empty_file_is_every_default(tmp_path: Path) -> None:
+    (tmp_path / "config.yml").write_text("")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "config.yml")
+    # only what the container image provides is missing; no cameras is fine (groups may add them)
+    assert [p.split(":")[0] for p in info.value.problems] == ["model.path", "model.labelmap_path"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"), [(b"0 person\n", "not a .tflite model"), (None, "truncated or damaged")]
+)
+def test_model_file_that_is_not_a_model(
+    tmp_path: Path, model_path: Path, content: bytes | None, expected: str
+) -> None:
+    from frigate_like.detect.tflite_file import input_shape
+    from frigate_like.errors import DetectorUnavailable
+
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(content if content is not None else model_path.read_bytes()[:64])
+    with pytest.raises(DetectorUnavailable, match=expected):
+        input_shape(bad)

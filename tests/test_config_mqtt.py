@@ -12,7 +12,7 @@ from tests.test_config import problems_of, write
 def _with_mqtt(model_path: Path, labelmap_path: Path, **mqtt: Any) -> dict[str, Any]:
     camera = {"ffmpeg": {"inputs": [{"path": "rtsp://10.0.0.2/stream", "roles": ["detect"]}]}, "width": 640}
     return {
-        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path)},
+        "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
         "cameras": {"back": {**camera, "height": 360}},
         "mqtt": mqtt,
     }

@@ -7,7 +7,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from frigate_like.config import DetectorConfig, ModelConfig
 from frigate_like.detect.api import SSDOutputs, normalise_input, ssd_rows
 from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.client import DetectorClient
@@ -29,27 +29,17 @@ IMAGES = {PERSON: "grace_hopper.bmp", CAT: "cat_720p.jpg", CAR: "traffic_256.bmp
 NO_CORAL = "no Edge TPU found at device 'usb' (is the Coral plugged in and libedgetpu installed?)"
 
 
-@dataclass(frozen=True)
-class ModelCfg:
-    """The slice of ``cfg.model`` the detectors read (detect.api.ModelConfigLike)."""
-
-    path: Path
-    width: int = 300
-    height: int = 300
+def model_config(path: Path, width: int = 300, height: int = 300) -> ModelConfig:
+    return ModelConfig(path=path, width=width, height=height)
 
 
-@dataclass(frozen=True)
-class DetCfg:
-    """One ``detectors:`` entry (detect.api.DetectorConfigLike)."""
-
-    type: str = "cpu"
-    device: str | None = None
-    num_threads: int = 1
+def detector_config(kind: str = "cpu", device: str | None = None, num_threads: int = 1) -> DetectorConfig:
+    return DetectorConfig.model_validate({"type": kind, "device": device, "num_threads": num_threads})
 
 
 @pytest.fixture(scope="module")
-def model(model_path: Path) -> ModelCfg:
-    return ModelCfg(model_path)
+def model(model_path: Path) -> ModelConfig:
+    return model_config(model_path)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +79,8 @@ def wait_for_restart(hub: DetectorHub, name: str, timeout: float = 10.0) -> None
 
 
 @pytest.mark.parametrize("label", [PERSON, CAT, CAR], ids=["person", "cat", "car"])
-def test_litert_cpu_detector_finds_the_object(model: ModelCfg, tensors: dict[int, np.ndarray], label: int) -> None:
-    detector = create_detector(model, DetCfg(num_threads=1))
+def test_litert_cpu_detector_finds_the_object(model: ModelConfig, tensors: dict[int, np.ndarray], label: int) -> None:
+    detector = create_detector(model, detector_config(num_threads=1))
     rows = detector.detect_raw(tensors[label])
     assert top_label(rows) == label
     assert rows[0, 1] > 0.6
@@ -100,28 +90,29 @@ def test_litert_cpu_detector_finds_the_object(model: ModelCfg, tensors: dict[int
     detector.close()
 
 
-def test_detector_rejects_a_tensor_of_the_wrong_shape(model: ModelCfg) -> None:
-    detector = LiteRTDetector(model, DetCfg())
+def test_detector_rejects_a_tensor_of_the_wrong_shape(model: ModelConfig) -> None:
+    detector = LiteRTDetector(model, detector_config())
     with pytest.raises(ValueError, match=r"\(300, 300, 3\) uint8"):
         detector.detect_raw(np.zeros((320, 320, 3), np.uint8))
 
 
 def test_model_size_that_does_not_match_the_file_is_a_config_error(model_path: Path) -> None:
     with pytest.raises(ConfigError, match="320x320 configured but .* takes 300x300"):
-        LiteRTDetector(ModelCfg(model_path, 320, 320), DetCfg())
+        LiteRTDetector(model_config(model_path, 320, 320), detector_config())
 
 
 def test_missing_model_file_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(DetectorUnavailable, match="model file not found"):
-        LiteRTDetector(ModelCfg(tmp_path / "nope.tflite"), DetCfg())
+        LiteRTDetector(model_config(tmp_path / "nope.tflite"), detector_config())
 
 
-def test_unknown_detector_type_is_a_config_error(model: ModelCfg) -> None:
+def test_unknown_detector_type_is_a_config_error(model: ModelConfig) -> None:
     with pytest.raises(ConfigError, match="unknown detector type 'gpu'"):
-        create_detector(model, DetCfg(type="gpu"))
+        # model_construct: the config refuses the type first; the detectors check it again
+        create_detector(model, DetectorConfig.model_construct(type="gpu", device="usb", num_threads=1))
 
 
-def test_edgetpu_without_a_coral_is_unavailable(model: ModelCfg) -> None:
+def test_edgetpu_without_a_coral_is_unavailable(model: ModelConfig) -> None:
     calls: list[tuple[str, dict[str, str]]] = []
 
     def no_coral(library: str, options: Mapping[str, str]) -> Any:
@@ -130,15 +121,15 @@ def test_edgetpu_without_a_coral_is_unavailable(model: ModelCfg) -> None:
         raise ValueError(f"Failed to load delegate from {library}\n")
 
     with pytest.raises(DetectorUnavailable) as caught:
-        create_detector(model, DetCfg(type="edgetpu", device="usb"), delegate_loader=no_coral)
+        create_detector(model, detector_config(kind="edgetpu", device="usb"), delegate_loader=no_coral)
     assert NO_CORAL in str(caught.value)
     assert calls == [(EDGETPU_LIBRARY, {"device": "usb"})]
 
 
-def test_edgetpu_with_the_real_loader_and_no_coral_is_unavailable(model: ModelCfg) -> None:
+def test_edgetpu_with_the_real_loader_and_no_coral_is_unavailable(model: ModelConfig) -> None:
     # No Coral here (and no libedgetpu): the real loader must fail the same clear way.
     with pytest.raises(DetectorUnavailable, match="no Edge TPU found at device 'usb:9'"):
-        create_detector(model, DetCfg(type="edgetpu", device="usb:9"))
+        create_detector(model, detector_config(kind="edgetpu", device="usb:9"))
 
 
 # --- the pure pre/post-processing ---------------------------------------------------------------
@@ -168,9 +159,9 @@ def test_float_models_get_a_normalised_input() -> None:
 
 
 @pytest.fixture(scope="module")
-def hub(model: ModelCfg) -> Iterator[DetectorHub]:
+def hub(model: ModelConfig) -> Iterator[DetectorHub]:
     """Two CPU detectors sharing one request pipe, serving two cameras."""
-    with DetectorHub(model, {"cpu1": DetCfg(), "cpu2": DetCfg()}, ["front", "back"]) as hub:
+    with DetectorHub(model, {"cpu1": detector_config(), "cpu2": detector_config()}, ["front", "back"]) as hub:
         hub.start()
         yield hub
 
@@ -185,9 +176,9 @@ def test_detector_process_finds_the_object(hub: DetectorHub, tensors: dict[int, 
 
 
 def test_results_match_the_in_process_detector(
-    hub: DetectorHub, model: ModelCfg, tensors: dict[int, np.ndarray]
+    hub: DetectorHub, model: ModelConfig, tensors: dict[int, np.ndarray]
 ) -> None:
-    in_process = create_detector(model, DetCfg())
+    in_process = create_detector(model, detector_config())
     with DetectorClient(hub.channel("back")) as client:
         client.input[:] = tensors[CAR]
         np.testing.assert_allclose(client.detect(timeout=5.0), in_process.detect_raw(tensors[CAR]), atol=1e-6)
@@ -206,9 +197,9 @@ def camera_loop(channel: DetectorChannel, tensor: np.ndarray, expected: np.ndarr
 
 
 def test_two_cameras_and_two_detectors_never_mix_results(
-    hub: DetectorHub, model: ModelCfg, tensors: dict[int, np.ndarray]
+    hub: DetectorHub, model: ModelConfig, tensors: dict[int, np.ndarray]
 ) -> None:
-    reference = create_detector(model, DetCfg())
+    reference = create_detector(model, detector_config())
     ctx: Any = hub.mp_context
     results = ctx.Queue()
     work = {"front": tensors[CAT], "back": tensors[CAR]}
@@ -246,8 +237,8 @@ def test_stats_report_each_detector(hub: DetectorHub, tensors: dict[int, np.ndar
         assert (entry["runtime"], entry["runtime_reason"]) == ("cpu", "configured")
 
 
-def test_an_auto_detector_process_says_what_it_chose_and_why(model: ModelCfg, tmp_path: Path) -> None:
-    with DetectorHub(model, {"auto": DetCfg(type="auto")}, ["front"], model_cache_dir=tmp_path) as hub:
+def test_an_auto_detector_process_says_what_it_chose_and_why(model: ModelConfig, tmp_path: Path) -> None:
+    with DetectorHub(model, {"auto": detector_config("auto")}, ["front"], model_cache_dir=tmp_path) as hub:
         hub.start()
         entry = hub.stats()["auto"]
     runtime, reason = str(entry["runtime"]), str(entry["runtime_reason"])
@@ -260,8 +251,8 @@ def test_unknown_camera_has_no_channel(hub: DetectorHub) -> None:
         hub.channel("garage")
 
 
-def test_spare_channels_serve_cameras_added_at_run_time(model: ModelCfg, tensors: dict[int, np.ndarray]) -> None:
-    with DetectorHub(model, {"cpu": DetCfg()}, ["front"], extra_channels=1) as hub:
+def test_spare_channels_serve_cameras_added_at_run_time(model: ModelConfig, tensors: dict[int, np.ndarray]) -> None:
+    with DetectorHub(model, {"cpu": detector_config()}, ["front"], extra_channels=1) as hub:
         hub.start()
         channel = hub.assign_channel("garage")
         assert channel.camera == "garage" and hub.channel("garage") is channel and hub.spare_channels == 0
@@ -281,10 +272,10 @@ def test_spare_channels_serve_cameras_added_at_run_time(model: ModelCfg, tensors
 
 
 def test_timeout_raises_and_a_late_answer_is_never_taken_for_the_next(
-    model: ModelCfg, tensors: dict[int, np.ndarray], caplog: pytest.LogCaptureFixture
+    model: ModelConfig, tensors: dict[int, np.ndarray], caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
-        DetectorHub(model, {"cpu": DetCfg()}, ["front"]) as hub,
+        DetectorHub(model, {"cpu": detector_config()}, ["front"]) as hub,
         DetectorClient(hub.channel("front")) as client,
     ):
         # No detector running yet: the request waits in the pipe and the client gives up.
@@ -311,8 +302,8 @@ def test_timeout_raises_and_a_late_answer_is_never_taken_for_the_next(
         assert top_label(client.detect(timeout=5.0)) == PERSON
 
 
-def test_stop_unlinks_memory_and_ends_every_process(model: ModelCfg, tensors: dict[int, np.ndarray]) -> None:
-    hub = DetectorHub(model, {"a": DetCfg(), "b": DetCfg()}, ["front", "back"])
+def test_stop_unlinks_memory_and_ends_every_process(model: ModelConfig, tensors: dict[int, np.ndarray]) -> None:
+    hub = DetectorHub(model, {"a": detector_config(), "b": detector_config()}, ["front", "back"])
     hub.start()
     channels = [hub.channel("front"), hub.channel("back")]
     with DetectorClient(channels[0]) as client:
@@ -330,9 +321,9 @@ def test_stop_unlinks_memory_and_ends_every_process(model: ModelCfg, tensors: di
     hub.stop()  # idempotent
 
 
-def test_a_killed_detector_is_restarted_by_check(model: ModelCfg, tensors: dict[int, np.ndarray]) -> None:
+def test_a_killed_detector_is_restarted_by_check(model: ModelConfig, tensors: dict[int, np.ndarray]) -> None:
     with (
-        DetectorHub(model, {"cpu": DetCfg()}, ["front"]) as hub,
+        DetectorHub(model, {"cpu": detector_config()}, ["front"]) as hub,
         DetectorClient(hub.channel("front")) as client,
     ):
         hub.start()
@@ -348,10 +339,10 @@ def test_a_killed_detector_is_restarted_by_check(model: ModelCfg, tensors: dict[
 
 
 def test_a_detector_stuck_in_one_detection_is_killed_and_restarted(
-    model: ModelCfg, tensors: dict[int, np.ndarray]
+    model: ModelConfig, tensors: dict[int, np.ndarray]
 ) -> None:
     with (
-        DetectorHub(model, {"cpu": DetCfg()}, ["front"]) as hub,
+        DetectorHub(model, {"cpu": detector_config()}, ["front"]) as hub,
         DetectorClient(hub.channel("front")) as client,
     ):
         hub.start()
@@ -365,8 +356,8 @@ def test_a_detector_stuck_in_one_detection_is_killed_and_restarted(
         assert top_label(client.detect(timeout=10.0)) == CAR
 
 
-def test_hub_start_without_a_coral_fails_clearly_and_cleans_up(model: ModelCfg) -> None:
-    hub = DetectorHub(model, {"coral": DetCfg(type="edgetpu", device="usb")}, ["front"])
+def test_hub_start_without_a_coral_fails_clearly_and_cleans_up(model: ModelConfig) -> None:
+    hub = DetectorHub(model, {"coral": detector_config(kind="edgetpu", device="usb")}, ["front"])
     channel = hub.channel("front")
     with pytest.raises(DetectorUnavailable) as caught:
         hub.start(timeout=30.0)
@@ -395,10 +386,10 @@ def _saturate(channel: DetectorChannel, tensor: np.ndarray, go: Any, stop: Any, 
 
 @pytest.mark.parametrize("detectors", [1, 2])
 def test_at_saturation_every_camera_gets_its_share(
-    model: ModelCfg, tensors: dict[int, np.ndarray], detectors: int
+    model: ModelConfig, tensors: dict[int, np.ndarray], detectors: int
 ) -> None:
     cameras = ["a", "b", "c", "d"]
-    config = {f"cpu{i}": DetCfg() for i in range(detectors)}
+    config = {f"cpu{i}": detector_config() for i in range(detectors)}
     with DetectorHub(model, config, cameras) as hub:
         hub.start()
         ctx: Any = hub.mp_context

@@ -12,6 +12,7 @@ import pytest
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.video.ffmpeg import (
     FFMPEG_ENV_OVERRIDES,
+    build_command,
     build_commands,
     ffmpeg_env,
     frame_size,
@@ -37,6 +38,8 @@ def camera(shared_dir: Path, cam: dict[str, Any], **top: Any) -> CameraConfig:
         "model": {
             "path": str(shared_dir / "models" / "ssd_mobilenet_v1_coco_quant.tflite"),
             "labelmap_path": str(shared_dir / "models" / "coco_labelmap.txt"),
+            "width": 300,
+            "height": 300,
         },
         "cameras": {"back": {"width": 1280, "height": 720, "fps": 5, **cam}},
         **top,
@@ -125,7 +128,9 @@ def test_user_filters_and_threads_are_kept(shared_dir: Path) -> None:
     ]  # fmt: skip
 
 
-def test_rtmp_is_logged_and_disabled_record_gets_no_output(shared_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_disabled_rtmp_and_record_are_logged_and_get_no_output(
+    shared_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     cam = camera(
         shared_dir,
         {
@@ -134,7 +139,8 @@ def test_rtmp_is_logged_and_disabled_record_gets_no_output(shared_dir: Path, cap
                     {"path": "rtsp://cam/main", "roles": ["rtmp"]},
                     {"path": "rtsp://cam/sub", "roles": ["detect", "record"]},
                 ]
-            }
+            },
+            "rtmp": {"enabled": False},
         },
     )
     with caplog.at_level(logging.INFO, logger="frigate_like.video.ffmpeg"):
@@ -142,9 +148,27 @@ def test_rtmp_is_logged_and_disabled_record_gets_no_output(shared_dir: Path, cap
     assert [c.roles for c in commands] == [("detect",)]
     assert "-segment_list" not in commands[0].args
     messages = [r.getMessage() for r in caplog.records]
-    assert any("input 0: role rtmp has no output (not supported yet)" in m for m in messages)
+    assert any("input 0: role rtmp has no output (rtmp is disabled)" in m for m in messages)
     assert any("input 1: role record has no output (record is disabled)" in m for m in messages)
     assert not any("secret" in m or "rtsp://" in m for m in messages)  # paths carry passwords
+
+
+def test_rtmp_copies_the_stream_to_the_cameras_url_like_frigate_08(shared_dir: Path) -> None:
+    inputs = [{"path": RTSP, "roles": ["detect", "rtmp"]}]
+    cam = camera(shared_dir, {"ffmpeg": {"inputs": inputs}}, rtmp={"url": "rtmp://127.0.0.1:1999/live"})
+    (command,) = build_commands(cam, CACHE, "ffmpeg", "r")
+    assert command.roles == ("detect", "rtmp")
+    assert command.args[-4:] == ["copy", "-f", "flv", "rtmp://127.0.0.1:1999/live/back"]
+    assert command.frame_size == 1280 * 720 * 3 // 2
+    # the server down: the stream is left out, detection goes on
+    down = build_command(cam, cam.ffmpeg.inputs[0], CACHE, "ffmpeg", "r", rtmp_server_up=False)
+    assert down is not None and down.roles == ("detect",) and "flv" not in down.args
+    # an input with only the rtmp role has nothing to do while the server is down
+    two = [{"path": RTSP, "roles": ["detect"]}, {"path": RTSP, "roles": ["rtmp"]}]
+    only = camera(shared_dir, {"ffmpeg": {"inputs": two}})
+    assert build_command(only, only.ffmpeg.inputs[1], CACHE, "ffmpeg", "r", rtmp_server_up=False) is None
+    rtmp_only = build_command(only, only.ffmpeg.inputs[1], CACHE, "ffmpeg", "r")
+    assert rtmp_only is not None and rtmp_only.args[-1] == "rtmp://127.0.0.1:1935/live/back"
 
 
 def test_detect_filter_and_segment_paths(shared_dir: Path) -> None:

@@ -29,7 +29,7 @@ def make_app(model_path: Path, labelmap_path: Path, token: str | None = None, **
     cfg = config_from_dict(
         {
             "http": {"api_token": token},
-            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path)},
+            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
             "cameras": {"back": {"ffmpeg": {"inputs": [{"path": "rtsp://cam/back", "roles": ["detect"]}]},
                                  "width": 640, "height": 480}},
         }

@@ -78,6 +78,9 @@ def test_parameters_and_errors_are_described(app: Flask) -> None:
     assert camera["example"] == "front"  # the interactive page opens on a real camera
     events = {p["name"]: p for p in paths["/api/events"]["get"]["parameters"]}
     assert events["limit"]["schema"]["default"] == 100 and events["include_thumbnails"]["schema"]["default"] == 1
+    assert events["include_in_progress"]["schema"]["default"] == 0  # ended events only, as Frigate 0.8
+    summary = {p["name"] for p in paths["/api/events/summary"]["get"]["parameters"]}
+    assert summary == {"has_clip", "has_snapshot", "include_in_progress"}
     for path, item in paths.items():
         for operation in item.values():
             if any(p["in"] in ("path", "query") for p in operation.get("parameters", [])):

@@ -23,7 +23,7 @@ from frigate_like.video.capture import CaptureMetrics
 from tests.record_support import car_record_cache, decodes_cleanly, fake_run, open_test_db, run_name, streams
 from tests.segment_footage import copy_cache
 
-PATTERN = re.compile(r"/recordings/\d{4}-\d\d-\d\d/\d\d/car/\d\d\.\d\d(\.\d+)?\.mp4$")
+PATTERN = re.compile(r"/recordings/\d{4}-\d\d/\d\d/\d\d/car/\d\d\.\d\d(\.\d+)?\.mp4$")  # Frigate 0.8's layout
 T0 = 1_790_000_000.0  # a fixed "now" for the runs laid out by hand
 
 

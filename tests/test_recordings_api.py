@@ -53,13 +53,15 @@ def client(tmp_path: Path, recorded: list[dict[str, Any]]) -> Iterator[FlaskClie
 
 def test_recordings_by_day_and_hour_with_events(client: FlaskClient, recorded: list[dict[str, Any]]) -> None:
     event_id = queries.create_event("car", "car", recorded[1]["start_time"] + 1.0, end_time=recorded[1]["end_time"])
+    running = queries.create_event("car", "car", recorded[2]["start_time"] + 1.0)  # in progress: on the timeline too
     days = client.get("/api/car/recordings").get_json()
     hours = [hour for day in days for hour in day["recordings"]]
     assert sum(hour["segments"] for hour in hours) == 4
     assert sum(hour["duration"] for hour in hours) == pytest.approx(20.0, abs=0.1)
     assert [gap for hour in hours for gap in hour["gaps"]] == []
     events = [event for hour in hours for event in hour["events"]]
-    assert [e["id"] for e in events] == [event_id] and "thumbnail" not in events[0]
+    assert {e["id"]: e["end_time"] for e in events} == {event_id: recorded[1]["end_time"], running: None}
+    assert all("thumbnail" not in e for e in events)
     assert min(hour["start"] for hour in hours) == recorded[0]["start_time"]
     assert client.get("/api/side/recordings").get_json() == []
     response = client.get("/api/nowhere/recordings")

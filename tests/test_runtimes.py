@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from frigate_like.config import ModelConfig
 from frigate_like.detect.api import Detector, SSDOutputs
 from frigate_like.detect.runtimes import Candidate, choose_detector, create_detector
 from frigate_like.detect.sizing import default_detector_count
@@ -16,7 +17,7 @@ from frigate_like.detect.ssd import RawSSDDetector, RawSSDModel, SSDPostProcess
 from frigate_like.detect.tflite_file import read_graph
 from frigate_like.errors import DetectorUnavailable
 from frigate_like.track.regions import iou
-from tests.test_detect import CAR, CAT, IMAGES, PERSON, DetCfg, ModelCfg, load_tensor
+from tests.test_detect import CAR, CAT, IMAGES, PERSON, detector_config, load_tensor, model_config
 
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
 HAS_ONNX = importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
@@ -27,8 +28,8 @@ RAW_RUNTIMES = [
 
 
 @pytest.fixture(scope="module")
-def model(model_path: Path) -> ModelCfg:
-    return ModelCfg(model_path)
+def model(model_path: Path) -> ModelConfig:
+    return model_config(model_path)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,8 @@ def images(shared_dir: Path) -> dict[int, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def litert_rows(model: ModelCfg, images: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-    detector = create_detector(model, DetCfg())
+def litert_rows(model: ModelConfig, images: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    detector = create_detector(model, detector_config())
     rows = {label: detector.detect_raw(image) for label, image in images.items()}
     detector.close()
     return rows
@@ -118,14 +119,14 @@ def test_post_process_keeps_at_most_max_detections_and_drops_low_scores() -> Non
 @pytest.mark.parametrize("runtime", RAW_RUNTIMES)
 @pytest.mark.parametrize("label", [PERSON, CAT, CAR], ids=["person", "cat", "car"])
 def test_runtime_gives_the_same_detections_as_litert(
-    model: ModelCfg,
+    model: ModelConfig,
     images: dict[int, np.ndarray],
     litert_rows: dict[int, np.ndarray],
     runtime: str,
     label: int,
     tmp_path: Path,
 ) -> None:
-    detector = create_detector(model, DetCfg(type=runtime), cache_dir=tmp_path)
+    detector = create_detector(model, detector_config(runtime), cache_dir=tmp_path)
     rows = detector.detect_raw(images[label])
     detector.close()
     assert int(rows[0, 0]) == label and rows[0, 1] > 0.6
@@ -134,13 +135,13 @@ def test_runtime_gives_the_same_detections_as_litert(
 
 @pytest.mark.parametrize("runtime", RAW_RUNTIMES)
 def test_a_batch_of_four_equals_four_single_detections(
-    model: ModelCfg, images: dict[int, np.ndarray], tmp_path: Path, runtime: str
+    model: ModelConfig, images: dict[int, np.ndarray], tmp_path: Path, runtime: str
 ) -> None:
-    single = create_detector(model, DetCfg(type=runtime), cache_dir=tmp_path)
+    single = create_detector(model, detector_config(runtime), cache_dir=tmp_path)
     if runtime == "openvino":
         from frigate_like.detect.ov_runtime import OpenVINODetector
 
-        batched: Detector = OpenVINODetector(model, DetCfg(type=runtime), batch=4)
+        batched: Detector = OpenVINODetector(model, detector_config(runtime), batch=4)
     else:
         batched = single
     assert isinstance(batched, RawSSDDetector)
@@ -153,7 +154,7 @@ def test_a_batch_of_four_equals_four_single_detections(
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="onnxruntime/onnx are not installed")
-def test_the_onnx_conversion_is_cached_by_content(model: ModelCfg, tmp_path: Path) -> None:
+def test_the_onnx_conversion_is_cached_by_content(model: ModelConfig, tmp_path: Path) -> None:
     from frigate_like.detect.onnx_convert import cached_onnx_model
 
     first = cached_onnx_model(model.path, tmp_path)
@@ -163,19 +164,19 @@ def test_the_onnx_conversion_is_cached_by_content(model: ModelCfg, tmp_path: Pat
 
 
 @pytest.mark.skipif(not HAS_OPENVINO, reason="openvino is not installed")
-def test_openvino_on_a_device_it_does_not_have_is_unavailable(model: ModelCfg) -> None:
+def test_openvino_on_a_device_it_does_not_have_is_unavailable(model: ModelConfig) -> None:
     with pytest.raises(DetectorUnavailable, match="OpenVINO cannot load"):
-        create_detector(model, DetCfg(type="openvino", device="NOSUCHDEVICE"))
+        create_detector(model, detector_config("openvino", "NOSUCHDEVICE"))
 
 
 # --- type: auto --------------------------------------------------------------------------------
 
 
-def test_auto_measures_what_loads_and_keeps_the_fastest(model: ModelCfg, tmp_path: Path) -> None:
+def test_auto_measures_what_loads_and_keeps_the_fastest(model: ModelConfig, tmp_path: Path) -> None:
     options = [Candidate("edgetpu", "usb:9", 1), Candidate("cpu", None, 1)]
     if HAS_ONNX:
         options.append(Candidate("onnx", "cpu", 1))
-    choice = choose_detector(model, DetCfg(type="auto"), cache_dir=tmp_path, options=options)
+    choice = choose_detector(model, detector_config("auto"), cache_dir=tmp_path, options=options)
     measured = choice.reason.split("(", 1)[1]
     assert choice.runtime in ("cpu", "onnx:cpu") and measured.startswith(choice.runtime + " ")
     assert "not available: edgetpu:usb:9" in choice.reason
@@ -195,7 +196,7 @@ class FakeEdgeTPU:
         self.closed = True
 
 
-def test_auto_takes_an_edge_tpu_that_loads_without_measuring(model: ModelCfg) -> None:
+def test_auto_takes_an_edge_tpu_that_loads_without_measuring(model: ModelConfig) -> None:
     built: list[str] = []
     fake = FakeEdgeTPU()
 
@@ -206,15 +207,15 @@ def test_auto_takes_an_edge_tpu_that_loads_without_measuring(model: ModelCfg) ->
         return create_detector(model, candidate)
 
     options = [Candidate("edgetpu", None, 1), Candidate("cpu", None, 1)]
-    choice = choose_detector(model, DetCfg(type="auto"), options=options, build=build)
+    choice = choose_detector(model, detector_config("auto"), options=options, build=build)
     assert choice.detector is fake and choice.runtime == "edgetpu" and "Edge TPU" in choice.reason
     assert built == ["edgetpu"]
 
 
 def test_auto_with_nothing_that_loads_says_what_was_tried(tmp_path: Path) -> None:
-    missing = ModelCfg(tmp_path / "missing.tflite")
+    missing = model_config(tmp_path / "missing.tflite")
     with pytest.raises(DetectorUnavailable, match="auto: no detector runtime loads: cpu: model file not found"):
-        choose_detector(missing, DetCfg(type="auto"), options=[Candidate("cpu", None, 1)])
+        choose_detector(missing, detector_config("auto"), options=[Candidate("cpu", None, 1)])
 
 
 @pytest.mark.parametrize(("cores", "detectors"), [(1, 1), (2, 1), (4, 2), (8, 4), (64, 4)])

@@ -19,6 +19,7 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.manual_recording import manual_recording_blueprint
     from frigate_like.api.media import media_blueprint
     from frigate_like.api.playback import playback_blueprint
+    from frigate_like.api.recording_files import recording_files_blueprint
     from frigate_like.api.recordings import recordings_blueprint
     from frigate_like.api.switches import switches_blueprint
     from frigate_like.api.system import system_blueprint
@@ -37,6 +38,7 @@ def create_app(services: ApiServices) -> Flask:
     app.register_blueprint(playback_blueprint(services))
     app.register_blueprint(media_blueprint(services))
     app.register_blueprint(clips_blueprint(services))
+    app.register_blueprint(recording_files_blueprint(services))
     app.register_blueprint(docs_blueprint(services))
     app.register_blueprint(lifecycle_blueprint(services))
     app.register_blueprint(cameras_blueprint(services))

@@ -31,12 +31,19 @@ def events_blueprint(services: ApiServices) -> Blueprint:
             has_snapshot=flag_param(args, "has_snapshot"),
             has_clip=flag_param(args, "has_clip"),
             include_thumbnails=bool(flag_param(args, "include_thumbnails", True)),
+            include_in_progress=bool(flag_param(args, "include_in_progress", False)),
         )
         return jsonify(rows)
 
     @bp.get("/api/events/summary")
     def summary() -> Response:
-        return jsonify(services.need_events().events_summary())
+        args = request.args
+        rows = services.need_events().events_summary(
+            include_in_progress=bool(flag_param(args, "include_in_progress", False)),
+            has_clip=flag_param(args, "has_clip"),
+            has_snapshot=flag_param(args, "has_snapshot"),
+        )
+        return jsonify(rows)
 
     @bp.get("/api/events/<event_id>")
     def one_event(event_id: str) -> Response:

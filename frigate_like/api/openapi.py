@@ -177,7 +177,52 @@ def _event_filters() -> list[Schema]:
         _query("has_snapshot", FLAG, "only events with (1) or without (0) a snapshot"),
         _query("has_clip", FLAG, "only events with (1) or without (0) a clip"),
         _query("include_thumbnails", {**FLAG, "default": 1}, "include base64 thumbnails"),
+        _include_in_progress(),
     ]
+
+
+def _include_in_progress() -> Schema:
+    return _query(
+        "include_in_progress",
+        {**FLAG, "default": 0},
+        "1 also lists events still in progress (end_time null); by default only ended ones, as Frigate 0.8",
+    )
+
+
+AUTOINDEX_ENTRY: Schema = {
+    "type": "object",
+    "required": ["name", "type", "mtime"],
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": ["directory", "file", "other"]},
+        "mtime": {"type": "string", "example": "Tue, 10 Aug 2021 14:03:00 GMT"},
+        "size": {"type": "integer", "description": "files only"},
+    },
+}
+
+
+def _recording_files() -> dict[str, Any]:
+    """``/recordings/``: the folder as Frigate 0.8's nginx served it (autoindex json, files with ranges)."""
+    listing = _json({"type": "array", "items": AUTOINDEX_ENTRY}, "nginx autoindex_format json: folders first")
+    return {
+        "/recordings/": _get(
+            "The recordings folder",
+            {"200": listing, **_errors(404)},
+            description="Folders YYYY-MM/DD/HH/<camera>/ hold MM.SS.mp4 segments (UTC), as in Frigate 0.8.",
+            tag="recordings",
+        ),
+        "/recordings/{path}": _get(
+            "A folder of recordings (path ending in /) or one segment file",
+            {
+                "200": {**listing, "content": {**listing["content"], **_binary("video/mp4", "")["content"]}},
+                "206": _binary("video/mp4", "the requested byte range"),
+                "301": {"description": "a folder asked without its trailing slash"},
+                **_errors(404, 416),
+            },
+            [_path("path", "a path below the recordings folder, e.g. 2021-08/10/14/back/03.00.mp4", None)],
+            tag="recordings",
+        ),
+    }
 
 
 def openapi_document(example_camera: str | None = None, example_label: str | None = None) -> dict[str, Any]:
@@ -201,13 +246,19 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             "Events, newest first",
             {"200": _json({"type": "array", "items": _ref("Event")}, "events"), **_errors(400)},
             _event_filters(),
-            "In-progress events are listed with end_time null.",
+            "Ended events only, as Frigate 0.8 (Home Assistant computes end_time - start_time);"
+            " include_in_progress=1 adds running ones with end_time null.",
             tag="events",
         ),
         "/api/events/summary": _get(
             "Event counts",
-            {"200": _json({"type": "array", "items": _ref("SummaryRow")}, "grouped counts")},
-            description="Counts grouped by camera, label, local day, zones, has_clip and has_snapshot.",
+            {"200": _json({"type": "array", "items": _ref("SummaryRow")}, "grouped counts"), **_errors(400)},
+            [
+                _query("has_snapshot", FLAG, "only events with (1) or without (0) a snapshot"),
+                _query("has_clip", FLAG, "only events with (1) or without (0) a clip"),
+                _include_in_progress(),
+            ],
+            description="Counts of ended events grouped by camera, label, local day, zones, has_clip and has_snapshot.",
             tag="events",
         ),
         "/api/events/{event_id}": _get(
@@ -285,6 +336,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             tag="live",
         ),
     }
+    paths.update(_recording_files())
     for suffix, media_type in (("mp4", "video/mp4"), ("jpg", "image/jpeg")):
         paths[f"/clips/{{camera}}-{{event_id}}.{suffix}"] = _get(
             f"An event's {'clip' if suffix == 'mp4' else 'snapshot file'}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from frigate_like.api.openapi_parts import Schema, errors, get, json_response, operation, path
+from frigate_like.api.openapi_parts import Schema, errors, get, json_response, operation, path, state_change
 from frigate_like.comms.topics import SWITCHES
 
 SWITCH_STATES: Schema = {
@@ -39,12 +39,14 @@ def web_paths(example_camera: str | None) -> dict[str, Any]:
             },
             tag="live",
         ),
-        "/api/{camera_name}/switches": operation(
-            "post",
-            "Set a camera's switches, as the MQTT <camera>/<switch>/set commands do",
-            {"200": json_response(SWITCH_STATES, "the camera's switches now"), **errors(400, 401, 404, 503)},
-            [path("camera_name", "a camera", example_camera)],
-            tag="live",
-            body=SWITCH_CHANGES,
+        "/api/{camera_name}/switches": state_change(
+            operation(
+                "post",
+                "Set a camera's switches, as the MQTT <camera>/<switch>/set commands do",
+                {"200": json_response(SWITCH_STATES, "the camera's switches now"), **errors(400, 404, 503)},
+                [path("camera_name", "a camera", example_camera)],
+                tag="live",
+                body=SWITCH_CHANGES,
+            )
         ),
     }

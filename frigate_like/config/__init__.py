@@ -16,7 +16,7 @@ from frigate_like.config.frigate import FrigateConfig
 from frigate_like.config.loader import config_from_dict, format_problems, load_config
 from frigate_like.config.objects import DetectConfig, FilterConfig, MotionConfig, ObjectsConfig, ZoneConfig
 from frigate_like.config.public import to_public_dict
-from frigate_like.config.resources import check_shm, shm_bytes_needed
+from frigate_like.config.resources import check_shm, preflight_problems, shm_bytes_needed
 from frigate_like.config.sections import (
     ClipsConfig,
     DatabaseConfig,
@@ -26,6 +26,7 @@ from frigate_like.config.sections import (
     ModelConfig,
     MqttConfig,
     PathsConfig,
+    RtmpServerConfig,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "RetainConfig",
     "Role",
     "RtmpConfig",
+    "RtmpServerConfig",
     "SnapshotsConfig",
     "StrictModel",
     "ZoneConfig",
@@ -63,6 +65,7 @@ __all__ = [
     "format_problems",
     "load_config",
     "parse_polygon",
+    "preflight_problems",
     "shm_bytes_needed",
     "to_public_dict",
 ]

@@ -56,9 +56,11 @@ class GlobalRecordConfig(RecordConfig):
 
 
 class RtmpConfig(StrictModel):
-    """``cameras.<name>.rtmp``: re-stream the ``rtmp`` input."""
+    """``cameras.<name>.rtmp``: re-stream the ``rtmp`` input (``-c copy``) to ``url`` (NEW; default
+    ``<rtmp.url>/<camera>``, where Frigate 0.8 published to ``rtmp://127.0.0.1/live/<camera>``)."""
 
     enabled: bool = True
+    url: str | None = Field(default=None, pattern=r"^rtmps?://[^/]+/\S+$")
 
 
 class SnapshotsConfig(StrictModel):

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from frigate_like.config.camera import CameraConfig
 from frigate_like.config.frigate import FrigateConfig
 from frigate_like.config.sections import ModelConfig
+from frigate_like.detect.tflite_file import input_shape
+from frigate_like.errors import DetectorUnavailable
 
 # names that become MQTT topic levels and folder names
 _NAME = re.compile(r"^[\w-]+$")
@@ -50,29 +52,63 @@ def read_labelmap(path: Path) -> tuple[dict[int, str], list[str]]:
     return labelmap, problems
 
 
-def _check_file(key: str, path: Path, what: str, was_set: bool) -> list[str]:
-    if not was_set:
-        return [f"{key}: required: set it to {what}"]
+def _check_file(key: str, path: Path, hint: str) -> list[str]:
     if not path.exists():
-        return [f"{key}: file not found: {path}"]
+        return [f"{key}: file not found: {path}{hint}"]
     if not path.is_file():
         return [f"{key}: {path} is not a file"]
     return []
 
 
-def check_model_files(model: ModelConfig) -> tuple[dict[int, str], list[str]]:
-    """The model file must exist; the labelmap must exist and parse. Returns (labelmap, problems)."""
-    was_set = model.model_fields_set
-    problems = _check_file("model.path", model.path, "the .tflite model file", "path" in was_set)
-    file_problems = _check_file(
-        "model.labelmap_path",
-        model.labelmap_path,
-        "the labelmap file ('index label' lines)",
-        "labelmap_path" in was_set,
+def _check_input_size(model: ModelConfig, path: Path) -> list[str]:
+    """The model's input tensor must be ``[1, model.height, model.width, 3]``, what ``run`` feeds it."""
+    try:
+        shape = input_shape(path)
+    except (OSError, DetectorUnavailable) as exc:
+        return [f"model.path: cannot read {path}: {exc}"]
+    if len(shape) != 4:
+        return [f"model.path: {path} takes input of shape {list(shape)}; expected [1, height, width, 3]"]
+    _, height, width, _ = shape
+    if (width, height) != (model.width, model.height):
+        keys = "model.width/height" if {"width", "height"} & model.model_fields_set else "model.width/height (default)"
+        return [f"{keys}: {model.width}x{model.height} configured but {path.name} takes {width}x{height}"]
+    return []
+
+
+def size_from_model_file(model: ModelConfig, detector_types: Iterable[str]) -> dict[str, int]:
+    """``model.width/height`` from the model file when the config sets neither.
+
+    Frigate 0.8 defaulted them to 320 because its image shipped a 320x320 model; a config that
+    leaves them out means "whatever the model takes", so an image with another model runs it.
+    """
+    if {"width", "height"} & model.model_fields_set:
+        return {}
+    for path in dict.fromkeys(model.file_for(kind) for kind in detector_types):
+        try:
+            shape = input_shape(path)
+        except (OSError, DetectorUnavailable):
+            continue  # check_model_files says what is wrong with it
+        if len(shape) == 4:
+            return {"width": shape[2], "height": shape[1]}
+    return {}
+
+
+def check_model_files(model: ModelConfig, detector_types: Iterable[str]) -> tuple[dict[int, str], list[str]]:
+    """Each detector's model file must exist and take ``model.width/height``; the labelmap must parse.
+
+    Returns (labelmap, problems). Unset paths are Frigate 0.8's defaults, named as such.
+    """
+    problems: list[str] = []
+    for path in dict.fromkeys(model.file_for(kind) for kind in detector_types):
+        hint = "" if model.path is not None else " (Frigate 0.8's default; set model.path to the .tflite file)"
+        found = _check_file("model.path", path, hint)
+        problems += found or _check_input_size(model, path)
+    labelmap_hint = (
+        "" if "labelmap_path" in model.model_fields_set else " (Frigate 0.8's default; set model.labelmap_path)"
     )
-    problems += file_problems
+    file_problems = _check_file("model.labelmap_path", model.labelmap_path, labelmap_hint)
     if file_problems:
-        return {}, problems
+        return {}, problems + file_problems
     labelmap, labelmap_problems = read_labelmap(model.labelmap_path)
     return labelmap, problems + labelmap_problems
 
@@ -102,17 +138,23 @@ def _check_inputs(prefix: str, cam: CameraConfig) -> list[str]:
                 owner[role] = i
     if "detect" not in owner:
         problems.append(f"{prefix}.ffmpeg.inputs: no input has the detect role; exactly one must have it")
-    if cam.clips.enabled and "clips" not in owner:
-        problems.append(
-            f"{prefix}.clips.enabled: clips are enabled but no input has the clips role,"
-            " so no clip would ever be saved; add clips to one input's roles"
-        )
-    if cam.record.enabled and "record" not in owner:
-        problems.append(
-            f"{prefix}.record.enabled: recording is enabled but no input has the record role,"
-            " so nothing would be recorded; add record to one input's roles"
-        )
     return problems
+
+
+def camera_warnings(name: str, cam: CameraConfig) -> list[str]:
+    """Sections that are on but can never produce anything: Frigate 0.8 accepted them, so they only warn."""
+    warnings = []
+    if cam.clips.enabled and cam.input_for("clips") is None:
+        warnings.append(
+            f"cameras.{name}.clips.enabled: clips are enabled but no input has the clips role,"
+            " so no clip will be saved; add clips to one input's roles"
+        )
+    if cam.record.enabled and cam.input_for("record") is None:
+        warnings.append(
+            f"cameras.{name}.record.enabled: recording is enabled but no input has the record role,"
+            " so nothing will be recorded; add record to one input's roles"
+        )
+    return warnings
 
 
 def _check_camera(cfg: FrigateConfig, name: str, cam: CameraConfig, labels: set[str] | None) -> list[str]:
@@ -178,7 +220,7 @@ def _check_mqtt(cfg: FrigateConfig) -> list[str]:
     for key in ("tls_ca_certs", "tls_client_cert", "tls_client_key"):
         path = getattr(mqtt, key)
         if path is not None:
-            problems += _check_file(f"mqtt.{key}", path, "a PEM file", True)
+            problems += _check_file(f"mqtt.{key}", path, "")
     return problems
 
 

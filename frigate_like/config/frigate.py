@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from frigate_like.config.base import StrictModel
 from frigate_like.config.camera import CameraConfig, GlobalRecordConfig
@@ -23,6 +23,7 @@ from frigate_like.config.sections import (
     ModelConfig,
     MqttConfig,
     PathsConfig,
+    RtmpServerConfig,
     _default_detectors,
 )
 
@@ -55,7 +56,20 @@ class FrigateConfig(StrictModel):
     objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
     motion: MotionConfig = Field(default_factory=MotionConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
-    cameras: dict[str, CameraConfig] = Field(min_length=1)
+    rtmp: RtmpServerConfig = Field(default_factory=RtmpServerConfig)
+    # none is valid: camera groups may add every camera at run time
+    cameras: dict[str, CameraConfig] = Field(default_factory=dict)
+
+    # what loads but will not do what it says (clips on without a clips input...): reported, not refused
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the loader found that loads but will not work as written, each ``key.path: reason``."""
+        return list(self._warnings)
+
+    def set_warnings(self, warnings: list[str]) -> None:
+        self._warnings = list(warnings)
 
     @model_validator(mode="after")
     def _resolve(self, info: ValidationInfo) -> Self:
@@ -162,5 +176,6 @@ def resolve_camera(cfg: FrigateConfig, name: str, cam: CameraConfig) -> CameraCo
             "clips": clips,
             "record": cam.record.merged_over(cfg.record.camera_defaults()),
             "snapshots": snapshots,
+            "rtmp": cam.rtmp.model_copy(update={"url": cam.rtmp.url or f"{cfg.rtmp.url.rstrip('/')}/{name}"}),
         }
     )

@@ -12,10 +12,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from frigate_like.config.checks import check_config, check_model_files
+from frigate_like.config.checks import camera_warnings, check_config, check_model_files, size_from_model_file
 from frigate_like.config.frigate import FrigateConfig
 from frigate_like.config.problems import validation_problems
 from frigate_like.config.ranges import check_ranges
+from frigate_like.config.resources import preflight_problems
 from frigate_like.errors import ConfigError
 from frigate_like.redact import redact_text
 
@@ -192,15 +193,21 @@ def _salvage(data: dict[str, Any], context: dict[str, Any]) -> tuple[FrigateConf
 
 
 def config_from_dict(
-    raw: Any, base_dir: Path | str | None = None, env: Mapping[str, str] | None = None
+    raw: Any,
+    base_dir: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    ring_slots: int | None = None,
 ) -> FrigateConfig:
     """Validate, resolve and check a parsed config; relative paths resolve against ``base_dir``.
 
-    ``env`` (default ``os.environ``) feeds ``{FRIGATE_*}`` references. Raises
-    ``ConfigError`` listing every problem found.
+    ``env`` (default ``os.environ``) feeds ``{FRIGATE_*}`` references. With ``ring_slots``
+    (frames per camera ring) what ``run`` needs of the host is checked too (shared memory,
+    writable folders), so one pass reports all ``run`` would refuse. Raises ``ConfigError``
+    listing every problem found.
     """
     if raw is None:
-        raise ConfigError("(top level): the file is empty; it needs at least a cameras section")
+        raw = {}  # an empty file is every default, as in Frigate 0.8
     if not isinstance(raw, dict):
         raise ConfigError(f"(top level): expected a mapping of sections, got {type(raw).__name__}")
     data, problems = substitute_env(raw, os.environ if env is None else env)
@@ -212,27 +219,34 @@ def config_from_dict(
         partial, dropped = _salvage(data, context)
         if partial is not None:
             problems += [
-                p for p in _checks(partial)[1] if not any(p.startswith((d + ".", d + ":")) for d in dropped)
+                p for p in _checks(partial, ring_slots)[1] if not any(p.startswith((d + ".", d + ":")) for d in dropped)
             ]
         raise ConfigError(list(dict.fromkeys(problems))) from None
-    cfg, more = _checks(cfg)
+    cfg, more = _checks(cfg, ring_slots)
     problems += more
     if problems:
         raise ConfigError(problems)
     return cfg
 
 
-def _checks(cfg: FrigateConfig) -> tuple[FrigateConfig, list[str]]:
+def _checks(cfg: FrigateConfig, ring_slots: int | None) -> tuple[FrigateConfig, list[str]]:
     problems = check_ranges(cfg.model_dump(mode="python"))
-    labelmap, more = check_model_files(cfg.model)
+    detector_types = [d.type for d in cfg.detectors.values()]
+    cfg.model = cfg.model.model_copy(update=size_from_model_file(cfg.model, detector_types))
+    labelmap, more = check_model_files(cfg.model, detector_types)
     problems += more
     cfg.model = cfg.model.model_copy(update={"labelmap": {**labelmap, **cfg.model.labelmap}})
     problems += check_config(cfg, cfg.model.labelmap or None)
+    if ring_slots is not None:
+        problems += preflight_problems(cfg, ring_slots)
+    cfg.set_warnings([w for name, cam in cfg.cameras.items() for w in camera_warnings(name, cam)])
     return cfg, problems
 
 
-def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> FrigateConfig:
-    """Read, validate and resolve the YAML config at ``path``.
+def load_config(
+    path: Path | str, env: Mapping[str, str] | None = None, *, ring_slots: int | None = None
+) -> FrigateConfig:
+    """Read, validate and resolve the YAML config at ``path`` (``ring_slots``: see ``config_from_dict``).
 
     Raises ``ConfigError`` whose ``problems`` list every mistake, each ``key.path: message``.
     """
@@ -247,7 +261,7 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Friga
         raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
-    return config_from_dict(parse_yaml(text, str(file)), base_dir=file.resolve().parent, env=env)
+    return config_from_dict(parse_yaml(text, str(file)), base_dir=file.resolve().parent, env=env, ring_slots=ring_slots)
 
 
 def format_problems(err: ConfigError, source: Path | str | None = None) -> str:

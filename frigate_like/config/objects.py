@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from typing import Any
+
+from pydantic import Field, ModelWrapValidatorHandler, NonNegativeInt, PositiveInt, PrivateAttr, model_validator
 
 from frigate_like.config.base import Masks, PolygonField, StrictModel
 
@@ -56,3 +58,21 @@ class ZoneConfig(StrictModel):
 
     coordinates: PolygonField
     filters: dict[str, FilterConfig] = Field(default_factory=dict)
+    # the coordinates as written (a string or a list of "x,y"): /api/config shows them so, as Frigate 0.8 did
+    _written: str | list[str] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_written(cls, data: Any, handler: ModelWrapValidatorHandler[ZoneConfig]) -> ZoneConfig:
+        zone = handler(data)
+        written = data.get("coordinates") if isinstance(data, dict) else None
+        if isinstance(written, str) or (isinstance(written, list) and all(isinstance(p, str) for p in written)):
+            zone._written = written
+        return zone
+
+    @property
+    def written_coordinates(self) -> str | list[str]:
+        """The coordinates as the config wrote them, else ``"x1,y1,x2,y2,..."``."""
+        if self._written is not None:
+            return self._written
+        return ",".join(f"{x},{y}" for x, y in self.coordinates)

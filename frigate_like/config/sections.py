@@ -94,12 +94,15 @@ class DatabaseConfig(StrictModel):
 
 
 class DetectorConfig(StrictModel):
-    """``detectors.<name>``: one detector process (NEW types: openvino, onnx, auto)."""
+    """``detectors.<name>``: one detector process; written without ``type`` it is an edgetpu, as in Frigate 0.8
+    (NEW types: openvino, onnx, auto)."""
 
-    type: Literal["cpu", "edgetpu", "openvino", "onnx", "auto"] = "cpu"
+    type: Literal["cpu", "edgetpu", "openvino", "onnx", "auto"] = "edgetpu"
     # edgetpu: usb (default), usb:0, pci...; openvino: CPU (default), GPU, AUTO...; onnx: cpu (default), cuda
     device: str | None = None
-    num_threads: PositiveInt = 1  # threads of one inference (cpu, openvino CPU, onnx cpu)
+    # threads of one inference (cpu, openvino CPU, onnx cpu). Frigate 0.8 defaulted to 3; one thread is the
+    # most detections per CPU-second (BENCHMARKS.md, issue 15), and several detectors use several cores.
+    num_threads: PositiveInt = 1
 
 
 def _default_detectors() -> dict[str, DetectorConfig]:
@@ -108,18 +111,38 @@ def _default_detectors() -> dict[str, DetectorConfig]:
     return {f"cpu{i}" if i else "cpu": DetectorConfig(type="cpu") for i in range(default_detector_count())}
 
 
+# Where Frigate 0.8's container image put the model and its labelmap; ours does the same.
+DEFAULT_MODEL_FILES: dict[str, Path] = {"cpu": Path("/cpu_model.tflite"), "edgetpu": Path("/edgetpu_model.tflite")}
+DEFAULT_LABELMAP = Path("/labelmap.txt")
+
+
 class ModelConfig(StrictModel):
     """``model``: the .tflite file (NEW ``path``), its labelmap (NEW ``labelmap_path``) and input size.
 
-    Both paths are required; ``labelmap`` is read from ``labelmap_path`` at load (entries
-    given in the config, ``index: label``, override the file's).
+    Without ``path`` each detector loads Frigate 0.8's file for its type (``file_for``);
+    ``labelmap`` is read from ``labelmap_path`` at load (entries given in the config,
+    ``index: label``, override the file's).
     """
 
-    path: Path = Path()
-    labelmap_path: Path = Path()
+    path: Path | None = None
+    labelmap_path: Path = DEFAULT_LABELMAP
     width: PositiveInt = 320
     height: PositiveInt = 320
     labelmap: dict[int, str] = Field(default_factory=dict)
+
+    def file_for(self, detector_type: str) -> Path:
+        """The model file a detector of ``detector_type`` loads: ``path``, else Frigate 0.8's default."""
+        if self.path is not None:
+            return self.path
+        return DEFAULT_MODEL_FILES["edgetpu" if detector_type == "edgetpu" else "cpu"]
+
+
+class RtmpServerConfig(StrictModel):
+    """NEW ``rtmp``: the RTMP server cameras with the ``rtmp`` role publish to (Frigate 0.8 hard-coded
+    ``rtmp://127.0.0.1/live``), and its nginx-rtmp stat page, read to tell which streams are live."""
+
+    url: str = Field(default="rtmp://127.0.0.1:1935/live", pattern=r"^rtmps?://[^/]+/\S+$")
+    stat_url: str | None = "http://127.0.0.1:1936/stat"
 
 
 class LoggerConfig(StrictModel):

@@ -119,13 +119,20 @@ def list_events(
     has_clip: bool | None = None,
     include_false_positives: bool = False,
     include_thumbnails: bool = True,
+    include_in_progress: bool = True,
 ) -> list[dict[str, Any]]:
-    """Events newest first, filtered like Frigate 0.8 (``before``/``after`` compare ``start_time``)."""
+    """Events newest first, filtered like Frigate 0.8 (``before``/``after`` compare ``start_time``).
+
+    Running events (``end_time`` None) are left out when ``include_in_progress`` is false, as
+    ``/api/events`` does by default (Frigate 0.8 stored an event only when it ended).
+    """
     if limit is not None and limit < 1:
         raise BadRequest(f"limit must be at least 1, got {limit}")
     fields = _ROW_FIELDS if include_thumbnails else tuple(f for f in _ROW_FIELDS if f is not Event.thumbnail)
     query = Event.select(*fields)
     conditions = _filters(before, after, camera, label, zone, has_snapshot, has_clip, include_false_positives)
+    if not include_in_progress:
+        conditions.append(Event.end_time.is_null(False))
     if conditions:
         query = query.where(*conditions)
     query = query.order_by(Event.start_time.desc(), Event.id.desc())
@@ -134,18 +141,28 @@ def list_events(
     return _rows(query)
 
 
-def events_summary(*, include_false_positives: bool = False) -> list[dict[str, Any]]:
+def events_summary(
+    *,
+    include_false_positives: bool = False,
+    include_in_progress: bool = True,
+    has_clip: bool | None = None,
+    has_snapshot: bool | None = None,
+) -> list[dict[str, Any]]:
     """Counts per camera, label, local day of ``start_time``, zones, has_clip, has_snapshot.
 
-    Frigate 0.8's ``/api/events/summary`` rows, newest day first.
+    Frigate 0.8's ``/api/events/summary`` rows, newest day first, with its ``has_clip`` and
+    ``has_snapshot`` filters; running events left out when ``include_in_progress`` is false.
     """
     bucket = _bucket_expression(Event._meta.database)
     query = Event.select(
         Event.camera, Event.label, Event.zones, Event.has_clip, Event.has_snapshot,
         bucket.alias("bucket"), pw.fn.COUNT(Event.id).alias("count"),
     )
-    if not include_false_positives:
-        query = query.where(Event.false_positive == False)  # noqa: E712 - peewee expression
+    conditions = _filters(None, None, None, None, None, has_snapshot, has_clip, include_false_positives)
+    if not include_in_progress:
+        conditions.append(Event.end_time.is_null(False))
+    if conditions:
+        query = query.where(*conditions)
     query = query.group_by(
         Event.camera, Event.label, Event.zones, Event.has_clip, Event.has_snapshot, pw.SQL("bucket")
     )

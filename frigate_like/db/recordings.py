@@ -74,6 +74,11 @@ def delete_recordings(ids: Sequence[int]) -> int:
     return int(deleted)
 
 
+def rename_recording(old: str, new: str) -> None:
+    """Points the row of ``old`` at ``new`` (its file is about to move there); no row, nothing to do."""
+    Recording.update(path=new).where(Recording.path == old).execute()
+
+
 def forget_recording(path: str) -> None:
     """Deletes the row of ``path`` (its file could not be moved into place after all)."""
     Recording.delete().where(Recording.path == path).execute()

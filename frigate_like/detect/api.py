@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
 
+from frigate_like.config import ModelConfig
 from frigate_like.errors import ConfigError
 
 # Rows below this score are dropped before they leave the detector; the per-label
@@ -25,19 +25,6 @@ DEFAULT_MIN_SCORE = 0.1
 MAX_DETECTIONS = 20
 
 InputDType = Literal["uint8", "float32"]
-
-
-class ModelConfigLike(Protocol):
-    """What the detectors need of ``cfg.model`` (the config package's ModelConfig fits)."""
-
-    @property
-    def path(self) -> Path: ...
-
-    @property
-    def width(self) -> int: ...
-
-    @property
-    def height(self) -> int: ...
 
 
 class DetectorConfigLike(Protocol):
@@ -87,7 +74,7 @@ class ModelSpec:
     output_order: tuple[int, int, int, int] = (0, 1, 2, 3)
 
     @classmethod
-    def from_config(cls, model: ModelConfigLike) -> ModelSpec:
+    def from_config(cls, model: ModelConfig) -> ModelSpec:
         return cls(width=model.width, height=model.height)
 
     @property

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from frigate_like.detect.api import DEFAULT_MIN_SCORE, DetectorConfigLike, ModelConfigLike, ModelSpec
+from frigate_like.config import ModelConfig
+from frigate_like.detect.api import DEFAULT_MIN_SCORE, DetectorConfigLike, ModelSpec
 from frigate_like.detect.onnx_convert import cached_onnx_model
 from frigate_like.detect.ssd import RawSSDDetector, RawSSDModel
 from frigate_like.errors import DetectorUnavailable
@@ -38,7 +39,7 @@ def onnx_devices() -> list[str]:
 class ONNXDetector(RawSSDDetector):
     def __init__(
         self,
-        model: ModelConfigLike,
+        model: ModelConfig,
         detector: DetectorConfigLike,
         cache_dir: Path,
         *,
@@ -48,15 +49,16 @@ class ONNXDetector(RawSSDDetector):
             import onnxruntime as ort
         except ImportError as exc:
             raise DetectorUnavailable("the onnx detector needs ONNX Runtime: pip install 'frigate-like[onnx]'") from exc
-        if not model.path.is_file():
-            raise DetectorUnavailable(f"model file not found: {model.path}")
+        model_file = model.file_for(detector.type)
+        if not model_file.is_file():
+            raise DetectorUnavailable(f"model file not found: {model_file}")
         self.device = (detector.device or "cpu").lower()
         if self.device not in PROVIDERS:
             raise DetectorUnavailable(f"onnx device {self.device!r} unknown ({', '.join(PROVIDERS)})")
         if PROVIDERS[self.device][0] not in ort.get_available_providers():
             raise DetectorUnavailable(f"this ONNX Runtime has no {PROVIDERS[self.device][0]}")
-        raw = RawSSDModel.from_file(model.path)
-        path = cached_onnx_model(model.path, cache_dir)
+        raw = RawSSDModel.from_file(model_file)
+        path = cached_onnx_model(model_file, cache_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = detector.num_threads
         options.inter_op_num_threads = 1
@@ -69,11 +71,11 @@ class ONNXDetector(RawSSDDetector):
         (inp,) = self._session.get_inputs()
         height, width = (int(d) for d in inp.shape[1:3])
         spec = ModelSpec.from_config(model)
-        spec.check_file_size(model.path.name, width, height)
+        spec.check_file_size(model_file.name, width, height)
         super().__init__(spec, raw, min_score=min_score)
         self._input_name = inp.name
         self._outputs = [raw.boxes_name, raw.classes_name]
-        logger.info("loaded %s on onnxruntime %s (raw outputs, numpy post-process)", model.path.name, self.device)
+        logger.info("loaded %s on onnxruntime %s (raw outputs, numpy post-process)", model_file.name, self.device)
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         boxes, classes = self._session.run(self._outputs, {self._input_name: batch})

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from frigate_like.detect.api import DEFAULT_MIN_SCORE, DetectorConfigLike, ModelConfigLike, ModelSpec
+from frigate_like.config import ModelConfig
+from frigate_like.detect.api import DEFAULT_MIN_SCORE, DetectorConfigLike, ModelSpec
 from frigate_like.detect.ssd import RawSSDDetector, RawSSDModel
 from frigate_like.detect.tflite_file import read_graph
 from frigate_like.errors import DetectorUnavailable
@@ -37,7 +38,7 @@ class OpenVINODetector(RawSSDDetector):
 
     def __init__(
         self,
-        model: ModelConfigLike,
+        model: ModelConfig,
         detector: DetectorConfigLike,
         *,
         min_score: float = DEFAULT_MIN_SCORE,
@@ -48,19 +49,20 @@ class OpenVINODetector(RawSSDDetector):
             from openvino.frontend import FrontEndManager
         except ImportError as exc:
             raise DetectorUnavailable("the openvino detector needs: pip install 'frigate-like[openvino]'") from exc
-        if not model.path.is_file():
-            raise DetectorUnavailable(f"model file not found: {model.path}")
-        graph = read_graph(model.path)
+        model_file = model.file_for(detector.type)
+        if not model_file.is_file():
+            raise DetectorUnavailable(f"model file not found: {model_file}")
+        graph = read_graph(model_file)
         raw = RawSSDModel.from_graph(graph)
         input_tensor = graph.tensor(raw.input_name)
         spec = ModelSpec.from_config(model)
-        spec.check_file_size(model.path.name, input_tensor.shape[2], input_tensor.shape[1])
+        spec.check_file_size(model_file.name, input_tensor.shape[2], input_tensor.shape[1])
         spec = replace(spec, input_dtype="float32" if input_tensor.dtype is np.float32 else "uint8")
         super().__init__(spec, raw, min_score=min_score)
         self.device = (detector.device or DEFAULT_DEVICE).upper()
         try:
             frontend = FrontEndManager().load_by_framework("tflite")
-            full = frontend.convert_partially(frontend.load(str(model.path)))
+            full = frontend.convert_partially(frontend.load(str(model_file)))
             outputs = {name: out for op in full.get_ordered_ops() for out in op.outputs() for name in out.get_names()}
             cut = ov.Model([outputs[raw.boxes_name], outputs[raw.classes_name]], full.get_parameters(), "ssd_raw")
             if batch != 1:
@@ -71,10 +73,10 @@ class OpenVINODetector(RawSSDDetector):
                 config["INFERENCE_NUM_THREADS"] = detector.num_threads
             self._compiled = ov.Core().compile_model(cut, self.device, config)
         except (RuntimeError, KeyError) as exc:
-            raise DetectorUnavailable(f"OpenVINO cannot load {model.path.name} on {self.device}: {exc}") from exc
+            raise DetectorUnavailable(f"OpenVINO cannot load {model_file.name} on {self.device}: {exc}") from exc
         self._request = self._compiled.create_infer_request()
         self.batch = batch
-        logger.info("loaded %s on openvino %s (raw outputs, numpy post-process)", model.path.name, self.device)
+        logger.info("loaded %s on openvino %s (raw outputs, numpy post-process)", model_file.name, self.device)
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         result = self._request.infer({0: batch})

@@ -18,7 +18,8 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from frigate_like.detect.api import MAX_DETECTIONS, Detector, DetectorConfigLike, ModelConfigLike
+from frigate_like.config import DetectorConfig, ModelConfig
+from frigate_like.detect.api import MAX_DETECTIONS, Detector
 from frigate_like.detect.channel import (
     COUNT,
     REQUEST_SEQ,
@@ -78,8 +79,8 @@ class DetectorProcess:
     def __init__(
         self,
         name: str,
-        model: ModelConfigLike,
-        detector: DetectorConfigLike,
+        model: ModelConfig,
+        detector: DetectorConfig,
         channels: Sequence[DetectorChannel],
         requests: RequestQueue,
         metrics: DetectorMetrics,
@@ -191,8 +192,8 @@ class DetectorHub:
 
     def __init__(
         self,
-        model: ModelConfigLike,
-        detectors: Mapping[str, DetectorConfigLike],
+        model: ModelConfig,
+        detectors: Mapping[str, DetectorConfig],
         camera_names: Sequence[str],
         *,
         mp_context: BaseContext | None = None,

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from frigate_like.detect.api import Detector, DetectorConfigLike, ModelConfigLike
+from frigate_like.config import ModelConfig
+from frigate_like.detect.api import Detector, DetectorConfigLike
 from frigate_like.detect.tflite import DelegateLoader, LiteRTDetector, load_edgetpu_delegate
 from frigate_like.errors import ConfigError, DetectorUnavailable
 
@@ -60,7 +61,7 @@ def default_cache_dir() -> Path:
 
 
 def create_detector(
-    model: ModelConfigLike,
+    model: ModelConfig,
     detector: DetectorConfigLike,
     *,
     cache_dir: Path | None = None,
@@ -107,12 +108,12 @@ def measure(detector: Detector, shape: tuple[int, int, int], warmup: int = AUTO_
 
 
 def choose_detector(
-    model: ModelConfigLike,
+    model: ModelConfig,
     detector: DetectorConfigLike,
     *,
     cache_dir: Path | None = None,
     options: list[Candidate] | None = None,
-    build: Callable[[ModelConfigLike, Candidate], Detector] | None = None,
+    build: Callable[[ModelConfig, Candidate], Detector] | None = None,
 ) -> Choice:
     """The detector for one entry; for ``auto`` the fastest candidate that loads, by a short measurement.
 

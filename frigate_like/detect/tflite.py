@@ -10,14 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from frigate_like.detect.api import (
-    DEFAULT_MIN_SCORE,
-    DetectorConfigLike,
-    ModelConfigLike,
-    ModelSpec,
-    SSDDetector,
-    SSDOutputs,
-)
+from frigate_like.config import ModelConfig
+from frigate_like.detect.api import DEFAULT_MIN_SCORE, DetectorConfigLike, ModelSpec, SSDDetector, SSDOutputs
 from frigate_like.errors import ConfigError, DetectorUnavailable
 
 try:
@@ -50,15 +44,16 @@ class LiteRTDetector(SSDDetector):
 
     def __init__(
         self,
-        model: ModelConfigLike,
+        model: ModelConfig,
         detector: DetectorConfigLike,
         *,
         delegate_loader: DelegateLoader = load_edgetpu_delegate,
         spec: ModelSpec | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
     ) -> None:
-        if not model.path.is_file():
-            raise DetectorUnavailable(f"model file not found: {model.path}")
+        model_file = model.file_for(detector.type)
+        if not model_file.is_file():
+            raise DetectorUnavailable(f"model file not found: {model_file}")
         delegates = []
         if detector.type == "edgetpu":
             delegates.append(_edgetpu_delegate(detector.device or DEFAULT_EDGETPU_DEVICE, delegate_loader))
@@ -66,19 +61,19 @@ class LiteRTDetector(SSDDetector):
             raise ConfigError(f"detectors.type: LiteRT runs cpu or edgetpu detectors, not {detector.type!r}")
         try:
             self._interpreter = Interpreter(
-                model_path=str(model.path),
+                model_path=str(model_file),
                 experimental_delegates=delegates or None,
                 # The Edge TPU runs the graph itself; threads only matter for the CPU (XNNPACK).
                 num_threads=detector.num_threads,
             )
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise DetectorUnavailable(f"cannot load model {model.path}: {exc}") from exc
+            raise DetectorUnavailable(f"cannot load model {model_file}: {exc}") from exc
 
         spec = spec or ModelSpec.from_config(model)
         inp = self._interpreter.get_input_details()[0]
         _, height, width, _ = (int(d) for d in inp["shape"])
-        spec.check_file_size(model.path.name, width, height)
+        spec.check_file_size(model_file.name, width, height)
         # The model file, not the config, knows whether it takes bytes or normalised floats.
         spec = replace(spec, input_dtype="float32" if inp["dtype"] == np.float32 else "uint8")
         super().__init__(spec, min_score=min_score)
@@ -87,7 +82,7 @@ class LiteRTDetector(SSDDetector):
         self._output_indexes = [outputs[i]["index"] for i in spec.output_order]
         logger.info(
             "loaded %s on %s%s (%dx%d %s)",
-            model.path.name,
+            model_file.name,
             detector.type,
             f" {detector.device}" if detector.type == "edgetpu" and detector.device else "",
             width,

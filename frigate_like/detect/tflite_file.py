@@ -11,6 +11,7 @@ LiteRT depends on anyway.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,20 @@ def read_graph(path: Path) -> TFLiteGraph:
         tuple(int(i) for i in _vector(subgraph, 1, np.int32)),
         tuple(int(i) for i in _vector(subgraph, 2, np.int32)),
     )
+
+
+def input_shape(path: Path) -> tuple[int, ...]:
+    """The shape of the model's first input tensor, e.g. ``(1, 300, 300, 3)``, read without a runtime
+    (so edgetpu models too). ``OSError`` when the file cannot be read, ``DetectorUnavailable`` when it
+    is not a readable .tflite model."""
+    buf = bytearray(path.read_bytes())
+    if buf[4:8] != b"TFL3":
+        raise DetectorUnavailable(f"{path.name} is not a .tflite model (no TFL3 identifier)")
+    try:
+        model = Table(buf, int.from_bytes(buf[0:4], "little"))
+        subgraph = _tables(model, 2)[0]
+        first_input = int(_vector(subgraph, 1, np.int32)[0])
+        tensor = _tables(subgraph, 0)[first_input]
+        return tuple(int(v) for v in _vector(tensor, 0, np.int32))
+    except (IndexError, ValueError, struct.error) as exc:
+        raise DetectorUnavailable(f"{path.name} is a truncated or damaged .tflite model ({exc})") from None

@@ -2,8 +2,9 @@
 
 A thread of the main process. Every pass (1 s) it reads each camera's ``record`` cache
 through a :class:`SegmentIndex` (csv lists, no probing) and moves every finished segment,
-oldest first, to ``<media>/recordings/<YYYY-MM-DD>/<HH>/<camera>/<MM>.<SS>.mp4`` (UTC, the
-segment's start: local folders would repeat an hour at the end of daylight saving time).
+oldest first, to ``<media>/recordings/<YYYY-MM>/<DD>/<HH>/<camera>/<MM>.<SS>.mp4`` (Frigate 0.8's
+layout, which Home Assistant's media browser walks; UTC, the segment's start: local folders would
+repeat an hour at the end of daylight saving time).
 The row is written before the file moves, so a crash between the two leaves a row whose
 cache file is still there and is moved again (same path, same row) on the next start.
 
@@ -77,9 +78,9 @@ class _CameraState:
 
 
 def recording_path(recordings_dir: Path, camera: str, start: float) -> Path:
-    """``<recordings_dir>/<YYYY-MM-DD>/<HH>/<camera>/<MM>.<SS>.mp4`` of a segment starting at ``start`` (UTC)."""
+    """``<recordings_dir>/<YYYY-MM>/<DD>/<HH>/<camera>/<MM>.<SS>.mp4`` of a segment starting at ``start`` (UTC)."""
     when = datetime.fromtimestamp(start, UTC)
-    return recordings_dir / when.strftime("%Y-%m-%d") / when.strftime("%H") / camera / when.strftime("%M.%S.mp4")
+    return recordings_dir / when.strftime("%Y-%m/%d/%H") / camera / when.strftime("%M.%S.mp4")
 
 
 def move_file(source: Path, target: Path) -> None:

@@ -57,6 +57,7 @@ class Recordings:
                 before=float(rows[-1]["end_time"]) + 3600.0,
                 limit=None,
                 include_thumbnails=False,
+                include_in_progress=True,  # a running event stays on the timeline (the web UI shows it)
             )
         segment_time = self._segment_time(camera)
         ongoing_after = 2 * segment_time + ONGOING_SLACK_S if segment_time is not None and before is None else None

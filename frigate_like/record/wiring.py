@@ -13,6 +13,7 @@ from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.db import queries
 from frigate_like.db import recordings as rows
 from frigate_like.record.export import RecordingExporter
+from frigate_like.record.layout import migrate_layout
 from frigate_like.record.maintainer import RecordingMaintainer
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.nvr import Recordings
@@ -46,6 +47,7 @@ def build_recording_parts(
     ``cameras``: the running cameras' configs, read at each request (``CameraRegistry.configs``).
     """
     media = Path(cfg.paths.media_dir)
+    migrate_layout(media / "recordings", rows)  # before anything reads or writes recordings
     ffprobe_bin = find_ffprobe()
     retention = Retention(
         rows,

@@ -41,6 +41,7 @@ from typing import IO, Any, Protocol
 
 from frigate_like.config import CameraConfig, CameraInput
 from frigate_like.video.ffmpeg import (
+    SEGMENT_ROLES,
     active_roles,
     build_command,
     ignored_roles,
@@ -48,6 +49,7 @@ from frigate_like.video.ffmpeg import (
 )
 from frigate_like.video.frames import FrameRing
 from frigate_like.video.launch import die_with_parent, log_stderr, start_ffmpeg
+from frigate_like.video.rtmp import server_listening
 
 NO_FRAME_TIMEOUT = 20.0  # s without a detect frame before its ffmpeg is restarted
 BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
@@ -158,6 +160,7 @@ class CameraCapture:
         healthy_after: float = HEALTHY_AFTER,
         term_timeout: float = TERM_TIMEOUT,
         paused: StopEvent | None = None,
+        rtmp_listening: Callable[[str], bool] = server_listening,
     ) -> None:
         if frames.maxsize <= 0 or ring.slots < frames.maxsize + 2:
             # queued slots + the one the consumer holds + the one being written
@@ -173,6 +176,7 @@ class CameraCapture:
         self.cam, self.cache_dir, self.ffmpeg_bin = cam, Path(cache_dir), ffmpeg_bin
         self._ring, self._frames, self.metrics, self._stop = ring, frames, metrics, stop
         self._paused = paused
+        self._rtmp_listening = rtmp_listening  # asked before each start of an input with the rtmp role
         self._log = logger or logging.getLogger(f"ffmpeg.{cam.name}")
         self.no_frame_timeout, self.healthy_after, self.term_timeout = no_frame_timeout, healthy_after, term_timeout
         self._backoff_start, self._backoff_max = backoff_start, backoff_max
@@ -201,11 +205,7 @@ class CameraCapture:
         for index, inp in enumerate(self.cam.ffmpeg.inputs):
             for role in ignored_roles(self.cam, inp):
                 self._log.info(
-                    "camera %s input %d: role %s has no output (%s)",
-                    self.cam.name,
-                    index,
-                    role,
-                    "not supported yet" if role == "rtmp" else "record is disabled",
+                    "camera %s input %d: role %s has no output (%s is disabled)", self.cam.name, index, role, role
                 )
         if not any(i.detect for i in self._inputs):
             self._log.info("camera %s has no detect input: no frames will be captured", self.cam.name)
@@ -286,11 +286,20 @@ class CameraCapture:
 
     def _launch(self, inp: _Input, now: float) -> None:
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"
-        command = build_command(self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id)
-        if command is None:  # pragma: no cover - roles were checked in __init__
+        rtmp_up = "rtmp" not in inp.roles or self._rtmp_listening(self.cam.rtmp.url or "")
+        command = build_command(
+            self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id, rtmp_server_up=rtmp_up
+        )
+        if not rtmp_up:
+            self._log.warning(
+                "RTMP server of %s does not answer: %s", self.cam.name,
+                "its stream is left out until this ffmpeg restarts" if command else "trying again later",
+            )  # fmt: skip
+        if command is None:  # its only role is rtmp, and the server is down
+            self._schedule_restart(inp, now)
             return
         for role in command.roles:
-            if role != "detect":
+            if role in SEGMENT_ROLES:
                 segment_dir(self.cache_dir, self.cam.name, role).mkdir(parents=True, exist_ok=True)
         if inp.launches:
             self.metrics.record_restart(time.time())

@@ -9,7 +9,9 @@ Frigate 0.8's shape, one ffmpeg per input with one output per role::
 - ``clips`` / ``record``: ``-c copy`` segments under ``<cache_dir>/<camera>/<role>/`` named
   ``%Y%m%d%H%M%S.mp4`` (UTC: ffmpeg runs with ``TZ=UTC``, see :func:`ffmpeg_env`) plus a csv
   segment list per run, which ``record.segments`` reads.
-- ``rtmp``: accepted in the config, not served yet (no output).
+- ``rtmp``: the stream copied (``-c copy -f flv``) to the camera's ``rtmp.url``, Frigate 0.8's
+  ``rtmp://<host>/live/<camera>``; left out while the RTMP server does not listen (the caller
+  says), so a missing server never stops detection.
 """
 
 from __future__ import annotations
@@ -129,29 +131,32 @@ def segment_output_args(cam: CameraConfig, role: str, cache_dir: Path, run_id: s
     ]  # fmt: skip
 
 
-def active_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
-    """The roles of ``inp`` that get an output: rtmp is not served; record only when enabled."""
+def active_roles(cam: CameraConfig, inp: CameraInput, *, rtmp_server_up: bool = True) -> tuple[str, ...]:
+    """The roles of ``inp`` that get an output: record only when enabled, rtmp only when enabled
+    and its server listens (``rtmp_server_up``)."""
     roles: list[str] = []
-    for role in ("detect", "clips", "record"):
+    for role in ("detect", "rtmp", "clips", "record"):
         if role not in inp.roles:
             continue
         if role == "record" and not cam.record.enabled:
+            continue
+        if role == "rtmp" and not (cam.rtmp.enabled and cam.rtmp.url and rtmp_server_up):
             continue
         roles.append(role)
     return tuple(roles)
 
 
 def ignored_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
-    """Roles of ``inp`` that get no output: rtmp (not served yet), record while disabled."""
+    """Roles of ``inp`` that never get an output: record or rtmp while disabled."""
     served = active_roles(cam, inp)
     return tuple(role for role in inp.roles if role not in served)
 
 
 def build_command(
-    cam: CameraConfig, inp: CameraInput, cache_dir: Path, ffmpeg_bin: str, run_id: str
+    cam: CameraConfig, inp: CameraInput, cache_dir: Path, ffmpeg_bin: str, run_id: str, *, rtmp_server_up: bool = True
 ) -> FfmpegCommand | None:
     """The ffmpeg command of one input, or None when none of its roles has an output."""
-    roles = active_roles(cam, inp)
+    roles = active_roles(cam, inp, rtmp_server_up=rtmp_server_up)
     if not roles:
         return None
     input_args = list(inp.input_args)
@@ -165,6 +170,8 @@ def build_command(
     outputs: list[str] = []
     if "detect" in roles:
         outputs += detect_output_args(cam)
+    if "rtmp" in roles and cam.rtmp.url:
+        outputs += [*_role_args(cam, "rtmp"), cam.rtmp.url]
     for role in SEGMENT_ROLES:
         if role in roles:
             outputs += segment_output_args(cam, role, cache_dir, run_id)
@@ -187,7 +194,7 @@ def build_commands(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, run_id: 
     # Inputs are named by index in logs: their paths often carry the camera's password.
     for index, inp in enumerate(cam.ffmpeg.inputs):
         for role in ignored_roles(cam, inp):
-            reason = "not supported yet" if role == "rtmp" else "record is disabled"
+            reason = f"{role} is disabled"
             logger.info("camera %s input %d: role %s has no output (%s)", cam.name, index, role, reason)
         command = build_command(cam, inp, cache_dir, ffmpeg_bin, run_id)
         if command is not None:

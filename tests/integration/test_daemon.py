@@ -38,7 +38,9 @@ def test_ffmpeg_killed_then_sigterm_mid_event(tmp_path: Path) -> None:
 
         # a person is in view → an in-progress event; SIGTERM now must end it properly
         live = daemon.wait_for(
-            lambda: [e for e in daemon.get_json("/api/events") if e["end_time"] is None], 90, what="a live event"
+            lambda: [e for e in daemon.get_json("/api/events?include_in_progress=1") if e["end_time"] is None],
+            90,
+            what="a live event",
         )
         time.sleep(2)
         code, took = daemon.terminate()

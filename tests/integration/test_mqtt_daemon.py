@@ -103,7 +103,9 @@ def test_person_video_events_clips_snapshots_and_mqtt(tmp_path: Path) -> None:
             pids = daemon.get_json("/api/stats")["demo"]
             assert daemon.shm_blocks(), "the daemon's rings and detector buffers are seen"
             while time.monotonic() < started + PERSON_VIDEO_SECONDS + 8:
-                in_progress += [e["id"] for e in daemon.get_json("/api/events") if e["end_time"] is None]
+                in_progress += [
+                    e["id"] for e in daemon.get_json("/api/events?include_in_progress=1") if e["end_time"] is None
+                ]
                 time.sleep(5)
         finally:
             code, took = daemon.terminate()
@@ -208,6 +210,7 @@ def test_switches_broker_outage_restart_and_last_will(tmp_path: Path) -> None:
         time.sleep(6)
         assert not _of_kind(sub.snapshot(), "new", quiet_from)
         assert daemon.get_json("/api/stats")["demo"]["detection_enabled"] is False
+        assert daemon.get_json("/api/config")["cameras"]["demo"]["detect"]["enabled"] is False  # as Frigate 0.8
 
         # ON: events resume
         command("demo/detect/set", "ON")
@@ -229,6 +232,8 @@ def test_switches_broker_outage_restart_and_last_will(tmp_path: Path) -> None:
         command("demo/detect/set", "OFF")
         command("demo/clips/set", "OFF")
         sub.wait_topic("demo/clips/state", "OFF", after=outage_over)
+        shown = daemon.get_json("/api/config")["cameras"]["demo"]
+        assert (shown["detect"]["enabled"], shown["clips"]["enabled"]) == (False, False)
         orphans = _leftovers(daemon.get_json("/api/stats"))
         killed_at = len(sub.snapshot())
         assert daemon.proc is not None

@@ -1,0 +1,70 @@
+"""``/recordings/...``: the recordings folder as Frigate 0.8's nginx served it.
+
+A folder answers nginx's ``autoindex_format json`` listing (Home Assistant's media browser
+walks ``YYYY-MM/DD/HH/<camera>/`` with it); a file is sent with range requests so a player
+can seek. Requested paths and listed entries stay inside the recordings folder.
+"""
+
+from __future__ import annotations
+
+import stat
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, request, send_file
+from werkzeug.wrappers.response import Response
+
+from frigate_like.api.service import ApiServices, required
+from frigate_like.errors import NotFound
+from frigate_like.files import resolve_inside, resolves_within
+
+
+def listing(folder: Path, root: Path) -> list[dict[str, Any]]:
+    """nginx's autoindex entries of ``folder``: folders first, then by name (byte order); hidden
+    names left out, like nginx; links followed, and left out when they lead outside ``root``."""
+    entries: list[tuple[bool, bytes, dict[str, Any]]] = []
+    for path in folder.iterdir():
+        if path.name.startswith(".") or not resolves_within(path, root):
+            continue
+        try:
+            info = path.stat()
+        except FileNotFoundError:  # deleted meanwhile (retention)
+            continue
+        is_dir = stat.S_ISDIR(info.st_mode)
+        kind = "directory" if is_dir else "file" if stat.S_ISREG(info.st_mode) else "other"
+        entry: dict[str, Any] = {"name": path.name, "type": kind, "mtime": formatdate(info.st_mtime, usegmt=True)}
+        if kind == "file":
+            entry["size"] = info.st_size
+        entries.append((not is_dir, path.name.encode(), entry))
+    return [entry for _, _, entry in sorted(entries, key=lambda e: (e[0], e[1]))]
+
+
+def recording_files_blueprint(services: ApiServices) -> Blueprint:
+    bp = Blueprint("recording_files", __name__)
+
+    def root() -> Path:
+        return Path(required(services.config, "the config").paths.media_dir) / "recordings"
+
+    @bp.get("/recordings/", defaults={"sub": ""})
+    @bp.get("/recordings/<path:sub>")
+    def recordings(sub: str) -> Response:
+        base = root()
+        if not base.is_dir():
+            raise NotFound("no recordings yet")
+        path = resolve_inside(base, sub.lstrip("/") or ".", what="file or folder", folders=True)
+        if path.is_dir():
+            if not request.path.endswith("/"):  # as nginx: a folder's address ends with a slash
+                return redirect(request.path + "/", code=301)
+            response = jsonify(listing(path, base))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        if not path.is_file():
+            raise NotFound(f"no such file: {sub!r}")
+        try:
+            # conditional: Range (206), If-Range, ETag and Last-Modified, so a player can seek
+            return send_file(path, conditional=True, max_age=0)
+        except OSError:  # removed (retention) between the check and the open
+            raise NotFound(f"no such file: {sub!r}") from None
+
+    return bp
