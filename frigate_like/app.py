@@ -16,6 +16,7 @@ from typing import Any
 from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.errors import ConfigError, FrigateLikeError
 from frigate_like.hotplug import CHILD_JOIN_TIMEOUT, CameraHotplug, join_process
+from frigate_like.supervise import Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class NVR(CameraHotplug):
         self.stop_requested = threading.Event()
         self._threads_stop = threading.Event()
         self._children_stop: Any = None
-        self._threads: list[threading.Thread] = []
+        self.supervisor = Supervisor(self._threads_stop)  # every background thread; health in stats
         self.cameras: dict[str, CameraRuntime] = {}
         self._started = False
         self.http_server: Any = None
@@ -187,6 +188,7 @@ class NVR(CameraHotplug):
             self.hub.stats,
             [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
         )
+        self.stats.add_service_section("health", self.supervisor.stats)
 
     def _event_retention(self) -> Any:
         from frigate_like.db import queries
@@ -347,14 +349,13 @@ class NVR(CameraHotplug):
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 
     def _spawn_thread(self, name: str, target: Any) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self.supervisor.spawn(name, target)
 
     def _watchdog(self) -> None:
         while not self._threads_stop.wait(WATCHDOG_INTERVAL):
             try:
-                self.hub.check()
+                for name in self.hub.check():
+                    self.supervisor.health(f"detector:{name}").restarted(self.hub.restart_reasons.get(name))
             except Exception:
                 logger.exception("detector check failed")
             with self.cameras_lock:  # a camera being removed is out of the map before it is stopped
@@ -388,9 +389,7 @@ class NVR(CameraHotplug):
         for runtime in self.cameras.values():
             join_process(runtime.process, CHILD_JOIN_TIMEOUT)
         self._threads_stop.set()
-        for thread in self._threads:
-            if thread.name != "http":
-                thread.join(timeout=5)
+        self.supervisor.join(timeout=10)
         if self.tracked is not None:
             self.tracked.drain()
             self.tracked.end_all()

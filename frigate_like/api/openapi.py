@@ -108,6 +108,18 @@ STORAGE: Schema = {
         "mount_type": {"type": "string", "description": "the same, under Frigate 0.8's name"},
     },
 }
+HEALTH: Schema = {
+    "type": "object",
+    "required": ["ok", "error", "last_error", "last_error_time", "restarts", "backlog"],
+    "properties": {
+        "ok": {"type": "boolean", "description": "doing its work now"},
+        "error": {"type": "string", "nullable": True, "description": "why not, while not ok"},
+        "last_error": {"type": "string", "nullable": True},
+        "last_error_time": {"type": "number", "nullable": True, "description": "epoch s"},
+        "restarts": {"type": "integer", "minimum": 0},
+        "backlog": {"type": "integer", "nullable": True, "description": "work queued while failing"},
+    },
+}
 STATS: Schema = {
     "type": "object",
     "description": "One entry per camera (CameraStats) plus the totals below.",
@@ -133,6 +145,11 @@ STATS: Schema = {
                 "uptime": {"type": "integer", "description": "seconds"},
                 "version": {"type": "string"},
                 "storage": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Storage"}},
+                "health": {
+                    "type": "object",
+                    "description": "per background subsystem (events writer, recordings, detectors...)",
+                    "additionalProperties": {"$ref": "#/components/schemas/Health"},
+                },
             },
         },
     },
@@ -319,6 +336,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
                 "Stats": STATS,
                 "CameraStats": CAMERA_STATS,
                 "Storage": STORAGE,
+                "Health": HEALTH,
                 **SKELLYCAM_SCHEMAS,
             }
         },
