@@ -24,6 +24,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MQTT_SETTLE_TIMEOUT = 3.0  # at start, wait this long for the retained switch states before cameras start
 WATCHDOG_INTERVAL = 5.0
 UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted
+EVENTS_SPILL = "events-backlog.jsonl"  # event writes the database refused, kept for when it accepts them
 GROUP_CAMERA_SLOTS = 16  # cameras that camera groups may add at run time (spare detector channels)
 
 
@@ -176,8 +177,10 @@ class NVR(CameraHotplug):
         clip_sources = {name: self._clip_source(name, cam) for name, cam in cfg.cameras.items()}
         clip_sources = {name: source for name, source in clip_sources.items() if source is not None}
         self.events = EventProcessor(
-            dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop, switches=self.switches
-        )
+            dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop, switches=self.switches,
+            spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
+        )  # fmt: skip
+        self.supervisor.health("events", self.events.backlog)
         listeners = [self.events, *self._comms_listeners]
         per_camera = {
             name: CameraObjects(cam, self._frame_reader(name), listeners) for name, cam in cfg.cameras.items()

@@ -84,6 +84,20 @@ def update_event(event_id: str, **fields: Any) -> bool:
     return Event.update(changes).where(Event.id == event_id).execute() > 0
 
 
+def reset_connection() -> None:
+    """Drops the calling thread's connection, so the next query opens a new one.
+
+    After the server went away (PostgreSQL restarted, the connection was killed) the old
+    connection stays broken; peewee reconnects only when it is closed.
+    """
+    db = Event._meta.database
+    try:
+        if not db.is_closed():
+            db.close()
+    except pw.PeeweeException:
+        db._state.reset()  # closing a broken connection may fail: forget it anyway
+
+
 def end_event(
     event_id: str,
     end_time: float,

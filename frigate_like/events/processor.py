@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.events.backlog import EventStore, HealthLike, WriteBacklog
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
@@ -29,13 +30,6 @@ class ClipSource(Protocol):
     def clip_ready(self, end_time: float) -> bool: ...
     def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
     def maintain(self) -> object: ...
-
-
-class EventStore(Protocol):
-    """The DB operations events need (db/queries.py)."""
-
-    def create_event(self, **fields: Any) -> None: ...
-    def update_event(self, event_id: str, **fields: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -104,10 +98,13 @@ class EventProcessor:
         stop: threading.Event,
         clock: Callable[[], float] = time.time,
         switches: Any = None,
+        spill_path: Path | None = None,
+        health: HealthLike | None = None,
     ) -> None:
         self._cameras = cameras
         self._clips_dir = clips_dir
-        self._store = store
+        # Every DB write goes through the backlog: a database that refuses writes delays them, never loses them.
+        self._writes = WriteBacklog(store, spill_path, health)
         self._clip_sources = clip_sources
         self._stop = stop
         self._clock = clock
@@ -134,6 +131,10 @@ class EventProcessor:
     def object_ended(self, obj: ObjectState) -> None:
         self._inbox.put(("end", EventData.of(obj)))
 
+    def backlog(self) -> int:
+        """Writes waiting for the database, plus events waiting to be handled."""
+        return len(self._writes) + self._inbox.qsize()
+
     # -- the writer thread ----------------------------------------------------------------------
     def run(self) -> None:
         next_maintenance = 0.0
@@ -146,8 +147,9 @@ class EventProcessor:
             except Exception:
                 logger.exception("event processing failed")
             now = self._clock()
-            self._flush_live(now)
-            self._finish_ready(now, force=False)
+            self._step("retrying queued event writes", self._writes.retry)
+            self._step("updating live events", self._flush_live, now)
+            self._step("finishing ended events", self._finish_ready, now, False)
             if now >= next_maintenance:
                 next_maintenance = now + 5.0
                 for source in self._clip_sources.values():
@@ -173,6 +175,14 @@ class EventProcessor:
             if self._finish_ready(self._clock(), force=False) == 0:
                 time.sleep(0.2)
         self._finish_ready(self._clock(), force=True)
+        self._writes.close()
+
+    def _step(self, what: str, step: Callable[..., object], *args: object) -> None:
+        """One periodic step; its failure is logged and the loop goes on (the next pass retries)."""
+        try:
+            step(*args)
+        except Exception:
+            logger.exception("event writer: %s failed", what)
 
     # -- steps ----------------------------------------------------------------------------------
     def _handle(self, kind: str, data: EventData) -> None:
@@ -196,8 +206,8 @@ class EventProcessor:
         source = self._clip_sources.get(data.camera)
         if live.wants_clip and source is not None:
             source.hold(data.id, data.start_time - cam.clips.pre_capture)
-        self._store.create_event(
-            id=data.id,
+        self._writes.create(
+            data.id,
             camera=data.camera,
             label=data.label,
             start_time=data.start_time,
@@ -214,7 +224,7 @@ class EventProcessor:
         for event_id, live in self._live.items():
             if live.dirty and live.latest is not None and (force or now - live.last_db_update >= DB_UPDATE_INTERVAL):
                 data = live.latest
-                self._store.update_event(
+                self._writes.update(
                     event_id, top_score=data.top_score, zones=list(data.zones), thumbnail=self._thumbnail(data)
                 )
                 live.last_db_update, live.dirty = now, False
@@ -273,7 +283,7 @@ class EventProcessor:
         has_snapshot = False
         if pending.wants_snapshot and data.best is not None:
             has_snapshot = self._write_snapshot(data, snapshot_path)
-        self._store.update_event(
+        self._writes.update(
             data.id,
             end_time=data.end_time if data.end_time is not None else self._clock(),
             top_score=data.top_score,
@@ -293,7 +303,7 @@ class EventProcessor:
             tmp.write_bytes(jpg)
             tmp.replace(path)  # atomic: a crash never leaves half a snapshot under the final name
             return True
-        except OSError:
+        except Exception:  # a disk full or a bad frame must not keep the event from ending
             logger.exception("snapshot for event %s could not be written", data.id)
             return False
 
