@@ -181,6 +181,7 @@ class NVR(CameraHotplug):
             spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
         )  # fmt: skip
         self.supervisor.health("events", self.events.backlog)
+        self.events.recover(queries.open_events())  # events a crash left open, closed from what is on disk
         listeners = [self.events, *self._comms_listeners]
         per_camera = {
             name: CameraObjects(cam, self._frame_reader(name), listeners) for name, cam in cfg.cameras.items()

@@ -87,7 +87,9 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     processor.object_started(state)
     processor.finish(timeout=1)  # handles the start
     row = queries.get_event(state.id)
-    assert row is not None and row["end_time"] is None and row["has_clip"] and row["thumbnail"]
+    assert row is not None and row["end_time"] is None and row["thumbnail"]
+    assert not row["has_clip"] and not row["has_snapshot"]  # true only once the files exist
+    assert (clips_dir / f"drive-{state.id}.live.json").exists()  # what a crash would leave
     assert queries.list_events(camera="drive")[0]["id"] == state.id  # in progress events are listed
 
     state.end_time = t0 + 10
@@ -101,6 +103,41 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     assert clip_duration(clip) >= 6.0  # 6 s of event plus 1 s pre and post capture, from key frames
     snapshot = cv2.imread(str(clips_dir / f"drive-{state.id}.jpg"))
     assert snapshot is not None and snapshot.shape[0] == 216  # snapshots.height
+    assert sorted(p.name for p in clips_dir.iterdir()) == [f"drive-{state.id}.jpg", f"drive-{state.id}.mp4"]
+
+
+def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    t0 = source.segments()[0].start
+    now = [t0 + 4]
+    before_crash = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(),
+                                  clock=lambda: now[0])  # fmt: skip
+    state = _state(t0 + 4, _frame(shared_dir))
+    before_crash.object_started(state)
+    now[0] = t0 + 9
+    before_crash.object_updated(state, "frame")
+    before_crash.finish(timeout=0)  # its last DB update at t0 + 9; then the process "dies"
+    assert (clips_dir / f"drive-{state.id}.best.jpg").exists()
+    no_record = queries.create_event("drive", "car", t0 + 12, id=f"{t0 + 12}-crashd")  # died before any record
+    (clips_dir / f"drive-{no_record}.jpg.tmp").write_bytes(b"half a jpeg")
+
+    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    assert after.recover(queries.open_events()) == 2
+    assert queries.open_events() == []
+    row = queries.get_event(state.id)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 9)  # its last update, not "now"
+    assert row["has_clip"] and clip_duration(clips_dir / f"drive-{state.id}.mp4") >= 5.0
+    assert row["has_snapshot"] and cv2.imread(str(clips_dir / f"drive-{state.id}.jpg")) is not None
+    row = queries.get_event(no_record)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 12)
+    assert not row["has_snapshot"] and not (clips_dir / f"drive-{no_record}.jpg").exists()
+    assert row["has_clip"] == (clips_dir / f"drive-{no_record}.mp4").exists()
+    leftovers = [p.name for p in clips_dir.iterdir() if p.name.endswith((".tmp", ".live.json", ".best.jpg"))]
+    assert leftovers == []
 
 
 def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path) -> None:

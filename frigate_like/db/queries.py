@@ -84,6 +84,11 @@ def update_event(event_id: str, **fields: Any) -> bool:
     return Event.update(changes).where(Event.id == event_id).execute() > 0
 
 
+def open_events() -> list[dict[str, Any]]:
+    """Events without an end time, oldest first (at start: the ones a crash left open)."""
+    return _rows(Event.select(*_ROW_FIELDS).where(Event.end_time.is_null()).order_by(Event.start_time))
+
+
 def reset_connection() -> None:
     """Drops the calling thread's connection, so the next query opens a new one.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like.events.backlog import EventStore, HealthLike, WriteBacklog
+from frigate_like.events.recovery import LiveFiles, close_crashed_events, media_name, write_atomically
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
@@ -84,6 +85,7 @@ class _LiveEvent:
     wants_snapshot: bool = False
     dirty: bool = False
     latest: EventData | None = field(default=None)
+    best_time: float | None = None  # frame time of the best frame last written to its live file
 
 
 class EventProcessor:
@@ -105,6 +107,7 @@ class EventProcessor:
         self._clips_dir = clips_dir
         # Every DB write goes through the backlog: a database that refuses writes delays them, never loses them.
         self._writes = WriteBacklog(store, spill_path, health)
+        self._live_files = LiveFiles(clips_dir)  # what a crash leaves to close the event with
         self._clip_sources = clip_sources
         self._stop = stop
         self._clock = clock
@@ -215,9 +218,10 @@ class EventProcessor:
             false_positive=data.false_positive,
             zones=list(data.zones),
             thumbnail=self._thumbnail(data),
-            has_clip=live.wants_clip,
-            has_snapshot=live.wants_snapshot,
+            has_clip=False,  # true once the file exists
+            has_snapshot=False,
         )
+        self._record_live(data, live, data.start_time)
         logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
 
     def _flush_live(self, now: float, force: bool = False) -> None:
@@ -228,6 +232,33 @@ class EventProcessor:
                     event_id, top_score=data.top_score, zones=list(data.zones), thumbnail=self._thumbnail(data)
                 )
                 live.last_db_update, live.dirty = now, False
+                self._record_live(data, live, now)
+
+    def _record_live(self, data: EventData, live: _LiveEvent, now: float) -> None:
+        """Keeps the event's live files current: a crash then leaves its last update and best frame."""
+        try:
+            best_jpg = None
+            if live.wants_snapshot and data.best is not None and data.best.frame_time != live.best_time:
+                best_jpg = render_best(data.best, data.label, self._cameras[data.camera].snapshots)
+                live.best_time = data.best.frame_time
+            self._live_files.record(data.camera, data.id, now, live.wants_clip, best_jpg)
+        except Exception as exc:  # e.g. disk full: the event goes on, only its crash record is stale
+            logger.warning("event %s: cannot write its live files: %s", data.id, exc)
+
+    def recover(self, open_events: list[dict[str, Any]]) -> int:
+        """At start: closes the events a crash left open (see events/recovery.py); returns how many."""
+        results = close_crashed_events(open_events, self._live_files, self._clip_sources, self._capture_times)
+        for result in results:
+            self._writes.update(
+                result.event_id, end_time=result.end_time, has_clip=result.has_clip, has_snapshot=result.has_snapshot
+            )
+        for path in self._live_files.sweep():
+            logger.info("removed %s, left by an earlier run", path.name)
+        return len(results)
+
+    def _capture_times(self, camera: str) -> Any:
+        cam = self._cameras.get(camera)
+        return None if cam is None else cam.clips
 
     def _end(self, data: EventData) -> None:
         live = self._live.pop(data.id, None) or _LiveEvent()
@@ -269,9 +300,8 @@ class EventProcessor:
 
     def _finalise(self, pending: PendingClip, source: ClipSource | None) -> None:
         data = pending.event
-        # Not Path.with_suffix: the event id itself contains a dot.
-        clip_path = self._clips_dir / f"{data.camera}-{data.id}.mp4"
-        snapshot_path = self._clips_dir / f"{data.camera}-{data.id}.jpg"
+        clip_path = self._clips_dir / media_name(data.camera, data.id, ".mp4")
+        snapshot_path = self._clips_dir / media_name(data.camera, data.id, ".jpg")
         has_clip = False
         if pending.wants_clip and source is not None:
             try:
@@ -293,15 +323,14 @@ class EventProcessor:
             has_clip=has_clip,
             has_snapshot=has_snapshot,
         )
+        self._live_files.remove(data.camera, data.id)
         logger.info("event %s ended (clip: %s, snapshot: %s)", data.id, has_clip, has_snapshot)
 
     def _write_snapshot(self, data: EventData, path: Path) -> bool:
         assert data.best is not None
         try:
             jpg = render_best(data.best, data.label, self._cameras[data.camera].snapshots)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(jpg)
-            tmp.replace(path)  # atomic: a crash never leaves half a snapshot under the final name
+            write_atomically(path, jpg)
             return True
         except Exception:  # a disk full or a bad frame must not keep the event from ending
             logger.exception("snapshot for event %s could not be written", data.id)
