@@ -16,6 +16,7 @@ from typing import Any
 from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.errors import ConfigError, FrigateLikeError
 from frigate_like.hotplug import CHILD_JOIN_TIMEOUT, CameraHotplug, join_process
+from frigate_like.storage import prepare_folders
 from frigate_like.supervise import Supervisor
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,10 @@ class NVR(CameraHotplug):
         self._log_listener = configure_main_logging(cfg.logger.default, dict(cfg.logger.logs), self._log_queue)
         check_shm(cfg, ring_slots())
         media = Path(cfg.paths.media_dir)
-        for folder in (media / "clips", media / "recordings", Path(cfg.paths.cache_dir)):
-            folder.mkdir(parents=True, exist_ok=True)
+        prepare_folders(  # one line naming the key and the path when one cannot be written
+            [("paths.media_dir", media / "clips"), ("paths.media_dir", media / "recordings"),
+             ("paths.cache_dir", Path(cfg.paths.cache_dir))]
+        )  # fmt: skip
         self.ffmpeg_bin = find_ffmpeg()
         logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), self.ffmpeg_bin)
 

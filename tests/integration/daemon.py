@@ -62,6 +62,7 @@ class Daemon:
         self.log_path = tmp / "daemon.log"
         self.port = int(cfg["http"]["port"])
         self.proc: subprocess.Popen[bytes] | None = None
+        self.run_args: list[str] = []  # extra ``run`` options, e.g. --move-corrupt-database
         self._log: Any = None
 
     @property
@@ -76,7 +77,7 @@ class Daemon:
         self._log = self.log_path.open("wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frigate_like", "run", "-c", str(self.config_path)],
+            [sys.executable, "-m", "frigate_like", "run", "-c", str(self.config_path), *self.run_args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
