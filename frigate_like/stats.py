@@ -99,6 +99,7 @@ class StatsCollector:
                 "skipped_fps": round(float(capture.skipped_fps.value), 2),
                 "reconnects_last_hour": capture.reconnects_last_hour(),
                 "detection_enabled": bool(source.metrics.detect_enabled.value),
+                "storage_full": bool(capture.storage_full.value),
             }
         for section in self._camera_sections:
             for name, values in section().items():

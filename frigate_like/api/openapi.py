@@ -95,6 +95,7 @@ CAMERA_STATS: Schema = {
         "skipped_fps": {"type": "number", "description": "frames per second dropped: processing fell behind"},
         "reconnects_last_hour": {"type": "integer", "minimum": 0},
         "detection_enabled": {"type": "boolean"},
+        "storage_full": {"type": "boolean", "description": "its clips/record ffmpeg stopped on a full disk"},
     },
 }
 STORAGE: Schema = {

@@ -1,8 +1,10 @@
 """Builds each camera input's ffmpeg command line from the resolved config (pure: no I/O).
 
-Frigate 0.8's shape, one ffmpeg per input with one output per role::
+Frigate 0.8's shape, one output per role, but detection never shares an ffmpeg with storage:
+an input with the detect role and segment roles gets two ffmpegs (see :func:`process_roles`)::
 
-    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output> <clips output> <record output>
+    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output>
+    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <clips output> <record output>
 
 - ``detect``: raw yuv420p at the detect size and fps on stdout (``pipe:``), read by the capture
   straight into a shared-memory ring slot.
@@ -190,11 +192,30 @@ def ignored_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
     return tuple(role for role in inp.roles if role not in served)
 
 
-def build_command(
-    cam: CameraLike, inp: InputLike, cache_dir: Path, ffmpeg_bin: str, run_id: str
-) -> FfmpegCommand | None:
-    """The ffmpeg command of one input, or None when none of its roles has an output."""
+def process_roles(cam: CameraLike, inp: InputLike) -> list[tuple[str, ...]]:
+    """The roles of ``inp`` grouped by ffmpeg process: detect alone, the segment roles together.
+
+    With one ffmpeg for all, a full disk (``No space left on device`` on a segment) ends the
+    process and detection with it. Apart, the segment ffmpeg fails and is retried on its own
+    while frames keep flowing; the price is reading the input twice (BENCHMARKS.md).
+    """
     roles = active_roles(cam, inp)
+    groups = [tuple(r for r in roles if r == "detect"), tuple(r for r in roles if r in SEGMENT_ROLES)]
+    return [group for group in groups if group]
+
+
+def build_command(
+    cam: CameraLike,
+    inp: InputLike,
+    cache_dir: Path,
+    ffmpeg_bin: str,
+    run_id: str,
+    roles: Sequence[str] | None = None,
+) -> FfmpegCommand | None:
+    """The ffmpeg command of one input for ``roles`` (default: all its active roles), or None when
+    none of them has an output."""
+    served = active_roles(cam, inp)
+    roles = served if roles is None else tuple(r for r in served if r in roles)
     if not roles:
         return None
     input_args = list(inp.input_args)
@@ -225,14 +246,15 @@ def build_command(
 
 
 def build_commands(cam: CameraLike, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
-    """One command per input that has an output, in config order (see :func:`build_command`)."""
+    """The commands of every input in config order, one per :func:`process_roles` group."""
     commands: list[FfmpegCommand] = []
     # Inputs are named by index in logs: their paths often carry the camera's password.
     for index, inp in enumerate(cam.ffmpeg.inputs):
         for role in ignored_roles(cam, inp):
             reason = "not supported yet" if role == "rtmp" else "record is disabled"
             logger.info("camera %s input %d: role %s has no output (%s)", cam.name, index, role, reason)
-        command = build_command(cam, inp, cache_dir, ffmpeg_bin, run_id)
-        if command is not None:
-            commands.append(command)
+        for roles in process_roles(cam, inp):
+            command = build_command(cam, inp, cache_dir, ffmpeg_bin, run_id, roles)
+            if command is not None:
+                commands.append(command)
     return commands
