@@ -25,6 +25,7 @@ from frigate_like.video import capture as capture_module
 from frigate_like.video.binaries import find_ffmpeg
 from frigate_like.video.capture import CameraCapture, CaptureMetrics
 from frigate_like.video.frames import FrameRing, shm_name_for
+from tests.mounts import tmpfs
 
 W, H = 768, 432
 PERSON, CAR = "one-by-one-person-detection.mp4", "car-detection.mp4"
@@ -349,13 +350,8 @@ def test_a_network_source_that_is_down_is_probed_every_few_seconds_not_with_grow
 @pytest.fixture
 def small_cache(tmp_path: Path) -> Iterator[Path]:
     """The rig's cache folder on a 4 MB tmpfs, unmounted afterwards."""
-    folder = tmp_path / "cache"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=True)
+    with tmpfs(tmp_path / "cache", "size=4m") as folder:
+        yield folder
 
 
 def fill(path: Path) -> None:

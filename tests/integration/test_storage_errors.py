@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.integration.daemon import Daemon, demo_config
+from tests.mounts import tmpfs
 
 GARBAGE = b"this is not an SQLite file, but someone's data all the same\n" * 100
 
@@ -30,13 +31,8 @@ def _run(tmp_path: Path, cfg: dict[str, Any], *flags: str) -> subprocess.Complet
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     """A read-only tmpfs (root ignores file modes, so a mode bit would not do)."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=True)
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as folder:
+        yield folder
 
 
 def test_a_damaged_database_is_named_left_alone_and_moved_aside_only_when_asked(tmp_path: Path) -> None:
