@@ -127,6 +127,14 @@ class Daemon:
                 self._log.close()
         return code, time.monotonic() - started
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash: nothing of the daemon's shutdown runs."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+
     def wait_exit(self, timeout: float = 30) -> int:
         """Waits for a daemon asked to stop some other way (e.g. ``/shutdown``); its exit code."""
         assert self.proc is not None
