@@ -12,6 +12,7 @@ import pytest
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.video.ffmpeg import (
     FFMPEG_ENV_OVERRIDES,
+    SURVIVABLE_MP4,
     build_commands,
     ffmpeg_env,
     frame_size,
@@ -55,6 +56,8 @@ def segments(role: str, args: list[str], run: str = "run1") -> list[str]:
     folder = CACHE / "back" / role
     return [
         *args,
+        "-segment_format_options",
+        SURVIVABLE_MP4,
         "-segment_list",
         f"{folder}/segments-{run}.csv",
         "-segment_list_type",
