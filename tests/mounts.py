@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,3 +23,14 @@ def tmpfs(folder: Path, options: str) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(path: Path) -> None:
+    """Writes zeros to ``path`` until its file system is full."""
+    with path.open("wb") as out:
+        try:
+            while True:
+                out.write(bytes(64 * 1024))
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC

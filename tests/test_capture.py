@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import errno
 import logging
 import multiprocessing as mp
 import os
@@ -25,7 +24,7 @@ from frigate_like.video import capture as capture_module
 from frigate_like.video.binaries import find_ffmpeg
 from frigate_like.video.capture import CameraCapture, CaptureMetrics
 from frigate_like.video.frames import FrameRing, shm_name_for
-from tests.mounts import tmpfs
+from tests.mounts import fill, tmpfs
 
 W, H = 768, 432
 PERSON, CAR = "one-by-one-person-detection.mp4", "car-detection.mp4"
@@ -352,17 +351,6 @@ def small_cache(tmp_path: Path) -> Iterator[Path]:
     """The rig's cache folder on a 4 MB tmpfs, unmounted afterwards."""
     with tmpfs(tmp_path / "cache", "size=4m") as folder:
         yield folder
-
-
-def fill(path: Path) -> None:
-    """Writes zeros to ``path`` until its file system is full."""
-    with path.open("wb") as out:
-        try:
-            while True:
-                out.write(bytes(64 * 1024))
-                out.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
 
 
 def test_a_full_disk_stops_segments_not_frames_and_writing_resumes_by_itself(
