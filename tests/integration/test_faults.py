@@ -31,16 +31,40 @@ PERSON = SHARED / "media" / "one-by-one-person-detection.mp4"
 RTSP_SERVER = Path(__file__).resolve().parents[1] / "rtsp_server.py"
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-gi lives in the system python, not in the venv
 
+RECORD_ARGS = "-f segment -segment_time 5 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -an"
+GAP_S = 1.5  # more footage than this missing between two recordings is a gap
+
 pytestmark = pytest.mark.slow
+
+
+def fault_config(tmp_path: Path, prefix: str) -> dict[str, Any]:
+    """The person video played once in real time, with clips and 24/7 recording, MQTT on ``prefix``."""
+    cfg = demo_config(tmp_path, loop=False, fps=5)
+    cfg["mqtt"] = _mqtt(prefix, 1883, stats_interval=5)
+    cam = cfg["cameras"]["demo"]
+    cam["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips", "record"]
+    cam["ffmpeg"]["output_args"] = {"record": RECORD_ARGS}
+    cam["record"] = {"enabled": True}
+    return cfg
+
+
+def recording_gaps(db_path: Path) -> list[tuple[float, float]]:
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT start_time, end_time FROM recordings ORDER BY start_time").fetchall()
+    assert rows, "nothing was recorded"
+    gaps, last_end = [], rows[0][1]
+    for start, end in rows[1:]:
+        if start - last_end > GAP_S:
+            gaps.append((last_end, start))
+        last_end = max(last_end, end)
+    return gaps
 
 
 @pytest.fixture
 def faulty(tmp_path: Path) -> Iterator[tuple[Daemon, Subscriber]]:
     """A daemon on the person video, played once in real time, publishing under a fresh prefix."""
     prefix = unique_prefix("faults")
-    cfg = demo_config(tmp_path, loop=False, fps=5)
-    cfg["mqtt"] = _mqtt(prefix, 1883, stats_interval=5)
-    daemon = Daemon(tmp_path, cfg)
+    daemon = Daemon(tmp_path, fault_config(tmp_path, prefix))
     with Subscriber(prefix) as sub:
         daemon.start()
         try:
@@ -70,9 +94,19 @@ def health(daemon: Daemon) -> dict[str, Any]:
 
 
 def check_aftermath(
-    daemon: Daemon, messages: list[Received], *, all_ended_on_mqtt: bool = True, clips_required: bool = True
+    daemon: Daemon,
+    messages: list[Received],
+    *,
+    all_ended_on_mqtt: bool = True,
+    clips_required: bool = True,
+    fault: tuple[float, float] | None = None,
 ) -> None:
-    """Every MQTT event in the DB, ended, with its files; lifecycles whole; no leftovers."""
+    """Every MQTT event in the DB, ended, with its files; lifecycles whole; no leftovers; no gap in
+    the recordings except within ``fault`` (epoch seconds)."""
+    for gap_start, gap_end in recording_gaps(daemon.db_path):
+        assert fault is not None and fault[0] <= gap_start and gap_end <= fault[1], (
+            f"recordings miss {gap_start:.1f}-{gap_end:.1f} (fault: {fault})"
+        )
     by_id = _check_lifecycles(_events(messages), all_ended=all_ended_on_mqtt)
     rows = {row["id"]: row for row in db_events(daemon.db_path)}
     assert by_id, "no event was published"
@@ -150,28 +184,31 @@ def test_events_left_open_by_kill_9_are_closed_at_the_next_start(faulty: tuple[D
     time.sleep(7)  # at least one live update (every 5 s) on disk
     stats = daemon.get_json("/api/stats")
     children = [stats["demo"]["pid"], stats["demo"]["capture_pid"], stats["detectors"]["cpu"]["pid"]]
+    killed_at = time.time()
     daemon.kill()
     daemon.wait_for(lambda: all(is_gone(pid) for pid in children if pid), 15, what="the children to exit")
     [row] = [r for r in db_events(daemon.db_path) if r["id"] == event_id]
     assert row["end_time"] is None  # left open by the crash
 
+    restarted_at = time.time()
     daemon.start()
     daemon.wait_for(lambda: db_events(daemon.db_path)[0]["end_time"] is not None, 30, what="recovery")
+    time.sleep(12)  # record segments of the new run
     code, _ = daemon.terminate()
     assert code == 0
     [row] = [r for r in db_events(daemon.db_path) if r["id"] == event_id]
     assert row["start_time"] + 5 <= row["end_time"] <= time.time()  # its last update, not the restart time
     assert "was left open by a crash" in daemon.log()
     # The killed run never sent "end" for it: checked as in progress on MQTT, ended in the DB.
-    check_aftermath(daemon, sub.snapshot(), all_ended_on_mqtt=False)
+    # The segment being written at the kill is salvaged to its last frame: the only hole is the downtime.
+    check_aftermath(daemon, sub.snapshot(), all_ended_on_mqtt=False, fault=(killed_at - GAP_S, restarted_at + 20))
 
 
 def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tmp_path: Path) -> None:
     prefix = unique_prefix("diskfull")
     with tmpfs(tmp_path / "small", "size=24m") as small, Subscriber(prefix) as sub:
-        cfg = demo_config(tmp_path, loop=False, fps=5)
+        cfg = fault_config(tmp_path, prefix)
         cfg["paths"]["cache_dir"] = str(small / "cache")
-        cfg["mqtt"] = _mqtt(prefix, 1883, stats_interval=5)
         daemon = Daemon(tmp_path, cfg)
         daemon.start()
         try:
@@ -180,6 +217,7 @@ def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tm
             def camera() -> dict[str, Any]:
                 return dict(daemon.get_json("/api/stats")["demo"])
 
+            filled_at = time.time()
             fill(small / "filler")
             daemon.wait_for(lambda: camera()["storage_full"], 40, what="storage_full in stats")
             detect_pid, processed = camera()["capture_pid"], daemon.get_json("/api/stats")["demo"]["process_fps"]
@@ -187,14 +225,16 @@ def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tm
             assert camera()["capture_pid"] == detect_pid, "the detect ffmpeg was restarted"
             assert camera()["process_fps"] > 0 and processed > 0, "detection stopped with the disk full"
             (small / "filler").unlink()
+            freed_at = time.time()
             daemon.wait_for(lambda: not camera()["storage_full"], 60, what="writing to resume")
+            time.sleep(6)  # a record segment after the fault
         finally:
             code, _ = daemon.terminate()
         assert code == 0
         log = daemon.log()
         assert log.count("disk full at") == 1, [line for line in log.splitlines() if "disk full" in line]
         assert f"disk full at {small / 'cache' / 'demo'}" in log
-        check_aftermath(daemon, sub.snapshot(), clips_required=False)
+        check_aftermath(daemon, sub.snapshot(), clips_required=False, fault=(filled_at - 10, freed_at + 20))
 
 
 @contextlib.contextmanager
