@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like.events.backlog import EventStore, HealthLike, WriteBacklog
-from frigate_like.events.recovery import LiveFiles, close_crashed_events, media_name, write_atomically
+from frigate_like.events.recovery import CaptureTimes, LiveFiles, close_crashed_events, media_name, write_atomically
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
@@ -256,7 +256,7 @@ class EventProcessor:
             logger.info("removed %s, left by an earlier run", path.name)
         return len(results)
 
-    def _capture_times(self, camera: str) -> Any:
+    def _capture_times(self, camera: str) -> CaptureTimes | None:
         cam = self._cameras.get(camera)
         return None if cam is None else cam.clips
 

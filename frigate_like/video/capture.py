@@ -173,6 +173,7 @@ class _StderrFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if DISK_FULL_TEXT in record.getMessage():
             self._inp.saw_disk_full = True
+            return False  # said once, with the path, by the watchdog ("disk full at ...")
         return not self._inp.quiet
 
 
