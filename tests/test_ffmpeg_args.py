@@ -84,6 +84,18 @@ def test_all_roles_on_one_input_detect_apart_from_storage(shared_dir: Path) -> N
     assert storage.args == [*head, "-i", RTSP, *segments("clips", CLIPS), *segments("record", RECORD)]
 
 
+def test_a_capture_device_keeps_one_ffmpeg_for_all_its_roles(shared_dir: Path) -> None:
+    """/dev/video0 opens once: a second ffmpeg for the segments would find it busy."""
+    cam = camera(
+        shared_dir,
+        {
+            "ffmpeg": {"inputs": [{"path": "/dev/video0", "roles": ["detect", "clips"], "input_args": "-f v4l2"}]},
+        },
+    )
+    [command] = build_commands(cam, CACHE, "ffmpeg", "run1")
+    assert command.roles == ("detect", "clips") and command.frame_size is not None
+
+
 def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Path) -> None:
     cam = camera(
         shared_dir,

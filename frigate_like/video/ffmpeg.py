@@ -54,6 +54,7 @@ DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # scaler such as scale_vaapi) wins and we only add Frigate 0.8's -r/-s after it.
 _FILTER_OPTIONS = frozenset({"-vf", "-filter:v", "-filter_complex", "-lavfi"})
 _THREAD_OPTIONS = frozenset({"-threads", "-threads:v"})
+_DEVICE_FORMATS = frozenset({"v4l2", "video4linux2", "alsa", "pulse", "x11grab", "avfoundation", "dshow"})
 
 
 class InputLike(Protocol):
@@ -219,8 +220,18 @@ def process_roles(cam: CameraLike, inp: InputLike) -> list[tuple[str, ...]]:
     while frames keep flowing; the price is reading the input twice (BENCHMARKS.md).
     """
     roles = active_roles(cam, inp)
+    if opens_once(inp):
+        return [roles] if roles else []
     groups = [tuple(r for r in roles if r == "detect"), tuple(r for r in roles if r in SEGMENT_ROLES)]
     return [group for group in groups if group]
+
+
+def opens_once(inp: InputLike) -> bool:
+    """A local capture device (``/dev/video0``, ``-f v4l2``/``alsa``): a second ffmpeg would find it busy,
+    so all of its roles share one ffmpeg, as in Frigate 0.8."""
+    args = list(inp.input_args)
+    device_format = any(a == "-f" and b in _DEVICE_FORMATS for a, b in zip(args, args[1:], strict=False))
+    return inp.path.startswith("/dev/") or device_format
 
 
 def build_command(
