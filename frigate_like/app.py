@@ -184,7 +184,7 @@ class NVR(CameraHotplug):
             spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
         )  # fmt: skip
         self.supervisor.health("events", self.events.backlog)
-        self.events.recover(queries.open_events())  # events a crash left open, closed from what is on disk
+        self.events.recover(queries.open_events(), self._recorded_clips)  # events a crash left open
         listeners = [self.events, *self._comms_listeners]
         per_camera = {
             name: CameraObjects(cam, self._frame_reader(name), listeners) for name, cam in cfg.cameras.items()
@@ -196,6 +196,12 @@ class NVR(CameraHotplug):
             [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
         )
         self.stats.add_service_section("health", self.supervisor.stats)
+
+    def _recorded_clips(self, camera: str) -> Any:
+        from frigate_like.db import recordings
+        from frigate_like.events.recovery import RecordedClips
+
+        return RecordedClips(camera, recordings, self.ffmpeg_bin)
 
     def _event_retention(self) -> Any:
         from frigate_like.db import queries

@@ -157,3 +157,24 @@ def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp
     assert row is not None and row["end_time"] == pytest.approx(t0 + 8)
     assert not row["has_clip"] and not row["has_snapshot"]
     assert list(tmp_path.glob("drive-*")) == []
+
+
+def test_an_event_left_open_is_cut_from_the_24_7_recordings_when_the_clips_cache_lost_it(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path
+) -> None:
+    from frigate_like.db import recordings
+    from frigate_like.events.recovery import RecordedClips
+
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    recorded = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5).segments()
+    for segment in recorded:  # the footage as the recordings maintainer would have filed it
+        recordings.add_recording("drive", str(segment.path), segment.start, segment.end, segment.path.stat().st_size)
+    t0 = recorded[0].start
+    empty_cache = ClipCache(tmp_path / "cache", "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    event_id = queries.create_event("drive", "car", t0 + 6, id=f"{t0 + 6}-tmpfsx")
+    processor = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": empty_cache}, threading.Event())
+    assert processor.recover(queries.open_events(), lambda cam: RecordedClips(cam, recordings, find_ffmpeg())) == 1
+    row = queries.get_event(event_id)
+    assert row is not None and row["has_clip"] and row["end_time"] == pytest.approx(t0 + 6)
+    assert clip_duration(clips_dir / f"drive-{event_id}.mp4") >= 1.5  # pre + post capture of 1 s each

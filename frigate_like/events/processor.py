@@ -245,9 +245,15 @@ class EventProcessor:
         except Exception as exc:  # e.g. disk full: the event goes on, only its crash record is stale
             logger.warning("event %s: cannot write its live files: %s", data.id, exc)
 
-    def recover(self, open_events: list[dict[str, Any]]) -> int:
-        """At start: closes the events a crash left open (see events/recovery.py); returns how many."""
-        results = close_crashed_events(open_events, self._live_files, self._clip_sources, self._capture_times)
+    def recover(
+        self, open_events: list[dict[str, Any]], recorded: Callable[[str], ClipSource] | None = None
+    ) -> int:
+        """At start: closes the events a crash left open (see events/recovery.py); returns how many.
+
+        ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage."""
+        results = close_crashed_events(
+            open_events, self._live_files, self._clip_sources, self._capture_times, recorded
+        )
         for result in results:
             self._writes.update(
                 result.event_id, end_time=result.end_time, has_clip=result.has_clip, has_snapshot=result.has_snapshot

@@ -30,6 +30,31 @@ class ClipCutter(Protocol):
     def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
 
 
+class RecordingRows(Protocol):
+    """The 24/7 recordings table (db/recordings.py)."""
+
+    def recordings(self, camera: str, *, after: float | None = ..., before: float | None = ...) -> list[Any]: ...
+
+
+class RecordedClips:
+    """Cuts a camera's clip from its 24/7 recordings: the fallback when the clips cache lacks the footage
+    (e.g. a cache on tmpfs, lost with a reboot)."""
+
+    def __init__(self, camera: str, rows: RecordingRows, ffmpeg_bin: str) -> None:
+        from frigate_like.record.clips import ClipWriter
+
+        self.camera = camera
+        self._rows = rows
+        self._writer = ClipWriter(ffmpeg_bin)
+
+    def make_clip(self, start: float, end: float, out_path: Path) -> bool:
+        from frigate_like.record.segments import Segment
+
+        rows = [r for r in self._rows.recordings(self.camera, after=start, before=end) if Path(r["path"]).is_file()]
+        segments = [Segment(Path(r["path"]), float(r["start_time"]), float(r["end_time"])) for r in rows]
+        return bool(segments) and self._writer.cut_clip(segments, start, end, out_path)
+
+
 class CaptureTimes(Protocol):
     """The camera's ``clips`` section, as far as recovery cares."""
 
@@ -112,10 +137,12 @@ def close_crashed_events(
     live: LiveFiles,
     clip_sources: Mapping[str, ClipCutter],
     capture_times: Callable[[str], CaptureTimes | None],
+    recorded: Callable[[str], ClipCutter] | None = None,
 ) -> list[Recovered]:
     """Decides how each event left open by a crash ends; cuts clips and moves snapshots into place.
 
     ``capture_times(camera)``: the camera's clips settings (None: a camera no longer configured).
+    ``recorded(camera)``: cuts from the 24/7 recordings when the clips cache cannot.
     The caller writes the results to the database, then calls ``live.sweep()``.
     """
     results = []
@@ -127,13 +154,16 @@ def close_crashed_events(
             end = best.stat().st_mtime
         end = max(start, end if end is not None else start)
         has_clip = False
-        source, times = clip_sources.get(camera), capture_times(camera)
-        if wants_clip and source is not None and times is not None:
+        times = capture_times(camera)
+        cutters = [clip_sources.get(camera), recorded(camera) if recorded is not None else None]
+        for source in cutters:
+            if source is None or has_clip or not wants_clip or times is None:
+                continue
             clip = live.clips_dir / media_name(camera, event_id, ".mp4")
             try:
                 has_clip = source.make_clip(start - times.pre_capture, end + times.post_capture, clip)
             except Exception:
-                logger.exception("event %s: the clip could not be cut from the cached footage", event_id)
+                logger.exception("event %s: the clip could not be cut from %s", event_id, type(source).__name__)
         has_snapshot = False
         if best is not None:
             try:
