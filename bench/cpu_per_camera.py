@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,12 @@ def descendants(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def cpu_ticks(pids: list[int]) -> dict[int, int]:
@@ -202,7 +209,7 @@ def main() -> None:
         idle = make_idle_clip(tmp, find_ffmpeg())
         for mode in args.modes:
             for n in args.cameras:
-                port = 5600 + n
+                port = free_port()  # other daemons may run on this machine
                 run_dir = tmp / f"{mode}-{n}"
                 run_dir.mkdir()
                 config = config_for(run_dir, n, idle if mode == "idle" else PERSON, port, args.threads)

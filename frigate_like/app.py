@@ -1,23 +1,73 @@
-"""Composition root: builds every part from the config, starts them in order, stops them in reverse."""
+"""Composition root: builds every part from the config, starts them in order, stops them in reverse.
+
+Cameras are not wired here one by one: every part that keeps per-camera state subscribes to
+the :class:`CameraRegistry` (``cameras/subscribers.py``), then the YAML cameras are added to
+it as the group ``"config"``, and camera groups add theirs at run time the same way.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
+import logging.handlers
 import multiprocessing as mp
 import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from multiprocessing.queues import Queue
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from frigate_like.config import CameraConfig, FrigateConfig
+import peewee as pw
+from flask import Flask
+
+from frigate_like.api import ApiServices, create_app
+from frigate_like.api.server import HttpServer
+from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
+from frigate_like.cameras.runtime import CameraRuntimes, ProcessSettings
+from frigate_like.cameras.subscribers import (
+    ChangeCallback,
+    EventsSubscriber,
+    ManualSubscriber,
+    MqttEventsSubscriber,
+    ObjectsSubscriber,
+    RecorderSubscriber,
+    StatsSubscriber,
+    SwitchesSubscriber,
+    clip_cache,
+)
+from frigate_like.comms.events import EventPublisher
+from frigate_like.comms.mqtt import MqttClient
+from frigate_like.comms.publisher import FanOut
+from frigate_like.comms.stats import StatsPublisher
+from frigate_like.comms.switches import Switches
+from frigate_like.config import FrigateConfig, to_public_dict
+from frigate_like.config.resources import check_shm
+from frigate_like.db import queries, recordings
+from frigate_like.db.database import open_database
+from frigate_like.detect.process import DetectorHub
+from frigate_like.devices import DeviceDiscovery
 from frigate_like.errors import ConfigError, FrigateLikeError
-from frigate_like.hotplug import CHILD_JOIN_TIMEOUT, CameraHotplug, join_process
+from frigate_like.events.cleanup import EventCleanup
+from frigate_like.events.live import LiveView
+from frigate_like.events.media import EventMedia
+from frigate_like.events.processor import EventProcessor
+from frigate_like.events.recovery import RecordedClips
+from frigate_like.events.tracked import LifecycleListener, TrackedObjectProcessor
+from frigate_like.groups import GroupManager, GroupStore, groups_path_for
+from frigate_like.log import add_listener_handler, configure_child_logging, configure_main_logging, new_log_queue
+from frigate_like.messages import FrameUpdate
+from frigate_like.record.clips import remove_partial_clips
+from frigate_like.record.wiring import RecordingParts, build_recording_parts
+from frigate_like.stats import StatsCollector
 from frigate_like.storage import prepare_folders
 from frigate_like.supervise import Supervisor
+from frigate_like.track.camera_process import ring_slots
+from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
+from frigate_like.websocket import PATH, LiveHub, WebSocketLogHandler
 
 logger = logging.getLogger(__name__)
 
@@ -29,330 +79,205 @@ EVENTS_SPILL = "events-backlog.jsonl"  # event writes the database refused, kept
 GROUP_CAMERA_SLOTS = 16  # cameras that camera groups may add at run time (spare detector channels)
 
 
-@dataclass
-class CameraRuntime:
-    """The main process's handles on one camera."""
-
-    name: str
-    parts: Any  # CameraProcessParts
-    ring: Any  # FrameRing (owned: unlinked at stop)
-    process: Any = None
-    restarts: list[float] = field(default_factory=list)
-
-
-class NVR(CameraHotplug):
+class NVR:
     """The daemon. ``start()`` then ``stop()``; ``wait()`` blocks until asked to stop.
 
     ``groups_path``: where camera groups are kept (default: ``<media_dir>/camera-groups.json``).
+    Parts are None until ``start`` builds them (``stop`` undoes what was built).
     """
 
     def __init__(self, cfg: FrigateConfig, *, http: bool = True, groups_path: Path | None = None) -> None:
         self.cfg = cfg
         self.groups_path = groups_path or Path(cfg.paths.media_dir) / "camera-groups.json"
-        self.cameras_lock = threading.RLock()
-        self.groups: Any = None
-        self.ws_hub: Any = None  # websocket.LiveHub: frames, logs and state over the WebSocket
+        self.registry = CameraRegistry()  # the running cameras: the source of truth, not cfg.cameras
         self._http_enabled = http
         self.ctx = mp.get_context("spawn")
         self.stop_requested = threading.Event()
         self._threads_stop = threading.Event()
-        self._children_stop: Any = None
         self.supervisor = Supervisor(self._threads_stop)  # every background thread; health in stats
-        self.cameras: dict[str, CameraRuntime] = {}
         self._started = False
-        self.http_server: Any = None
-        self.db: Any = None
-        self.hub: Any = None
-        self.tracked: Any = None
-        self.events: Any = None
-        self.stats: Any = None
-        self.app: Any = None
-        self.live: Any = None  # LiveView: latest frames and shared MJPEG encoders for the API
-        self.media: Any = None  # EventMedia: event pictures and clip files for the API
-        self._log_listener: Any = None
-        self._updates: Any = None
-        self.recorder: Any = None  # record.maintainer.RecordingMaintainer
-        self.recordings: Any = None  # record.nvr.Recordings
-        self.manual: Any = None  # record.manual.ManualRecorder
-        self.playback: Any = None  # record.playback.PlaybackLibrary
-        self.comms: Any = None  # FanOut over MQTT (and later the WebSocket)
-        self.switches: Any = None
-        self._comms_listeners: list[Any] = []
+        self._log_listener: logging.handlers.QueueListener | None = None
+        self._updates: Queue[FrameUpdate] | None = None
+        self.db: pw.Database | None = None
+        self.hub: DetectorHub | None = None
+        self.runtimes: CameraRuntimes | None = None
+        self.comms: FanOut | None = None  # MQTT (when enabled)
+        self.switches: Switches | None = None
+        self.tracked: TrackedObjectProcessor | None = None
+        self.events: EventProcessor | None = None
+        self.stats: StatsCollector | None = None
+        self.live: LiveView | None = None  # latest frames and shared MJPEG encoders for the API
+        self.media: EventMedia | None = None  # event pictures and clip files for the API
+        self.recording: RecordingParts | None = None  # 24/7 and manual recordings, playback
+        self.groups: GroupManager | None = None
+        self.ws_hub: LiveHub | None = None  # frames, logs and state over the WebSocket
+        self.app: Flask | None = None
+        self.http_server: HttpServer | None = None
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
-        from frigate_like.config.resources import check_shm
-        from frigate_like.db import queries
-        from frigate_like.db.database import open_database
-        from frigate_like.detect.process import DetectorHub
-        from frigate_like.log import configure_child_logging, configure_main_logging, new_log_queue
-        from frigate_like.track.camera_process import ring_slots
-        from frigate_like.video.binaries import find_ffmpeg
-
         cfg = self.cfg
         os.environ.update({k: str(v) for k, v in cfg.environment_vars.items()})
-        self._log_queue = new_log_queue(self.ctx)
-        self._log_listener = configure_main_logging(cfg.logger.default, dict(cfg.logger.logs), self._log_queue)
+        log_queue = new_log_queue(self.ctx)
+        self._log_listener = configure_main_logging(cfg.logger.default, dict(cfg.logger.logs), log_queue)
         check_shm(cfg, ring_slots())
         media = Path(cfg.paths.media_dir)
         prepare_folders(  # one line naming the key and the path when one cannot be written
             [("paths.media_dir", media / "clips"), ("paths.media_dir", media / "recordings"),
              ("paths.cache_dir", Path(cfg.paths.cache_dir))]
         )  # fmt: skip
-        self.ffmpeg_bin = find_ffmpeg()
-        logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), self.ffmpeg_bin)
+        ffmpeg_bin = find_ffmpeg()
+        logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), ffmpeg_bin)
 
         self.db = open_database(cfg.database, MIGRATIONS_DIR)
         self._started = True  # from here on, stop() has something to undo
-        self._children_stop = self.ctx.Event()
-        self._updates = self.ctx.Queue(maxsize=UPDATES_PER_CAMERA * max(1, len(cfg.cameras)))
+        children_stop = self.ctx.Event()
+        self._updates = self.ctx.Queue(maxsize=UPDATES_PER_CAMERA * (len(cfg.cameras) + GROUP_CAMERA_SLOTS))
         self.hub = DetectorHub(
             cfg.model,
             cfg.detectors,
-            list(cfg.cameras),
+            [],
             mp_context=self.ctx,
-            log_setup=functools.partial(
-                configure_child_logging, cfg.logger.default, dict(cfg.logger.logs), self._log_queue
-            ),
-            extra_channels=GROUP_CAMERA_SLOTS,
+            log_setup=functools.partial(configure_child_logging, cfg.logger.default, dict(cfg.logger.logs), log_queue),
+            extra_channels=len(cfg.cameras) + GROUP_CAMERA_SLOTS,  # every camera takes a channel as it is added
         )
         self.hub.start()
-        self._build_cameras()
-        self._start_comms()
-        self._build_event_pipeline(queries)
-        self._build_recordings()
-        self._build_live_view(queries)
-        for runtime in self.cameras.values():
-            self._start_camera(runtime)
+        settings = ProcessSettings(cfg, ffmpeg_bin, self.ctx, self._updates, log_queue, children_stop)
+        self.runtimes = CameraRuntimes(settings, self.hub)
+        mqtt = self._subscribe_all(ffmpeg_bin)
+        for cam in cfg.cameras.values():
+            self.registry.add(cam, CONFIG_SOURCE)
+        assert self.tracked is not None and self.events is not None
+        # Events a crash left open, closed from what is on disk: the YAML cameras' clip caches exist by
+        # now and their processes do not run yet (group cameras' events are cut from their recordings).
+        self.events.recover(queries.open_events(), lambda camera: RecordedClips(camera, recordings, ffmpeg_bin))
+        if mqtt is not None:
+            self._start_mqtt(mqtt)
+        # The last subscriber: it starts the processes of the cameras above, then of every camera added.
+        self.registry.subscribe(self.runtimes.processes)
         self._spawn_thread("tracked-objects", self.tracked.run)
         self._spawn_thread("events", self.events.run)
-        self._spawn_thread("event-retention", self._event_retention().run)
+        cleanup = EventCleanup(self.registry.configs, media / "clips", queries, self._threads_stop)
+        self._spawn_thread("event-retention", cleanup.run)
         self._spawn_thread("watchdog", self._watchdog)
-        self._start_groups()
+        self.groups = GroupManager(
+            self.registry, cfg, GroupStore(self.groups_path), DeviceDiscovery(),
+            free_slots=lambda: self.hub.spare_channels if self.hub is not None else 0, ffprobe_bin=find_ffprobe(),
+        )  # fmt: skip
+        self.groups.restore()
         if self._http_enabled:
-            self._start_websocket_hub()
-            self._start_http()
+            self._start_websocket_hub(self._log_listener, self.groups)
+            self._start_http(self.groups)
         logger.info("frigate-like started")
 
-    def _build_cameras(self) -> None:
-        for name, cam in self.cfg.cameras.items():
-            self.cameras[name] = self._new_runtime(name, cam, self.hub.channel(name))
+    def _subscribe_all(self, ffmpeg_bin: str) -> MqttClient | None:
+        """Every part that keeps per-camera state, subscribed in the order cameras reach them.
 
-    def _new_runtime(self, name: str, cam: CameraConfig, channel: Any) -> CameraRuntime:
-        """A camera's ring and process parts; its own stop and pause events (cameras stop one by one)."""
-        from frigate_like.metrics import CameraMetrics
-        from frigate_like.track.camera_process import CameraProcessParts, RingSpec, ring_slots
-        from frigate_like.video.capture import CaptureMetrics
-        from frigate_like.video.frames import FrameRing, shm_name_for
-
-        cfg = self.cfg
-        spec = RingSpec(shm_name_for(name), cam.width, cam.height, ring_slots())
-        ring = FrameRing.create(spec.name, spec.width, spec.height, spec.slots)
-        parts = CameraProcessParts(
-            cam=cam,
-            model=cfg.model,
-            cache_dir=Path(cfg.paths.cache_dir),
-            ffmpeg_bin=self.ffmpeg_bin,
-            ring=spec,
-            detector_channel=channel,
-            updates=self._updates,
-            metrics=CameraMetrics(self.ctx, cam.detect.enabled),
-            capture_metrics=CaptureMetrics(self.ctx),
-            stop=self.ctx.Event(),
-            log_queue=self._log_queue,
-            log_default=cfg.logger.default,
-            log_levels=dict(cfg.logger.logs),
-            paused=self.ctx.Event(),
-        )
-        return CameraRuntime(name=name, parts=parts, ring=ring)
-
-    def _build_event_pipeline(self, queries: Any) -> None:
-        from frigate_like.events.processor import EventProcessor
-        from frigate_like.events.tracked import CameraObjects, TrackedObjectProcessor
-        from frigate_like.record.clips import remove_partial_clips
-        from frigate_like.stats import CameraStatsSource, StatsCollector
-
-        cfg = self.cfg
+        Returns the MQTT client to start once the YAML cameras are known (None: MQTT is off).
+        """
+        cfg, runtimes, registry = self.cfg, self.runtimes, self.registry
+        assert runtimes is not None and self._updates is not None
         media = Path(cfg.paths.media_dir)
         removed = remove_partial_clips(media / "clips")
         if removed:
             logger.warning("removed %d partial clip(s) left by an earlier crash", len(removed))
-        clip_sources = {name: self._clip_source(name, cam) for name, cam in cfg.cameras.items()}
-        clip_sources = {name: source for name, source in clip_sources.items() if source is not None}
-        self.events = EventProcessor(
-            dict(cfg.cameras), media / "clips", queries, clip_sources, self._threads_stop, switches=self.switches,
-            spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
-        )  # fmt: skip
-        self.supervisor.health("events", self.events.backlog)
-        self.events.recover(queries.open_events(), self._recorded_clips)  # events a crash left open
-        listeners = [self.events, *self._comms_listeners]
-        per_camera = {
-            name: CameraObjects(cam, self._frame_reader(name), listeners) for name, cam in cfg.cameras.items()
-        }
-        self.tracked = TrackedObjectProcessor(per_camera, self._updates, self._threads_stop)
-        self.stats = StatsCollector(
-            {name: CameraStatsSource(rt.parts.metrics, rt.parts.capture_metrics) for name, rt in self.cameras.items()},
-            self.hub.stats,
-            [media / "clips", media / "recordings", Path(cfg.paths.cache_dir), Path("/dev/shm")],
-        )
-        self.stats.add_service_section("health", self.supervisor.stats)
+        registry.subscribe(runtimes)
 
-    def _recorded_clips(self, camera: str) -> Any:
-        from frigate_like.db import recordings
-        from frigate_like.events.recovery import RecordedClips
-
-        return RecordedClips(camera, recordings, self.ffmpeg_bin)
-
-    def _event_retention(self) -> Any:
-        from frigate_like.db import queries
-        from frigate_like.events.cleanup import EventCleanup
-
-        clips_dir = Path(self.cfg.paths.media_dir) / "clips"
-        return EventCleanup(dict(self.cfg.cameras), clips_dir, queries, self._threads_stop)
-
-    def _build_recordings(self) -> None:
-        """24/7 recordings (maintainer thread, retention, NVR reads), manual recordings and playback."""
-        from frigate_like.record.wiring import build_recording_parts
-
-        parts = build_recording_parts(
-            self.cfg, self.ffmpeg_bin, self._threads_stop, self._frame_reader, self._upstream_drops
-        )
-        self.recorder, self.recordings = parts.maintainer, parts.recordings
-        self.manual, self.playback = parts.manual, parts.playback
-        self.stats.add_camera_section(self.recorder.stats)
-        self.tracked.frame_listeners.append(self.manual.on_frame)
-        self._spawn_thread("recordings", self.recorder.run)
-
-    def _upstream_drops(self, camera: str) -> Any:
-        """Frames of ``camera`` lost before the main process saw them (capture skips, dropped updates)."""
-
-        def count() -> int:
-            parts = self.cameras[camera].parts
-            return int(parts.capture_metrics.skipped_frames.value) + int(parts.metrics.updates_dropped.value)
-
-        return count
-
-    def _add_recording_services(self, services: Any) -> None:
-        services.recordings, services.manual, services.playback = self.recordings, self.manual, self.playback
-
-    def _build_live_view(self, queries: Any) -> None:
-        """The API's view of the cameras; a lifecycle listener, so added before the tracking thread runs."""
-        from frigate_like.events.live import build_live_view
-        from frigate_like.events.media import EventMedia
-
-        cams = dict(self.cfg.cameras)
-        self.live = build_live_view(cams, self.tracked.cameras, {name: self._frame_reader(name) for name in cams})
-        for camera_objects in self.tracked.cameras.values():
-            camera_objects.add_listener(self.live)
-        self.media = EventMedia(self.live, queries, Path(self.cfg.paths.media_dir) / "clips", cams)
-
-    def _start_comms(self) -> None:
-        """Switches, the MQTT channel (connects in the background) and the listener that publishes events."""
-        from frigate_like.comms.events import EventPublisher
-        from frigate_like.comms.mqtt import MqttClient
-        from frigate_like.comms.publisher import FanOut
-        from frigate_like.comms.stats import StatsPublisher
-        from frigate_like.comms.switches import Switches
-
-        cfg = self.cfg
         self.comms = FanOut()
         mqtt = MqttClient(cfg.mqtt) if cfg.mqtt.enabled else None
         if mqtt is not None:
             self.comms.add(mqtt)
         else:
             logger.info("MQTT is disabled in the config")
-        detect_flags = {name: rt.parts.metrics.detect_enabled for name, rt in self.cameras.items()}
-        self.switches = Switches(dict(cfg.cameras), detect_flags, self.comms)
+        self.switches = Switches({}, {}, self.comms)
         self.comms.subscribe(self.switches.handle)
-        if self.comms.empty:
-            return
-        publisher = EventPublisher(dict(cfg.cameras), self.comms, self.switches)
-        self._comms_listeners.append(publisher)
-        self.switches.publish_states()  # sent once the retained ones have been read back
-        publisher.publish_zero_counts()
-        self.comms.start()
+        registry.subscribe(SwitchesSubscriber(self.switches, runtimes))
+
+        self.events = EventProcessor(
+            {}, media / "clips", queries, {}, self._threads_stop, switches=self.switches,
+            spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
+        )  # fmt: skip
+        self.supervisor.health("events", self.events.backlog)
+        ffprobe_bin = find_ffprobe()
+        cache_dir = Path(cfg.paths.cache_dir)
+        registry.subscribe(
+            EventsSubscriber(self.events, lambda cam: clip_cache(cam, cache_dir, ffmpeg_bin, ffprobe_bin))
+        )
+        self.tracked = TrackedObjectProcessor({}, self._updates, self._threads_stop)
+        listeners: list[LifecycleListener] = [self.events]
         if mqtt is not None:
-            mqtt.wait_settled(MQTT_SETTLE_TIMEOUT)
-        stats = StatsPublisher(self.comms, lambda: self.stats.stats(), cfg.mqtt.stats_interval, self._threads_stop)
+            publisher = EventPublisher(self.comms, self.switches, self.tracked.live_objects)
+            registry.subscribe(MqttEventsSubscriber(publisher))
+            listeners.append(publisher)
+
+        self.live = LiveView({})
+        listeners.append(self.live)  # remembers ended objects for best.jpg and event pictures
+        registry.subscribe(ObjectsSubscriber(self.tracked, self.live, runtimes, listeners))
+        self.media = EventMedia(self.live, queries, media / "clips", registry.configs)
+
+        self.recording = build_recording_parts(cfg, registry.configs, ffmpeg_bin, self._threads_stop)
+        registry.subscribe(RecorderSubscriber(self.recording.maintainer))
+        registry.subscribe(ManualSubscriber(self.recording.manual, runtimes))
+        self.tracked.frame_listeners.append(self.recording.manual.on_frame)
+        self.tracked.frame_listeners.append(self.live.on_frame)  # wakes the WebSocket's encoder thread
+        self._spawn_thread("recordings", self.recording.maintainer.run)
+
+        assert self.hub is not None
+        self.stats = StatsCollector(
+            {}, self.hub.stats, [media / "clips", media / "recordings", cache_dir, Path("/dev/shm")]
+        )
+        self.stats.add_camera_section(self.recording.maintainer.stats)
+        self.stats.add_service_section("health", self.supervisor.stats)
+        registry.subscribe(StatsSubscriber(self.stats, runtimes))
+        return mqtt
+
+    def _start_mqtt(self, mqtt: MqttClient) -> None:
+        """Connects (switch states and zero counts are queued by then), waits for the retained switches."""
+        assert self.comms is not None and self.stats is not None
+        self.comms.start()
+        mqtt.wait_settled(MQTT_SETTLE_TIMEOUT)
+        stats = StatsPublisher(self.comms, self.stats.stats, self.cfg.mqtt.stats_interval, self._threads_stop)
         self._spawn_thread("mqtt-stats", stats.run)
 
-    def _clip_source(self, name: str, cam: CameraConfig) -> Any:
-        """The camera's clip cache, None when no input has the clips role."""
-        from frigate_like.record.clips import ClipCache
-        from frigate_like.record.wiring import segment_time as role_segment_time
-        from frigate_like.video.binaries import find_ffprobe
+    def _start_websocket_hub(self, log_listener: logging.handlers.QueueListener, groups: GroupManager) -> None:
+        """The WebSocket's hub: frames from the live view, every log record, state on each camera change."""
+        assert self.live is not None
+        hub = LiveHub(self.live, functools.partial(self._live_state, groups))
+        self.ws_hub = hub
+        hub.start()
+        groups.on_change = hub.publish_state
+        self.registry.subscribe(ChangeCallback(hub.publish_state))
+        hub.publish_state()
+        add_listener_handler(log_listener, WebSocketLogHandler(hub))
 
-        if not any("clips" in inp.roles for inp in cam.ffmpeg.inputs):
-            return None
-        segment_time = role_segment_time(cam.ffmpeg.output_args.get("clips", []), 10.0)
-        return ClipCache(
-            Path(self.cfg.paths.cache_dir), name, cam.clips, self.ffmpeg_bin, ffprobe_bin=find_ffprobe(),
-            segment_time=segment_time,
-        )  # fmt: skip
-
-    def _frame_reader(self, camera: str) -> Any:
-        def read(slot: int, frame_time: float) -> Any:
-            with self.cameras_lock:  # a removed camera's ring is closed under this lock
-                runtime = self.cameras.get(camera)
-                return None if runtime is None else runtime.ring.read_copy(slot, frame_time)
-
-        return read
-
-    def _start_camera(self, runtime: CameraRuntime) -> None:
-        from frigate_like.track.camera_process import camera_process_main
-
-        process = self.ctx.Process(
-            target=camera_process_main, args=(runtime.parts,), name=f"camera:{runtime.name}", daemon=True
-        )
-        process.start()
-        runtime.process = process
-
-    def _start_groups(self) -> None:
-        from frigate_like.devices import DeviceDiscovery
-        from frigate_like.groups import GroupManager, GroupStore
-        from frigate_like.video.binaries import find_ffprobe
-
-        store = GroupStore(self.groups_path)
-        self.groups = GroupManager(self, self.cfg, store, DeviceDiscovery(), ffprobe_bin=find_ffprobe())
-        self.groups.restore()
-
-    def _start_websocket_hub(self) -> None:
-        """The WebSocket's hub: frames from the rings, every log record, state on each group change."""
-        from frigate_like.log import add_listener_handler
-        from frigate_like.websocket import LiveHub, WebSocketLogHandler
-
-        self.ws_hub = LiveHub(self, self._live_state)
-        self.ws_hub.start()
-        self.groups.on_change = self.ws_hub.publish_state
-        self.ws_hub.publish_state()
-        add_listener_handler(self._log_listener, WebSocketLogHandler(self.ws_hub))
-
-    def _live_state(self) -> dict[str, Any]:
+    def _live_state(self, groups: GroupManager) -> dict[str, Any]:
         cameras = {
-            name: {"width": cam.width, "height": cam.height, "fps": cam.fps} for name, cam in self.cfg.cameras.items()
+            name: {"width": cam.width, "height": cam.height, "fps": cam.fps}
+            for name, cam in self.registry.configs.items()
         }
-        return {**self.groups.state(), "cameras": cameras, "recording": {"is_recording": False}}
+        return {**groups.state(), "cameras": cameras, "recording": {"is_recording": False}}
 
-    def _start_http(self) -> None:
-        from frigate_like.api import ApiServices, create_app
-        from frigate_like.api.server import HttpServer
-        from frigate_like.config import to_public_dict
-        from frigate_like.db import queries
-        from frigate_like.devices import DeviceDiscovery
-        from frigate_like.websocket import PATH
+    def public_config(self) -> dict[str, Any]:
+        """``/api/config``: the loaded config with ``cameras`` as they run now (YAML and group ones)."""
+        running = self.cfg.model_copy(update={"cameras": dict(self.registry.configs)})
+        return to_public_dict(running)
 
+    def _start_http(self, groups: GroupManager) -> None:
+        assert self.stats is not None and self.recording is not None and self.ws_hub is not None
         services = ApiServices(
             config=self.cfg,
             stats=self.stats.stats,
-            public_config=lambda: to_public_dict(self.cfg),
+            public_config=self.public_config,
             events=queries,
             live=self.live,
             media=self.media,
+            recordings=self.recording.recordings,
+            manual=self.recording.manual,
+            playback=self.recording.playback,
             shutdown=self.stop_requested.set,
-            groups=self.groups,
+            groups=groups,
             devices=DeviceDiscovery(),
         )
-        self._add_recording_services(services)
         self.app = create_app(services)
         http = self.cfg.http
         self.http_server = HttpServer(
@@ -361,23 +286,21 @@ class NVR(CameraHotplug):
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 
-    def _spawn_thread(self, name: str, target: Any) -> None:
+    def _spawn_thread(self, name: str, target: Callable[[], object]) -> None:
         self.supervisor.spawn(name, target)
 
     def _watchdog(self) -> None:
+        """Restarts stopped detectors and dead camera processes; each restart counts in ``service.health``."""
         while not self._threads_stop.wait(WATCHDOG_INTERVAL):
             try:
-                for name in self.hub.check():
-                    self.supervisor.health(f"detector:{name}").restarted(self.hub.restart_reasons.get(name))
+                if self.hub is not None:
+                    for name in self.hub.check():
+                        self.supervisor.health(f"detector:{name}").restarted(self.hub.restart_reasons.get(name))
             except Exception:
                 logger.exception("detector check failed")
-            with self.cameras_lock:  # a camera being removed is out of the map before it is stopped
-                for runtime in self.cameras.values():
-                    process = runtime.process
-                    if process is not None and not process.is_alive() and not self._children_stop.is_set():
-                        logger.error("camera process %s exited (code %s); restarting", runtime.name, process.exitcode)
-                        runtime.restarts.append(time.time())
-                        self._start_camera(runtime)
+            if self.runtimes is not None:
+                for name, reason in self.runtimes.restart_dead().items():
+                    self.supervisor.health(f"camera:{name}").restarted(reason)
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -389,18 +312,14 @@ class NVR(CameraHotplug):
         logger.info("frigate-like stopping")
         if self.http_server is not None:
             self.http_server.stop()
-        if self.manual is not None:
-            self.manual.shutdown()  # finished while frames still flow; its files are complete
+        if self.recording is not None:
+            self.recording.manual.shutdown()  # finished while frames still flow; its files are complete
         if self.live is not None:
             self.live.close()  # ends MJPEG streams; no frame is read from the rings after this
         if self.ws_hub is not None:
             self.ws_hub.stop()
-        if self._children_stop is not None:
-            self._children_stop.set()
-        for runtime in self.cameras.values():
-            runtime.parts.stop.set()
-        for runtime in self.cameras.values():
-            join_process(runtime.process, CHILD_JOIN_TIMEOUT)
+        if self.runtimes is not None:
+            self.runtimes.stop_all()
         self._threads_stop.set()
         self.supervisor.join(timeout=10)
         if self.tracked is not None:
@@ -412,9 +331,8 @@ class NVR(CameraHotplug):
             self.comms.stop()  # after the last events: then available goes offline
         if self.hub is not None:
             self.hub.stop()
-        for runtime in self.cameras.values():
-            runtime.ring.close()
-            runtime.ring.unlink()
+        if self.runtimes is not None:
+            self.runtimes.close_rings()
         if self._updates is not None:
             self._updates.close()
             self._updates.join_thread()
@@ -439,11 +357,9 @@ def run(cfg: FrigateConfig, config_path: Path | None = None) -> int:
 
     Camera groups are kept next to ``config_path`` (``config.groups.json`` beside ``config.yml``).
     """
-    from frigate_like.groups import groups_path_for
-
     nvr = NVR(cfg, groups_path=groups_path_for(config_path) if config_path is not None else None)
 
-    def request_stop(signum: int, _frame: Any) -> None:
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
         logger.info("received %s, shutting down", signal.Signals(signum).name)
         nvr.stop_requested.set()
 

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from frigate_like import __version__
+from frigate_like.metrics import CameraMetrics
+from frigate_like.video.capture import CaptureMetrics
 
 
 @dataclass
 class CameraStatsSource:
-    metrics: Any  # CameraMetrics
-    capture: Any  # CaptureMetrics
+    metrics: CameraMetrics
+    capture: CaptureMetrics
 
 
 def mount_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str:

@@ -105,7 +105,7 @@ class Supervisor:
                 handle.set_backlog(backlog)
             return handle
 
-    def spawn(self, name: str, body: Callable[[], None], backlog: Callable[[], int] | None = None) -> Health:
+    def spawn(self, name: str, body: Callable[[], object], backlog: Callable[[], int] | None = None) -> Health:
         """Starts thread ``name`` running ``body`` under supervision; returns its health handle."""
         health = self.health(name, backlog)
         thread = threading.Thread(target=self._run, args=(name, body, health), name=name, daemon=True)
@@ -114,7 +114,7 @@ class Supervisor:
         thread.start()
         return health
 
-    def _run(self, name: str, body: Callable[[], None], health: Health) -> None:
+    def _run(self, name: str, body: Callable[[], object], health: Health) -> None:
         backoff = FIRST_BACKOFF
         while not self._stop.is_set():
             started = time.monotonic()

@@ -98,7 +98,8 @@ def test_query_capability_only_asks_character_devices(fake_tree: DeviceDiscovery
 
 def test_microphones_are_the_capture_pcms(fake_tree: DeviceDiscovery) -> None:
     mics = fake_tree.microphones()
-    assert [(m.index, m.alsa_id) for m in mics] == [(0, "hw:0,0"), (1, "hw:1,0")]
+    assert [(m.index, m.input_args[-1]) for m in mics] == [(0, "hw:0,0"), (1, "hw:1,0")]
+    assert mics[0].input_args == ("-f", "alsa", "-i", "hw:0,0")
     assert microphones_document(mics) == {
         "microphones": {"0": "HDA Intel PCH: ALC3246 Analog", "1": "C922 Pro Stream Webcam: USB Audio"}
     }

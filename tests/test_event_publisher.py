@@ -54,7 +54,13 @@ class Scene:
 
     def __init__(self, cam: CameraConfig, switches: Switches | None = None) -> None:
         self.recorder = Recorder()
-        self.publisher = EventPublisher({cam.name: cam}, self.recorder, switches or Switches())
+        # the publisher reads the camera's objects where they live, as the daemon's tracking thread has them
+        self.publisher = EventPublisher(
+            self.recorder, switches or Switches(), lambda camera: self.objects.objects.values()
+        )
+        self.publisher.add_camera(cam)
+        self.zero_counts = list(self.recorder.published)  # what adding the camera published
+        self.recorder.published.clear()
         frame = np.full((cam.height * 3 // 2, cam.width), 128, dtype=np.uint8)
         self.objects = CameraObjects(cam, lambda slot, t: frame.copy(), [self.publisher])
         self.cam = cam
@@ -81,8 +87,7 @@ def _area(box: Box) -> int:
 
 def test_lifecycle_new_updates_end(tmp_path: Path, shared_dir: Path) -> None:
     scene = Scene(_camera(tmp_path, shared_dir))
-    scene.publisher.publish_zero_counts()
-    assert scene.recorder.published == [("cam/person", "0", False), ("door/person", "0", False)]
+    assert scene.zero_counts == [("cam/person", "0", False), ("door/person", "0", False)]
     for _ in range(3):
         scene.frame(("a", 0.55, OUTSIDE))  # a false positive so far: nothing said
     assert scene.events() == []
@@ -92,7 +97,7 @@ def test_lifecycle_new_updates_end(tmp_path: Path, shared_dir: Path) -> None:
     assert new["type"] == "new" and new["before"] == new["after"]
     assert new["after"]["false_positive"] is False and new["after"]["has_snapshot"] is True
     assert new["after"]["has_clip"] is True  # the switches' say, not the config's
-    assert scene.on("cam/person") == ["0", "1"]
+    assert scene.on("cam/person") == ["1"]
     jpg = scene.on("cam/person/snapshot")[0]
     image = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None and image.shape[0] == 120  # the camera's mqtt height
@@ -107,13 +112,13 @@ def test_lifecycle_new_updates_end(tmp_path: Path, shared_dir: Path) -> None:
     update = scene.events()[-1]
     assert update["type"] == "update" and update["after"]["current_zones"] == ["door"]
     assert update["before"]["current_zones"] == []
-    assert scene.on("door/person") == ["0", "1"]
+    assert scene.on("door/person") == ["1"]
 
     scene.frame()  # gone
     end = scene.events()[-1]
     assert end["type"] == "end" and end["after"]["end_time"] == pytest.approx(scene.t)
     assert end["before"] == update["after"]
-    assert scene.on("cam/person") == ["0", "1", "0"] and scene.on("door/person") == ["0", "1", "0"]
+    assert scene.on("cam/person") == ["1", "0"] and scene.on("door/person") == ["1", "0"]
     for message in scene.events():
         assert schema_errors(message, EVENT_SCHEMA) == []
     assert [m["type"] for m in scene.events()][0] == "new"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from frigate_like.cameras import CONFIG_SOURCE, Camera, CameraRegistry
 from frigate_like.config import CameraConfig, FrigateConfig, config_from_dict
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.errors import BadRequest, Conflict
@@ -31,34 +32,49 @@ def cfg(model_path: Path, labelmap_path: Path) -> FrigateConfig:
 
 
 class RecordingHost:
-    """A CameraHost that records what the manager asks (the NVR itself runs in the integration tests)."""
+    """A real CameraRegistry holding the YAML cameras, and a subscriber that records what reaches it.
+
+    The NVR's own subscribers (processes, rings, ...) run in the integration tests.
+    """
 
     def __init__(self, cfg: FrigateConfig, slots: int = 4) -> None:
-        self.cameras: dict[str, CameraConfig] = dict(cfg.cameras)
-        self.paused: dict[str, bool] = {}
+        self.registry = CameraRegistry()
+        for cam in cfg.cameras.values():
+            self.registry.add(cam, CONFIG_SOURCE)
         self.calls: list[tuple[str, str]] = []
         self.slots = slots
+        self.registry.subscribe(self)
+        self.calls.clear()  # the replay of the YAML cameras
 
-    def camera_names(self) -> set[str]:
-        return set(self.cameras)
+    def manager(self, cfg: FrigateConfig, store: GroupStore, devices: DeviceDiscovery) -> GroupManager:
+        return GroupManager(self.registry, cfg, store, devices, free_slots=self.free_slots)
 
-    def camera_config(self, name: str) -> CameraConfig | None:
-        return self.cameras.get(name)
+    @property
+    def cameras(self) -> dict[str, CameraConfig]:
+        return dict(self.registry.configs)
 
-    def free_camera_slots(self) -> int:
-        return self.slots - (len(self.cameras) - 1)
+    @property
+    def paused(self) -> dict[str, bool]:
+        return {name: camera.paused for name, camera in self.registry.snapshot().items()}
 
-    def add_camera(self, cam: CameraConfig, *, paused: bool = False) -> None:
-        self.cameras[cam.name] = cam
-        self.paused[cam.name] = paused
-        self.calls.append(("add", cam.name))
+    def free_slots(self) -> int:
+        return self.slots - (len(self.registry.names()) - 1)
 
-    def remove_camera(self, name: str) -> None:
-        del self.cameras[name]
-        self.calls.append(("remove", name))
+    def camera_added(self, camera: Camera) -> None:
+        self.calls.append(("add", camera.name))
 
-    def set_camera_paused(self, name: str, paused: bool) -> None:
-        self.paused[name] = paused
+    def camera_updated(self, old: Camera, new: Camera) -> None:
+        assert old.name == new.name and old.config != new.config
+        self.calls.append(("update", new.name))
+
+    def camera_paused(self, camera: Camera) -> None:
+        self.calls.append(("pause", camera.name))
+
+    def camera_resumed(self, camera: Camera) -> None:
+        self.calls.append(("resume", camera.name))
+
+    def camera_removed(self, camera: Camera) -> None:
+        self.calls.append(("remove", camera.name))
 
 
 def file_camera(video: Path, name: str, **more: Any) -> dict[str, Any]:
@@ -69,7 +85,7 @@ def file_camera(video: Path, name: str, **more: Any) -> dict[str, Any]:
 def manager(cfg: FrigateConfig, tmp_path: Path) -> tuple[GroupManager, RecordingHost]:
     host = RecordingHost(cfg)
     store = GroupStore(groups_path_for(tmp_path / "config.yml"))
-    return GroupManager(host, cfg, store, DeviceDiscovery(tmp_path / "sys", tmp_path / "dev")), host
+    return host.manager(cfg, store, DeviceDiscovery(tmp_path / "sys", tmp_path / "dev")), host
 
 
 @pytest.mark.parametrize(
@@ -144,7 +160,7 @@ def test_apply_creates_then_updates_in_place_restarting_only_what_changed(
     body["camera_configs"]["001"]["resolution"] = {"width": 320, "height": 180}
     second = groups.apply(body)
     assert second["group_id"] == first["group_id"]
-    assert host.calls == [("remove", "street"), ("add", "street")]  # lobby kept running untouched
+    assert host.calls == [("update", "street")]  # lobby kept running untouched
     assert (host.cameras["street"].width, host.cameras["street"].height) == (320, 180)
 
     saved = json.loads((tmp_path / "config.groups.json").read_text())
@@ -161,15 +177,16 @@ def test_a_camera_left_out_or_switched_off_stops(
     assert groups.state()["groups"][next(iter(groups.groups))]["cameras"]["1"]["running"] is False
 
 
-def test_pause_toggles_every_group_camera_and_new_ones_start_paused(
+def test_pause_toggles_every_camera_yaml_ones_too_and_new_ones_start_paused(
     manager: tuple[GroupManager, RecordingHost], person_video: Path
 ) -> None:
     groups, host = manager
     groups.apply({"camera_configs": {"1": file_camera(person_video, "a")}})
-    assert groups.toggle_pause() is True and host.paused == {"a": True}
+    assert groups.toggle_pause() is True and host.paused == {"yard": True, "a": True}
     groups.apply({"camera_configs": {"9": file_camera(person_video, "z")}})
     assert host.paused["z"] is True
-    assert groups.toggle_pause() is False and host.paused == {"a": False, "z": False}
+    assert groups.toggle_pause() is False and host.paused == {"yard": False, "a": False, "z": False}
+    assert ("pause", "yard") in host.calls and ("resume", "yard") in host.calls
 
 
 def test_conflicts_and_missing_sources_change_nothing(
@@ -196,12 +213,15 @@ def test_close_all_releases_everything_and_restore_brings_groups_back(
     applied = groups.apply({"camera_configs": {"1": file_camera(person_video, "a")}})
 
     restarted_host = RecordingHost(cfg)
-    again = GroupManager(restarted_host, cfg, GroupStore(tmp_path / "config.groups.json"), DeviceDiscovery())
+    again = restarted_host.manager(cfg, GroupStore(tmp_path / "config.groups.json"), DeviceDiscovery())
     again.restore()
     assert restarted_host.calls == [("add", "a")] and applied["group_id"] in again.groups
+    state = again.state()["groups"]
+    assert state["config"]["cameras"] == {"yard": {"name": "yard", "running": True, "error": None}}
 
-    groups.close_all()
-    assert host.calls[-1] == ("remove", "a") and groups.groups == {}
+    groups.close_all()  # YAML cameras close too (they come back when the daemon restarts)
+    assert sorted(host.calls[-2:]) == [("remove", "a"), ("remove", "yard")] and groups.groups == {}
+    assert host.cameras == {}
     assert not (tmp_path / "config.groups.json").exists()
 
 
@@ -212,8 +232,30 @@ def test_a_saved_camera_that_cannot_start_is_kept_with_its_error(
     config = parse_apply_request({"camera_configs": {"1": {"camera_index": 0}}}).camera_configs
     store.save({"abc123": config})
     host = RecordingHost(cfg)
-    groups = GroupManager(host, cfg, store, DeviceDiscovery(tmp_path / "sys", tmp_path / "dev"))
+    groups = host.manager(cfg, store, DeviceDiscovery(tmp_path / "sys", tmp_path / "dev"))
     groups.restore()
     camera = groups.state()["groups"]["abc123"]["cameras"]["1"]
     assert camera["running"] is False and "no capture device 0" in camera["error"]
     assert host.calls == []
+
+
+class NoRoomToRestart(RecordingHost):
+    """A host whose cameras cannot take a new config (e.g. shared memory full)."""
+
+    def camera_updated(self, old: Camera, new: Camera) -> None:
+        raise Conflict("no room for the new frame buffer")
+
+
+def test_a_camera_that_cannot_restart_is_stopped_with_its_error(
+    cfg: FrigateConfig, person_video: Path, tmp_path: Path
+) -> None:
+    host = NoRoomToRestart(cfg)
+    devices = DeviceDiscovery(tmp_path / "sys", tmp_path / "dev")
+    groups = host.manager(cfg, GroupStore(tmp_path / "groups.json"), devices)
+    body = {"camera_configs": {"1": file_camera(person_video, "a")}}
+    group_id = groups.apply(body)["group_id"]
+    body["camera_configs"]["1"]["resolution"] = {"width": 320, "height": 180}
+    groups.apply(body)
+    camera = groups.state()["groups"][group_id]["cameras"]["1"]
+    assert camera["running"] is False and "no room" in camera["error"]
+    assert "a" not in host.cameras and host.calls[-1] == ("remove", "a")

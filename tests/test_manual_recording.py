@@ -16,10 +16,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from frigate_like.api import ApiServices, create_app
+from frigate_like.devices.alsa import Microphone, list_microphones, microphones_document, pick_microphone
+from frigate_like.errors import BadRequest
 from frigate_like.messages import FrameUpdate
 from frigate_like.record.camera_writer import CameraSource
 from frigate_like.record.manual import ManualRecorder
-from frigate_like.record.microphones import Microphone, alsa_microphones
 from frigate_like.record.roots import AllowedRoots
 from frigate_like.video.binaries import find_ffmpeg
 from tests.record_support import count_frames, duration, streams
@@ -76,7 +77,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     extra = tmp_path / "extra"
     sources = [CameraSource(name, index, FPS, rings[name].read) for index, name in enumerate(rings)]
     recorder = ManualRecorder(sources, AllowedRoots([tmp_path / "media", extra], base), find_ffmpeg(),
-                              microphones=lambda: {TONE.index: TONE}, clock=lambda: now[0])
+                              microphones=lambda: [TONE], clock=lambda: now[0])
     app = create_app(ApiServices(config=None, stats=dict, public_config=dict, events=None, manual=recorder))
     app.testing = True
     with app.test_client() as client:
@@ -177,17 +178,22 @@ def test_refusals(rig: Rig, tmp_path: Path) -> None:
     assert response.status_code == 409 and "already exists" in response.get_json()["detail"]
 
 
-def test_alsa_capture_devices_are_numbered_from_the_default(tmp_path: Path) -> None:
-    pcm = tmp_path / "pcm"
-    pcm.write_text(
+def test_record_start_picks_the_microphone_that_detect_listed_under_that_index(tmp_path: Path) -> None:
+    """One numbering: ``microphone/detect``'s index is ``record/start``'s ``mic_device_index``."""
+    asound = tmp_path / "asound"
+    asound.mkdir()
+    (asound / "pcm").write_text(
         "00-00: ALC3246 Analog : ALC3246 Analog : playback 1 : capture 1\n"
         "00-03: HDMI 0 : HDMI 0 : playback 1\n"
         "02-00: USB Audio : USB Audio : capture 1\n"
     )
-    mics = alsa_microphones(pcm)
-    assert {i: (m.name, m.input_args[-1]) for i, m in mics.items()} == {
-        0: ("Default (ALC3246 Analog)", "default"),
-        1: ("ALC3246 Analog", "hw:0,0"),
-        2: ("USB Audio", "hw:2,0"),
-    }
-    assert alsa_microphones(tmp_path / "missing") == {}
+    listed = microphones_document(list_microphones(tmp_path))["microphones"]
+    assert listed == {"0": "ALC3246 Analog", "1": "USB Audio"}
+    for index, name in listed.items():
+        picked = pick_microphone(int(index), lambda: list_microphones(tmp_path))
+        assert picked is not None and picked.name == name
+    usb = pick_microphone(1, lambda: list_microphones(tmp_path))
+    assert usb is not None and usb.input_args == ("-f", "alsa", "-i", "hw:2,0")
+    assert pick_microphone(-1, lambda: list_microphones(tmp_path)) is None
+    with pytest.raises(BadRequest, match="unknown microphone 2"):
+        pick_microphone(2, lambda: list_microphones(tmp_path))

@@ -211,3 +211,46 @@ def test_hang_up_over_the_real_server_frees_the_viewer(rig: LiveRig) -> None:
         assert rig.live.encoders.streams == 0 and rig.live.encoders.active() == []
     finally:
         server.stop()
+
+
+def test_the_websocket_mjpeg_and_latest_jpeg_share_one_encode(rig: LiveRig) -> None:
+    """One pipeline: the WebSocket's frame is the default-options MJPEG part and latest.jpg, encoded once."""
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", ViewOptions(), FAST)
+    try:
+        rig.live.watch(["cam"])  # what the WebSocket's encoder thread does while a client wants "cam"
+        (encoder,) = rig.live.encoders.active()
+        assert encoder.viewers == 2
+        part = next(stream)
+        frame = rig.live.latest_frame("cam", after=0.0)
+        assert frame is not None and part.endswith(frame.jpeg + b"\r\n")
+        assert (frame.capture_time, frame.width, frame.height) == (100.0, 768, 432)
+        assert rig.live.latest_jpeg("cam", ViewOptions()) == frame.jpeg
+        assert rig.live.latest_frame("cam", after=100.0) is None  # nothing newer
+        assert encoder.encodes == 1 and rig.reads == 1
+
+        sequence = rig.live.wait_for_frame(0, timeout=0.0)
+        update = rig.feed(100.2)
+        rig.live.on_frame(update)  # the tracking thread's frame listener
+        assert rig.live.wait_for_frame(sequence, timeout=5.0) == sequence + 1
+        newer = rig.live.latest_frame("cam", after=100.0)
+        assert newer is not None and newer.capture_time == 100.2
+        assert next(stream).endswith(newer.jpeg + b"\r\n") and encoder.encodes == 2
+    finally:
+        stream.close()
+    assert [e.viewers for e in rig.live.encoders.active()] == [1]  # the WebSocket's hold
+    rig.live.watch(())  # no client wants frames any more: no encoder is left
+    assert rig.live.encoders.active() == []
+
+
+def test_h_equal_to_the_detect_height_shares_the_full_size_encoder(rig: LiveRig) -> None:
+    rig.feed(100.0)
+    full = rig.live.open_stream("cam", ViewOptions(), FAST)
+    explicit = rig.live.open_stream("cam", ViewOptions(height=432), FAST)
+    try:
+        (encoder,) = rig.live.encoders.active()
+        assert encoder.viewers == 2 and encoder.options == ViewOptions()
+        assert next(full) == next(explicit) and encoder.encodes == 1
+    finally:
+        full.close()
+        explicit.close()

@@ -42,7 +42,7 @@ def recorded(tmp_path: Path, record_cache: Path) -> Iterator[list[dict[str, Any]
 def client(tmp_path: Path, recorded: list[dict[str, Any]]) -> Iterator[FlaskClient]:
     exporter = RecordingExporter(tmp_path / "media" / "exports", rows, find_ffmpeg())
     now = recorded[-1]["end_time"] + 1.0
-    service = Recordings({"car": object(), "side": object()}, {"car": 5.0}, rows, queries, exporter,
+    service = Recordings({"car": object(), "side": object()}, {"car": 5.0}.get, rows, queries, exporter,
                          clock=lambda: now)
     app = create_app(ApiServices(config=None, stats=dict, public_config=dict, events=queries, recordings=service))
     app.testing = True

@@ -12,7 +12,7 @@ import struct
 import termios
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import cv2
@@ -31,20 +31,38 @@ SIZES = {"front": (320, 240), "back": (160, 120)}
 
 
 class PacedFrames:
-    """Frame ``n`` of each camera is captured at ``t0 + n / FPS``: new frames with no thread of its own."""
+    """Frame ``n`` of each camera is captured at ``t0 + n / FPS``: new frames with no thread of its own.
+
+    Each frame is encoded once, whichever client asks; ``watched`` is what the hub holds now.
+    """
 
     def __init__(self) -> None:
         self.t0 = time.time()
         noise = np.random.default_rng(7)  # noise: big JPEGs, so a client that never reads fills its buffers fast
-        self.frames = {
-            name: noise.integers(0, 255, (h * 3 // 2, w), dtype=np.uint8) for name, (w, h) in SIZES.items()
-        }
+        self.frames = {}
+        for name, (w, h) in SIZES.items():
+            ok, jpeg = cv2.imencode(".jpg", noise.integers(0, 255, (h, w, 3), dtype=np.uint8))
+            assert ok
+            self.frames[name] = bytes(jpeg)
+        self.watched: frozenset[str] = frozenset()
 
     def camera_names(self) -> Iterable[str]:
         return list(SIZES)
 
+    def watch(self, cameras: Collection[str]) -> None:
+        self.watched = frozenset(cameras)
+
+    def _number(self) -> int:
+        return int((time.time() - self.t0) * FPS)
+
+    def wait_for_frame(self, seen: int, timeout: float) -> int:
+        if self._number() == seen:
+            time.sleep(min(timeout, self.t0 + (seen + 1) / FPS - time.time()))
+        return self._number()
+
     def latest_frame(self, camera: str, after: float) -> LatestFrame | None:
-        number = int((time.time() - self.t0) * FPS)
+        assert camera in self.watched, "the hub asks only for the cameras it watches"
+        number = self._number()
         capture_time = self.t0 + number / FPS
         if capture_time <= after:
             return None
@@ -170,3 +188,24 @@ def test_a_client_that_never_reads_does_not_slow_the_others(live: tuple[str, Liv
         got = sum(1 for f in frames if f.camera == camera)
         # (nearly) every frame encoded in that window reached the reading client
         assert encoded[camera] >= 10 and got >= 0.8 * encoded[camera], (camera, got, encoded)
+
+
+def test_the_hub_holds_encoders_only_while_a_client_wants_frames() -> None:
+    source = PacedFrames()
+    hub = LiveHub(source, lambda: {"paused": False, "groups": {}})
+    hub.start()
+    server = HttpServer(Flask("bare"), "127.0.0.1", 0, websockets={PATH: hub.endpoint}, on_loop=hub.attach)
+    server.start()
+    try:
+        url = f"ws://127.0.0.1:{server.port}{PATH}"
+        with connect(url, max_size=None) as ws:
+            ws.send(json.dumps({"type": "subscribe", "cameras": ["back"]}))
+            receive(ws, 1.0)
+            assert source.watched == frozenset({"back"})
+        deadline = time.monotonic() + 5
+        while source.watched and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert source.watched == frozenset()  # nobody watches: no encoder is held
+    finally:
+        server.stop()
+        hub.stop()

@@ -21,7 +21,7 @@ def events_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/events")
     def list_events() -> Response:
         args = request.args
-        rows = services.events.list_events(
+        rows = services.need_events().list_events(
             before=float_param(args, "before"),
             after=float_param(args, "after"),
             camera=str_param(args, "camera"),
@@ -36,11 +36,11 @@ def events_blueprint(services: ApiServices) -> Blueprint:
 
     @bp.get("/api/events/summary")
     def summary() -> Response:
-        return jsonify(services.events.events_summary())
+        return jsonify(services.need_events().events_summary())
 
     @bp.get("/api/events/<event_id>")
     def one_event(event_id: str) -> Response:
-        event = services.events.get_event(event_id)
+        event = services.need_events().get_event(event_id)
         if event is None:
             raise NotFound(f"event {event_id!r} not found")
         return jsonify(event)

@@ -13,12 +13,13 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from frigate_like.api.bridge import WsgiBridge
 from frigate_like.errors import Unavailable
@@ -31,10 +32,11 @@ WSGI_WORKERS = MJPEG_STREAMS + 16  # + room for ordinary requests while every st
 GRACEFUL_SHUTDOWN_S = 3  # then uvicorn cancels what is left (a client that never reads, ...)
 
 LoopListener = Callable[[asyncio.AbstractEventLoop | None], None]
+WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 
 
 def build_asgi_app(
-    bridge: ASGIApp, websockets: Mapping[str, ASGIApp], on_loop: LoopListener | None = None
+    bridge: ASGIApp, websockets: Mapping[str, WebSocketEndpoint], on_loop: LoopListener | None = None
 ) -> Starlette:
     """WebSocket routes first, then everything else to ``bridge``; ``on_loop`` learns the event loop."""
 
@@ -71,7 +73,7 @@ class HttpServer:
         host: str,
         port: int,
         *,
-        websockets: Mapping[str, ASGIApp] | None = None,
+        websockets: Mapping[str, WebSocketEndpoint] | None = None,
         on_loop: LoopListener | None = None,
         workers: int = WSGI_WORKERS,
     ) -> None:

@@ -4,30 +4,51 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from frigate_like.errors import Unavailable
 
 if TYPE_CHECKING:
+    from frigate_like.config import FrigateConfig
+    from frigate_like.devices import DeviceDiscovery
     from frigate_like.events.live import LiveView
     from frigate_like.events.media import EventMedia
+    from frigate_like.groups import GroupManager
+    from frigate_like.record.manual import ManualRecorder
+    from frigate_like.record.nvr import Recordings
+    from frigate_like.record.playback import PlaybackLibrary
+
+T = TypeVar("T")
+
+
+class EventQueries(Protocol):
+    """The event reads of ``db/queries.py`` (the module itself is passed)."""
+
+    @property
+    def list_events(self) -> Callable[..., list[dict[str, Any]]]: ...
+    @property
+    def get_event(self) -> Callable[..., dict[str, Any] | None]: ...
+    @property
+    def events_summary(self) -> Callable[..., list[dict[str, Any]]]: ...
 
 
 @dataclass
 class ApiServices:
-    config: Any  # FrigateConfig
+    """None for a part the process runs without (tests, tools): its routes answer 503."""
+
+    config: FrigateConfig | None
     stats: Callable[[], dict[str, Any]]
     public_config: Callable[[], dict[str, Any]]
-    events: Any  # module or object with list_events / get_event / events_summary
-    live: LiveView | None = None  # MJPEG, latest.jpg (None: the daemon runs without cameras' frames)
+    events: EventQueries | None
+    live: LiveView | None = None  # MJPEG, latest.jpg
     media: EventMedia | None = None  # best.jpg, event thumbnails and snapshots, clip files
-    recordings: Any = None  # record.nvr.Recordings: /api/<camera>/recordings
-    manual: Any = None  # record.manual.ManualRecorder: /skellycam/camera/group/all/record/*
-    playback: Any = None  # record.playback.PlaybackLibrary: /skellycam/playback/*
+    recordings: Recordings | None = None  # /api/<camera>/recordings
+    manual: ManualRecorder | None = None  # /skellycam/camera/group/all/record/*
+    playback: PlaybackLibrary | None = None  # /skellycam/playback/*
 
     shutdown: Callable[[], None] | None = None  # asks the daemon to stop (GET /shutdown)
-    groups: Any = None  # groups.GroupManager: camera groups at run time
-    devices: Any = None  # devices.DeviceDiscovery: local cameras and microphones
+    groups: GroupManager | None = None  # camera groups at run time
+    devices: DeviceDiscovery | None = None  # local cameras and microphones
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")
@@ -35,8 +56,11 @@ class ApiServices:
     def need_media(self) -> EventMedia:
         return required(self.media, "event media")
 
+    def need_events(self) -> EventQueries:
+        return required(self.events, "events")
 
-def required(service: Any, what: str) -> Any:
+
+def required(service: T | None, what: str) -> T:
     """``service``, or ``Unavailable`` (503) when the daemon runs without it."""
     if service is None:
         raise Unavailable(f"{what} is not available")

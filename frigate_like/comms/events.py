@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from frigate_like.comms import topics
 from frigate_like.comms.publisher import Publisher
+from frigate_like.config import CameraConfig
 from frigate_like.events.processor import label_wanted, zones_ok
 from frigate_like.events.snapshot import render_best
 from frigate_like.events.tracked import ObjectState
@@ -57,31 +58,45 @@ class _Snapshot:
 class EventPublisher:
     """A ``LifecycleListener`` that tells the outside world about events, counts and snapshots."""
 
-    def __init__(self, cameras: Mapping[str, Any], publisher: Publisher, switches: SwitchesLike) -> None:
-        self._cameras = cameras
+    def __init__(
+        self, publisher: Publisher, switches: SwitchesLike, live_objects: Callable[[str], Iterable[ObjectState]]
+    ) -> None:
+        """``live_objects(camera)``: the camera's tracked objects now (``TrackedObjectProcessor.live_objects``;
+        read on the tracking thread, which owns them: no copy of them is kept here)."""
+        self._cameras: dict[str, CameraConfig] = {}  # added by the camera registry (cameras.subscribers)
         self._publisher = publisher
         self._switches = switches
-        self._live: dict[str, dict[str, ObjectState]] = {name: {} for name in cameras}
+        self._live_objects = live_objects
         self._announced: dict[str, _Announced] = {}
-        self._camera_counts: dict[str, dict[str, int]] = {name: {} for name in cameras}
+        self._camera_counts: dict[str, dict[str, int]] = {}
         self._zone_counts: dict[tuple[str, str], dict[str, int]] = {}  # (zone, label) → camera → count
         self._snapshots: dict[tuple[str, str], _Snapshot] = {}  # (camera, label) → the one published
 
-    def publish_zero_counts(self) -> None:
-        """Every camera and zone count of every tracked label is 0 at start (a crash may have left 1s)."""
-        for name, cam in self._cameras.items():
-            for label in cam.objects.track:
-                self._camera_counts[name][label] = 0
-                self._publisher.publish(topics.count(name, label), "0")
-                for zone in cam.zones:
-                    first = (zone, label) not in self._zone_counts
-                    self._zone_counts.setdefault((zone, label), {})[name] = 0
-                    if first:
-                        self._publisher.publish(topics.count(zone, label), "0")
+    def add_camera(self, cam: CameraConfig) -> None:
+        """A camera starts: its counts (and its zones') are published as 0 (a crash may have left 1s)."""
+        self._cameras = {**self._cameras, cam.name: cam}
+        self._camera_counts[cam.name] = {}
+        self._publish_zero_counts(cam.name, cam)
+
+    def remove_camera(self, name: str) -> None:
+        """A camera stopped (its objects have ended): its zone shares no longer count."""
+        self._cameras = {k: v for k, v in self._cameras.items() if k != name}
+        self._camera_counts.pop(name, None)
+        for per_camera in self._zone_counts.values():
+            per_camera.pop(name, None)
+
+    def _publish_zero_counts(self, name: str, cam: CameraConfig) -> None:
+        for label in cam.objects.track:
+            self._camera_counts[name][label] = 0
+            self._publisher.publish(topics.count(name, label), "0")
+            for zone in cam.zones:
+                first = (zone, label) not in self._zone_counts
+                self._zone_counts.setdefault((zone, label), {})[name] = 0
+                if first:
+                    self._publisher.publish(topics.count(zone, label), "0")
 
     # -- LifecycleListener ----------------------------------------------------------------------
     def object_started(self, obj: ObjectState) -> None:
-        self._live[obj.camera][obj.id] = obj
         after = self.describe(obj)
         self._send("new", after, after)
         self._announced[obj.id] = _Announced(after, obj.frame_time)
@@ -106,7 +121,6 @@ class EventPublisher:
         self._publish_counts(obj.camera)
 
     def object_ended(self, obj: ObjectState) -> None:
-        self._live[obj.camera].pop(obj.id, None)
         announced = self._announced.pop(obj.id, None)
         after = self.describe(obj)
         self._send("end", announced.after if announced is not None else after, after)
@@ -142,7 +156,7 @@ class EventPublisher:
         current = self._snapshots.get(key)
         if current is not None and current.object_id == obj.id and current.frame_time == best.frame_time:
             return  # already out
-        rival_in_view = current is not None and current.object_id in self._live[obj.camera]
+        rival_in_view = current is not None and any(o.id == current.object_id for o in self._live_objects(obj.camera))
         if current is not None and current.object_id != obj.id and rival_in_view and best.score <= current.score:
             return  # another one of this label in view looks better
         try:
@@ -158,7 +172,7 @@ class EventPublisher:
         # max_disappeared frames longer, but a person who walked out is no longer counted.
         in_view = [
             o
-            for o in self._live[camera].values()
+            for o in self._live_objects(camera)
             if not o.false_positive and o.frame_time - o.current.frame_time <= PRESENCE_WINDOW
         ]
         by_label = Counter(o.label for o in in_view)

@@ -71,6 +71,18 @@ class Switches:
             self._snapshots[cam.name] = bool(cam.snapshots.enabled)
             self._has_clips_input[cam.name] = cam.input_for("clips") is not None
 
+    def remove_camera(self, name: str) -> None:
+        """A camera gone: its switches are forgotten (a camera added again starts from its config)."""
+        with self._lock:
+            for switches in (self._detect, self._clips, self._snapshots, self._has_clips_input):
+                switches.pop(name, None)
+            self._commanded = {key for key in self._commanded if key[0] != name}
+
+    def publish_camera_states(self, camera: str) -> None:
+        """Publishes one camera's switch states (retained)."""
+        for switch in topics.SWITCHES:
+            self._publish(camera, switch, self.get(camera, switch))
+
     # -- read by the camera process (through the shared flag) and the event processor ----------
     def detect_enabled(self, camera: str) -> bool:
         return bool(self._detect[camera].value)
@@ -121,11 +133,6 @@ class Switches:
             logger.info("%s: %s switched %s (%s)", camera, switch, state_payload(on), how)
         self._publish(camera, switch, on)
         return before != on
-
-    def publish_states(self) -> None:
-        """Publishes every switch's state (retained)."""
-        for camera, switch, on in list(self.states()):
-            self._publish(camera, switch, on)
 
     def handle(self, topic: str, payload: bytes) -> None:
         """A ``Receiver``: applies ``<camera>/<switch>/set`` commands and restored ``/state`` values."""

@@ -197,7 +197,7 @@ class DetectorHub:
         self.mp_context: BaseContext = mp_context or mp.get_context("spawn")
         self.stuck_after = stuck_after
         ctx = self.mp_context
-        token = secrets.token_hex(4)
+        token = f"{os.getpid()}-{secrets.token_hex(4)}"  # the pid: a test can tell this daemon's blocks
         self._buffers: dict[str, CameraBuffers] = {}
         self._channels: dict[str, DetectorChannel] = {}
         self.requests = RequestQueue(ctx)

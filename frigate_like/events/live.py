@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 
 import numpy as np
 
+from frigate_like.config import CameraConfig
 from frigate_like.errors import NotFound, Unavailable
-from frigate_like.events.mjpeg import EncoderRegistry, LiveFrame, MjpegStream
-from frigate_like.events.overlays import CameraGeometry, CameraOverlays, ViewOptions
-from frigate_like.events.tracked import ObjectState
+from frigate_like.events.mjpeg import EncoderRegistry, LiveFrame, MjpegStream, SharedEncoder
+from frigate_like.events.overlays import CameraOverlays, ViewOptions
+from frigate_like.events.tracked import CameraObjects, ObjectState
 from frigate_like.messages import FrameUpdate
+from frigate_like.websocket.frames import LatestFrame
 
 MAX_STREAMS = 64  # concurrent MJPEG viewers; the HTTP server sizes its threads from this
 RECENT_OBJECTS = 64  # ended objects kept in memory (their pictures until saved, best.jpg)
@@ -28,22 +30,25 @@ RECENT_OBJECTS = 64  # ended objects kept in memory (their pictures until saved,
 FrameReader = Callable[[int, float], "np.ndarray | None"]
 
 
-class ObjectsLike(Protocol):
-    """A camera's tracked objects (events/tracked.py CameraObjects)."""
-
-    last_update: FrameUpdate | None
-    objects: dict[str, ObjectState]
-
-
 class LiveCamera:
-    """One camera's latest frame (a private copy, refreshed once per frame) and its live objects."""
+    """One camera's latest frame (a private copy, refreshed once per frame) and its live objects.
 
-    def __init__(self, cam: CameraGeometry, objects: ObjectsLike, read_frame: FrameReader) -> None:
+    ``frames_read()``: the count of frames the camera's capture has read (the WebSocket's frame number).
+    """
+
+    def __init__(
+        self,
+        cam: CameraConfig,
+        objects: CameraObjects,
+        read_frame: FrameReader,
+        frames_read: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.name = cam.name
         self.cam = cam
         self.overlays = CameraOverlays(cam)
         self._objects = objects
         self._read_frame = read_frame
+        self.frames_read = frames_read
         self._lock = threading.Lock()
         self._cached: LiveFrame | None = None
         self._closed = False
@@ -69,14 +74,9 @@ class LiveCamera:
     def render(self, frame: LiveFrame, options: ViewOptions) -> bytes:
         return self.overlays.render(frame.frame, frame.update, options)
 
-    def live_objects(self) -> list[ObjectState]:
-        """A snapshot of the tracked objects (the tracking thread changes the dict meanwhile)."""
-        for _ in range(5):
-            try:
-                return list(self._objects.objects.values())
-            except RuntimeError:  # "dictionary changed size during iteration"
-                continue
-        return []
+    def live_objects(self) -> tuple[ObjectState, ...]:
+        """The tracked objects as of the last frame (CameraObjects publishes a new tuple per frame)."""
+        return self._objects.live
 
     def close(self) -> None:
         """No frame is read after this returns (the daemon unlinks the ring next)."""
@@ -86,7 +86,14 @@ class LiveCamera:
 
 
 class LiveView:
-    """What the API asks of the live cameras; also a LifecycleListener that remembers ended objects."""
+    """What the API and the WebSocket ask of the live cameras; also a LifecycleListener that remembers
+    ended objects, and a frame listener of the tracking thread (``on_frame``) that wakes the WebSocket.
+
+    One pipeline: a camera's latest processed frame is copied once (``LiveCamera.latest``) and drawn
+    and encoded once per option set (``EncoderRegistry``), for MJPEG viewers, ``latest.jpg`` and the
+    WebSocket (which holds the default option set's encoder of the cameras its clients want).
+    An encoder nobody holds does not exist, so nothing is encoded for nobody.
+    """
 
     def __init__(
         self,
@@ -102,6 +109,9 @@ class LiveView:
         self._recent: OrderedDict[str, ObjectState] = OrderedDict()
         self._recent_max = recent
         self._last_ended: dict[tuple[str, str], ObjectState] = {}
+        self._frame_arrived = threading.Condition()
+        self._frame_sequence = 0
+        self._watched: dict[str, tuple[LiveCamera, SharedEncoder]] = {}  # the WebSocket's (its thread only)
 
     def add_camera(self, name: str, camera: LiveCamera) -> None:
         """A camera added at run time (camera groups); readers see the new map or the old one."""
@@ -127,12 +137,13 @@ class LiveView:
         source = self.camera(camera)
         if self._stop.is_set():
             raise Unavailable("the daemon is stopping")
-        encoder = self.encoders.acquire(source, options, stream=True)
+        encoder = self.encoders.acquire(source, full_size_as_default(source, options), stream=True)
         return MjpegStream(self.encoders, encoder, fps, stop=self._stop, disconnected=disconnected)
 
     def latest_jpeg(self, camera: str, options: ViewOptions) -> bytes:
         """The latest frame with overlays; shares the encode with any MJPEG viewer of the same options."""
-        encoder = self.encoders.acquire(self.camera(camera), options)
+        source = self.camera(camera)
+        encoder = self.encoders.acquire(source, full_size_as_default(source, options))
         try:
             encoded = encoder.current()
         finally:
@@ -140,6 +151,45 @@ class LiveView:
         if encoded is None:
             raise Unavailable(f"camera {camera!r} has not delivered a frame yet")
         return encoded.jpeg
+
+    # -- the WebSocket's FrameSource (websocket/frames.py) --------------------------------------------
+    def camera_names(self) -> list[str]:
+        return list(self.cameras)
+
+    def on_frame(self, update: FrameUpdate) -> None:
+        """A processed frame arrived (tracking thread): wakes whoever waits for one."""
+        with self._frame_arrived:
+            self._frame_sequence += 1
+            self._frame_arrived.notify_all()
+
+    def wait_for_frame(self, seen: int, timeout: float) -> int:
+        with self._frame_arrived:
+            if self._frame_sequence == seen and not self._stop.is_set():
+                self._frame_arrived.wait(timeout)
+            return self._frame_sequence
+
+    def watch(self, cameras: Collection[str]) -> None:
+        """Holds the default-options encoder of each camera in ``cameras``, releases the others'."""
+        wanted = set() if self._stop.is_set() else set(cameras)
+        current = self.cameras
+        for name, (camera, encoder) in list(self._watched.items()):
+            if name not in wanted or current.get(name) is not camera:  # unwanted, removed or restarted
+                del self._watched[name]
+                self.encoders.release(encoder)
+        for name in wanted - set(self._watched):
+            added = current.get(name)
+            if added is not None:
+                self._watched[name] = (added, self.encoders.acquire(added, ViewOptions()))
+
+    def latest_frame(self, camera: str, after: float) -> LatestFrame | None:
+        watched = self._watched.get(camera)
+        if watched is None:
+            return None
+        source, encoder = watched
+        encoded = encoder.current()
+        if encoded is None or encoded.frame_time <= after:
+            return None
+        return LatestFrame(encoded.jpeg, encoded.frame_time, source.frames_read(), source.cam.width, source.cam.height)
 
     # -- objects --------------------------------------------------------------------------------
     def best_object(self, camera: str, label: str) -> ObjectState | None:
@@ -187,12 +237,12 @@ class LiveView:
     def close(self) -> None:
         """Ends every MJPEG stream and stops reading frames (before the rings go away)."""
         self._stop.set()
+        with self._frame_arrived:
+            self._frame_arrived.notify_all()
         for camera in self.cameras.values():
             camera.close()
 
 
-def build_live_view(
-    cams: Mapping[str, Any], objects: Mapping[str, ObjectsLike], readers: Mapping[str, FrameReader]
-) -> LiveView:
-    """One LiveCamera per camera, from its config, its CameraObjects and its ring reader."""
-    return LiveView({name: LiveCamera(cam, objects[name], readers[name]) for name, cam in cams.items()})
+def full_size_as_default(camera: LiveCamera, options: ViewOptions) -> ViewOptions:
+    """``h`` equal to the detect height is the full size: one option set (and encoder) with no ``h``."""
+    return replace(options, height=None) if options.height == camera.cam.height else options

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,9 +29,10 @@ THUMBNAIL_QUALITY = 70
 class EventReader(Protocol):
     """The DB reads this module needs (db/queries.py)."""
 
-    def get_event(self, event_id: str) -> dict[str, Any] | None: ...
-
-    def list_events(self, **filters: Any) -> list[dict[str, Any]]: ...
+    @property
+    def get_event(self) -> Callable[[str], dict[str, Any] | None]: ...
+    @property
+    def list_events(self) -> Callable[..., list[dict[str, Any]]]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,8 @@ class EncoderRegistry:
     def __init__(self, max_viewers: int) -> None:
         self.max_viewers = max_viewers
         self._lock = threading.Lock()
-        self._encoders: dict[tuple[str, ViewOptions], SharedEncoder] = {}
+        # keyed by the source itself: a restarted camera (same name, new LiveCamera) gets new encoders
+        self._encoders: dict[tuple[FrameSource, ViewOptions], SharedEncoder] = {}
         self._streams = 0
 
     def acquire(self, source: FrameSource, options: ViewOptions, *, stream: bool = False) -> SharedEncoder:
@@ -96,7 +97,7 @@ class EncoderRegistry:
         ``stream`` counts an MJPEG viewer against ``max_viewers`` (``Unavailable`` beyond it, so the
         HTTP server keeps threads for the other endpoints).
         """
-        key = (source.name, options)
+        key = (source, options)
         with self._lock:
             if stream:
                 if self._streams >= self.max_viewers:
@@ -109,7 +110,7 @@ class EncoderRegistry:
             return encoder
 
     def release(self, encoder: SharedEncoder, *, stream: bool = False) -> None:
-        key = (encoder.source.name, encoder.options)
+        key = (encoder.source, encoder.options)
         with self._lock:
             if stream:
                 self._streams -= 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
+from frigate_like.config import CameraConfig
 from frigate_like.events.snapshot import draw_box, draw_timestamp, resize_to_height, yuv_to_bgr
 from frigate_like.messages import Box, FrameUpdate
 from frigate_like.track.masks import PolygonMask
@@ -33,22 +33,6 @@ class ViewOptions:
     regions: bool = False
 
 
-class ZoneLike(Protocol):
-    coordinates: Sequence[tuple[int, int]]
-
-
-class CameraGeometry(Protocol):
-    """The parts of a camera's config the overlays draw."""
-
-    name: str
-    width: int
-    height: int
-    motion: Any  # .mask: list of polygons
-
-    @property
-    def zones(self) -> Mapping[str, Any]: ...  # read-only here, so a config's dict of zones fits
-
-
 def zone_colour(name: str) -> tuple[int, int, int]:
     """A stable, saturated BGR colour per zone name (Frigate picks a random one per start)."""
     hue = zlib.crc32(name.encode()) % 180
@@ -60,7 +44,7 @@ def zone_colour(name: str) -> tuple[int, int, int]:
 class CameraOverlays:
     """One camera's overlay shapes, prepared once; ``render`` is safe to call from any thread."""
 
-    def __init__(self, cam: CameraGeometry) -> None:
+    def __init__(self, cam: CameraConfig) -> None:
         self.width, self.height = cam.width, cam.height
         self._zones = {
             name: (np.array(zone.coordinates, dtype=np.int32).reshape((-1, 1, 2)), zone_colour(name))

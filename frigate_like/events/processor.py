@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like.events.backlog import EventStore, HealthLike, WriteBacklog
-from frigate_like.events.recovery import CaptureTimes, LiveFiles, close_crashed_events, media_name, write_atomically
+from frigate_like.events.recovery import (
+    CaptureTimes,
+    ClipCutter,
+    LiveFiles,
+    close_crashed_events,
+    media_name,
+    write_atomically,
+)
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
@@ -246,7 +253,7 @@ class EventProcessor:
             logger.warning("event %s: cannot write its live files: %s", data.id, exc)
 
     def recover(
-        self, open_events: list[dict[str, Any]], recorded: Callable[[str], ClipSource] | None = None
+        self, open_events: list[dict[str, Any]], recorded: Callable[[str], ClipCutter] | None = None
     ) -> int:
         """At start: closes the events a crash left open (see events/recovery.py); returns how many.
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import queue
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
+from frigate_like.config import CameraConfig
 from frigate_like.messages import Box, FrameUpdate, TrackedObject
 
 logger = logging.getLogger(__name__)
@@ -81,20 +82,6 @@ class LifecycleListener(Protocol):
     def object_ended(self, obj: ObjectState) -> None: ...
 
 
-class ZoneLike(Protocol):
-    coordinates: Sequence[tuple[int, int]]
-    filters: Any
-
-
-class CameraLike(Protocol):
-    name: str
-    width: int
-    height: int
-    best_image_timeout: int
-    zones: Any
-    objects: Any
-
-
 FrameReader = Callable[[int, float], "np.ndarray | None"]
 
 
@@ -110,11 +97,12 @@ def is_on_edge(box: Box, width: int, height: int, margin: int = 5) -> bool:
 class CameraObjects:
     """The live objects of one camera and the rules that judge them."""
 
-    def __init__(self, cam: CameraLike, read_frame: FrameReader, listeners: Iterable[LifecycleListener]) -> None:
+    def __init__(self, cam: CameraConfig, read_frame: FrameReader, listeners: Iterable[LifecycleListener]) -> None:
         self.cam = cam
         self._read_frame = read_frame
         self._listeners = list(listeners)
-        self.objects: dict[str, ObjectState] = {}
+        self.objects: dict[str, ObjectState] = {}  # the tracking thread's own
+        self.live: tuple[ObjectState, ...] = ()  # for other threads: a new tuple after each frame
         self.last_update: FrameUpdate | None = None
         self._zones = {
             name: np.array(zone.coordinates, dtype=np.int32).reshape((-1, 1, 2)) for name, zone in cam.zones.items()
@@ -145,12 +133,14 @@ class CameraObjects:
             self._update(state, tracked, update)
         for gone_id in [oid for oid in self.objects if oid not in seen]:
             self._end(self.objects.pop(gone_id), update.frame_time)
+        self.live = tuple(self.objects.values())
 
     def end_all(self, end_time: float | None = None) -> None:
         """Ends every live object (shutdown): events get an end time and their clip."""
         for oid in list(self.objects):
             state = self.objects.pop(oid)
             self._end(state, end_time if end_time is not None else state.frame_time)
+        self.live = ()
 
     # -- rules ------------------------------------------------------------------------------
     def _update(self, state: ObjectState, tracked: TrackedObject, update: FrameUpdate) -> None:
@@ -252,10 +242,24 @@ class TrackedObjectProcessor:
     """
 
     def __init__(self, cameras: dict[str, CameraObjects], updates: Any, stop: Any) -> None:
-        self.cameras = cameras
+        self.cameras = cameras  # replaced on every change (the tracking thread reads it unlocked)
         self._updates = updates
         self._stop = stop
         self.frame_listeners: list[Callable[[FrameUpdate], None]] = []
+
+    def add_camera(self, objects: CameraObjects) -> None:
+        self.cameras = {**self.cameras, objects.cam.name: objects}
+
+    def live_objects(self, camera: str) -> Iterable[ObjectState]:
+        """The camera's tracked objects now; for the tracking thread's own listeners (none once removed)."""
+        objects = self.cameras.get(camera)
+        return () if objects is None else objects.objects.values()
+
+    def remove_camera(self, name: str) -> CameraObjects | None:
+        """Takes a camera out; the caller ends its objects once its process has stopped."""
+        objects = self.cameras.get(name)
+        self.cameras = {k: v for k, v in self.cameras.items() if k != name}
+        return objects
 
     def _frame_listeners(self, update: FrameUpdate) -> None:
         for listener in self.frame_listeners:

@@ -1,11 +1,14 @@
 """Camera groups at run time: apply (create or update in place), pause/unpause, close all, restore at start.
 
-Each used camera of a group becomes a full NVR camera through a :class:`CameraHost` (the
-NVR). A request is checked whole before anything changes (400/409 name the field). A
-request whose camera ids overlap one running group is that group's new wanted state:
-cameras that left it or were switched off stop, cameras whose resulting ``CameraConfig``
-changed restart, unchanged ones keep running untouched, new ones start. Otherwise a new
-group is made. Groups are saved after every change and restarted by :meth:`restore`.
+Each used camera of a group becomes a full NVR camera through the :class:`CameraRegistry`,
+the same path the YAML cameras take. The YAML cameras form the group ``"config"``
+(``cameras.CONFIG_SOURCE``): pause/unpause and close act on every camera alike; a closed
+YAML camera comes back when the daemon restarts. A request is checked whole before
+anything changes (400/409 name the field). A request whose camera ids overlap one running
+group is that group's new wanted state: cameras that left it or were switched off stop,
+cameras whose resulting ``CameraConfig`` changed are updated (restart), unchanged ones keep
+running untouched, new ones start. Otherwise a new group is made. Groups are saved after
+every change and restarted by :meth:`restore`.
 
 Pause keeps every ffmpeg running (devices stay open, streams connected) and the capture
 drops the frames: see ``video.capture``.
@@ -19,8 +22,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from frigate_like.cameras.registry import CONFIG_SOURCE, CameraRegistry
 from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.devices.v4l2 import set_exposure
@@ -31,17 +35,6 @@ from frigate_like.groups.store import GroupStore
 from frigate_like.groups.translate import source_kind, source_path, to_camera_config
 
 logger = logging.getLogger(__name__)
-
-
-class CameraHost(Protocol):
-    """What the manager needs of the running NVR."""
-
-    def camera_names(self) -> set[str]: ...
-    def camera_config(self, name: str) -> CameraConfig | None: ...
-    def free_camera_slots(self) -> int: ...
-    def add_camera(self, cam: CameraConfig, *, paused: bool = False) -> None: ...
-    def remove_camera(self, name: str) -> None: ...
-    def set_camera_paused(self, name: str, paused: bool) -> None: ...
 
 
 @dataclass
@@ -57,15 +50,17 @@ class GroupManager:
 
     def __init__(
         self,
-        host: CameraHost,
+        registry: CameraRegistry,
         cfg: FrigateConfig,
         store: GroupStore,
         devices: DeviceDiscovery,
         *,
+        free_slots: Callable[[], int],
         ffprobe_bin: str | None = None,
         on_change: Callable[[], None] | None = None,
     ) -> None:
-        self._host, self._cfg, self._store, self._devices = host, cfg, store, devices
+        self._registry, self._cfg, self._store, self._devices = registry, cfg, store, devices
+        self._free_slots = free_slots  # cameras that may still be added (spare detector channels)
         self._ffprobe = ffprobe_bin
         self.on_change = on_change
         self.groups: dict[str, Group] = {}
@@ -93,22 +88,20 @@ class GroupManager:
             }
 
     def toggle_pause(self) -> bool:
-        """Pauses every group camera, or unpauses them all; returns the new state."""
+        """Pauses every camera (YAML and group ones), or unpauses them all; returns the new state."""
         with self._lock:
             self.paused = not self.paused
-            for group in self.groups.values():
-                for name in group.running.values():
-                    self._host.set_camera_paused(name, self.paused)
-            logger.info("camera groups %s", "paused" if self.paused else "unpaused")
+            for name in self._registry.names():
+                self._registry.set_paused(name, self.paused)
+            logger.info("cameras %s", "paused" if self.paused else "unpaused")
         self._changed()
         return self.paused
 
     def close_all(self) -> None:
-        """Stops and releases every group camera and forgets the groups."""
+        """Stops and releases every camera (YAML ones too, until the daemon restarts) and forgets the groups."""
         with self._lock:
-            for group in self.groups.values():
-                for name in group.running.values():
-                    self._host.remove_camera(name)
+            for name in self._registry.names():
+                self._registry.remove(name)
             closed = len(self.groups)
             self.groups.clear()
             self.paused = False
@@ -125,7 +118,7 @@ class GroupManager:
                         continue
                     try:
                         cam = self._build(cid, config, group)
-                        self._host.add_camera(cam, paused=self.paused)
+                        self._registry.add(cam, group_id, paused=self.paused)
                         group.running[cid] = cam.name
                         self._set_controls(config)
                     except FrigateLikeError as exc:
@@ -137,22 +130,29 @@ class GroupManager:
         self._changed()
 
     def state(self) -> dict[str, Any]:
-        """Groups, their cameras and whether they run, for the WebSocket's state messages."""
+        """Groups, their cameras and whether they run, for the WebSocket's state messages.
+
+        The YAML cameras are the group ``"config"`` (no ``camera_configs``: the config file is theirs).
+        """
         with self._lock:
-            return {
-                "paused": self.paused,
-                "groups": {
-                    group.id: {
-                        "camera_configs": {cid: c.model_dump(mode="json") for cid, c in group.configs.items()},
-                        "cameras": {
-                            cid: {"name": group.running.get(cid), "running": cid in group.running,
-                                  "error": group.errors.get(cid)}
-                            for cid in group.configs
-                        },  # fmt: skip
-                    }
-                    for group in self.groups.values()
-                },
+            groups: dict[str, Any] = {
+                group.id: {
+                    "camera_configs": {cid: c.model_dump(mode="json") for cid, c in group.configs.items()},
+                    "cameras": {
+                        cid: {"name": group.running.get(cid), "running": cid in group.running,
+                              "error": group.errors.get(cid)}
+                        for cid in group.configs
+                    },  # fmt: skip
+                }
+                for group in self.groups.values()
             }
+            yaml_cameras = self._registry.names(CONFIG_SOURCE)
+            if yaml_cameras:
+                groups[CONFIG_SOURCE] = {
+                    "camera_configs": {},
+                    "cameras": {name: {"name": name, "running": True, "error": None} for name in yaml_cameras},
+                }
+            return {"paused": self.paused, "groups": groups}
 
     # -- steps ----------------------------------------------------------------------------------
     def _build_all(self, group: Group, configs: dict[str, GroupCameraConfig]) -> dict[str, CameraConfig]:
@@ -163,13 +163,13 @@ class GroupManager:
             raise BadRequest(f"camera_configs: camera_name {twice[0]!r} is used by more than one camera")
         starting = sum(1 for cid, c in configs.items() if c.use_this_camera and cid not in group.running)
         stopping = sum(1 for cid in group.running if not configs.get(cid, _UNUSED).use_this_camera)
-        if starting - stopping > self._host.free_camera_slots():
+        if starting - stopping > self._free_slots():
             raise Conflict(f"camera_configs: no room for {starting} more camera(s); close groups first")
         return {cid: self._build(cid, c, group) for cid, c in configs.items() if c.use_this_camera}
 
     def _build(self, cid: str, config: GroupCameraConfig, group: Group) -> CameraConfig:
         key = f"camera_configs.{cid}"
-        if config.camera_name in self._host.camera_names() - set(group.running.values()):
+        if config.camera_name in set(self._registry.names()) - set(group.running.values()):
             raise Conflict(f"{key}.camera_name: a camera named {config.camera_name!r} already exists")
         kind = source_kind(config)
         if kind == "device":
@@ -189,17 +189,25 @@ class GroupManager:
             raise BadRequest(f"{key}: {exc}") from None
 
     def _converge(self, group: Group, configs: dict[str, GroupCameraConfig], wanted: dict[str, CameraConfig]) -> None:
-        # Stops first (cameras gone, switched off, renamed or changed), so names and slots are free.
+        # Stops first (cameras gone, switched off or renamed), so names and slots are free.
         for cid, name in list(group.running.items()):
             cam = wanted.get(cid)
-            if cam is None or cam.name != name or self._host.camera_config(name) != cam:
-                self._host.remove_camera(name)
+            if cam is None or cam.name != name:
+                self._registry.remove(name)
                 del group.running[cid]
         group.configs, group.errors = dict(configs), {}
         for cid, cam in wanted.items():
             if cid not in group.running:
-                self._host.add_camera(cam, paused=self.paused)
+                self._registry.add(cam, group.id, paused=self.paused)
                 group.running[cid] = cam.name
+            elif self._registry.get(cam.name).config != cam:
+                try:
+                    self._registry.update(cam)
+                except FrigateLikeError as exc:  # the camera was stopped: say why, like a camera that cannot start
+                    del group.running[cid]
+                    group.errors[cid] = str(exc)
+                    logger.error("camera group %s: camera %s stopped: %s", group.id, cid, exc)
+                    continue
             self._set_controls(configs[cid])
 
     def _set_controls(self, config: GroupCameraConfig) -> None:

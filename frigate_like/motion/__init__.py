@@ -1,5 +1,5 @@
 """Motion detection: cheap frame differencing that tells the detector where to look."""
 
-from frigate_like.motion.detector import MotionConfigLike, MotionDetector
+from frigate_like.motion.detector import MotionDetector
 
-__all__ = ["MotionConfigLike", "MotionDetector"]
+__all__ = ["MotionDetector"]

@@ -7,12 +7,10 @@ microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
-
 import cv2
 import numpy as np
 
+from frigate_like.config import MotionConfig
 from frigate_like.messages import Box
 from frigate_like.track.masks import PolygonMask
 
@@ -25,32 +23,10 @@ LIGHTING_CHANGE_SHARE = 0.8
 DILATE_ITERATIONS = 2
 
 
-class MotionConfigLike(Protocol):
-    """What the motion detector reads of ``cam.motion``."""
-
-    @property
-    def threshold(self) -> int: ...
-
-    @property
-    def contour_area(self) -> int: ...
-
-    @property
-    def delta_alpha(self) -> float: ...
-
-    @property
-    def frame_alpha(self) -> float: ...
-
-    @property
-    def frame_height(self) -> int: ...
-
-    @property
-    def mask(self) -> Sequence[Sequence[tuple[int, int]]]: ...
-
-
 class MotionDetector:
     """Per-camera motion detector; ``detect`` is called once per frame, in order."""
 
-    def __init__(self, config: MotionConfigLike, width: int, height: int) -> None:
+    def __init__(self, config: MotionConfig, width: int, height: int) -> None:
         self.width = width
         self.height = height
         rows = max(1, min(config.frame_height, height))

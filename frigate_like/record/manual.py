@@ -30,9 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.devices.alsa import Microphone, list_microphones, pick_microphone
 from frigate_like.errors import BadRequest, Conflict
 from frigate_like.record.camera_writer import CameraSource, CameraWriter, close_ffmpeg_log, log_ffmpeg, utc_iso
-from frigate_like.record.microphones import Microphone, alsa_microphones, pick_microphone
 from frigate_like.record.roots import AllowedRoots
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class ManualRecorder:
         roots: AllowedRoots,
         ffmpeg_bin: str,
         *,
-        microphones: Callable[[], dict[int, Microphone]] = alsa_microphones,
+        microphones: Callable[[], list[Microphone]] = list_microphones,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sources = {source.name: source for source in sources}
@@ -94,6 +94,13 @@ class ManualRecorder:
         self._control = threading.Lock()  # one start or stop at a time
         self._frames_lock = threading.Lock()  # the session as on_frame sees it
         self._session: _Session | None = None
+
+    def add_source(self, source: CameraSource) -> None:
+        """A camera joins the next recording (a running one keeps its cameras)."""
+        self.sources = {**self.sources, source.name: source}
+
+    def remove_source(self, name: str) -> None:
+        self.sources = {k: v for k, v in self.sources.items() if k != name}
 
     @property
     def recording(self) -> bool:
@@ -114,7 +121,8 @@ class ManualRecorder:
         with self._control:
             if self._session is not None:
                 raise Conflict(f"recording {self._session.name!r} is already running; stop it first")
-            if not self.sources:
+            sources = self.sources
+            if not sources:
                 raise Conflict("no camera delivers frames (a camera needs an input with the detect role)")
             name = recording_name if recording_name else default_recording_name(self._clock())
             if not NAME.match(name) or ".." in name:
@@ -124,8 +132,8 @@ class ManualRecorder:
                 )
             microphone = pick_microphone(mic_device_index, self._microphones)
             folder = self._create_folder(recording_directory, name)
-            session = _Session(name, folder, 0.0, {}, microphone=microphone, sources=dict(self.sources))
-            for source in self.sources.values():
+            session = _Session(name, folder, 0.0, {}, microphone=microphone, sources=dict(sources))
+            for source in sources.values():
                 vid = video_id(name, source)
                 session.writers[source.name] = CameraWriter(
                     source, folder / f"{vid}.mp4", folder / TIMESTAMPS_DIR / f"{vid}.csv", self._ffmpeg_bin

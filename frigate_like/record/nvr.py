@@ -22,12 +22,12 @@ class TimelineStore(Protocol):
 
 
 class Recordings:
-    """Reads for ``/api/<camera>/recordings``; ``segment_times`` holds the cameras recording now."""
+    """Reads for ``/api/<camera>/recordings``; ``cameras`` are the running ones (read at each request)."""
 
     def __init__(
         self,
         cameras: Mapping[str, Any],
-        segment_times: Mapping[str, float],
+        segment_time: Callable[[str], float | None],
         store: TimelineStore,
         events: Any,  # db.queries: list_events(camera=..., after=..., before=..., ...)
         exporter: RecordingExporter,
@@ -35,7 +35,7 @@ class Recordings:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._cameras = cameras
-        self._segment_times = dict(segment_times)
+        self._segment_time = segment_time  # of a camera recording now, else None
         self._store = store
         self._events = events
         self._exporter = exporter
@@ -58,7 +58,7 @@ class Recordings:
                 limit=None,
                 include_thumbnails=False,
             )
-        segment_time = self._segment_times.get(camera)
+        segment_time = self._segment_time(camera)
         ongoing_after = 2 * segment_time + ONGOING_SLACK_S if segment_time is not None and before is None else None
         return timeline(rows, events, now=self._clock(), ongoing_after=ongoing_after)
 

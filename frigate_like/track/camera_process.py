@@ -7,13 +7,20 @@ import os
 import queue
 import signal
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from frigate_like.config import CameraConfig, ModelConfig
+from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.client import DetectorClient
 from frigate_like.errors import DetectorUnavailable
 from frigate_like.messages import FrameUpdate
 from frigate_like.metrics import CameraMetrics, RateMeter
+
+if TYPE_CHECKING:  # the capture (and its imports) loads in the camera process only
+    from frigate_like.video.capture import CaptureMetrics
 
 FRAME_QUEUE_SIZE = 10  # frames waiting for the tracker; the ring has this + 2 slots
 
@@ -35,20 +42,20 @@ class RingSpec:
 class CameraProcessParts:
     """Everything a camera process is built from; all of it picklable."""
 
-    cam: Any  # CameraConfig
-    model: Any  # ModelConfig
+    cam: CameraConfig
+    model: ModelConfig
     cache_dir: Path
     ffmpeg_bin: str
     ring: RingSpec
-    detector_channel: Any
-    updates: Any  # mp.Queue[FrameUpdate], bounded
+    detector_channel: DetectorChannel
+    updates: Queue[FrameUpdate]  # bounded
     metrics: CameraMetrics
-    capture_metrics: Any
-    stop: Any  # mp.Event
-    log_queue: Any
+    capture_metrics: CaptureMetrics
+    stop: EventType
+    log_queue: Queue[logging.LogRecord]
     log_default: str
     log_levels: dict[str, str]
-    paused: Any = None  # mp.Event: set = capture drops every frame (camera groups' pause)
+    paused: EventType  # set = capture drops every frame (pause)
 
 
 class CameraProcess:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from frigate_like.config import CameraConfig, ModelConfig
 from frigate_like.messages import Box, Detection, TrackedObject
-from frigate_like.motion import MotionConfigLike, MotionDetector
+from frigate_like.motion import MotionDetector
 from frigate_like.track.regions import (
     REGION_MULTIPLIER,
     box_area,
@@ -37,7 +37,7 @@ from frigate_like.track.regions import (
     region_around,
     yuv_region_to_rgb,
 )
-from frigate_like.track.tracker import DetectionFilter, ObjectsConfigLike, ObjectTracker
+from frigate_like.track.tracker import DetectionFilter, ObjectTracker
 
 # Motion inside a settled object's box by at least this share is that object fidgeting;
 # the box is grown by this share of its size on every side (a moving one by the larger
@@ -55,46 +55,6 @@ REFINE_MAX_IOU = 0.8
 PARTIAL_INSIDE_SHARE = 0.9
 
 DetectFn = Callable[[], np.ndarray]
-
-
-class DetectConfigLike(Protocol):
-    @property
-    def max_disappeared(self) -> int: ...
-
-
-class CameraConfigLike(Protocol):
-    """What the frame processor reads of one resolved camera config."""
-
-    @property
-    def width(self) -> int: ...
-
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def fps(self) -> int | float: ...
-
-    @property
-    def motion(self) -> MotionConfigLike: ...
-
-    @property
-    def objects(self) -> ObjectsConfigLike: ...
-
-    @property
-    def detect(self) -> DetectConfigLike: ...
-
-
-class ModelConfigLike(Protocol):
-    """What the frame processor reads of ``cfg.model``."""
-
-    @property
-    def width(self) -> int: ...
-
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def labelmap(self) -> Mapping[int, str]: ...
 
 
 @dataclass(slots=True)
@@ -131,8 +91,8 @@ class FrameProcessor:
 
     def __init__(
         self,
-        cam: CameraConfigLike,
-        model: ModelConfigLike,
+        cam: CameraConfig,
+        model: ModelConfig,
         detect_fn: DetectFn,
         input_tensor: np.ndarray,
         *,

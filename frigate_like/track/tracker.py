@@ -18,8 +18,8 @@ import random
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from frigate_like.config import ObjectsConfig
 from frigate_like.messages import Box, Detection, TrackedObject
 from frigate_like.track.masks import PolygonMask
 from frigate_like.track.regions import intersection, iou
@@ -44,38 +44,6 @@ CONTAINED_SHARE = 0.8
 LOOKED_SHARE = 0.6
 
 
-class FilterConfigLike(Protocol):
-    """What the tracker reads of one ``FilterConfig``."""
-
-    @property
-    def min_area(self) -> int: ...
-
-    @property
-    def max_area(self) -> int: ...
-
-    @property
-    def min_score(self) -> float: ...
-
-    @property
-    def threshold(self) -> float: ...
-
-    @property
-    def mask(self) -> Polygons: ...
-
-
-class ObjectsConfigLike(Protocol):
-    """What the tracker reads of ``cam.objects``."""
-
-    @property
-    def track(self) -> Sequence[str]: ...
-
-    @property
-    def filters(self) -> Mapping[str, FilterConfigLike]: ...
-
-    @property
-    def mask(self) -> Polygons: ...
-
-
 class DetectionFilter:
     """Drops detections of untracked labels, outside the area/score limits, or masked.
 
@@ -83,7 +51,7 @@ class DetectionFilter:
     ground), as in Frigate.
     """
 
-    def __init__(self, objects: ObjectsConfigLike, frame_width: int, frame_height: int) -> None:
+    def __init__(self, objects: ObjectsConfig, frame_width: int, frame_height: int) -> None:
         self.labels = frozenset(objects.track)
         self._filters = dict(objects.filters)
         self._mask = PolygonMask(objects.mask, frame_width, frame_height)

@@ -44,10 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from frigate_like.config import CameraConfig, CameraInput
 from frigate_like.storage import DISK_FULL_TEXT
 from frigate_like.video.ffmpeg import (
-    CameraLike,
-    InputLike,
     build_command,
     ignored_roles,
     process_roles,
@@ -133,7 +132,7 @@ class _Input:
     """One input's ffmpeg and its restart state (touched only by the watchdog thread)."""
 
     index: int
-    config: InputLike
+    config: CameraInput
     roles: tuple[str, ...]
     ffmpeg_log: logging.Logger
     proc: subprocess.Popen[bytes] | None = None
@@ -182,7 +181,7 @@ class CameraCapture:
 
     def __init__(
         self,
-        cam: CameraLike,
+        cam: CameraConfig,
         cache_dir: Path,
         ring: FrameRing,
         frames: queue.Queue[tuple[int, float]],

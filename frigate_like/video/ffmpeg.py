@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
+
+from frigate_like.config import CameraConfig, CameraInput
 
 logger = logging.getLogger(__name__)
 
@@ -55,50 +56,6 @@ DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 _FILTER_OPTIONS = frozenset({"-vf", "-filter:v", "-filter_complex", "-lavfi"})
 _THREAD_OPTIONS = frozenset({"-threads", "-threads:v"})
 _DEVICE_FORMATS = frozenset({"v4l2", "video4linux2", "alsa", "pulse", "x11grab", "avfoundation", "dshow"})
-
-
-class InputLike(Protocol):
-    """What is read of one ``cameras.<name>.ffmpeg.inputs`` entry (args already resolved)."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def roles(self) -> Sequence[str]: ...
-    @property
-    def global_args(self) -> Sequence[str]: ...
-    @property
-    def hwaccel_args(self) -> Sequence[str]: ...
-    @property
-    def input_args(self) -> Sequence[str]: ...
-
-
-class FfmpegLike(Protocol):
-    @property
-    def inputs(self) -> Sequence[InputLike]: ...
-    @property
-    def output_args(self) -> Mapping[str, Sequence[str]]: ...
-
-
-class EnabledLike(Protocol):
-    @property
-    def enabled(self) -> bool: ...
-
-
-class CameraLike(Protocol):
-    """The slice of a camera's config the video package reads."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def width(self) -> int: ...
-    @property
-    def height(self) -> int: ...
-    @property
-    def fps(self) -> float: ...
-    @property
-    def ffmpeg(self) -> FfmpegLike: ...
-    @property
-    def record(self) -> EnabledLike: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +98,12 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _role_args(cam: CameraLike, role: str) -> list[str]:
+def _role_args(cam: CameraConfig, role: str) -> list[str]:
     args = cam.ffmpeg.output_args.get(role)
     return list(DEFAULT_OUTPUT_ARGS[role] if args is None else args)
 
 
-def detect_output_args(cam: CameraLike) -> list[str]:
+def detect_output_args(cam: CameraConfig) -> list[str]:
     """The detect output: the configured args plus the detect fps and size, to stdout."""
     args = _role_args(cam, "detect")
     fps, size = _num(cam.fps), f"{cam.width}x{cam.height}"
@@ -181,7 +138,7 @@ def survivable_segments(args: Sequence[str]) -> list[str]:
     return [*args, "-segment_format_options", SURVIVABLE_MP4]
 
 
-def segment_output_args(cam: CameraLike, role: str, cache_dir: Path, run_id: str) -> list[str]:
+def segment_output_args(cam: CameraConfig, role: str, cache_dir: Path, run_id: str) -> list[str]:
     """A ``clips`` or ``record`` output: ``-c copy`` segments plus this run's csv segment list."""
     folder = segment_dir(cache_dir, cam.name, role)
     return [
@@ -194,7 +151,7 @@ def segment_output_args(cam: CameraLike, role: str, cache_dir: Path, run_id: str
     ]  # fmt: skip
 
 
-def active_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
+def active_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
     """The roles of ``inp`` that get an output: rtmp is not served; record only when enabled."""
     roles: list[str] = []
     for role in ("detect", "clips", "record"):
@@ -206,13 +163,13 @@ def active_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def ignored_roles(cam: CameraLike, inp: InputLike) -> tuple[str, ...]:
+def ignored_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
     """Roles of ``inp`` that get no output: rtmp (not served yet), record while disabled."""
     served = active_roles(cam, inp)
     return tuple(role for role in inp.roles if role not in served)
 
 
-def process_roles(cam: CameraLike, inp: InputLike) -> list[tuple[str, ...]]:
+def process_roles(cam: CameraConfig, inp: CameraInput) -> list[tuple[str, ...]]:
     """The roles of ``inp`` grouped by ffmpeg process: detect alone, the segment roles together.
 
     With one ffmpeg for all, a full disk (``No space left on device`` on a segment) ends the
@@ -226,7 +183,7 @@ def process_roles(cam: CameraLike, inp: InputLike) -> list[tuple[str, ...]]:
     return [group for group in groups if group]
 
 
-def opens_once(inp: InputLike) -> bool:
+def opens_once(inp: CameraInput) -> bool:
     """A local capture device (``/dev/video0``, ``-f v4l2``/``alsa``): a second ffmpeg would find it busy,
     so all of its roles share one ffmpeg, as in Frigate 0.8."""
     args = list(inp.input_args)
@@ -235,8 +192,8 @@ def opens_once(inp: InputLike) -> bool:
 
 
 def build_command(
-    cam: CameraLike,
-    inp: InputLike,
+    cam: CameraConfig,
+    inp: CameraInput,
     cache_dir: Path,
     ffmpeg_bin: str,
     run_id: str,
@@ -275,7 +232,7 @@ def build_command(
     return FfmpegCommand(roles=roles, args=[a for a in args if a != ""], frame_size=size)
 
 
-def build_commands(cam: CameraLike, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
+def build_commands(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
     """The commands of every input in config order, one per :func:`process_roles` group."""
     commands: list[FfmpegCommand] = []
     # Inputs are named by index in logs: their paths often carry the camera's password.

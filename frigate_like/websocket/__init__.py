@@ -1,6 +1,6 @@
 """The live WebSocket ``/skellycam/websocket/connect``: JPEG frames, log records and state updates."""
 
-from frigate_like.websocket.frames import FrameSource, LatestFrame, encode_jpeg
+from frigate_like.websocket.frames import FrameSource, LatestFrame
 from frigate_like.websocket.hub import LiveHub
 from frigate_like.websocket.logs import WebSocketLogHandler
 from frigate_like.websocket.protocol import PATH, FrameHeader, Subscription, pack_frame, unpack_frame
@@ -13,7 +13,6 @@ __all__ = [
     "LiveHub",
     "Subscription",
     "WebSocketLogHandler",
-    "encode_jpeg",
     "pack_frame",
     "unpack_frame",
 ]

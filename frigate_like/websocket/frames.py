@@ -1,22 +1,21 @@
-"""Where the live WebSocket gets its pictures: the newest frame of a camera, encoded to JPEG once."""
+"""Where the live WebSocket gets its pictures: a camera's newest processed frame, already encoded.
+
+The encode is the live view's (``events/live.py``): the same shared encoder serves MJPEG
+viewers and ``latest.jpg`` with the default options, so a frame is encoded once for all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Protocol
-
-import cv2
-import numpy as np
-
-JPEG_QUALITY = 70  # the MJPEG stream's default too: small frames, artefacts hardly visible at 768x432
 
 
 @dataclass(frozen=True)
 class LatestFrame:
-    """A copy of a camera's newest yuv420p frame, out of its ring."""
+    """A camera's newest processed frame as JPEG (full size, no overlays)."""
 
-    yuv: np.ndarray  # (height * 3 // 2, width) uint8
+    jpeg: bytes
     capture_time: float
     frame_number: int
     width: int
@@ -24,19 +23,18 @@ class LatestFrame:
 
 
 class FrameSource(Protocol):
-    """The running cameras and their newest frames (the NVR)."""
+    """The running cameras and their newest frames (``events.live.LiveView``)."""
 
     def camera_names(self) -> Iterable[str]: ...
 
-    def latest_frame(self, camera: str, after: float) -> LatestFrame | None:
-        """The newest frame captured later than ``after`` (epoch s), or None."""
+    def watch(self, cameras: Collection[str]) -> None:
+        """The cameras whose frames are wanted now: their encoders are held, the others' released."""
         ...
 
+    def wait_for_frame(self, seen: int, timeout: float) -> int:
+        """Blocks until a frame arrived after sequence number ``seen`` (or ``timeout``); the number now."""
+        ...
 
-def encode_jpeg(yuv: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
-    """A yuv420p frame as JPEG bytes."""
-    bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
-    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover - cv2 only fails on empty images
-        raise ValueError("JPEG encoding failed")
-    return bytes(data)
+    def latest_frame(self, camera: str, after: float) -> LatestFrame | None:
+        """The newest frame of a watched camera captured later than ``after`` (epoch s), or None."""
+        ...

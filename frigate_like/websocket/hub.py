@@ -2,9 +2,11 @@
 
 Threads and the event loop:
 
-- The ``ws-frames`` thread polls the cameras' rings (``FrameSource``) for frames newer
-  than the last it saw, only for cameras some client wants, encodes each frame *once* and
-  keeps the packed message as that camera's latest. It never waits for a client.
+- The ``ws-frames`` thread sleeps until the tracking thread reports a processed frame
+  (``FrameSource.wait_for_frame``), takes the newest frame of each camera some client wants,
+  already encoded by the live view's shared encoder (the one MJPEG viewers and ``latest.jpg``
+  of the default options use: one encode for all), and keeps the packed message as that
+  camera's latest. It never waits for a client; with no client it holds no encoder.
 - Everything about clients lives on uvicorn's event loop; other threads hand work to it
   with ``call_soon_threadsafe`` (``publish_log``, ``publish_state``, new frames).
 - Each client has a sender task: it sends its queued text messages, then the *latest*
@@ -27,7 +29,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from frigate_like.websocket.frames import FrameSource, encode_jpeg
+from frigate_like.websocket.frames import FrameSource
 from frigate_like.websocket.protocol import (
     FrameHeader,
     Subscription,
@@ -40,7 +42,7 @@ from frigate_like.websocket.protocol import (
 
 logger = logging.getLogger(__name__)
 
-POLL_S = 0.02  # how often the rings are looked at: well under a frame at 30 fps
+WAIT_S = 0.5  # longest sleep between frames: a new subscription is served within this
 TEXT_BACKLOG = 1000  # text messages kept per client; a client further behind loses the oldest
 _ALWAYS = logging.CRITICAL + 100  # the level of messages every client gets (state, errors)
 
@@ -61,15 +63,15 @@ class _Client:
 class LiveHub:
     """``start()`` the encoder thread, ``attach(loop)`` from the server, serve ``endpoint``; ``stop()``."""
 
-    def __init__(self, frames: FrameSource, state: Callable[[], dict[str, Any]], *, poll: float = POLL_S) -> None:
-        self._frames, self._state, self._poll = frames, state, poll
+    def __init__(self, frames: FrameSource, state: Callable[[], dict[str, Any]]) -> None:
+        self._frames, self._state = frames, state
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: set[_Client] = set()  # event loop only
         self._latest: dict[str, tuple[float, bytes]] = {}  # camera → (capture time, packed message)
         self._wanted: frozenset[str] | None = frozenset()  # cameras some client wants; None = all
         self._clients_changed = threading.Event()  # wakes the idle encoder thread
         self._state_text = to_text(state_message({}))
-        self.encoded: collections.Counter[str] = collections.Counter()  # frames encoded per camera
+        self.encoded: collections.Counter[str] = collections.Counter()  # frames packed per camera
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -113,31 +115,35 @@ class LiveHub:
     # -- the encoder thread -----------------------------------------------------------------------
     def _encode_frames(self) -> None:
         seen: dict[str, float] = {}
-        while not self._stop.wait(self._poll):
+        sequence = 0
+        while not self._stop.is_set():
             wanted = self._wanted
             if wanted is not None and not wanted:
-                # No client wants frames: sleep until one subscribes (or ≤ 1 s, to notice stop),
-                # instead of looking at the rings 50 times a second for nobody.
+                # No client wants frames: hold no encoder, sleep until one subscribes (or ≤ 1 s).
+                self._frames.watch(())
                 self._clients_changed.wait(1.0)
                 self._clients_changed.clear()
                 continue
             try:
                 names = set(self._frames.camera_names())
+                cameras = sorted(names if wanted is None else names & wanted)
+                self._frames.watch(cameras)
                 for gone in set(self._latest) - names:
                     del self._latest[gone]
-                for camera in sorted(names):
-                    if wanted is None or camera in wanted:
-                        self._encode_one(camera, seen)
+                for camera in cameras:
+                    self._pack_one(camera, seen)
             except Exception:
                 logger.exception("live frame encoding failed")
+            sequence = self._frames.wait_for_frame(sequence, WAIT_S)
+        self._frames.watch(())
 
-    def _encode_one(self, camera: str, seen: dict[str, float]) -> None:
+    def _pack_one(self, camera: str, seen: dict[str, float]) -> None:
         latest = self._frames.latest_frame(camera, seen.get(camera, 0.0))
         if latest is None:
             return
         seen[camera] = latest.capture_time
         header = FrameHeader(camera, latest.frame_number, latest.capture_time, latest.width, latest.height)
-        self._latest[camera] = (latest.capture_time, pack_frame(header, encode_jpeg(latest.yuv)))
+        self._latest[camera] = (latest.capture_time, pack_frame(header, latest.jpeg))
         self.encoded[camera] += 1
         self._call(self._frame_ready, camera)
 

@@ -144,6 +144,12 @@ class Daemon:
             if self._log is not None:
                 self._log.close()
 
+    def shm_blocks(self) -> set[str]:
+        """The shared-memory blocks this daemon made (frame rings, detector buffers), by their pid-named prefix."""
+        assert self.proc is not None
+        pid = self.proc.pid
+        return {name for name in os.listdir("/dev/shm") if name.startswith((f"fl_{pid}_", f"fl-det-{pid}-"))}
+
     def child_processes_alive(self, marker: str) -> list[str]:
         """Command lines of live processes that mention ``marker`` (e.g. the tmp path)."""
         found = []

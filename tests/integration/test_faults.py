@@ -178,6 +178,28 @@ def test_a_detector_stopped_mid_event_is_restarted_and_the_visit_stays_one_event
     assert "already exists" not in daemon.log()
 
 
+def test_a_killed_camera_process_is_restarted_and_reported(faulty: tuple[Daemon, Subscriber]) -> None:
+    daemon, _ = faulty
+
+    def camera_pid() -> int:
+        return int(daemon.get_json("/api/stats")["demo"]["pid"] or 0)
+
+    def ffmpeg_pid() -> int:
+        return int(daemon.get_json("/api/stats")["demo"]["capture_pid"] or 0)
+
+    daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, 60, what="frames")
+    old_pid, old_ffmpeg = camera_pid(), ffmpeg_pid()
+    assert "camera:demo" not in health(daemon)
+    os.kill(old_pid, signal.SIGKILL)
+    daemon.wait_for(lambda: camera_pid() not in (0, old_pid), 30, what="the watchdog to restart the camera process")
+    camera = health(daemon)["camera:demo"]
+    assert camera["restarts"] == 1 and camera["last_error"] == f"camera process exited with code -{signal.SIGKILL}"
+    daemon.wait_for(lambda: ffmpeg_pid() not in (0, old_ffmpeg), 30, what="the new process's ffmpeg")
+    code, _ = daemon.terminate()
+    assert code == 0
+    assert "Traceback" not in daemon.log(), daemon.log()[-3000:]
+
+
 def test_events_left_open_by_kill_9_are_closed_at_the_next_start(faulty: tuple[Daemon, Subscriber]) -> None:
     daemon, sub = faulty
     event_id = first_event(sub)
