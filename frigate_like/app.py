@@ -244,7 +244,7 @@ class NVR:
         assert self.live is not None
         hub = LiveHub(self.live, functools.partial(self._live_state, groups))
         self.ws_hub = hub
-        hub.start()
+        hub.start(self.supervisor)
         groups.on_change = hub.publish_state
         self.registry.subscribe(ChangeCallback(hub.publish_state))
         hub.publish_state()

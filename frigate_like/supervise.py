@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -105,18 +105,31 @@ class Supervisor:
                 handle.set_backlog(backlog)
             return handle
 
-    def spawn(self, name: str, body: Callable[[], object], backlog: Callable[[], int] | None = None) -> Health:
-        """Starts thread ``name`` running ``body`` under supervision; returns its health handle."""
+    def spawn(
+        self,
+        name: str,
+        body: Callable[[], object],
+        backlog: Callable[[], int] | None = None,
+        *,
+        until: threading.Event | None = None,
+    ) -> Health:
+        """Starts thread ``name`` running ``body`` under supervision; returns its health handle.
+
+        ``until``: the thread's own stop, for a part stopped before the others (the WebSocket hub);
+        the body returning once it is set is the end, not a failure. Default: the supervisor's stop.
+        """
         health = self.health(name, backlog)
-        thread = threading.Thread(target=self._run, args=(name, body, health), name=name, daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(name, body, health, until or self._stop), name=name, daemon=True
+        )
         with self._lock:
             self._threads[name] = thread
         thread.start()
         return health
 
-    def _run(self, name: str, body: Callable[[], object], health: Health) -> None:
+    def _run(self, name: str, body: Callable[[], object], health: Health, until: threading.Event) -> None:
         backoff = FIRST_BACKOFF
-        while not self._stop.is_set():
+        while not (self._stop.is_set() or until.is_set()):
             started = time.monotonic()
             try:
                 body()
@@ -125,21 +138,22 @@ class Supervisor:
                 logger.error("%s failed; restarting in %.0f s", name, backoff, exc_info=True)
                 health.restarted(exc)
             else:
-                if self._stop.is_set():
+                if self._stop.is_set() or until.is_set():
                     return
                 backoff = FIRST_BACKOFF if time.monotonic() - started >= STABLE_AFTER else backoff
                 logger.error("%s returned before shutdown; restarting in %.0f s", name, backoff)
                 health.restarted(f"{name} returned before shutdown")
-            if self._stop.wait(backoff):
+            if until.wait(backoff) or self._stop.is_set():
                 return
             health.ok()
             backoff = min(backoff * 2, MAX_BACKOFF)
 
-    def join(self, timeout: float) -> None:
-        """Waits for every thread (call after setting ``stop``), ``timeout`` s in all."""
+    def join(self, timeout: float, names: Collection[str] | None = None) -> None:
+        """Waits for every thread, or those named in ``names`` (call after setting their stop),
+        ``timeout`` s in all."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            threads = list(self._threads.values())
+            threads = [t for name, t in self._threads.items() if names is None or name in names]
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():

@@ -100,3 +100,27 @@ def test_a_broken_backlog_counter_does_not_break_stats(stop: threading.Event) ->
     supervisor = Supervisor(stop)
     supervisor.health("events", backlog=lambda: 1 // 0)
     assert supervisor.stats()["events"]["backlog"] is None
+
+
+def test_a_thread_with_its_own_stop_ends_before_the_others(stop: threading.Event) -> None:
+    """The WebSocket hub's encoder stops before the daemon's threads: its end is no failure."""
+    supervisor = Supervisor(stop)
+    early, runs = threading.Event(), []
+
+    def encoder() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("encoder broke")
+        early.wait()
+
+    supervisor.spawn("ws-frames", encoder, until=early)
+    supervisor.spawn("events", stop.wait)
+    wait_until(lambda: len(runs) == 2)  # restarted after its failure, as any other thread
+    early.set()
+    supervisor.join(5.0, names=["ws-frames"])
+    alive = {t.name for t in threading.enumerate()}
+    assert "ws-frames" not in alive and "events" in alive
+    assert supervisor.stats()["ws-frames"]["restarts"] == 1  # the failure, not the end
+    stop.set()
+    supervisor.join(5.0)
+    assert "events" not in {t.name for t in threading.enumerate()}

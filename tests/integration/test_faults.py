@@ -127,7 +127,7 @@ def check_aftermath(
 def test_sqlite_held_exclusive_queues_events_that_land_afterwards(faulty: tuple[Daemon, Subscriber]) -> None:
     daemon, sub = faulty
     event_id = first_event(sub)
-    threads = {"events", "tracked-objects", "event-retention", "watchdog", "recordings", "mqtt-stats"}
+    threads = {"events", "tracked-objects", "event-retention", "watchdog", "recordings", "mqtt-stats", "ws-frames"}
     assert threads <= set(health(daemon)), "every background thread is supervised and reported"
     daemon.wait_for(lambda: any(r["id"] == event_id for r in db_events(daemon.db_path)), 20, what="the row")
     holder = sqlite3.connect(daemon.db_path, isolation_level=None)
