@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="validate the config, then run the daemon")
     _add_config_arg(run)
+    run.add_argument(
+        "--move-corrupt-database",
+        action="store_true",
+        help="if the SQLite database is damaged, move it aside (<name>.corrupt-<time>) and start an empty one",
+    )
     check = commands.add_parser("check-config", help="validate the config and list every problem")
     _add_config_arg(check)
     show = commands.add_parser("show-config", help="print the effective config as JSON, secrets masked")
@@ -102,7 +107,7 @@ def convert_model(path: Path) -> int:
     return 0
 
 
-def run(path: Path) -> int:
+def run(path: Path, move_corrupt_database: bool = False) -> int:
     """Validate like ``check-config``, then hand the config to the composition root.
 
     Without a config file (a first start), writes the starter config there when it can and says
@@ -115,6 +120,13 @@ def run(path: Path) -> int:
     if cfg is None:
         return 1
     from frigate_like.app import run as run_app  # imported late: it pulls in every runtime module
+
+    if move_corrupt_database and not cfg.database.url:
+        from frigate_like.db.database import move_aside_if_corrupt
+
+        moved = move_aside_if_corrupt(Path(cfg.database.path))
+        if moved is not None:
+            print(f"moved the damaged database aside to {moved}", file=sys.stderr)
 
     try:
         return run_app(cfg, path)
@@ -157,8 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "starter-config":
         return print_starter()
-    commands = {"run": run, "check-config": check_config, "show-config": show_config, "convert-model": convert_model}
-    code = commands[args.command](args.config)
+    commands = {"check-config": check_config, "show-config": show_config, "convert-model": convert_model}
+    if args.command == "run":
+        code = run(args.config, args.move_corrupt_database)
+    else:
+        code = commands[args.command](args.config)
     if args.command == "run" and code != 0:
         wait_before_exit(code)
     return code

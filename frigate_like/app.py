@@ -48,7 +48,7 @@ from frigate_like.comms.stats import StatsPublisher
 from frigate_like.comms.switches import Switches
 from frigate_like.config import FrigateConfig
 from frigate_like.config.resources import check_shm
-from frigate_like.db import queries
+from frigate_like.db import queries, recordings
 from frigate_like.db.database import open_database
 from frigate_like.detect.process import DetectorHub
 from frigate_like.devices import DeviceDiscovery
@@ -57,6 +57,7 @@ from frigate_like.events.cleanup import EventCleanup
 from frigate_like.events.live import LiveView
 from frigate_like.events.media import EventMedia
 from frigate_like.events.processor import EventProcessor
+from frigate_like.events.recovery import RecordedClips
 from frigate_like.events.tracked import LifecycleListener, TrackedObjectProcessor
 from frigate_like.groups import GroupManager, GroupStore
 from frigate_like.log import add_listener_handler, configure_child_logging, configure_main_logging, new_log_queue
@@ -67,6 +68,8 @@ from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
 from frigate_like.state import camera_groups_path
 from frigate_like.stats import StatsCollector
+from frigate_like.storage import prepare_folders
+from frigate_like.supervise import Supervisor
 from frigate_like.track.camera_process import ring_slots
 from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
 from frigate_like.video.rtmp import RtmpStatus
@@ -77,6 +80,7 @@ logger = logging.getLogger(__name__)
 MQTT_SETTLE_TIMEOUT = 3.0  # at start, wait this long for the retained switch states before cameras start
 WATCHDOG_INTERVAL = 5.0
 UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted
+EVENTS_SPILL = "events-backlog.jsonl"  # event writes the database refused, kept for when it accepts them
 GROUP_CAMERA_SLOTS = 16  # cameras that camera groups may add at run time (spare detector channels)
 
 
@@ -95,7 +99,7 @@ class NVR:
         self.ctx = mp.get_context("spawn")
         self.stop_requested = threading.Event()
         self._threads_stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.supervisor = Supervisor(self._threads_stop)  # every background thread; health in stats
         self._started = False
         self._log_listener: logging.handlers.QueueListener | None = None
         self._updates: Queue[FrameUpdate] | None = None
@@ -123,8 +127,10 @@ class NVR:
         self._log_listener = configure_main_logging(cfg.logger.default, dict(cfg.logger.logs), log_queue)
         check_shm(cfg, ring_slots())
         media = Path(cfg.paths.media_dir)
-        for folder in (media / "clips", media / "recordings", Path(cfg.paths.cache_dir)):
-            folder.mkdir(parents=True, exist_ok=True)
+        prepare_folders(  # one line naming the key and the path when one cannot be written
+            [("paths.media_dir", media / "clips"), ("paths.media_dir", media / "recordings"),
+             ("paths.cache_dir", Path(cfg.paths.cache_dir))]
+        )  # fmt: skip
         ffmpeg_bin = find_ffmpeg()
         logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), ffmpeg_bin)
 
@@ -147,11 +153,14 @@ class NVR:
         mqtt = self._subscribe_all(ffmpeg_bin)
         for cam in cfg.cameras.values():
             self.registry.add(cam, CONFIG_SOURCE)
+        assert self.tracked is not None and self.events is not None
+        # Events a crash left open, closed from what is on disk: the YAML cameras' clip caches exist by
+        # now and their processes do not run yet (group cameras' events are cut from their recordings).
+        self.events.recover(queries.open_events(), lambda camera: RecordedClips(camera, recordings, ffmpeg_bin))
         if mqtt is not None:
             self._start_mqtt(mqtt)
         # The last subscriber: it starts the processes of the cameras above, then of every camera added.
         self.registry.subscribe(self.runtimes.processes)
-        assert self.tracked is not None and self.events is not None
         self._spawn_thread("tracked-objects", self.tracked.run)
         self._spawn_thread("events", self.events.run)
         cleanup = EventCleanup(self.registry.configs, media / "clips", queries, self._threads_stop)
@@ -192,8 +201,10 @@ class NVR:
         registry.subscribe(SwitchesSubscriber(self.switches, runtimes))
 
         self.events = EventProcessor(
-            {}, media / "clips", queries, {}, self._threads_stop, switches=self.switches
+            {}, media / "clips", queries, {}, self._threads_stop, switches=self.switches,
+            spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
         )  # fmt: skip
+        self.supervisor.health("events", self.events.backlog)
         ffprobe_bin = find_ffprobe()
         cache_dir = Path(cfg.paths.cache_dir)
         registry.subscribe(
@@ -224,6 +235,7 @@ class NVR:
         )
         self.stats.add_camera_section(self.recording.maintainer.stats)
         self.stats.add_camera_section(self._pause_states)
+        self.stats.add_service_section("health", self.supervisor.stats)
         registry.subscribe(StatsSubscriber(self.stats, runtimes))
         return mqtt
 
@@ -247,7 +259,7 @@ class NVR:
         assert self.live is not None
         hub = LiveHub(self.live, functools.partial(self._live_state, groups, manual))
         self.ws_hub = hub
-        hub.start()
+        hub.start(self.supervisor)
         groups.on_change = hub.publish_state
         manual.on_change = hub.publish_state
         self.registry.subscribe(ChangeCallback(hub.publish_state))
@@ -301,19 +313,20 @@ class NVR:
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 
     def _spawn_thread(self, name: str, target: Callable[[], object]) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self.supervisor.spawn(name, target)
 
     def _watchdog(self) -> None:
+        """Restarts stopped detectors and dead camera processes; each restart counts in ``service.health``."""
         while not self._threads_stop.wait(WATCHDOG_INTERVAL):
             try:
                 if self.hub is not None:
-                    self.hub.check()
+                    for name in self.hub.check():
+                        self.supervisor.health(f"detector:{name}").restarted(self.hub.restart_reasons.get(name))
             except Exception:
                 logger.exception("detector check failed")
             if self.runtimes is not None:
-                self.runtimes.restart_dead()
+                for name, reason in self.runtimes.restart_dead().items():
+                    self.supervisor.health(f"camera:{name}").restarted(reason)
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -334,8 +347,7 @@ class NVR:
         if self.runtimes is not None:
             self.runtimes.stop_all()
         self._threads_stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self.supervisor.join(timeout=10)
         if self.tracked is not None:
             self.tracked.drain()
             self.tracked.end_all()

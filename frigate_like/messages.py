@@ -50,3 +50,6 @@ class FrameUpdate:
     objects: tuple[TrackedObject, ...]
     motion_boxes: tuple[Box, ...]
     regions: tuple[Box, ...]
+    # False when the detector did not answer for this frame: ``objects`` is then empty because
+    # nothing was looked at, not because nothing is there (tracked objects keep their state).
+    detector_answered: bool = True

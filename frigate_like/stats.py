@@ -68,10 +68,15 @@ class StatsCollector:
         self._storage_paths = storage_paths
         self._started = started if started is not None else time.time()
         self._camera_sections: list[Callable[[], dict[str, dict[str, Any]]]] = []
+        self._service_sections: dict[str, Callable[[], Any]] = {}
 
     def add_camera_section(self, source: Callable[[], dict[str, dict[str, Any]]]) -> None:
         """Adds keys to cameras' entries: ``source()`` returns ``{camera: {key: value}}`` (e.g. recording)."""
         self._camera_sections.append(source)
+
+    def add_service_section(self, key: str, source: Callable[[], Any]) -> None:
+        """Adds ``service[key] = source()`` (e.g. ``health``: the supervisor's per-subsystem health)."""
+        self._service_sections[key] = source
 
     def add_camera(self, name: str, source: CameraStatsSource) -> None:
         """A camera added (or restarted) at run time; replaces an entry of the same name."""
@@ -96,6 +101,7 @@ class StatsCollector:
                 "skipped_fps": round(float(capture.skipped_fps.value), 2),
                 "reconnects_last_hour": capture.reconnects_last_hour(),
                 "detection_enabled": bool(source.metrics.detect_enabled.value),
+                "storage_full": bool(capture.storage_full.value),
             }
         for section in self._camera_sections:
             for name, values in section().items():
@@ -113,4 +119,6 @@ class StatsCollector:
             "storage": storage,
             "pid": os.getpid(),
         }
+        for key, section in self._service_sections.items():
+            doc["service"][key] = section()
         return doc

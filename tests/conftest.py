@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _existing(path: Path) -> Path:
@@ -37,3 +42,18 @@ def labelmap_path(shared_dir: Path) -> Path:
 def person_video(shared_dir: Path) -> Path:
     """768×432, 10 fps, 139 s: people walk into a room one after another."""
     return _existing(shared_dir / "media" / "one-by-one-person-detection.mp4")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg2.connect(PG_DSN) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    conn.close()
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()

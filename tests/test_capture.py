@@ -8,6 +8,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -19,9 +20,11 @@ import numpy as np
 import pytest
 
 from frigate_like.config import CameraConfig, config_from_dict
+from frigate_like.video import capture as capture_module
 from frigate_like.video.binaries import find_ffmpeg
 from frigate_like.video.capture import CameraCapture, CaptureMetrics
 from frigate_like.video.frames import FrameRing, shm_name_for
+from tests.mounts import fill, tmpfs
 
 W, H = 768, 432
 PERSON, CAR = "one-by-one-person-detection.mp4", "car-detection.mp4"
@@ -258,13 +261,13 @@ def test_failing_ffmpeg_is_logged_and_retried_with_growing_backoff(
     shared_dir: Path, media: Path, rig_factory: Callable[..., Rig], caplog: pytest.LogCaptureFixture
 ) -> None:
     (media / PERSON).unlink()  # the camera "is offline": ffmpeg exits at once
-    rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]), **FAST)
+    rig = rig_factory(camera(shared_dir, media, ["detect"]), **FAST)
     with caplog.at_level(logging.INFO):
         rig.capture.start()
         assert wait_for(lambda: rig.metrics.restarts.value >= 2, 5)
     times = rig.metrics.restart_times()
     assert times[1] - times[0] >= 0.9  # the first retry came 0.5 s after a failure, the next 1 s after
-    ffmpeg_lines = [r for r in caplog.records if r.name == "ffmpeg.back.detect_clips"]
+    ffmpeg_lines = [r for r in caplog.records if r.name == "ffmpeg.back.detect"]
     assert any("No such file or directory" in r.getMessage() and r.levelno == logging.ERROR for r in ffmpeg_lines)
     assert any("exited with code" in r.getMessage() for r in caplog.records if r.name == "ffmpeg.back")
     assert rig.frames.empty() and rig.metrics.capture_pid.value in (0, *rig.capture.pids)
@@ -322,3 +325,62 @@ def test_ffmpeg_dies_with_a_killed_camera_process(shared_dir: Path, media: Path,
             os.kill(pid, signal.SIGKILL)
         ring.close()
         ring.unlink()
+
+
+def test_a_network_source_that_is_down_is_probed_every_few_seconds_not_with_growing_backoff(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: connection refused at once
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    source = {"path": f"rtsp://127.0.0.1:{port}/cam", "roles": ["detect"], "input_args": "-rtsp_transport tcp"}
+    cam = camera(shared_dir, media, ["record"], source, record={"enabled": False})
+    rig = rig_factory(cam, **FAST)
+    with caplog.at_level(logging.DEBUG):
+        rig.capture.start()
+        assert wait_for(lambda: rig.metrics.restarts.value >= 6, 30)
+    times = rig.metrics.restart_times()
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert max(gaps) <= capture_module.NETWORK_PROBE + 1.5, gaps  # not 4, 8, 16... s
+    down = [r for r in caplog.records if "is down; probing every" in r.getMessage()]
+    assert len(down) == 1
+    refused = [r for r in caplog.records if r.name == "ffmpeg.back.detect" and r.levelno >= logging.WARNING]
+    assert 1 <= len(refused) <= 4, [r.getMessage() for r in refused]  # the first failures only, not every probe
+
+
+@pytest.fixture
+def small_cache(tmp_path: Path) -> Iterator[Path]:
+    """The rig's cache folder on a 4 MB tmpfs, unmounted afterwards."""
+    with tmpfs(tmp_path / "cache", "size=4m") as folder:
+        yield folder
+
+
+def test_a_full_disk_stops_segments_not_frames_and_writing_resumes_by_itself(
+    shared_dir: Path,
+    media: Path,
+    small_cache: Path,
+    rig_factory: Callable[..., Rig],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(capture_module, "DISK_FULL_RETRY", 1.0)
+    monkeypatch.setattr(capture_module, "RECOVERED_AFTER", 3.0)
+    filler = small_cache / "filler"
+    (small_cache / "back" / "clips").mkdir(parents=True)
+    fill(filler)
+    rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]), **FAST)
+    with caplog.at_level(logging.INFO):
+        rig.capture.start()
+        assert wait_for(lambda: rig.metrics.storage_full.value == 1, 30), "no disk-full report"
+        detect_pid = rig.metrics.capture_pid.value
+        frames = rig.metrics.frames.value
+        assert wait_for(lambda: rig.metrics.frames.value >= frames + 20, 20)  # frames go on
+        assert rig.metrics.capture_pid.value == detect_pid  # the detect ffmpeg never stopped
+        full = [r.getMessage() for r in caplog.records if "disk full at" in r.getMessage()]
+        assert full == [f"disk full at {small_cache / 'back'}: clips segments of back stop until space is freed"
+                        " (retrying every 1 s); detection goes on"]  # fmt: skip
+        filler.unlink()
+        assert wait_for(lambda: rig.metrics.storage_full.value == 0, 30), "writing did not resume"
+    assert wait_for(lambda: any(p.stat().st_size > 0 for p in (small_cache / "back" / "clips").glob("*.mp4")), 10)
+    assert len([r for r in caplog.records if "disk full at" in r.getMessage()]) == 1
+    assert not [r for r in caplog.records if "No space left on device" in r.getMessage()]  # the one line says it

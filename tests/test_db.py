@@ -7,22 +7,17 @@ import shutil
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import peewee as pw
-import psycopg2
 import pytest
 
 from frigate_like.db import queries, recordings
 from frigate_like.db.database import backup_sqlite, close_database, open_database
 from frigate_like.errors import BadRequest, Conflict, FrigateLikeError, Unavailable
 from frigate_like.migrations import MIGRATIONS_DIR
-
-PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 REAL_MIGRATIONS = sorted(path.stem for path in MIGRATIONS_DIR.glob("[0-9]*.py"))
 LATER_MIGRATION = '''"""900: a test-only table, after every real migration."""
@@ -39,21 +34,6 @@ def rollback(migrator, database, *, fake=False, **kwargs):
 class DbSettings:
     path: Path
     url: str | None = None
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg2.connect(PG_DSN) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    conn.close()
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

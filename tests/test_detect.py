@@ -356,6 +356,32 @@ def test_a_detector_stuck_in_one_detection_is_killed_and_restarted(
         assert top_label(client.detect(timeout=10.0)) == CAR
 
 
+def test_a_detector_stopped_between_detections_is_noticed_and_restarted(
+    model: ModelConfig, tensors: dict[int, np.ndarray]
+) -> None:
+    """SIGSTOP while idle: no detection runs (detection_start is 0), only the heartbeat goes stale."""
+    with (
+        DetectorHub(model, {"cpu": detector_config()}, ["front"], stuck_after=2.0) as hub,
+        DetectorClient(hub.channel("front")) as client,
+    ):
+        hub.start()
+        client.input[:] = tensors[PERSON]
+        assert top_label(client.detect(timeout=5.0)) == PERSON
+        old_pid = int(hub.stats()["cpu"]["pid"] or 0)
+        os.kill(old_pid, signal.SIGSTOP)
+        try:
+            assert hub.stats()["cpu"]["detection_start"] == 0.0
+            assert hub.check() == []  # not yet stale
+            wait_for_restart(hub, "cpu", timeout=15.0)
+        finally:
+            if alive(old_pid):
+                os.kill(old_pid, signal.SIGKILL)
+        assert "no sign of life" in hub.restart_reasons["cpu"]
+        assert not alive(old_pid)
+        client.input[:] = tensors[CAR]
+        assert top_label(client.detect(timeout=10.0)) == CAR
+
+
 def test_hub_start_without_a_coral_fails_clearly_and_cleans_up(model: ModelConfig) -> None:
     hub = DetectorHub(model, {"coral": detector_config(kind="edgetpu", device="usb")}, ["front"])
     channel = hub.channel("front")

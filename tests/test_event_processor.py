@@ -86,7 +86,9 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     processor.object_started(state)
     processor.finish(timeout=1)  # handles the start
     row = queries.get_event(state.id)
-    assert row is not None and row["end_time"] is None and row["has_clip"] and row["thumbnail"]
+    assert row is not None and row["end_time"] is None and row["thumbnail"]
+    assert not row["has_clip"] and not row["has_snapshot"]  # true only once the files exist
+    assert (clips_dir / f"drive-{state.id}.live.json").exists()  # what a crash would leave
     assert queries.list_events(camera="drive")[0]["id"] == state.id  # in progress events are listed
 
     state.end_time = t0 + 10
@@ -100,6 +102,41 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     assert clip_duration(clip) >= 6.0  # 6 s of event plus 1 s pre and post capture, from key frames
     snapshot = cv2.imread(str(clips_dir / f"drive-{state.id}.jpg"))
     assert snapshot is not None and snapshot.shape[0] == 216  # snapshots.height
+    assert sorted(p.name for p in clips_dir.iterdir()) == [f"drive-{state.id}.jpg", f"drive-{state.id}.mp4"]
+
+
+def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    t0 = source.segments()[0].start
+    now = [t0 + 4]
+    before_crash = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(),
+                                  clock=lambda: now[0])  # fmt: skip
+    state = _state(t0 + 4, _frame(shared_dir))
+    before_crash.object_started(state)
+    now[0] = t0 + 9
+    before_crash.object_updated(state, "frame")
+    before_crash.finish(timeout=0)  # its last DB update at t0 + 9; then the process "dies"
+    assert (clips_dir / f"drive-{state.id}.best.jpg").exists()
+    no_record = queries.create_event("drive", "car", t0 + 12, id=f"{t0 + 12}-crashd")  # died before any record
+    (clips_dir / f"drive-{no_record}.jpg.tmp").write_bytes(b"half a jpeg")
+
+    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    assert after.recover(queries.open_events()) == 2
+    assert queries.open_events() == []
+    row = queries.get_event(state.id)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 9)  # its last update, not "now"
+    assert row["has_clip"] and clip_duration(clips_dir / f"drive-{state.id}.mp4") >= 5.0
+    assert row["has_snapshot"] and cv2.imread(str(clips_dir / f"drive-{state.id}.jpg")) is not None
+    row = queries.get_event(no_record)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 12)
+    assert not row["has_snapshot"] and not (clips_dir / f"drive-{no_record}.jpg").exists()
+    assert row["has_clip"] == (clips_dir / f"drive-{no_record}.mp4").exists()
+    leftovers = [p.name for p in clips_dir.iterdir() if p.name.endswith((".tmp", ".live.json", ".best.jpg"))]
+    assert leftovers == []
 
 
 def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path) -> None:
@@ -119,3 +156,24 @@ def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp
     assert row is not None and row["end_time"] == pytest.approx(t0 + 8)
     assert not row["has_clip"] and not row["has_snapshot"]
     assert list(tmp_path.glob("drive-*")) == []
+
+
+def test_an_event_left_open_is_cut_from_the_24_7_recordings_when_the_clips_cache_lost_it(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path
+) -> None:
+    from frigate_like.db import recordings
+    from frigate_like.events.recovery import RecordedClips
+
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    recorded = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5).segments()
+    for segment in recorded:  # the footage as the recordings maintainer would have filed it
+        recordings.add_recording("drive", str(segment.path), segment.start, segment.end, segment.path.stat().st_size)
+    t0 = recorded[0].start
+    empty_cache = ClipCache(tmp_path / "cache", "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    event_id = queries.create_event("drive", "car", t0 + 6, id=f"{t0 + 6}-tmpfsx")
+    processor = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": empty_cache}, threading.Event())
+    assert processor.recover(queries.open_events(), lambda cam: RecordedClips(cam, recordings, find_ffmpeg())) == 1
+    row = queries.get_event(event_id)
+    assert row is not None and row["has_clip"] and row["end_time"] == pytest.approx(t0 + 6)
+    assert clip_duration(clips_dir / f"drive-{event_id}.mp4") >= 1.5  # pre + post capture of 1 s each

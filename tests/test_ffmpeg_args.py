@@ -12,6 +12,7 @@ import pytest
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.video.ffmpeg import (
     FFMPEG_ENV_OVERRIDES,
+    SURVIVABLE_MP4,
     build_command,
     build_commands,
     ffmpeg_env,
@@ -58,6 +59,8 @@ def segments(role: str, args: list[str], run: str = "run1") -> list[str]:
     folder = CACHE / "back" / role
     return [
         *args,
+        "-segment_format_options",
+        SURVIVABLE_MP4,
         "-segment_list",
         f"{folder}/segments-{run}.csv",
         "-segment_list_type",
@@ -66,18 +69,34 @@ def segments(role: str, args: list[str], run: str = "run1") -> list[str]:
     ]
 
 
-def test_all_roles_on_one_input_frigate_08_layout(shared_dir: Path) -> None:
+def test_all_roles_on_one_input_detect_apart_from_storage(shared_dir: Path) -> None:
+    """Frigate 0.8's outputs, but a full disk must not end detection: two ffmpegs on the input."""
     cam = camera(
         shared_dir,
-        {"ffmpeg": {"inputs": [{"path": RTSP, "roles": ["detect", "clips", "record"]}]}, "record": {"enabled": True}},
+        {
+            "ffmpeg": {"inputs": [{"path": RTSP, "roles": ["detect", "clips", "record"]}]},
+            "record": {"enabled": True},
+        },
+        ffmpeg={"hwaccel_args": "-hwaccel vaapi"},
     )
-    [command] = build_commands(cam, CACHE, "/usr/bin/ffmpeg", "run1")
-    assert command.roles == ("detect", "clips", "record")
-    assert command.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720)
-    assert command.args == [
-        "/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "warning", *DEFAULT_INPUT, "-threads", "1", "-i", RTSP,
-        *detect_tail(), *segments("clips", CLIPS), *segments("record", RECORD),
-    ]  # fmt: skip
+    detect, storage = build_commands(cam, CACHE, "/usr/bin/ffmpeg", "run1")
+    assert detect.roles == ("detect",) and storage.roles == ("clips", "record")
+    assert detect.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720) and storage.frame_size is None
+    head = ["/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "warning", "-hwaccel", "vaapi", *DEFAULT_INPUT]
+    assert detect.args == [*head, "-threads", "1", "-i", RTSP, *detect_tail()]
+    assert storage.args == [*head, "-i", RTSP, *segments("clips", CLIPS), *segments("record", RECORD)]
+
+
+def test_a_capture_device_keeps_one_ffmpeg_for_all_its_roles(shared_dir: Path) -> None:
+    """/dev/video0 opens once: a second ffmpeg for the segments would find it busy."""
+    cam = camera(
+        shared_dir,
+        {
+            "ffmpeg": {"inputs": [{"path": "/dev/video0", "roles": ["detect", "clips"], "input_args": "-f v4l2"}]},
+        },
+    )
+    [command] = build_commands(cam, CACHE, "ffmpeg", "run1")
+    assert command.roles == ("detect", "clips") and command.frame_size is not None
 
 
 def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Path) -> None:

@@ -97,6 +97,22 @@ def test_event_starts_only_when_median_score_reaches_threshold(camera: CameraCon
     assert objects.objects == {}
 
 
+def test_frames_without_a_detector_answer_keep_objects_so_one_visit_stays_one_event(camera: CameraConfig) -> None:
+    recorder = Recorder()
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [recorder])
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0),), (), ()))
+    assert recorder.kinds() == ["started"]
+    for i in range(1, 30):  # 6 s of frames while the detector is stopped
+        objects.handle(FrameUpdate("front", 1.0 + 0.2 * i, i, (), (), (), detector_answered=False))
+    assert recorder.kinds() == ["started"] and list(objects.objects) == ["1-abc"]
+    assert objects.true_positive_counts() == {"person": 1}
+    objects.handle(FrameUpdate("front", 7.2, 31, (_obj(0.9, 7.2),), (), ()))  # detection resumes: same track
+    objects.handle(FrameUpdate("front", 7.4, 32, (), (), ()))  # a real answer with nothing in it
+    assert recorder.kinds() == ["started", "updated", "ended"]
+    assert recorder.calls[-1] == ("ended", "1-abc", 7.4)
+
+
 def test_false_positive_never_becomes_an_event(camera: CameraConfig) -> None:
     recorder = Recorder()
     _, read = _frames_read()

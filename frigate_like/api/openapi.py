@@ -98,6 +98,7 @@ CAMERA_STATS: Schema = {
         "reconnects_last_hour": {"type": "integer", "minimum": 0},
         "detection_enabled": {"type": "boolean"},
         "paused": {"type": "boolean", "description": "NEW: paused (camera groups): no frames by design"},
+        "storage_full": {"type": "boolean", "description": "its clips/record ffmpeg stopped on a full disk"},
     },
 }
 STORAGE: Schema = {
@@ -109,6 +110,18 @@ STORAGE: Schema = {
         "free": {"type": "number", "description": "MB"},
         "mnt_type": {"type": "string", "description": "file-system type from /proc/mounts"},
         "mount_type": {"type": "string", "description": "the same, under Frigate 0.8's name"},
+    },
+}
+HEALTH: Schema = {
+    "type": "object",
+    "required": ["ok", "error", "last_error", "last_error_time", "restarts", "backlog"],
+    "properties": {
+        "ok": {"type": "boolean", "description": "doing its work now"},
+        "error": {"type": "string", "nullable": True, "description": "why not, while not ok"},
+        "last_error": {"type": "string", "nullable": True},
+        "last_error_time": {"type": "number", "nullable": True, "description": "epoch s"},
+        "restarts": {"type": "integer", "minimum": 0},
+        "backlog": {"type": "integer", "nullable": True, "description": "work queued while failing"},
     },
 }
 STATS: Schema = {
@@ -138,6 +151,11 @@ STATS: Schema = {
                 "uptime": {"type": "integer", "description": "seconds"},
                 "version": {"type": "string"},
                 "storage": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Storage"}},
+                "health": {
+                    "type": "object",
+                    "description": "per background subsystem (events writer, recordings, detectors...)",
+                    "additionalProperties": {"$ref": "#/components/schemas/Health"},
+                },
             },
         },
     },
@@ -393,6 +411,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
                 "Stats": STATS,
                 "CameraStats": CAMERA_STATS,
                 "Storage": STORAGE,
+                "Health": HEALTH,
                 **SKELLYCAM_SCHEMAS,
             },
         },

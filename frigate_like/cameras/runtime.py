@@ -172,15 +172,20 @@ class CameraRuntimes:
         process.start()
         runtime.process = process
 
-    def restart_dead(self) -> None:
-        """Restarts camera processes that died (the watchdog); none once the daemon stops."""
+    def restart_dead(self) -> dict[str, str]:
+        """Restarts camera processes that died (the watchdog); none once the daemon stops.
+
+        Returns ``{camera: why}`` of the processes restarted (the watchdog reports them in ``service.health``)."""
+        restarted: dict[str, str] = {}
         with self.lock:
             for runtime in self._runtimes.values():
                 process = runtime.process
                 if process is not None and not process.is_alive() and not self._settings.children_stop.is_set():
                     logger.error("camera process %s exited (code %s); restarting", runtime.name, process.exitcode)
                     runtime.restarts.append(time.time())
+                    restarted[runtime.name] = f"camera process exited with code {process.exitcode}"
                     self.start_process(runtime)
+        return restarted
 
     def stop_all(self) -> None:
         """Daemon stop: no more restarts; every process asked at once, then joined."""

@@ -65,9 +65,18 @@ def open_database(
         db.connect()
     except pw.OperationalError as exc:
         raise Unavailable(f"cannot connect to the database {_describe(db_cfg)}: {exc}") from exc
+    except pw.DatabaseError as exc:  # e.g. "file is not a database", met by the first pragma
+        if sqlite_file is None:
+            raise
+        raise CorruptDatabase(sqlite_file, exc) from None
     try:
         router = Router(db, migrate_dir=migrations_dir, migrate_table=MIGRATE_TABLE)
-        pending = _pending_migrations(db, router)
+        try:
+            pending = _pending_migrations(db, router)
+        except pw.DatabaseError as exc:
+            if sqlite_file is None or isinstance(exc, pw.OperationalError):
+                raise  # locked, or a server's error: not damage
+            raise CorruptDatabase(sqlite_file, exc) from None
         if pending:
             logger.info("database migrations pending: %s", ", ".join(pending))
             if existed and sqlite_file is not None:
@@ -83,6 +92,46 @@ def open_database(
         raise
     logger.info("database ready: %s", _describe(db_cfg))
     return db
+
+
+class CorruptDatabase(FrigateLikeError):
+    """The SQLite file is damaged. It is never deleted or overwritten: the user chooses."""
+
+    def __init__(self, path: Path, cause: BaseException) -> None:
+        self.path = path
+        super().__init__(
+            f"the database {path} is damaged ({cause}) and was left as it is: restore a backup over it"
+            f" ({path.name}.backup-*), or start once with --move-corrupt-database to move it aside"
+            " and begin an empty one"
+        )
+
+
+def move_aside_if_corrupt(path: Path) -> Path | None:
+    """Renames a damaged SQLite file (and its -wal/-shm) to ``<name>.corrupt-<utc time>``; the new name or None.
+
+    Only called when the user asks for it (``run --move-corrupt-database``).
+    """
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            healthy = conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        healthy = False
+    if healthy:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    logger.warning("moved the damaged database %s aside to %s; starting with an empty one", path, target)
+    return target
 
 
 def close_database(db: pw.Database) -> None:

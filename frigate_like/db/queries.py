@@ -84,6 +84,25 @@ def update_event(event_id: str, **fields: Any) -> bool:
     return Event.update(changes).where(Event.id == event_id).execute() > 0
 
 
+def open_events() -> list[dict[str, Any]]:
+    """Events without an end time, oldest first (at start: the ones a crash left open)."""
+    return _rows(Event.select(*_ROW_FIELDS).where(Event.end_time.is_null()).order_by(Event.start_time))
+
+
+def reset_connection() -> None:
+    """Drops the calling thread's connection, so the next query opens a new one.
+
+    After the server went away (PostgreSQL restarted, the connection was killed) the old
+    connection stays broken; peewee reconnects only when it is closed.
+    """
+    db = Event._meta.database
+    try:
+        if not db.is_closed():
+            db.close()
+    except pw.PeeweeException:
+        db._state.reset()  # closing a broken connection may fail: forget it anyway
+
+
 def end_event(
     event_id: str,
     end_time: float,

@@ -38,6 +38,8 @@ POLL_SECONDS = 1.0
 # Weight of the newest invoke time in the inference_speed moving average.
 _SPEED_ALPHA = 0.1
 _SPARE = "\0spare-"  # key of an unassigned spare channel (no camera name starts with NUL)
+# A new detector process gets this long to load its model before its heartbeat counts.
+START_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class DetectorMetrics:
     inference_speed: ctypes.c_double  # ms, exponential moving average
     detections: ctypes.c_uint64  # answered requests since the hub was built (rates from deltas)
     busy_seconds: ctypes.c_double  # total time spent in detect_raw
+    # Watchdog (issue 11): epoch seconds the serving loop last went round; stale while the
+    # process is stopped (SIGSTOP) or wedged, whether or not a request is in flight.
+    heartbeat: ctypes.c_double
 
     @classmethod
     def create(cls, ctx: BaseContext) -> DetectorMetrics:
@@ -66,6 +71,7 @@ class DetectorMetrics:
             ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_uint64, 0),
+            ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_double, 0.0),
         )
 
@@ -131,6 +137,7 @@ class DetectorProcess:
         requests, metrics, channels = self.requests, self.metrics, self.channels
         parent = os.getppid()
         while not self.stopping.value:
+            metrics.heartbeat.value = time.time()
             request = requests.get(POLL_SECONDS)
             if request is None:
                 if os.getppid() != parent:  # the daemon was killed (-9): do not outlive it
@@ -250,6 +257,7 @@ class DetectorHub:
         }
         self._processes: dict[str, BaseProcess] = {}
         self._runtimes: dict[str, RuntimeInfo] = {}
+        self.restart_reasons: dict[str, str] = {}  # why check() last restarted each detector
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -318,6 +326,7 @@ class DetectorHub:
     def _spawn(self, name: str) -> Connection:
         ready_reader, ready_writer = self.mp_context.Pipe(duplex=False)
         self.metrics[name].detection_start.value = 0.0
+        self.metrics[name].heartbeat.value = time.time() + START_GRACE
         process = self.mp_context.Process(  # type: ignore[attr-defined]
             target=self._workers[name].run, args=(ready_writer,), name=f"detector:{name}", daemon=True
         )
@@ -339,14 +348,20 @@ class DetectorHub:
             now = time.time()
             for name, process in list(self._processes.items()):
                 started = self.metrics[name].detection_start.value
+                silent = now - self.metrics[name].heartbeat.value
                 if not process.is_alive():
-                    logger.error("detector %s exited (code %s); restarting", name, process.exitcode)
+                    reason = f"exited (code {process.exitcode})"
                 elif started and now - started > self.stuck_after:
-                    logger.error("detector %s stuck in one detection for %.1f s; restarting", name, now - started)
-                    process.kill()
-                    process.join(POLL_SECONDS * 5)
+                    reason = f"stuck in one detection for {now - started:.1f} s"
+                elif not started and silent > self.stuck_after:
+                    reason = f"no sign of life for {silent:.1f} s (stopped or wedged)"
                 else:
                     continue
+                logger.error("detector %s %s; restarting", name, reason)
+                self.restart_reasons[name] = reason
+                if process.is_alive():
+                    process.kill()  # SIGKILL also ends a SIGSTOPped process
+                    process.join(POLL_SECONDS * 5)
                 if not process.is_alive():
                     process.close()
                 self._spawn(name).close()

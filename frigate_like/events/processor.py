@@ -11,6 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.events.backlog import EventStore, HealthLike, WriteBacklog
+from frigate_like.events.recovery import (
+    CaptureTimes,
+    ClipCutter,
+    LiveFiles,
+    close_crashed_events,
+    media_name,
+    write_atomically,
+)
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
@@ -29,15 +38,6 @@ class ClipSource(Protocol):
     def clip_ready(self, end_time: float) -> bool: ...
     def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
     def maintain(self) -> object: ...
-
-
-class EventStore(Protocol):
-    """The DB operations events need (db/queries.py)."""
-
-    @property
-    def create_event(self) -> Callable[..., object]: ...
-    @property
-    def update_event(self) -> Callable[..., object]: ...
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ class _LiveEvent:
     wants_snapshot: bool = False
     dirty: bool = False
     latest: EventData | None = field(default=None)
+    best_time: float | None = None  # frame time of the best frame last written to its live file
 
 
 class EventProcessor:
@@ -106,10 +107,14 @@ class EventProcessor:
         stop: threading.Event,
         clock: Callable[[], float] = time.time,
         switches: Any = None,
+        spill_path: Path | None = None,
+        health: HealthLike | None = None,
     ) -> None:
         self._cameras = cameras
         self._clips_dir = clips_dir
-        self._store = store
+        # Every DB write goes through the backlog: a database that refuses writes delays them, never loses them.
+        self._writes = WriteBacklog(store, spill_path, health)
+        self._live_files = LiveFiles(clips_dir)  # what a crash leaves to close the event with
         self._clip_sources = clip_sources
         self._stop = stop
         self._clock = clock
@@ -136,6 +141,10 @@ class EventProcessor:
     def object_ended(self, obj: ObjectState) -> None:
         self._inbox.put(("end", EventData.of(obj)))
 
+    def backlog(self) -> int:
+        """Writes waiting for the database, plus events waiting to be handled."""
+        return len(self._writes) + self._inbox.qsize()
+
     # -- the writer thread ----------------------------------------------------------------------
     def run(self) -> None:
         next_maintenance = 0.0
@@ -148,8 +157,9 @@ class EventProcessor:
             except Exception:
                 logger.exception("event processing failed")
             now = self._clock()
-            self._flush_live(now)
-            self._finish_ready(now, force=False)
+            self._step("retrying queued event writes", self._writes.retry)
+            self._step("updating live events", self._flush_live, now)
+            self._step("finishing ended events", self._finish_ready, now, False)
             if now >= next_maintenance:
                 next_maintenance = now + 5.0
                 for source in self._clip_sources.values():
@@ -175,6 +185,14 @@ class EventProcessor:
             if self._finish_ready(self._clock(), force=False) == 0:
                 time.sleep(0.2)
         self._finish_ready(self._clock(), force=True)
+        self._writes.close()
+
+    def _step(self, what: str, step: Callable[..., object], *args: object) -> None:
+        """One periodic step; its failure is logged and the loop goes on (the next pass retries)."""
+        try:
+            step(*args)
+        except Exception:
+            logger.exception("event writer: %s failed", what)
 
     # -- steps ----------------------------------------------------------------------------------
     def _handle(self, kind: str, data: EventData) -> None:
@@ -198,8 +216,8 @@ class EventProcessor:
         source = self._clip_sources.get(data.camera)
         if live.wants_clip and source is not None:
             source.hold(data.id, data.start_time - cam.clips.pre_capture)
-        self._store.create_event(
-            id=data.id,
+        self._writes.create(
+            data.id,
             camera=data.camera,
             label=data.label,
             start_time=data.start_time,
@@ -207,19 +225,53 @@ class EventProcessor:
             false_positive=data.false_positive,
             zones=list(data.zones),
             thumbnail=self._thumbnail(data),
-            has_clip=live.wants_clip,
-            has_snapshot=live.wants_snapshot,
+            has_clip=False,  # true once the file exists
+            has_snapshot=False,
         )
+        self._record_live(data, live, data.start_time)
         logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
 
     def _flush_live(self, now: float, force: bool = False) -> None:
         for event_id, live in self._live.items():
             if live.dirty and live.latest is not None and (force or now - live.last_db_update >= DB_UPDATE_INTERVAL):
                 data = live.latest
-                self._store.update_event(
+                self._writes.update(
                     event_id, top_score=data.top_score, zones=list(data.zones), thumbnail=self._thumbnail(data)
                 )
                 live.last_db_update, live.dirty = now, False
+                self._record_live(data, live, now)
+
+    def _record_live(self, data: EventData, live: _LiveEvent, now: float) -> None:
+        """Keeps the event's live files current: a crash then leaves its last update and best frame."""
+        try:
+            best_jpg = None
+            if live.wants_snapshot and data.best is not None and data.best.frame_time != live.best_time:
+                best_jpg = render_best(data.best, data.label, self._cameras[data.camera].snapshots)
+                live.best_time = data.best.frame_time
+            self._live_files.record(data.camera, data.id, now, live.wants_clip, best_jpg)
+        except Exception as exc:  # e.g. disk full: the event goes on, only its crash record is stale
+            logger.warning("event %s: cannot write its live files: %s", data.id, exc)
+
+    def recover(
+        self, open_events: list[dict[str, Any]], recorded: Callable[[str], ClipCutter] | None = None
+    ) -> int:
+        """At start: closes the events a crash left open (see events/recovery.py); returns how many.
+
+        ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage."""
+        results = close_crashed_events(
+            open_events, self._live_files, self._clip_sources, self._capture_times, recorded
+        )
+        for result in results:
+            self._writes.update(
+                result.event_id, end_time=result.end_time, has_clip=result.has_clip, has_snapshot=result.has_snapshot
+            )
+        for path in self._live_files.sweep():
+            logger.info("removed %s, left by an earlier run", path.name)
+        return len(results)
+
+    def _capture_times(self, camera: str) -> CaptureTimes | None:
+        cam = self._cameras.get(camera)
+        return None if cam is None else cam.clips
 
     def _end(self, data: EventData) -> None:
         live = self._live.pop(data.id, None) or _LiveEvent()
@@ -261,9 +313,8 @@ class EventProcessor:
 
     def _finalise(self, pending: PendingClip, source: ClipSource | None) -> None:
         data = pending.event
-        # Not Path.with_suffix: the event id itself contains a dot.
-        clip_path = self._clips_dir / f"{data.camera}-{data.id}.mp4"
-        snapshot_path = self._clips_dir / f"{data.camera}-{data.id}.jpg"
+        clip_path = self._clips_dir / media_name(data.camera, data.id, ".mp4")
+        snapshot_path = self._clips_dir / media_name(data.camera, data.id, ".jpg")
         has_clip = False
         if pending.wants_clip and source is not None:
             try:
@@ -275,7 +326,7 @@ class EventProcessor:
         has_snapshot = False
         if pending.wants_snapshot and data.best is not None:
             has_snapshot = self._write_snapshot(data, snapshot_path)
-        self._store.update_event(
+        self._writes.update(
             data.id,
             end_time=data.end_time if data.end_time is not None else self._clock(),
             top_score=data.top_score,
@@ -285,17 +336,16 @@ class EventProcessor:
             has_clip=has_clip,
             has_snapshot=has_snapshot,
         )
+        self._live_files.remove(data.camera, data.id)
         logger.info("event %s ended (clip: %s, snapshot: %s)", data.id, has_clip, has_snapshot)
 
     def _write_snapshot(self, data: EventData, path: Path) -> bool:
         assert data.best is not None
         try:
             jpg = render_best(data.best, data.label, self._cameras[data.camera].snapshots)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(jpg)
-            tmp.replace(path)  # atomic: a crash never leaves half a snapshot under the final name
+            write_atomically(path, jpg)
             return True
-        except OSError:
+        except Exception:  # a disk full or a bad frame must not keep the event from ending
             logger.exception("snapshot for event %s could not be written", data.id)
             return False
 

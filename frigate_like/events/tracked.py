@@ -114,6 +114,8 @@ class CameraObjects:
 
     # -- per frame ---------------------------------------------------------------------------
     def handle(self, update: FrameUpdate) -> None:
+        if not update.detector_answered:
+            return  # not "no objects": nothing was looked at; every object keeps its state until it is
         self.last_update = update
         seen: set[str] = set()
         for tracked in update.objects:

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 CLIP_TIMEOUT_S = 120.0
 EDGE_EPSILON_S = 0.05  # an inpoint/outpoint this close to a file's edge is left out
 CLIPS_SEGMENT_TIME = 10.0  # ffmpeg's -segment_time for the clips role
+GAP_TOLERANCE_S = 1.0  # missing footage between two segments worth a warning
 DEFAULT_MARGIN_S = 30.0  # an event may be reported some seconds after its first frame
 
 
@@ -48,6 +49,11 @@ class ClipWriter:
                 "clip %s: footage covers %.3f-%.3f of %.3f-%.3f", out_path.name,
                 max(start, parts[0].start), min(end, parts[-1].end), start, end,
             )
+        for gap_start, gap_end in gaps(parts):
+            logger.warning(
+                "clip %s has a gap: %.1f s of footage missing from %.3f to %.3f (its ffmpeg stopped or restarted)",
+                out_path.name, gap_end - gap_start, gap_start, gap_end,
+            )  # fmt: skip
         tmp_path = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
         try:
             with tempfile.TemporaryDirectory(prefix="clip-") as work:
@@ -86,6 +92,15 @@ class ClipWriter:
             return False
         logger.debug("clip %s written in %.2f s", out_path.name, time.monotonic() - started)
         return True
+
+
+def gaps(parts: Sequence[Segment], tolerance: float = GAP_TOLERANCE_S) -> list[tuple[float, float]]:
+    """Spans between consecutive segments (sorted by start) longer than ``tolerance`` seconds."""
+    return [
+        (before.end, after.start)
+        for before, after in zip(parts, parts[1:], strict=False)
+        if after.start - before.end > tolerance
+    ]
 
 
 def remove_partial_clips(folder: Path) -> list[Path]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like.record.segments import Segment, SegmentIndex
+from frigate_like.storage import is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +226,8 @@ class RecordingMaintainer:
             move_file(segment.path, target)
         except OSError as exc:
             self._store.forget_recording(str(target))
-            return self._failed(state, f"cannot move {segment.path} to {target}: {exc}")
+            where = f"disk full at {self.recordings_dir}: " if is_disk_full(exc) else ""  # retention frees space
+            return self._failed(state, f"{where}cannot move {segment.path} to {target}: {exc}")
         self._note_gap(camera, state, segment)
         with self._lock:
             state.moved += 1

@@ -131,6 +131,7 @@ class CameraProcess:
                 objects: tuple[Any, ...] = ()
                 motion: tuple[Any, ...] = ()
                 regions: tuple[Any, ...] = ()
+                answered = True
                 detect = bool(parts.metrics.detect_enabled.value)
                 if detect and not detecting:
                     # switched back on (MQTT): old tracks would come back under ids whose events ended
@@ -142,10 +143,13 @@ class CameraProcess:
                         objects, motion, regions = processor.process(ring.frame(slot), frame_time)
                     except DetectorUnavailable as exc:
                         logger.warning("frame skipped: %s", exc)
+                        answered = False
                 detections = processor.detections_run - detections_before
                 detections_before = processor.detections_run
                 self._publish_rates(process_rate, detection_rate, 1, detections)
-                update = FrameUpdate(cam.name, frame_time, slot, tuple(objects), tuple(motion), tuple(regions))
+                update = FrameUpdate(
+                    cam.name, frame_time, slot, tuple(objects), tuple(motion), tuple(regions), answered
+                )
                 try:
                     parts.updates.put_nowait(update)
                 except queue.Full:

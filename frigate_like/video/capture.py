@@ -6,6 +6,11 @@ Threads of the camera process, no processes of our own:
   no frame for ``no_frame_timeout`` s, with exponential backoff (1 s, 2 s, ... 30 s; back to
   1 s after a healthy minute), keeps the rates in :class:`CaptureMetrics`, and at the end
   stops every ffmpeg (SIGTERM so segments are finished cleanly, SIGKILL after the timeout).
+  A network source that is down is probed every ``NETWORK_PROBE`` s instead (frames resume
+  within seconds of its return), and only its first failure is logged in full. A segment
+  ffmpeg that hit a full disk is retried every ``DISK_FULL_RETRY`` s, with one "disk full
+  at <path>" line and ``storage_full`` set until it writes again; the detect ffmpeg is
+  another process (``ffmpeg.process_roles``), so frames keep flowing meanwhile.
 - ``frames`` (per detect ffmpeg run) reads exactly one frame at a time from ffmpeg's stdout
   straight into the next ring slot, stamps it and offers ``(slot, time)`` to the bounded
   ``frames`` queue. A full queue drops the frame (counted) and the slot is reused, so a
@@ -40,11 +45,12 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from frigate_like.config import CameraConfig, CameraInput
+from frigate_like.storage import DISK_FULL_TEXT
 from frigate_like.video.ffmpeg import (
     SEGMENT_ROLES,
-    active_roles,
     build_command,
     ignored_roles,
+    process_roles,
     segment_dir,
 )
 from frigate_like.video.frames import FrameRing
@@ -58,6 +64,9 @@ TERM_TIMEOUT = 5.0  # s a stalled ffmpeg gets to exit after SIGTERM before SIGKI
 TICK = 0.5  # s between watchdog checks (every wait is ≤ 1 s so stop is noticed)
 RATE_TAU = 3.0  # s, time constant of the fps moving averages
 RESTART_HISTORY = 256  # restart times kept for "reconnects in the last hour" (≥ 3600 / 30 s)
+NETWORK_PROBE = 2.0  # s between attempts while a network source is down (not exponential)
+DISK_FULL_RETRY = 10.0  # s between attempts of a segment ffmpeg that hit a full disk
+RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as working again
 
 
 class StopEvent(Protocol):
@@ -81,6 +90,7 @@ class CaptureMetrics:
         self.capture_pid = ctx.Value("i", 0, lock=False)
         self.restarts = ctx.Value("Q", 0, lock=False)
         self.last_frame_time = ctx.Value("d", 0.0, lock=False)
+        self.storage_full = ctx.Value("b", 0, lock=False)  # a segment ffmpeg stopped on a full disk
         self._restart_times = ctx.Array("d", RESTART_HISTORY, lock=False)
 
     def record_restart(self, when: float) -> None:
@@ -134,10 +144,38 @@ class _Input:
     next_start: float = 0.0  # monotonic; 0 = now
     backoff: float = BACKOFF_START
     terminating_since: float | None = None
+    failing_since: float | None = None  # monotonic; set from the second failed run in a row
+    failures: int = 0  # failed runs in a row
+    saw_disk_full: bool = False  # this run's stderr said "No space left on device"
+    disk_full_since: float | None = None
 
     @property
     def detect(self) -> bool:
         return "detect" in self.roles
+
+    @property
+    def network(self) -> bool:
+        path = self.config.path
+        return "://" in path and not path.startswith("file:")
+
+    @property
+    def quiet(self) -> bool:
+        """Failing again: ffmpeg's own lines were logged the first time and are only debug now."""
+        return self.failing_since is not None or self.disk_full_since is not None
+
+
+class _StderrFilter(logging.Filter):
+    """Sees every stderr line of one input's ffmpeg: notes a full disk, hushes repeated failures."""
+
+    def __init__(self, inp: _Input) -> None:
+        super().__init__()
+        self._inp = inp
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if DISK_FULL_TEXT in record.getMessage():
+            self._inp.saw_disk_full = True
+            return False  # said once, with the path, by the watchdog ("disk full at ...")
+        return not self._inp.quiet
 
 
 class CameraCapture:
@@ -181,11 +219,13 @@ class CameraCapture:
         self.no_frame_timeout, self.healthy_after, self.term_timeout = no_frame_timeout, healthy_after, term_timeout
         self._backoff_start, self._backoff_max = backoff_start, backoff_max
         self._inputs: list[_Input] = []
+        self._filters: list[tuple[logging.Logger, logging.Filter]] = []  # on from start() to stop()
         for index, inp in enumerate(cam.ffmpeg.inputs):
-            roles = active_roles(cam, inp)
-            if roles:
-                name = f"ffmpeg.{cam.name}.{'_'.join(roles)}"
-                self._inputs.append(_Input(index, inp, roles, logging.getLogger(name), backoff=backoff_start))
+            for roles in process_roles(cam, inp):
+                ffmpeg_log = logging.getLogger(f"ffmpeg.{cam.name}.{'_'.join(roles)}")
+                entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start)
+                self._filters.append((ffmpeg_log, _StderrFilter(entry)))
+                self._inputs.append(entry)
         if sum(1 for i in self._inputs if i.detect) > 1:
             raise ValueError(f"camera {cam.name}: more than one input has the detect role")
         self._halt = threading.Event()
@@ -209,6 +249,8 @@ class CameraCapture:
                 )
         if not any(i.detect for i in self._inputs):
             self._log.info("camera %s has no detect input: no frames will be captured", self.cam.name)
+        for ffmpeg_log, stderr_filter in self._filters:
+            ffmpeg_log.addFilter(stderr_filter)
         self._watchdog = threading.Thread(target=self._watch, name=f"capture-{self.cam.name}", daemon=True)
         self._watchdog.start()
 
@@ -220,6 +262,8 @@ class CameraCapture:
             self._watchdog.join(timeout + 5.0)
             if self._watchdog.is_alive():
                 self._log.error("capture watchdog of %s did not stop", self.cam.name)
+        for ffmpeg_log, stderr_filter in self._filters:
+            ffmpeg_log.removeFilter(stderr_filter)
 
     @property
     def pids(self) -> list[int]:
@@ -264,9 +308,9 @@ class CameraCapture:
         code = proc.poll()
         if code is not None:
             self._reap(inp)
-            if inp.terminating_since is None:
-                self._log.warning("ffmpeg (%s) of %s exited with code %s", "+".join(inp.roles), self.cam.name, code)
-            self._schedule_restart(inp, now)
+            self._exited(inp, code, now)
+        elif inp.quiet and now - inp.started_at >= RECOVERED_AFTER:
+            self._recovered(inp, now)
         elif inp.terminating_since is not None:
             if now - inp.terminating_since > self.term_timeout:
                 proc.kill()
@@ -277,18 +321,62 @@ class CameraCapture:
             inp.terminating_since = now
             proc.terminate()
 
+    def _exited(self, inp: _Input, code: int, now: float) -> None:
+        roles = "+".join(inp.roles)
+        if inp.saw_disk_full:
+            inp.saw_disk_full = False
+            if inp.disk_full_since is None:
+                inp.disk_full_since = now
+                self.metrics.storage_full.value = 1
+                self._log.error(
+                    "disk full at %s: %s segments of %s stop until space is freed (retrying every %.0f s)%s",
+                    segment_dir(self.cache_dir, self.cam.name, inp.roles[0]).parent, roles, self.cam.name,
+                    DISK_FULL_RETRY, "" if inp.detect else "; detection goes on",
+                )  # fmt: skip
+            inp.next_start = now + DISK_FULL_RETRY
+            return
+        healthy = now - inp.started_at >= self.healthy_after
+        inp.failures = 0 if healthy else inp.failures + 1
+        if inp.terminating_since is None and not inp.quiet:
+            self._log.warning("ffmpeg (%s) of %s exited with code %s", roles, self.cam.name, code)
+        if inp.failures >= 2 and inp.failing_since is None:
+            inp.failing_since = now
+            if inp.network:
+                self._log.warning("the source of %s (%s) is down; probing every %.0f s", self.cam.name, roles,
+                                  NETWORK_PROBE)  # fmt: skip
+            else:
+                self._log.warning("ffmpeg (%s) of %s keeps failing; retrying with backoff (details at debug level)",
+                                  roles, self.cam.name)  # fmt: skip
+        self._schedule_restart(inp, now)
+
+    def _recovered(self, inp: _Input, now: float) -> None:
+        roles = "+".join(inp.roles)
+        if inp.disk_full_since is not None:
+            self._log.warning("%s segments of %s are written again after %.0f s (disk full)", roles, self.cam.name,
+                              now - inp.disk_full_since)  # fmt: skip
+            if not any(other.disk_full_since is not None for other in self._inputs if other is not inp):
+                self.metrics.storage_full.value = 0
+        if inp.failing_since is not None:
+            self._log.warning("ffmpeg (%s) of %s works again after %.0f s", roles, self.cam.name,
+                              now - inp.failing_since)  # fmt: skip
+        inp.disk_full_since = inp.failing_since = None
+        inp.failures = 0
+
     def _schedule_restart(self, inp: _Input, now: float) -> None:
         if now - inp.started_at >= self.healthy_after:
             inp.backoff = self._backoff_start
+        if inp.network:  # a camera coming back must not wait for the next step of a long backoff
+            inp.backoff = min(inp.backoff, NETWORK_PROBE)
         inp.next_start = now + inp.backoff
-        self._log.info("restarting ffmpeg (%s) of %s in %.1f s", "+".join(inp.roles), self.cam.name, inp.backoff)
-        inp.backoff = min(inp.backoff * 2.0, self._backoff_max)
+        if not inp.quiet:
+            self._log.info("restarting ffmpeg (%s) of %s in %.1f s", "+".join(inp.roles), self.cam.name, inp.backoff)
+        inp.backoff = min(inp.backoff * 2.0, NETWORK_PROBE if inp.network else self._backoff_max)
 
     def _launch(self, inp: _Input, now: float) -> None:
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"
         rtmp_up = "rtmp" not in inp.roles or self._rtmp_listening(self.cam.rtmp.url or "")
         command = build_command(
-            self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id, rtmp_server_up=rtmp_up
+            self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id, inp.roles, rtmp_server_up=rtmp_up
         )
         if not rtmp_up:
             self._log.warning(

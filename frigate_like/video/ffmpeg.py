@@ -1,8 +1,10 @@
 """Builds each camera input's ffmpeg command line from the resolved config (pure: no I/O).
 
-Frigate 0.8's shape, one ffmpeg per input with one output per role::
+Frigate 0.8's shape, one output per role, but detection never shares an ffmpeg with storage:
+an input with the detect role and segment roles gets two ffmpegs (see :func:`process_roles`)::
 
-    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output> <clips output> <record output>
+    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output>
+    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <clips output> <record output>
 
 - ``detect``: raw yuv420p at the detect size and fps on stdout (``pipe:``), read by the capture
   straight into a shared-memory ring slot.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -33,6 +35,7 @@ FFMPEG_ENV_OVERRIDES: Mapping[str, str] = MappingProxyType({"TZ": "UTC"})
 
 SEGMENT_ROLES = ("clips", "record")
 SEGMENT_PATTERN = "%Y%m%d%H%M%S.mp4"
+SURVIVABLE_MP4 = "movflags=+empty_moov+default_base_moof+frag_every_frame:flush_packets=1"
 
 # Used only when a camera's output_args lacks a role (the config loader fills all four).
 DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -54,6 +57,7 @@ DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # scaler such as scale_vaapi) wins and we only add Frigate 0.8's -r/-s after it.
 _FILTER_OPTIONS = frozenset({"-vf", "-filter:v", "-filter_complex", "-lavfi"})
 _THREAD_OPTIONS = frozenset({"-threads", "-threads:v"})
+_DEVICE_FORMATS = frozenset({"v4l2", "video4linux2", "alsa", "pulse", "x11grab", "avfoundation", "dshow"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +122,29 @@ def detect_output_args(cam: CameraConfig) -> list[str]:
     return [*args, "-vf", f"fps={fps},scale={cam.width}:{cam.height}:flags=fast_bilinear", "pipe:"]
 
 
+def survivable_segments(args: Sequence[str]) -> list[str]:
+    """``args`` plus muxer options that keep an mp4 segment readable to its last frame when ffmpeg is
+    killed mid-segment, unless the user chose segment_format_options themselves.
+
+    A plain mp4 writes its index (moov) when the segment closes: a killed ffmpeg leaves an
+    unreadable file, i.e. a hole of up to one segment. Fragmented (empty moov, one fragment per
+    frame) and flushed per packet, everything written is playable; the cost is ~100 bytes of
+    fragment header per frame (+5 % at the person video's 170 kb/s, ~0.3 % at 3 Mb/s).
+    """
+    args = list(args)
+    if "-segment_format_options" in args:
+        return args
+    fmt = args[args.index("-segment_format") + 1] if "-segment_format" in args[:-1] else "mp4"
+    if fmt != "mp4":
+        return args  # e.g. mpegts survives a cut as it is
+    return [*args, "-segment_format_options", SURVIVABLE_MP4]
+
+
 def segment_output_args(cam: CameraConfig, role: str, cache_dir: Path, run_id: str) -> list[str]:
     """A ``clips`` or ``record`` output: ``-c copy`` segments plus this run's csv segment list."""
     folder = segment_dir(cache_dir, cam.name, role)
     return [
-        *_role_args(cam, role),
+        *survivable_segments(_role_args(cam, role)),
         # The csv list gets "name,start,end" when a segment is *finished*, so readers never
         # pick up a file ffmpeg is still writing.
         "-segment_list", str(segment_list_path(cache_dir, cam.name, role, run_id)),
@@ -152,11 +174,42 @@ def ignored_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
     return tuple(role for role in inp.roles if role not in served)
 
 
+def process_roles(cam: CameraConfig, inp: CameraInput) -> list[tuple[str, ...]]:
+    """The roles of ``inp`` grouped by ffmpeg process: detect alone, the copying roles (segments, rtmp) together.
+
+    With one ffmpeg for all, a full disk (``No space left on device`` on a segment) ends the
+    process and detection with it. Apart, the segment ffmpeg fails and is retried on its own
+    while frames keep flowing; the price is reading the input twice (BENCHMARKS.md).
+    """
+    roles = active_roles(cam, inp)
+    if opens_once(inp):
+        return [roles] if roles else []
+    groups = [tuple(r for r in roles if r == "detect"), tuple(r for r in roles if r != "detect")]
+    return [group for group in groups if group]
+
+
+def opens_once(inp: CameraInput) -> bool:
+    """A local capture device (``/dev/video0``, ``-f v4l2``/``alsa``): a second ffmpeg would find it busy,
+    so all of its roles share one ffmpeg, as in Frigate 0.8."""
+    args = list(inp.input_args)
+    device_format = any(a == "-f" and b in _DEVICE_FORMATS for a, b in zip(args, args[1:], strict=False))
+    return inp.path.startswith("/dev/") or device_format
+
+
 def build_command(
-    cam: CameraConfig, inp: CameraInput, cache_dir: Path, ffmpeg_bin: str, run_id: str, *, rtmp_server_up: bool = True
+    cam: CameraConfig,
+    inp: CameraInput,
+    cache_dir: Path,
+    ffmpeg_bin: str,
+    run_id: str,
+    roles: Sequence[str] | None = None,
+    *,
+    rtmp_server_up: bool = True,
 ) -> FfmpegCommand | None:
-    """The ffmpeg command of one input, or None when none of its roles has an output."""
-    roles = active_roles(cam, inp, rtmp_server_up=rtmp_server_up)
+    """The ffmpeg command of one input for ``roles`` (default: all its active roles), or None when
+    none of them has an output."""
+    served = active_roles(cam, inp, rtmp_server_up=rtmp_server_up)
+    roles = served if roles is None else tuple(r for r in served if r in roles)
     if not roles:
         return None
     input_args = list(inp.input_args)
@@ -189,14 +242,15 @@ def build_command(
 
 
 def build_commands(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
-    """One command per input that has an output, in config order (see :func:`build_command`)."""
+    """The commands of every input in config order, one per :func:`process_roles` group."""
     commands: list[FfmpegCommand] = []
     # Inputs are named by index in logs: their paths often carry the camera's password.
     for index, inp in enumerate(cam.ffmpeg.inputs):
         for role in ignored_roles(cam, inp):
             reason = f"{role} is disabled"
             logger.info("camera %s input %d: role %s has no output (%s)", cam.name, index, role, reason)
-        command = build_command(cam, inp, cache_dir, ffmpeg_bin, run_id)
-        if command is not None:
-            commands.append(command)
+        for roles in process_roles(cam, inp):
+            command = build_command(cam, inp, cache_dir, ffmpeg_bin, run_id, roles)
+            if command is not None:
+                commands.append(command)
     return commands

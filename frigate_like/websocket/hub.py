@@ -29,6 +29,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from frigate_like.supervise import Supervisor
 from frigate_like.websocket.frames import FrameSource
 from frigate_like.websocket.protocol import (
     FrameHeader,
@@ -42,6 +43,7 @@ from frigate_like.websocket.protocol import (
 
 logger = logging.getLogger(__name__)
 
+ENCODER_THREAD = "ws-frames"
 WAIT_S = 0.5  # longest sleep between frames: a new subscription is served within this
 TEXT_BACKLOG = 1000  # text messages kept per client; a client further behind loses the oldest
 _ALWAYS = logging.CRITICAL + 100  # the level of messages every client gets (state, errors)
@@ -73,17 +75,20 @@ class LiveHub:
         self._state_text = to_text(state_message({}))
         self.encoded: collections.Counter[str] = collections.Counter()  # frames packed per camera
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._supervisor: Supervisor | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._encode_frames, name="ws-frames", daemon=True)
-        self._thread.start()
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Starts the encoder thread, restarted if it fails: under the daemon's ``supervisor`` (its
+        health then shows in ``/api/stats``), else under one of its own."""
+        self._supervisor = supervisor or Supervisor(self._stop)
+        self._supervisor.spawn(ENCODER_THREAD, self._encode_frames, until=self._stop)
 
     def stop(self) -> None:
+        """Stops the encoder thread (before the daemon's other threads: frames stop first)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        if self._supervisor is not None:
+            self._supervisor.join(5.0, names=[ENCODER_THREAD])
 
     def attach(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """The server's event loop once it runs; None when it stops."""

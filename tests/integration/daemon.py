@@ -73,6 +73,7 @@ class Daemon:
         host = str(cfg["http"].get("host", "127.0.0.1"))
         self.host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # where the helpers send requests
         self.proc: subprocess.Popen[bytes] | None = None
+        self.run_args: list[str] = []  # extra ``run`` options, e.g. --move-corrupt-database
         self._log: Any = None
 
     @property
@@ -87,7 +88,7 @@ class Daemon:
         self._log = self.log_path.open("wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.proc = subprocess.Popen(
-            [*self.command, "run", "-c", str(self.config_path)],
+            [*self.command, "run", "-c", str(self.config_path), *self.run_args],
             cwd=self.tmp,  # nothing found through the working folder
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -138,6 +139,14 @@ class Daemon:
             if self._log is not None:
                 self._log.close()
         return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: nothing of the daemon's shutdown runs."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        if self._log is not None:
+            self._log.close()
 
     def wait_exit(self, timeout: float = 30) -> int:
         """Waits for a daemon asked to stop some other way (e.g. ``/shutdown``); its exit code."""

@@ -183,12 +183,27 @@ def test_headless_chromium_plays_and_seeks_a_loaded_recording(session: Session) 
     assert abs(position - duration / 2) < 1.0
 
 
+def record_ffmpeg(camera_pid: int) -> int:
+    """The camera process's ffmpeg writing record segments (detect has an ffmpeg of its own)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == camera_pid and b"/record/" in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"no record ffmpeg under camera process {camera_pid}")
+
+
 def test_a_record_restart_is_counted_and_its_gap_reported_then_shutdown_finishes_a_recording(
     session: Session,
 ) -> None:
     daemon = session.daemon
     before = len(rows(daemon, "car"))
-    os.kill(daemon.get_json("/api/stats")["car"]["capture_pid"], signal.SIGKILL)
+    os.kill(record_ffmpeg(daemon.get_json("/api/stats")["car"]["pid"]), signal.SIGKILL)
     daemon.wait_for(lambda: daemon.get_json("/api/stats")["car"]["record"]["restarts"] == 1, 60, what="a restart")
     daemon.wait_for(lambda: len(rows(daemon, "car")) >= before + 2, 60, what="segments after the restart")
     record = daemon.get_json("/api/stats")["car"]["record"]

@@ -1,0 +1,166 @@
+"""One way to run a background thread: exceptions logged with context, the work restarted with
+backoff, and per-subsystem health (ok / last error / restarts / backlog) for ``/api/stats``.
+
+A subsystem that is not a thread of its own (the detectors, a disk) gets a ``Health`` handle
+from ``Supervisor.health`` and reports through it; a thread's body may report through its
+handle too (e.g. the event writer while the database refuses writes: still running, not ok).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+FIRST_BACKOFF = 1.0  # seconds before the first restart of a failed thread
+MAX_BACKOFF = 30.0
+STABLE_AFTER = 60.0  # a run this long resets the backoff: the failure was not a crash loop
+
+
+class Health:
+    """The health of one subsystem. Thread-safe; written by the subsystem, read by stats."""
+
+    def __init__(self, name: str, backlog: Callable[[], int] | None = None) -> None:
+        self.name = name
+        self._backlog = backlog
+        self._lock = threading.Lock()
+        self._error: str | None = None  # set while failing; cleared by ok()
+        self._last_error: str | None = None
+        self._last_error_time: float | None = None
+        self._restarts = 0
+
+    def failed(self, error: BaseException | str) -> None:
+        """The subsystem is not doing its work (it may still be running and retrying)."""
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        with self._lock:
+            self._error = self._last_error = text
+            self._last_error_time = time.time()
+
+    def ok(self) -> None:
+        """Working again; the last error stays visible."""
+        with self._lock:
+            self._error = None
+
+    def restarted(self, reason: BaseException | str | None = None) -> None:
+        if reason is not None:
+            self.failed(reason)
+        with self._lock:
+            self._restarts += 1
+
+    def set_backlog(self, backlog: Callable[[], int]) -> None:
+        self._backlog = backlog
+
+    @property
+    def is_ok(self) -> bool:
+        return self._error is None
+
+    @property
+    def restarts(self) -> int:
+        return self._restarts
+
+    def snapshot(self) -> dict[str, Any]:
+        backlog = None
+        if self._backlog is not None:
+            try:
+                backlog = int(self._backlog())
+            except Exception as exc:  # stats must never fail because one counter did
+                backlog = None
+                logger.debug("backlog of %s unavailable: %s", self.name, exc)
+        with self._lock:
+            return {
+                "ok": self._error is None,
+                "error": self._error,
+                "last_error": self._last_error,
+                "last_error_time": self._last_error_time,
+                "restarts": self._restarts,
+                "backlog": backlog,
+            }
+
+
+class Supervisor:
+    """Runs background threads until ``stop`` is set and keeps every subsystem's ``Health``.
+
+    A thread body is a callable that works until ``stop`` is set. If it raises, or returns
+    while ``stop`` is not set, the exception is logged (with the subsystem's name) and the body
+    is called again after a backoff (1 s doubling to 30 s; reset after a run of 60 s).
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._health: dict[str, Health] = {}
+        self._threads: dict[str, threading.Thread] = {}
+
+    def health(self, name: str, backlog: Callable[[], int] | None = None) -> Health:
+        """The handle of subsystem ``name`` (created on first use)."""
+        with self._lock:
+            handle = self._health.get(name)
+            if handle is None:
+                handle = self._health[name] = Health(name, backlog)
+            elif backlog is not None:
+                handle.set_backlog(backlog)
+            return handle
+
+    def spawn(
+        self,
+        name: str,
+        body: Callable[[], object],
+        backlog: Callable[[], int] | None = None,
+        *,
+        until: threading.Event | None = None,
+    ) -> Health:
+        """Starts thread ``name`` running ``body`` under supervision; returns its health handle.
+
+        ``until``: the thread's own stop, for a part stopped before the others (the WebSocket hub);
+        the body returning once it is set is the end, not a failure. Default: the supervisor's stop.
+        """
+        health = self.health(name, backlog)
+        thread = threading.Thread(
+            target=self._run, args=(name, body, health, until or self._stop), name=name, daemon=True
+        )
+        with self._lock:
+            self._threads[name] = thread
+        thread.start()
+        return health
+
+    def _run(self, name: str, body: Callable[[], object], health: Health, until: threading.Event) -> None:
+        backoff = FIRST_BACKOFF
+        while not (self._stop.is_set() or until.is_set()):
+            started = time.monotonic()
+            try:
+                body()
+            except Exception as exc:
+                backoff = FIRST_BACKOFF if time.monotonic() - started >= STABLE_AFTER else backoff
+                logger.error("%s failed; restarting in %.0f s", name, backoff, exc_info=True)
+                health.restarted(exc)
+            else:
+                if self._stop.is_set() or until.is_set():
+                    return
+                backoff = FIRST_BACKOFF if time.monotonic() - started >= STABLE_AFTER else backoff
+                logger.error("%s returned before shutdown; restarting in %.0f s", name, backoff)
+                health.restarted(f"{name} returned before shutdown")
+            if until.wait(backoff) or self._stop.is_set():
+                return
+            health.ok()
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def join(self, timeout: float, names: Collection[str] | None = None) -> None:
+        """Waits for every thread, or those named in ``names`` (call after setting their stop),
+        ``timeout`` s in all."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = [t for name, t in self._threads.items() if names is None or name in names]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                logger.warning("thread %s did not stop in time", thread.name)
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """``{subsystem: {ok, error, last_error, last_error_time, restarts, backlog}}`` for ``/api/stats``."""
+        with self._lock:
+            handles = dict(self._health)
+        return {name: handle.snapshot() for name, handle in sorted(handles.items())}

@@ -1,0 +1,36 @@
+"""Small file systems made (and removed) by a test: a tmpfs of a given size, or read-only."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+@contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """Mounts a tmpfs with ``options`` (e.g. ``size=4m``, ``ro,size=1m``) on ``folder``; skips the
+    test when mounting is not allowed here."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(path: Path) -> None:
+    """Writes zeros to ``path`` until its file system is full."""
+    with path.open("wb") as out:
+        try:
+            while True:
+                out.write(bytes(64 * 1024))
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC

@@ -1,0 +1,37 @@
+"""A local RTSP server for the tests: GStreamer's RTSP server through the system python3 (python3-gi).
+
+Run as a subprocess, it serves an H.264 .mp4 without re-encoding at ``rtsp://127.0.0.1:<port>/cam``;
+kill it to take the camera down, start it again on the same port to bring it back.
+
+    /usr/bin/python3 tests/rtsp_server.py <port> <file.mp4>
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstRtspServer", "1.0")
+    from gi.repository import GLib, Gst, GstRtspServer
+
+    port, path = sys.argv[1], sys.argv[2]
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(port)
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(f'( filesrc location="{path}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 )')
+    factory.set_shared(True)  # every client sees the same live stream, as from a camera
+    server.get_mount_points().add_factory("/cam", factory)
+    if server.attach(None) == 0:
+        sys.exit(f"cannot listen on 127.0.0.1:{port}")
+    print("ready", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Supervised threads: a failing body is logged with its name, restarted, and its health reported."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from frigate_like import supervise
+from frigate_like.supervise import Supervisor
+
+
+@pytest.fixture
+def stop() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(supervise, "FIRST_BACKOFF", 0.05)
+    monkeypatch.setattr(supervise, "MAX_BACKOFF", 0.2)
+
+
+def wait_until(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_a_failing_body_is_logged_restarted_and_reported(
+    stop: threading.Event, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs: list[int] = []
+
+    def body() -> None:
+        runs.append(1)
+        if len(runs) < 3:
+            raise OSError(28, "No space left on device")
+        stop.wait()
+
+    supervisor = Supervisor(stop)
+    with caplog.at_level(logging.ERROR, logger="frigate_like.supervise"):
+        supervisor.spawn("events", body, backlog=lambda: 7)
+        wait_until(lambda: len(runs) == 3)
+    health = supervisor.stats()["events"]
+    assert health["restarts"] == 2
+    assert health["ok"] is True and health["error"] is None  # running again
+    assert health["last_error"] == "OSError: [Errno 28] No space left on device"
+    assert health["backlog"] == 7
+    failures = [r for r in caplog.records if r.getMessage().startswith("events failed")]
+    assert len(failures) == 2 and all(r.exc_info for r in failures)  # the traceback goes through the logger
+    stop.set()
+    supervisor.join(5.0)
+    assert not any(t.name == "events" for t in threading.enumerate())
+
+
+def test_a_body_returning_before_shutdown_is_restarted(stop: threading.Event) -> None:
+    runs: list[int] = []
+
+    def body() -> None:
+        runs.append(1)
+        if len(runs) > 1:
+            stop.wait()
+
+    supervisor = Supervisor(stop)
+    supervisor.spawn("tracked-objects", body)
+    wait_until(lambda: len(runs) == 2)
+    assert supervisor.stats()["tracked-objects"]["restarts"] == 1
+
+
+def test_a_body_ending_at_shutdown_is_not_a_failure(stop: threading.Event) -> None:
+    supervisor = Supervisor(stop)
+    supervisor.spawn("retention", stop.wait)
+    stop.set()
+    supervisor.join(5.0)
+    assert supervisor.stats()["retention"] == {
+        "ok": True, "error": None, "last_error": None, "last_error_time": None, "restarts": 0, "backlog": None,
+    }  # fmt: skip
+
+
+def test_a_subsystem_reports_failure_and_recovery_through_its_handle(stop: threading.Event) -> None:
+    supervisor = Supervisor(stop)
+    health = supervisor.health("detector:cpu")
+    health.restarted("no sign of life for 12.0 s")
+    health.failed("database is locked")
+    assert supervisor.stats()["detector:cpu"]["ok"] is False
+    health.ok()
+    snapshot = supervisor.stats()["detector:cpu"]
+    assert snapshot["ok"] is True and snapshot["restarts"] == 1 and snapshot["last_error"] == "database is locked"
+    assert supervisor.health("detector:cpu") is health
+
+
+def test_a_broken_backlog_counter_does_not_break_stats(stop: threading.Event) -> None:
+    supervisor = Supervisor(stop)
+    supervisor.health("events", backlog=lambda: 1 // 0)
+    assert supervisor.stats()["events"]["backlog"] is None
+
+
+def test_a_thread_with_its_own_stop_ends_before_the_others(stop: threading.Event) -> None:
+    """The WebSocket hub's encoder stops before the daemon's threads: its end is no failure."""
+    supervisor = Supervisor(stop)
+    early, runs = threading.Event(), []
+
+    def encoder() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("encoder broke")
+        early.wait()
+
+    supervisor.spawn("ws-frames", encoder, until=early)
+    supervisor.spawn("events", stop.wait)
+    wait_until(lambda: len(runs) == 2)  # restarted after its failure, as any other thread
+    early.set()
+    supervisor.join(5.0, names=["ws-frames"])
+    alive = {t.name for t in threading.enumerate()}
+    assert "ws-frames" not in alive and "events" in alive
+    assert supervisor.stats()["ws-frames"]["restarts"] == 1  # the failure, not the end
+    stop.set()
+    supervisor.join(5.0)
+    assert "events" not in {t.name for t in threading.enumerate()}
