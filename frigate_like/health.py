@@ -8,13 +8,16 @@ the port of ``$FRIGATE_LIKE_CONFIG`` and exits 1 with one line naming each probl
 - a detector is not running, or has been inside one inference for ``STUCK_DETECTION_S``: the
   daemon's watchdog restarts a stuck detector well before that, so this means the restart failed.
 
-It imports no runtime module (only the standard library and PyYAML): it runs every 30 s.
+With ``http.api_token`` set it sends the token (``{FRIGATE_*}`` references substituted), so the
+check also works with ``http.auth: required``. It imports no runtime module (only the standard
+library and PyYAML): it runs every 30 s.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -48,20 +51,37 @@ def pipeline_problems(stats: Mapping[str, Any], now: float) -> list[str]:
     return problems
 
 
+def _http_section(config_path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        http = data["http"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return {}
+    return http if isinstance(http, dict) else {}
+
+
 def configured_port(config_path: Path) -> int:
     """``http.port`` of the config file; the default when the file or the key is missing or unreadable."""
     try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-        return int(data["http"]["port"])
-    except (OSError, yaml.YAMLError, TypeError, KeyError, ValueError):
+        return int(_http_section(config_path)["port"])
+    except (KeyError, TypeError, ValueError):
         return DEFAULT_PORT
 
 
-def check(port: int) -> list[str]:
+def configured_token(config_path: Path) -> str | None:
+    """``http.api_token`` of the config file with its ``{FRIGATE_*}`` references substituted, or None."""
+    token = _http_section(config_path).get("api_token")
+    if not isinstance(token, str) or not token:
+        return None
+    return re.sub(r"\{(FRIGATE_[A-Za-z0-9_]*)\}", lambda m: os.environ.get(m.group(1), ""), token)
+
+
+def check(port: int, token: str | None = None) -> list[str]:
     """The problems of the daemon answering on ``port``; one line when it does not answer."""
     url = f"http://127.0.0.1:{port}/api/stats"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             stats = json.load(response)
     except (OSError, ValueError) as exc:
         return [f"{url} does not answer: {exc}"]
@@ -70,7 +90,7 @@ def check(port: int) -> list[str]:
 
 def main() -> int:
     config = Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
-    problems = check(configured_port(config))
+    problems = check(configured_port(config), configured_token(config))
     print("; ".join(problems) or "healthy")
     return 1 if problems else 0
 

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from frigate_like.health import DEFAULT_PORT, STUCK_DETECTION_S, check, configured_port, pipeline_problems
+from frigate_like.health import (
+    DEFAULT_PORT,
+    STUCK_DETECTION_S,
+    check,
+    configured_port,
+    configured_token,
+    pipeline_problems,
+)
 
 NOW = 1_700_000_000.0
 
@@ -50,6 +57,16 @@ def test_port_comes_from_the_config_file(tmp_path: Path) -> None:
     assert configured_port(config) == 5123
     config.write_text("cameras: {}\n")
     assert configured_port(config) == DEFAULT_PORT
+    assert configured_token(config) is None
+
+
+def test_token_comes_from_the_config_file_with_its_environment_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.yml"
+    monkeypatch.setenv("FRIGATE_API_TOKEN", "s3cret")
+    config.write_text("http:\n  api_token: '{FRIGATE_API_TOKEN}'\n  auth: required\n")
+    assert configured_token(config) == "s3cret"
 
 
 @pytest.fixture
@@ -59,7 +76,9 @@ def server() -> Iterator[tuple[ThreadingHTTPServer, dict[str, Any]]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             body = json.dumps(answer).encode()
-            self.send_response(200 if self.path == "/api/stats" else 404)
+            wanted = answer.get("_token")  # like http.auth: required
+            allowed = wanted is None or self.headers.get("Authorization") == f"Bearer {wanted}"
+            self.send_response(401 if not allowed else 200 if self.path == "/api/stats" else 404)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(body)
@@ -83,6 +102,9 @@ def test_check_over_http(server: tuple[ThreadingHTTPServer, dict[str, Any]]) -> 
     assert check(port) == []
     answer["front"]["camera_fps"] = 0.0
     assert check(port) == ["camera front: no frames (camera_fps 0)"]
+    answer["_token"] = "s3cret"
+    assert check(port)[0].endswith("does not answer: HTTP Error 401: Unauthorized")
+    assert check(port, "s3cret") == ["camera front: no frames (camera_fps 0)"]
     httpd.shutdown()
     httpd.server_close()
     (problem,) = check(port)
