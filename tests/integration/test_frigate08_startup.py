@@ -6,13 +6,14 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.daemon import Daemon, demo_config
+from tests.integration.daemon import SHARED, Daemon, demo_config
 from tests.integration.test_yaml_and_group_cameras import group_body
 
 
 def test_no_cameras_runs_serves_and_takes_a_group_camera(tmp_path: Path) -> None:
     cfg = demo_config(tmp_path)
     del cfg["cameras"]  # camera groups may add them at run time
+    cfg["camera_groups"] = {"file_roots": [str(SHARED / "media")]}  # where group cameras may play files from
     daemon = Daemon(tmp_path, cfg)
     daemon.start()
     try:

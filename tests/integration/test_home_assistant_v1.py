@@ -53,6 +53,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     cfg = demo_config(tmp, loop=True)
     cfg["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": 1883, "topic_prefix": prefix, "client_id": prefix}
     cfg["rtmp"] = {"url": f"rtmp://127.0.0.1:{rtmp_port}/live", "stat_url": f"http://127.0.0.1:{stat_port}/stat"}
+    cfg["camera_groups"] = {"file_roots": [str(SHARED / "media")]}  # where group cameras may play files from
     cam = cfg["cameras"]["demo"]
     cam["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips", "record", "rtmp"]
     cam["ffmpeg"]["output_args"] = {"record": RECORD_ARGS}
