@@ -25,10 +25,9 @@ from frigate_like.events.backlog import WriteBacklog
 from frigate_like.events.processor import EventProcessor
 from frigate_like.events.tracked import ObjectState
 from frigate_like.messages import TrackedObject
+from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.supervise import Supervisor
 from tests.conftest import PG_DSN
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "frigate.db"
-    db = open_database(DbSettings(path), MIGRATIONS)
+    db = open_database(DbSettings(path), MIGRATIONS_DIR)
     yield path
     close_database(db)
 
@@ -161,7 +160,7 @@ def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Pa
 
 
 def test_postgres_dropping_the_connection_delays_writes_then_they_land(pg_url: str, tmp_path: Path) -> None:
-    db = open_database(DbSettings(tmp_path / "unused.db", pg_url), MIGRATIONS)
+    db = open_database(DbSettings(tmp_path / "unused.db", pg_url), MIGRATIONS_DIR)
     try:
         writes = WriteBacklog(queries, tmp_path / "spill.jsonl")
         writes.create("1700000000.0-aaaaaa", camera="front", label="person", start_time=1_700_000_000.0)

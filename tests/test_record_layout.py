@@ -10,14 +10,13 @@ import pytest
 from frigate_like.config import DatabaseConfig
 from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database, open_database
+from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.record.layout import migrate_layout
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[None]:
-    database = open_database(DatabaseConfig(path=tmp_path / "frigate.db"), REPO / "migrations")
+    database = open_database(DatabaseConfig(path=tmp_path / "frigate.db"), MIGRATIONS_DIR)
     yield
     close_database(database)
 

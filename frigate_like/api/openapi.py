@@ -386,6 +386,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         login=True,
     )
+    paths["/api/login"]["post"]["requestBody"]["required"] = True  # no token, nothing to log in with
     paths["/api/logout"] = state_change(
         _post("Log a browser out: clears the cookie", {"200": _json(status, "logged out")}), login=True
     )

@@ -46,15 +46,11 @@ def test_rtmp_role_publishes_and_config_says_so(tmp_path: Path) -> None:
             nginx.terminate()
             nginx.wait(10)
             daemon.wait_for(lambda: not _rtmp_enabled(daemon, "demo"), 30, what="rtmp.enabled to turn false")
-            # its ffmpeg fails on the lost output and is restarted without it
+            # the copying ffmpeg (clips + rtmp) fails on the lost output and is restarted without it;
+            # the detect ffmpeg is another process: it never stopped, and frames keep coming
             daemon.wait_for(lambda: "RTMP server of demo does not answer" in daemon.log(), 60, what="the restart")
-
-
-            def capturing_again() -> bool:
-                stats = daemon.get_json("/api/stats")["demo"]
-                return stats["capture_pid"] not in (None, first_ffmpeg) and stats["camera_fps"] > 0
-
-            daemon.wait_for(capturing_again, 60, what="frames from the new ffmpeg")
+            stats = daemon.get_json("/api/stats")["demo"]
+            assert stats["capture_pid"] == first_ffmpeg and stats["camera_fps"] > 0
         finally:
             code, _ = daemon.terminate()
     assert code == 0

@@ -132,7 +132,7 @@ class TestWithoutToken:
                                 json=group_apply(SECRET_URL), timeout=60)  # fmt: skip
         assert applied.status_code == 200, applied.text
         assert_no_secret(applied.content)
-        groups_file = open_daemon.tmp / "config.groups.json"
+        groups_file = open_daemon.tmp / "media" / "camera-groups.json"  # paths.state_dir: the media folder
         assert stat.S_IMODE(groups_file.stat().st_mode) == 0o600
         with connect(ws_url, open_timeout=10, max_size=None) as ws:
             texts = []

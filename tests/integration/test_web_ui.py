@@ -26,8 +26,9 @@ from frigate_like.config import to_public_dict
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
 from frigate_like.metrics import CameraMetrics
+from frigate_like.migrations import MIGRATIONS_DIR
 from tests.integration.browser import Page, chromium_browser
-from tests.integration.daemon import REPO, SHARED, Daemon
+from tests.integration.daemon import SHARED, Daemon
 from tests.integration.test_recording_daemon import VIDEOS, post, recording_config
 from tests.track_support import load_camera
 
@@ -63,7 +64,9 @@ class Ui:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     tmp = tmp_path_factory.mktemp("web-ui")
-    daemon = Daemon(tmp, recording_config(tmp), env={"HOME": str(tmp / "home")})
+    cfg = recording_config(tmp)
+    cfg["camera_groups"] = {"file_roots": [str(SHARED / "media")]}  # the group the UI applies plays a file
+    daemon = Daemon(tmp, cfg, env={"HOME": str(tmp / "home")})
     daemon.start()
     try:
         with chromium_browser(tmp) as browser:
@@ -295,7 +298,7 @@ def test_a_refused_change_offers_the_token_and_the_token_lets_it_through(tmp_pat
 def test_the_events_page_lists_every_match_once_newest_first(tmp_path: Path, shared_dir: Path) -> None:
     """Pages across ties at a page boundary, one-day windows and a two-day stretch without events."""
     cfg, _ = load_camera(tmp_path, shared_dir, camera={"zones": {"porch": {"coordinates": "0,0,10,0,10,10"}}})
-    db = open_database(cfg.database, REPO / "migrations")
+    db = open_database(cfg.database, MIGRATIONS_DIR)
     now = time.time()
     expected: list[tuple[float, str]] = []
     for i in range(130):
