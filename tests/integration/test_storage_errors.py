@@ -68,4 +68,5 @@ def test_an_unwritable_media_folder_is_one_line_naming_the_key(tmp_path: Path, r
     assert result.returncode == 1
     assert "Traceback" not in output
     # found before start by the same checks as check-config (config/resources.py), named by its key
-    assert f"paths.media_dir: {read_only_folder / 'clips'} cannot be created: {read_only_folder} is not writable" in output
+    clips = read_only_folder / "clips"
+    assert f"paths.media_dir: {clips} cannot be created: {read_only_folder} is not writable" in output
