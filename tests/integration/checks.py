@@ -37,19 +37,27 @@ def clip_duration(path: Path) -> float:
 
 
 def person_score(jpg_path: Path) -> float:
-    """Runs the real model over a whole snapshot; the best person score."""
+    """Runs the real model over a snapshot as the daemon's detector sees a frame: undistorted squares
+    (the left, middle and right frame-high squares), never the whole frame squashed to 300x300,
+    which the detector is never shown. The best person score."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(MODEL), num_threads=1)
     interpreter.allocate_tensors()
     image = cv2.imread(str(jpg_path))
     assert image is not None, f"{jpg_path} is not a readable image"
-    tensor = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (300, 300))[np.newaxis]
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor)
-    interpreter.invoke()
-    outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
-    classes, scores = outputs[1][0], outputs[2][0]
-    return max((float(s) for c, s in zip(classes, scores, strict=True) if int(c) == 0), default=0.0)
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    height, width = rgb.shape[:2]
+    side = min(height, width)
+    best = 0.0
+    for left in sorted({0, (width - side) // 2, width - side}):
+        tensor = cv2.resize(rgb[:side, left : left + side], (300, 300))[np.newaxis]
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor)
+        interpreter.invoke()
+        outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+        classes, scores = outputs[1][0], outputs[2][0]
+        best = max([best, *(float(s) for c, s in zip(classes, scores, strict=True) if int(c) == 0)])
+    return best
 
 
 def is_gone(pid: int) -> bool:
