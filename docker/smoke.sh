@@ -109,7 +109,7 @@ api="http://127.0.0.1:$port"
 # An RTMP config for the entrypoint to start nginx with (a free port: the host network is shared)
 rtmp_port=$(free_port)
 cat >"$work/nginx-rtmp.conf" <<NGINX
-include /etc/nginx/modules-enabled/*.conf;
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
 events {}
 rtmp { server { listen 127.0.0.1:$rtmp_port; application live { live on; } } }
 NGINX

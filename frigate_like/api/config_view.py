@@ -46,6 +46,9 @@ def running_config(
     rtmp on and an input with the rtmp role whose ``rtmp.url`` ``rtmp_published(url)`` says is live.
     """
     data = to_public_dict(cfg)
+    for detector in data["detectors"].values():  # Frigate 0.8 always had a device string ("usb" its default)
+        if detector.get("device") is None:
+            detector["device"] = "usb" if detector["type"] == "edgetpu" else ""
     for name, cam in cfg.cameras.items():
         shown = data["cameras"][name]
         shown["ffmpeg_cmds"] = ffmpeg_cmds(cam, cfg.paths.cache_dir, ffmpeg_bin)
