@@ -24,13 +24,13 @@ export function query(params) {
   return text ? `?${text}` : "";
 }
 
-export async function request(method, url, body) {
+export async function request(method, url, body, changesState = method !== "GET") {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json"; // changes are always JSON (the server's CSRF rule)
-    init.body = JSON.stringify(body);
-  }
+  // a change is always sent as JSON, even without a body: the server's rule against cross-site
+  // requests (an HTML form or <img> cannot send this type)
+  if (changesState || body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let response;
   try {
@@ -50,6 +50,8 @@ export async function request(method, url, body) {
 }
 
 export const get = (url) => request("GET", url);
+// the SkellyCam API's GETs that change state (pause/unpause, record stop)
+export const change = (url) => request("GET", url, undefined, true);
 export const post = (url, body = {}) => request("POST", url, body);
 export const del = (url) => request("DELETE", url);
 

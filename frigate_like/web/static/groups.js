@@ -1,5 +1,5 @@
 // Camera groups, manual recordings and playback: the SkellyCam API (/skellycam/...) in one page.
-import { del, get, post } from "./api.js";
+import { change, del, get, post } from "./api.js";
 import { clear, errorLine, h } from "./dom.js";
 import { bytes, duration } from "./format.js";
 import { live } from "./ws.js";
@@ -42,7 +42,7 @@ export function mountGroups(root) {
       return null;
     }
   };
-  pauseButton.onclick = () => act("Pause/unpause", () => get("skellycam/camera/group/all/pause_unpause"), applyResult);
+  pauseButton.onclick = () => act("Pause/unpause", () => change("skellycam/camera/group/all/pause_unpause"), applyResult);
   const apply = async () => {
     let body;
     try {
@@ -221,7 +221,7 @@ function recordingPanel() {
   stop.onclick = async () => {
     stop.disabled = true;
     try {
-      await get("skellycam/camera/group/all/record/stop");
+      await change("skellycam/camera/group/all/record/stop");
     } catch (err) {
       stop.disabled = !running;
       clear(status, errorLine(err, "Cannot stop recording"));
