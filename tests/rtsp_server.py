@@ -24,7 +24,12 @@ def main() -> None:
     server.set_address("127.0.0.1")
     server.set_service(port)
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(f'( filesrc location="{path}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 )')
+    # SPS/PPS before every key frame (config-interval=-1), as cameras send them: a client that joins
+    # the shared stream late (the daemon's second ffmpeg of an input) can start at the next key frame
+    factory.set_launch(
+        f'( filesrc location="{path}" ! qtdemux ! h264parse config-interval=-1 '
+        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+    )
     factory.set_shared(True)  # every client sees the same live stream, as from a camera
     server.get_mount_points().add_factory("/cam", factory)
     if server.attach(None) == 0:
