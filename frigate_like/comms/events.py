@@ -28,13 +28,17 @@ from frigate_like.config import CameraConfig
 from frigate_like.events.processor import label_wanted, zones_ok
 from frigate_like.events.snapshot import render_best
 from frigate_like.events.tracked import ObjectState
+from frigate_like.track.frame_processor import RECHECK_SECONDS
 
 logger = logging.getLogger(__name__)
 
 UPDATE_INTERVAL = 5.0  # seconds of frame time between routine updates of one object
 
 
-PRESENCE_WINDOW = 2.0  # s since an object's last detection; a stationary one is re-checked every second
+# s since an object's last detection: a settled one is re-detected every RECHECK_SECONDS, so the
+# window is that plus a second of slack (frame pacing, detector lag); otherwise a person standing
+# still would count 1, 0, 1 ... between two re-checks
+PRESENCE_WINDOW = RECHECK_SECONDS + 1.0
 
 
 class SwitchesLike(Protocol):

@@ -130,7 +130,7 @@ def test_person_video_events_clips_snapshots_and_mqtt(tmp_path: Path) -> None:
         assert len(ms) >= 3, summary  # every visit lasts long enough for an update or more
 
     counts = _check_counts(messages, "demo/person")
-    # a person counts while detected in the last 2 s: 0 at start, then 1 and back to 0 for each visit
+    # a person counts while detected in the last PRESENCE_WINDOW (3 s): 0 at start, then 1 and back to 0 for each visit
     assert counts[0] == 0 and counts[-1] == 0, counts
     rises = [b for a, b in zip(counts, counts[1:], strict=False) if b > a]
     assert len(visits) <= len(rises) <= len(visits) + 2 and max(counts) == 1, counts
