@@ -35,10 +35,10 @@ logger = logging.getLogger(__name__)
 UPDATE_INTERVAL = 5.0  # seconds of frame time between routine updates of one object
 
 
-# s since an object's last detection: a settled one is re-detected every RECHECK_SECONDS, so the
-# window is that plus a second of slack (frame pacing, detector lag); otherwise a person standing
-# still would count 1, 0, 1 ... between two re-checks
-PRESENCE_WINDOW = RECHECK_SECONDS + 1.0
+# s since an object's last detection: a settled one is re-detected every RECHECK_SECONDS, and one
+# re-check may miss it (a turned back, a dim corner), so two re-checks plus a second of slack
+# (frame pacing, detector lag); a shorter window counts a person standing still 1, 0, 1 ...
+PRESENCE_WINDOW = 2 * RECHECK_SECONDS + 1.0
 
 
 class SwitchesLike(Protocol):
@@ -105,7 +105,7 @@ class EventPublisher:
         self._send("new", after, after)
         self._announced[obj.id] = _Announced(after, obj.frame_time)
         self._snapshot(obj)
-        self._publish_counts(obj.camera)
+        self._publish_counts(obj.camera, changed=obj)
 
     def object_updated(self, obj: ObjectState, reason: str) -> None:
         announced = self._announced.get(obj.id)
@@ -128,7 +128,7 @@ class EventPublisher:
         announced = self._announced.pop(obj.id, None)
         after = self.describe(obj)
         self._send("end", announced.after if announced is not None else after, after)
-        self._publish_counts(obj.camera)
+        self._publish_counts(obj.camera, ended=obj)
 
     # -- payloads -------------------------------------------------------------------------------
     def describe(self, obj: ObjectState) -> dict[str, Any]:
@@ -171,12 +171,21 @@ class EventPublisher:
         self._snapshots[key] = _Snapshot(obj.id, best.score, best.frame_time)
         self._publisher.publish(topics.snapshot(obj.camera, obj.label), jpg, retain=True)
 
-    def _publish_counts(self, camera: str) -> None:
+    def _publish_counts(
+        self, camera: str, *, changed: ObjectState | None = None, ended: ObjectState | None = None
+    ) -> None:
         # In view = a true positive detected within PRESENCE_WINDOW: the event itself lasts
         # max_disappeared frames longer, but a person who walked out is no longer counted.
+        # The live tuple is the previous frame's while a frame is handled: an object that starts
+        # or ends in this frame is added or taken out here (else a count would lag one visit).
+        objects = {o.id: o for o in self._live_objects(camera)}
+        if changed is not None:
+            objects[changed.id] = changed
+        if ended is not None:
+            objects.pop(ended.id, None)
         in_view = [
             o
-            for o in self._live_objects(camera)
+            for o in objects.values()
             if not o.false_positive and o.frame_time - o.current.frame_time <= PRESENCE_WINDOW
         ]
         by_label = Counter(o.label for o in in_view)
