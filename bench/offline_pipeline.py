@@ -5,7 +5,9 @@ runs ``FrameProcessor`` with an in-process LiteRT detector (1 thread) over every
 as fast as it can, and reports each tracked object, how many became true positives
 (a "visit": the median of its last 10 scores reaches the label's ``threshold``, as in
 Frigate), detector calls per second of video and the time per frame spent in each
-stage. Figures go to ``bench/results/offline_pipeline.json``.
+stage. The tracked objects also go through the daemon's lifecycle rules and MQTT
+publisher (``CameraObjects`` → ``EventPublisher``), which give the person count a
+Home Assistant sensor would show. Figures go to ``bench/results/offline_pipeline.json``.
 
     .venv/bin/python bench/offline_pipeline.py            # 5 and 10 fps
     .venv/bin/python bench/offline_pipeline.py --fps 5
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,8 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from frigate_like.comms import topics  # noqa: E402
+from frigate_like.comms.events import EventPublisher  # noqa: E402
+from frigate_like.comms.publisher import Payload, Receiver  # noqa: E402
 from frigate_like.config import FrigateConfig, load_config  # noqa: E402
 from frigate_like.detect.tflite import LiteRTDetector  # noqa: E402
+from frigate_like.events.tracked import SCORE_HISTORY, CameraObjects, TrackedObjectProcessor, computed_score  # noqa: E402
+from frigate_like.messages import FrameUpdate  # noqa: E402
 from frigate_like.motion import MotionDetector  # noqa: E402
 from frigate_like.track.frame_processor import FrameProcessor  # noqa: E402
 from frigate_like.track.regions import intersection, merge_regions, yuv_region_to_rgb  # noqa: E402
@@ -43,8 +49,6 @@ VIDEO = SHARED / "media" / "one-by-one-person-detection.mp4"
 MODEL = SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite"
 LABELMAP = SHARED / "models" / "coco_labelmap.txt"
 RESULTS = ROOT / "bench" / "results" / "offline_pipeline.json"
-SCORE_HISTORY = 10  # Frigate: the median of the last 10 scores decides a true positive
-MIN_HISTORY = 3  # ... padded with zeros to at least 3
 
 
 def write_config(folder: Path, video: Path, width: int, height: int, fps: int) -> Path:
@@ -127,11 +131,38 @@ class RunResult:
     track_us: float  # per frame
     visits: int
     tracks: list[TrackSummary]
+    # (frame time, count) each time the MQTT person count changed, the first being the 0 said at start
+    person_counts: list[tuple[float, int]] = field(default_factory=list)
 
 
-def _median_score(scores: list[float]) -> float:
-    recent = scores[-SCORE_HISTORY:]
-    return statistics.median(recent + [0.0] * (MIN_HISTORY - len(recent)))
+class CountRecorder:
+    """A ``Publisher`` that keeps the ``<camera>/<label>`` counts, with the frame time they were said at."""
+
+    def __init__(self, camera: str, label: str) -> None:
+        self.topic = topics.count(camera, label)
+        self.frame_time = 0.0  # set by the caller before each frame
+        self.said: list[tuple[float, int]] = []
+
+    def publish(self, topic: str, payload: Payload, *, retain: bool = False, backlog: bool = True) -> None:
+        if topic == self.topic:
+            self.said.append((self.frame_time, int(payload)))
+
+    def subscribe(self, receiver: Receiver) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class _AllSwitchesOn:
+    def clips_enabled(self, camera: str) -> bool:
+        return True
+
+    def snapshots_enabled(self, camera: str) -> bool:
+        return True
 
 
 def run_pipeline(fps: int, video: Path = VIDEO, width: int = 768, height: int = 432) -> RunResult:
@@ -147,6 +178,12 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
     tensor = np.zeros((config.model.height, config.model.width, 3), dtype=np.uint8)
     processor = FrameProcessor(cam, config.model, lambda: detector.detect_raw(tensor), tensor)
     thresholds = {label: f.threshold for label, f in cam.objects.filters.items()}
+    counts = CountRecorder(camera, "person")
+    lifecycles = CameraObjects(cam, lambda _slot, _frame_time: None, [])  # no snapshots: no frame copies
+    live = TrackedObjectProcessor({camera: lifecycles}, updates=None, stop=None)  # only its live_objects
+    publisher = EventPublisher(counts, _AllSwitchesOn(), live.live_objects)
+    publisher.add_camera(cam)
+    lifecycles.add_listener(publisher)
     tracks: dict[str, TrackSummary] = {}
     first_detection: float | None = None
     frames = 0
@@ -155,7 +192,9 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
         frame_time = frames / cam.fps
         frames += 1
         calls_before = processor.detections_run
-        objects, _motion, regions = processor.process(frame, frame_time)
+        objects, motion, regions = processor.process(frame, frame_time)
+        counts.frame_time = frame_time
+        lifecycles.handle(FrameUpdate(camera, frame_time, 0, objects, motion, regions))
         if first_detection is None and processor.detections_run > calls_before:
             first_detection = frame_time
         for obj in objects:
@@ -167,7 +206,7 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
             summary.detections += 1
             summary.best_detection = max(summary.best_detection, obj.score)
             summary.scores.append(obj.score)
-            median = _median_score(summary.scores)
+            median = computed_score(summary.scores[-SCORE_HISTORY:])
             summary.top_score = max(summary.top_score, median)
             if summary.true_positive_at is None and median >= thresholds.get(obj.label, 0.7):
                 summary.true_positive_at = frame_time
@@ -192,6 +231,7 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
         track_us=round(stats.track_s / frames * 1e6, 1),
         visits=sum(t.true_positive and t.label == "person" for t in tracks.values()),
         tracks=list(tracks.values()),
+        person_counts=counts.said,
     )
 
 
@@ -259,6 +299,7 @@ def report(result: RunResult) -> None:
         f"{result.calls_per_busy_s} per busy second ({result.busy_s} s busy); "
         f"first detection at {result.first_detection_s}s"
     )
+    print(f"  MQTT person count: {' '.join(f'{n}@{t:.1f}s' for t, n in result.person_counts)}")
     print(
         f"  per frame: motion {result.motion_us} µs, regions {result.regions_us} µs, "
         f"tracker {result.track_us} µs; detector {result.detect_ms_per_call} ms per call"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench.offline_pipeline import RunResult, run_pipeline
+from frigate_like.comms.events import PRESENCE_WINDOW
 from frigate_like.track.frame_processor import FrameProcessor
 from tests.track_support import InProcessDetector, gray_i420, load_camera, rgb_to_i420
 
@@ -32,6 +33,23 @@ def test_one_true_positive_track_per_visit(footage_run: RunResult) -> None:
         assert enter <= track.start and track.end <= leave, (track, enter, leave)
         assert track.true_positive_at is not None and track.true_positive_at <= enter + 3.0
         assert track.top_score >= 0.7
+
+
+def test_the_mqtt_person_count_rises_once_per_visit(footage_run: RunResult) -> None:
+    """What a Home Assistant occupancy sensor shows: 0 → 1 when a visit becomes an event, and no 1 → 0 → 1
+    while the person is still there (a median score hovering at the threshold, a skipped re-check)."""
+    counts = footage_run.person_counts
+    assert counts[0] == (0.0, 0), counts
+    rises = [t for (_, before), (t, now) in zip(counts, counts[1:], strict=False) if now > before]
+    visits = sorted(t.true_positive_at for t in footage_run.tracks if t.true_positive and t.label == "person")
+    assert rises == visits, counts
+    for t, count in counts:
+        in_view = [
+            v for v in footage_run.tracks
+            if v.true_positive_at is not None and v.true_positive_at <= t <= v.end + PRESENCE_WINDOW + 0.5
+        ]  # fmt: skip
+        assert count <= len(in_view), (t, count, counts)
+    assert counts[-1][1] <= 1  # the last visitor may still be counted when the footage ends
 
 
 def test_no_stray_tracks(footage_run: RunResult) -> None:

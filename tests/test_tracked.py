@@ -84,23 +84,40 @@ def test_event_starts_only_when_median_score_reaches_threshold(camera: CameraCon
     recorder = Recorder()
     _, read = _frames_read()
     objects = CameraObjects(camera, read, [recorder])
-    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.6, 1.0),), (), ()))
-    assert recorder.kinds() == []  # median 0.6 < 0.7: still a false positive
-    objects.handle(FrameUpdate("front", 1.2, 1, (_obj(0.8, 1.2),), (), ()))
-    assert recorder.kinds() == ["started"]  # median of 0.6, 0.8 = 0.7
-    assert objects.objects["1-abc"].top_score == pytest.approx(0.7)
-    objects.handle(FrameUpdate("front", 1.4, 2, (_obj(0.9, 1.4),), (), ()))
+    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.95, 1.0),), (), ()))
+    assert recorder.kinds() == []  # one lucky score: padded to three with zeros, the median is 0
+    objects.handle(FrameUpdate("front", 1.2, 1, (_obj(0.6, 1.2),), (), ()))
+    assert recorder.kinds() == []  # median of 0, 0.6, 0.95 = 0.6 < 0.7: still a false positive
+    objects.handle(FrameUpdate("front", 1.4, 2, (_obj(0.8, 1.4),), (), ()))
+    assert recorder.kinds() == ["started"]  # median of 0.6, 0.8, 0.95 = 0.8
+    assert objects.objects["1-abc"].top_score == pytest.approx(0.8)
+    objects.handle(FrameUpdate("front", 1.6, 3, (_obj(0.9, 1.6),), (), ()))
     assert recorder.kinds()[-1] == "updated"
     assert objects.true_positive_counts() == {"person": 1}
-    objects.handle(FrameUpdate("front", 1.6, 3, (), (), ()))
-    assert recorder.calls[-1] == ("ended", "1-abc", 1.6)
+    objects.handle(FrameUpdate("front", 1.8, 4, (), (), ()))
+    assert recorder.calls[-1] == ("ended", "1-abc", 1.8)
     assert objects.objects == {}
+
+
+def test_a_true_positive_stays_one_when_its_scores_drop(camera: CameraConfig) -> None:
+    """As Frigate: the median hovering at the threshold must not end the count and start it again."""
+    recorder = Recorder()
+    _, read = _frames_read()
+    objects = CameraObjects(camera, read, [recorder])
+    for i, score in enumerate([0.75, 0.72, 0.73, 0.5, 0.5, 0.5, 0.5, 0.5]):
+        objects.handle(FrameUpdate("front", 1.0 + 0.2 * i, i, (_obj(score, 1.0 + 0.2 * i),), (), ()))
+    state = objects.objects["1-abc"]
+    assert state.computed_score == pytest.approx(0.5) and not state.false_positive
+    assert state.top_score == pytest.approx(0.73)
+    assert objects.true_positive_counts() == {"person": 1}
+    assert recorder.kinds() == ["started"] + ["updated"] * 6  # started at the second detection
 
 
 def test_frames_without_a_detector_answer_keep_objects_so_one_visit_stays_one_event(camera: CameraConfig) -> None:
     recorder = Recorder()
     _, read = _frames_read()
     objects = CameraObjects(camera, read, [recorder])
+    objects.handle(FrameUpdate("front", 0.8, 0, (_obj(0.9, 0.8),), (), ()))
     objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0),), (), ()))
     assert recorder.kinds() == ["started"]
     for i in range(1, 30):  # 6 s of frames while the detector is stopped
@@ -127,7 +144,9 @@ def test_zone_entered_by_bottom_centre(camera: CameraConfig) -> None:
     recorder = Recorder()
     _, read = _frames_read()
     objects = CameraObjects(camera, read, [recorder])
-    objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0, box=(400, 50, 500, 250)),), (), ()))
+    for t in (0.8, 1.0):  # two detections make a true positive (median of 0, 0.9, 0.9)
+        objects.handle(FrameUpdate("front", t, 0, (_obj(0.9, t, box=(400, 50, 500, 250)),), (), ()))
+    assert recorder.kinds() == ["started"]
     assert objects.objects["1-abc"].current_zones == []
     # bottom centre (150, 350) lies inside the door zone (x 0..300, y 300..432)
     objects.handle(FrameUpdate("front", 1.2, 1, (_obj(0.9, 1.2, box=(100, 150, 200, 350)),), (), ()))
@@ -168,6 +187,7 @@ def test_end_all_ends_live_events(camera: CameraConfig) -> None:
     recorder = Recorder()
     _, read = _frames_read()
     objects = CameraObjects(camera, read, [recorder])
+    objects.handle(FrameUpdate("front", 0.8, 0, (_obj(0.9, 0.8),), (), ()))
     objects.handle(FrameUpdate("front", 1.0, 0, (_obj(0.9, 1.0),), (), ()))
     objects.end_all()
     assert recorder.calls[-1] == ("ended", "1-abc", 1.0)

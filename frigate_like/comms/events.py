@@ -7,7 +7,8 @@ The payloads are Frigate 0.8's:
 - ``events``: ``{"type": "new"|"update"|"end", "before": {...}, "after": {...}}``; ``new``
   when an object stops being a false positive, ``update`` on a better snapshot or a zone
   change and otherwise at most every ``UPDATE_INTERVAL`` s while something changed, ``end``
-  with ``end_time`` when it is gone (a flip back to false positive is an update too).
+  with ``end_time`` when it is gone. An object that became a true positive stays one
+  (``events.tracked``), so an event never turns back into a false positive.
 - ``<camera>/<label>`` and ``<zone>/<label>``: the count of true positives, on change (a zone
   name shared by cameras counts them all).
 - ``<camera>/<label>/snapshot``: the best jpeg of that label (camera ``mqtt`` settings), retained.
@@ -111,10 +112,7 @@ class EventPublisher:
         announced = self._announced.get(obj.id)
         if announced is None:
             return
-        reasons = set(reason.split(","))
-        # a flip back to false positive changes the counts: say so before they are published
-        flipped = announced.after["false_positive"] != obj.false_positive
-        significant = flipped or bool(reasons & {"zones", "snapshot"})
+        significant = bool(set(reason.split(",")) & {"zones", "snapshot"})
         if significant or obj.frame_time - announced.frame_time >= UPDATE_INTERVAL:
             after = self.describe(obj)
             if significant or _changed(announced.after, after):

@@ -18,6 +18,12 @@ from frigate_like.messages import Box, FrameUpdate, TrackedObject
 logger = logging.getLogger(__name__)
 
 SCORE_HISTORY = 10  # detections whose median decides true/false positive (as Frigate 0.8)
+MIN_SCORES = 3  # fewer detections than this are padded with zeros: one lucky score is not an event
+
+
+def computed_score(history: list[float]) -> float:
+    """Frigate 0.8's score of an object: the median of its recent detections, padded to ``MIN_SCORES``."""
+    return float(statistics.median(history + [0.0] * (MIN_SCORES - len(history))))
 
 
 @dataclass
@@ -151,10 +157,12 @@ class CameraObjects:
         if tracked.detected and tracked.frame_time == update.frame_time:
             state.score_history.append(tracked.score)
             del state.score_history[:-SCORE_HISTORY]
-            state.computed_score = float(statistics.median(state.score_history))
+            state.computed_score = computed_score(state.score_history)
             state.top_score = max(state.top_score, state.computed_score)
             threshold = obj_filter.threshold if obj_filter is not None else 0.7
-            state.false_positive = state.computed_score < threshold
+            # Once a true positive, always one (as Frigate): a median hovering at the threshold
+            # must not end and restart the person count, and an event never turns back.
+            state.false_positive = state.false_positive and state.computed_score < threshold
 
         zones_now = self._zones_of(state)
         if zones_now != state.current_zones:

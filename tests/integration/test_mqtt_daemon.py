@@ -133,12 +133,11 @@ def test_person_video_events_clips_snapshots_and_mqtt(tmp_path: Path) -> None:
     # a person counts while detected in the last PRESENCE_WINDOW (5 s): 0 at start, then 1 and back to 0 for each visit
     assert counts[0] == 0 and counts[-1] == 0, counts
     rises = [b for a, b in zip(counts, counts[1:], strict=False) if b > a]
-    # KNOWN ISSUE (left open with issue 15): since the detector is called less (a settled person is
-    # re-checked every 2 s), the count of a visit can drop to 0 and come back (up to about two rises per
-    # visit were seen). The bound says so until that is fixed; it still fails on counts that never rise
-    # or that count more people than events in progress (_check_counts). Two at once happens when a visit
-    # is split into two events that overlap.
-    assert len(visits) <= len(rises) <= 2 * len(visits) + 2 and max(counts) <= 2, counts
+    # Once a true positive, always one: a visit's count does not drop and come back while the person is
+    # there (the offline run over the same footage rises exactly once per visit: test_frame_processor).
+    # One rise of slack: on a loaded machine a settled person may go undetected for a whole presence window.
+    # Two at once only when two events are in progress (_check_counts).
+    assert len(visits) <= len(rises) <= len(visits) + 1 and max(counts) <= 2, counts
 
     snapshots = [m for m in messages if m.topic == "demo/person/snapshot"]
     assert snapshots
