@@ -109,17 +109,24 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 
 def test_manual_recording_of_two_cameras_on_one_clock(session: Session) -> None:
     stats = json.loads((session.manual / "timestamps" / "two_cams_statistics.json").read_text())
-    firsts = []
     for index, camera in enumerate(sorted(VIDEOS)):  # the daemon's config lists the cameras by name
         video_id = f"two_cams.camera.id{camera}.idx{index}"
         with (session.manual / "timestamps" / "camera_timestamps" / f"{video_id}.csv").open() as handle:
-            times = [float(row["timestamp_utc_s"]) for row in csv.DictReader(handle)]
+            table = list(csv.DictReader(handle))
+        times = [float(row["timestamp_utc_s"]) for row in table]
+        zero = stats["started_unix_s"]  # every camera counts from the same start
+        from_zero = [float(row["timestamp_from_zero_s"]) for row in table]
+        assert all(abs(z - (t - zero)) < 1e-3 for z, t in zip(from_zero, times, strict=True))
         frames = count_frames(session.manual / f"{video_id}.mp4")
         assert frames == len(times) == stats["cameras"][video_id]["frames"]
         assert MANUAL_SECONDS * FPS * 0.8 <= frames <= MANUAL_SECONDS * FPS * 1.1
         assert all(b > a for a, b in zip(times, times[1:], strict=False)), f"{camera}: not strictly increasing"
-        firsts.append(times[0])
-    assert abs(firsts[0] - firsts[1]) < 1.0 / FPS, f"first timestamps {firsts} are more than a frame apart"
+        # One clock, one start: the first frame written is the first one captured after the start. How
+        # long after depends on when capture read it, which a loaded machine delays as it delays any
+        # frame: so no later than this camera's longest wait between two frames of the recording.
+        longest_wait = max(b - a for a, b in zip(times, times[1:], strict=False))
+        late = times[0] - zero
+        assert 0 <= late <= max(longest_wait, 1.0 / FPS) + 0.02, (camera, late, longest_wait)
 
 
 def test_24_7_segments_are_contiguous_and_playable(session: Session) -> None:
