@@ -197,9 +197,8 @@ class LiveView:
         candidates = [
             obj
             for obj in self.camera(camera).live_objects()
-            # An object with an event stays a candidate when one low score flips its median below
-            # the threshold for a while: its event does not end for that, nor should its picture go.
-            if obj.label == label and (obj.has_event or not obj.false_positive) and obj.best is not None
+            # a true positive stays one when low scores pull its median under the threshold for a while
+            if obj.label == label and not obj.false_positive and obj.best is not None
         ]
         if candidates:
             return max(candidates, key=lambda obj: obj.best.score if obj.best else 0.0)
