@@ -101,6 +101,34 @@ def test_clip_is_cut_by_stream_copy(segments: list[Segment], tmp_path: Path) -> 
     assert [p.name for p in out_dir.iterdir()] == ["front-1.mp4"], "no temp files left"
 
 
+def test_a_whole_clip_has_no_gaps_and_one_across_a_lost_segment_names_it(
+    segments: list[Segment], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = ClipWriter(find_ffmpeg())
+    t0 = segments[0].start
+    whole = writer.cut_clip(segments, t0 + 1, segments[2].end - 1, tmp_path / "whole.mp4")
+    assert whole is not None and whole.path == tmp_path / "whole.mp4" and whole.gaps == ()
+
+    lost = segments[1]  # its ffmpeg died: 4.8 s that no file holds
+    kept = [s for s in segments if s != lost]
+    asked = (t0 - 3.0, segments[-1].end + 2.0)  # pre-capture before the first file, post-capture after the last
+    with caplog.at_level(logging.WARNING, logger="frigate_like.record.clips"):
+        cut = writer.cut_clip(kept, *asked, tmp_path / "holed.mp4")
+    assert cut is not None
+    assert cut.gaps == (
+        (round(asked[0], 3), round(t0, 3)),
+        (round(lost.start, 3), round(lost.end, 3)),
+        (round(segments[-1].end, 3), round(asked[1], 3)),
+    )
+    assert [r.getMessage() for r in caplog.records if "has a gap" in r.getMessage()] == [
+        f"clip holed.mp4 has a gap: 4.8 s of footage missing from {lost.start:.3f} to {lost.end:.3f} "
+        "(its ffmpeg stopped or restarted)"
+    ]
+    # the clip holds the footage that exists and nothing in place of the hole
+    kept_seconds = sum(s.duration for s in kept)
+    assert float(probe(tmp_path / "holed.mp4")["format"]["duration"]) == pytest.approx(kept_seconds, abs=0.3)
+
+
 def test_clip_inside_one_segment(segments: list[Segment], tmp_path: Path) -> None:
     second = segments[1]
     out = tmp_path / "inner.mp4"

@@ -61,10 +61,11 @@ def test_create_and_get_in_progress_event(db: pw.Database) -> None:
     assert row == {
         "id": event_id, "label": "person", "camera": "front", "start_time": 1_600_000_000.0, "end_time": None,
         "top_score": 0.7, "false_positive": False, "zones": ["yard"], "thumbnail": "aGVsbG8=",
-        "has_clip": False, "has_snapshot": False,
+        "has_clip": False, "has_snapshot": False, "clip_gaps": [],
     }
+    # Frigate 0.8's columns in its order, then ours (clients that know Frigate's ignore the rest)
     assert list(row) == ["id", "label", "camera", "start_time", "end_time", "top_score", "false_positive",
-                         "zones", "thumbnail", "has_clip", "has_snapshot"]
+                         "zones", "thumbnail", "has_clip", "has_snapshot", "clip_gaps"]
     assert queries.list_events()[0]["end_time"] is None
     assert queries.get_event("nope") is None
 
@@ -250,6 +251,27 @@ def test_backup_before_pending_migrations(tmp_path: Path) -> None:
     assert db.table_exists("note")
     assert queries.get_event("1.0-aaaaaa") is not None
     close_database(db)
+
+
+def test_events_stored_before_clip_gaps_existed_read_as_having_none(tmp_path: Path) -> None:
+    older = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, older, ignore=shutil.ignore_patterns("__pycache__", "004_*"))
+    settings = DbSettings(path=tmp_path / "media" / "frigate.db")
+    close_database(open_database(settings, older))  # a database as the release before made it
+    with sqlite3.connect(settings.path) as old:
+        assert "clip_gaps" not in [row[1] for row in old.execute("PRAGMA table_info(event)")]
+        old.execute(
+            "INSERT INTO event (id, label, camera, start_time, end_time, top_score, false_positive, zones,"
+            " has_clip, has_snapshot) VALUES ('5.0-oldone', 'person', 'front', 5.0, 9.0, 0.8, 0, '[]', 1, 1)"
+        )
+    db = open_database(settings, MIGRATIONS_DIR)
+    try:
+        row = queries.get_event("5.0-oldone")
+        assert row is not None and row["clip_gaps"] == [] and row["has_clip"]
+        assert queries.update_event("5.0-oldone", clip_gaps=[[6.0, 7.5]])
+        assert queries.get_event("5.0-oldone")["clip_gaps"] == [[6.0, 7.5]]  # type: ignore[index]
+    finally:
+        close_database(db)
 
 
 def test_backups_are_pruned(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.record.clips import ClipCache
 from frigate_like.video.binaries import find_ffmpeg
 from tests.integration.checks import clip_duration
-from tests.segment_footage import write_segments
+from tests.segment_footage import copy_cache, write_segments
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +97,37 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     row = queries.get_event(state.id)
     assert row is not None
     assert row["end_time"] == pytest.approx(t0 + 10)
-    assert row["has_clip"] and row["has_snapshot"]
+    assert row["has_clip"] and row["has_snapshot"] and row["clip_gaps"] == []
     clip = clips_dir / f"drive-{state.id}.mp4"
     assert clip_duration(clip) >= 6.0  # 6 s of event plus 1 s pre and post capture, from key frames
     snapshot = cv2.imread(str(clips_dir / f"drive-{state.id}.jpg"))
     assert snapshot is not None and snapshot.shape[0] == 216  # snapshots.height
     assert sorted(p.name for p in clips_dir.iterdir()) == [f"drive-{state.id}.jpg", f"drive-{state.id}.mp4"]
+
+
+def test_a_clip_across_lost_footage_keeps_the_rest_and_the_event_names_the_gap(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    copy_cache(cache_dir / "drive" / "clips", tmp_path / "cache" / "drive" / "clips")
+    source = ClipCache(tmp_path / "cache", "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    segments = source.segments()
+    lost = segments[1]  # e.g. its ffmpeg was killed before the segment got a readable header
+    lost.path.unlink()
+    t0 = segments[0].start
+    processor = EventProcessor(
+        {"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(), clock=lambda: t0 + 60
+    )
+    state = _state(t0 + 4, _frame(shared_dir))
+    processor.object_started(state)
+    state.end_time = segments[2].end - 2
+    processor.object_ended(state)
+    processor.finish(timeout=10)
+    row = queries.get_event(state.id)
+    assert row is not None and row["has_clip"]
+    assert row["clip_gaps"] == [[round(lost.start, 3), round(lost.end, 3)]]
+    assert (clips_dir / f"drive-{state.id}.mp4").exists()
 
 
 def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(

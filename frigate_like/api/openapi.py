@@ -48,6 +48,7 @@ EVENT: Schema = {
         "zones",
         "has_clip",
         "has_snapshot",
+        "clip_gaps",
     ],
     "properties": {
         "id": {"type": "string", "example": "1607123955.475377-mxklsc"},
@@ -61,6 +62,12 @@ EVENT: Schema = {
         "thumbnail": {"type": "string", "nullable": True, "description": "base64 JPEG (include_thumbnails=1)"},
         "has_clip": {"type": "boolean"},
         "has_snapshot": {"type": "boolean"},
+        "clip_gaps": {
+            "type": "array",
+            "items": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
+            "description": "[from, to] unix seconds of the clip's time range with no footage (a camera or its "
+            "ffmpeg was down, a disk was full); empty when the clip is whole or there is none",
+        },
     },
 }
 SUMMARY_ROW: Schema = {

@@ -46,6 +46,8 @@ class Event(BaseModel):
     thumbnail = pw.TextField(null=True)  # base64 jpeg
     has_clip = pw.BooleanField(default=False)
     has_snapshot = pw.BooleanField(default=False)
+    # [[from, to], ...] unix seconds: stretches of the clip's time range with no footage (migration 004)
+    clip_gaps = JSONListField(default=list)
 
     class Meta:
         table_name = "event"

@@ -28,10 +28,10 @@ LIKE_ESCAPE = "!"
 
 _ROW_FIELDS = (
     Event.id, Event.label, Event.camera, Event.start_time, Event.end_time, Event.top_score,
-    Event.false_positive, Event.zones, Event.thumbnail, Event.has_clip, Event.has_snapshot,
+    Event.false_positive, Event.zones, Event.thumbnail, Event.has_clip, Event.has_snapshot, Event.clip_gaps,
 )
 _UPDATABLE = frozenset(
-    {"end_time", "top_score", "false_positive", "zones", "thumbnail", "has_clip", "has_snapshot"}
+    {"end_time", "top_score", "false_positive", "zones", "thumbnail", "has_clip", "has_snapshot", "clip_gaps"}
 )
 
 
@@ -53,6 +53,7 @@ def create_event(
     has_clip: bool = False,
     has_snapshot: bool = False,
     end_time: float | None = None,
+    clip_gaps: Iterable[Sequence[float]] = (),
 ) -> str:
     """Inserts an event (``end_time`` None: in progress) and returns its id; ``Conflict`` if the id exists."""
     event_id = id if id is not None else new_event_id(start_time)
@@ -60,7 +61,7 @@ def create_event(
         Event.insert(
             id=event_id, camera=camera, label=label, start_time=start_time, end_time=end_time,
             top_score=top_score, false_positive=false_positive, zones=list(zones), thumbnail=thumbnail,
-            has_clip=has_clip, has_snapshot=has_snapshot,
+            has_clip=has_clip, has_snapshot=has_snapshot, clip_gaps=[list(gap) for gap in clip_gaps],
         ).execute()
     except pw.IntegrityError as exc:
         raise Conflict(f"event {event_id!r} already exists") from exc
@@ -79,8 +80,9 @@ def update_event(event_id: str, **fields: Any) -> bool:
     changes = {getattr(Event, name): value for name, value in fields.items() if value is not None}
     if not changes:
         return Event.select().where(Event.id == event_id).exists()
-    if Event.zones in changes:
-        changes[Event.zones] = list(changes[Event.zones])
+    for listed in (Event.zones, Event.clip_gaps):
+        if listed in changes:
+            changes[listed] = list(changes[listed])
     return Event.update(changes).where(Event.id == event_id).execute() > 0
 
 

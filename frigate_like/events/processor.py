@@ -23,6 +23,7 @@ from frigate_like.events.recovery import (
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
+from frigate_like.record.clips import ClipCut
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class ClipSource(Protocol):
     def hold(self, event_id: str, start: float) -> None: ...
     def release(self, event_id: str) -> None: ...
     def clip_ready(self, end_time: float) -> bool: ...
-    def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
+    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None: ...
     def maintain(self) -> object: ...
 
 
@@ -263,8 +264,9 @@ class EventProcessor:
         )
         for result in results:
             self._writes.update(
-                result.event_id, end_time=result.end_time, has_clip=result.has_clip, has_snapshot=result.has_snapshot
-            )
+                result.event_id, end_time=result.end_time, has_clip=result.has_clip,
+                has_snapshot=result.has_snapshot, clip_gaps=[list(gap) for gap in result.clip_gaps],
+            )  # fmt: skip
         for path in self._live_files.sweep():
             logger.info("removed %s, left by an earlier run", path.name)
         return len(results)
@@ -315,10 +317,10 @@ class EventProcessor:
         data = pending.event
         clip_path = self._clips_dir / media_name(data.camera, data.id, ".mp4")
         snapshot_path = self._clips_dir / media_name(data.camera, data.id, ".jpg")
-        has_clip = False
+        cut: ClipCut | None = None
         if pending.wants_clip and source is not None:
             try:
-                has_clip = source.make_clip(pending.clip_start, pending.clip_end, clip_path)
+                cut = source.make_clip(pending.clip_start, pending.clip_end, clip_path)
             except Exception:
                 logger.exception("clip for event %s failed", data.id)
             finally:
@@ -333,11 +335,13 @@ class EventProcessor:
             false_positive=False,
             zones=list(data.zones),
             thumbnail=self._thumbnail(data),
-            has_clip=has_clip,
+            has_clip=cut is not None,
             has_snapshot=has_snapshot,
+            clip_gaps=[list(gap) for gap in cut.gaps] if cut is not None else [],
         )
         self._live_files.remove(data.camera, data.id)
-        logger.info("event %s ended (clip: %s, snapshot: %s)", data.id, has_clip, has_snapshot)
+        gaps = f", {len(cut.gaps)} gap(s) in it" if cut is not None and cut.gaps else ""
+        logger.info("event %s ended (clip: %s%s, snapshot: %s)", data.id, cut is not None, gaps, has_snapshot)
 
     def _write_snapshot(self, data: EventData, path: Path) -> bool:
         assert data.best is not None

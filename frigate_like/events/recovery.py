@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.record.clips import ClipCut, ClipWriter
+from frigate_like.record.segments import Segment
+
 logger = logging.getLogger(__name__)
 
 LIVE_SUFFIX = ".live.json"
@@ -27,7 +30,7 @@ TMP_SUFFIX = ".tmp"
 
 
 class ClipCutter(Protocol):
-    def make_clip(self, start: float, end: float, out_path: Path) -> bool: ...
+    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None: ...
 
 
 class RecordingRows(Protocol):
@@ -41,18 +44,14 @@ class RecordedClips:
     (e.g. a cache on tmpfs, lost with a reboot)."""
 
     def __init__(self, camera: str, rows: RecordingRows, ffmpeg_bin: str) -> None:
-        from frigate_like.record.clips import ClipWriter
-
         self.camera = camera
         self._rows = rows
         self._writer = ClipWriter(ffmpeg_bin)
 
-    def make_clip(self, start: float, end: float, out_path: Path) -> bool:
-        from frigate_like.record.segments import Segment
-
+    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None:
         rows = [r for r in self._rows.recordings(self.camera, after=start, before=end) if Path(r["path"]).is_file()]
         segments = [Segment(Path(r["path"]), float(r["start_time"]), float(r["end_time"])) for r in rows]
-        return bool(segments) and self._writer.cut_clip(segments, start, end, out_path)
+        return self._writer.cut_clip(segments, start, end, out_path) if segments else None
 
 
 class CaptureTimes(Protocol):
@@ -71,6 +70,7 @@ class Recovered:
     end_time: float
     has_clip: bool
     has_snapshot: bool
+    clip_gaps: tuple[tuple[float, float], ...] = ()
 
 
 def media_name(camera: str, event_id: str, suffix: str) -> str:
@@ -153,15 +153,15 @@ def close_crashed_events(
         if end is None and best is not None:
             end = best.stat().st_mtime
         end = max(start, end if end is not None else start)
-        has_clip = False
+        cut: ClipCut | None = None
         times = capture_times(camera)
         cutters = [clip_sources.get(camera), recorded(camera) if recorded is not None else None]
         for source in cutters:
-            if source is None or has_clip or not wants_clip or times is None:
+            if source is None or cut is not None or not wants_clip or times is None:
                 continue
             clip = live.clips_dir / media_name(camera, event_id, ".mp4")
             try:
-                has_clip = source.make_clip(start - times.pre_capture, end + times.post_capture, clip)
+                cut = source.make_clip(start - times.pre_capture, end + times.post_capture, clip)
             except Exception:
                 logger.exception("event %s: the clip could not be cut from %s", event_id, type(source).__name__)
         has_snapshot = False
@@ -173,7 +173,7 @@ def close_crashed_events(
                 logger.error("event %s: cannot keep its best frame %s: %s", event_id, best, exc)
         logger.warning(
             "event %s (%s) was left open by a crash: ended at its last update (%.0f s long); clip: %s, snapshot: %s",
-            event_id, camera, end - start, has_clip, has_snapshot,
+            event_id, camera, end - start, cut is not None, has_snapshot,
         )  # fmt: skip
-        results.append(Recovered(event_id, end, has_clip, has_snapshot))
+        results.append(Recovered(event_id, end, cut is not None, has_snapshot, cut.gaps if cut is not None else ()))
     return results

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +28,17 @@ GAP_TOLERANCE_S = 1.0  # missing footage between two segments worth a warning
 DEFAULT_MARGIN_S = 30.0  # an event may be reported some seconds after its first frame
 
 
+Gap = tuple[float, float]  # (from, to) in unix seconds: footage missing there
+
+
+@dataclass(frozen=True)
+class ClipCut:
+    """A clip written: ``gaps`` are the stretches of its time range that have no footage."""
+
+    path: Path
+    gaps: tuple[Gap, ...] = ()
+
+
 class ClipWriter:
     """Writes ``[start, end]`` of a camera's segments to one mp4 by stream copy."""
 
@@ -34,8 +46,8 @@ class ClipWriter:
         self.ffmpeg_bin = ffmpeg_bin
         self.timeout = timeout
 
-    def cut_clip(self, segments: Sequence[Segment], start: float, end: float, out_path: Path) -> bool:
-        """Writes ``out_path`` atomically; False (logged) when no segment overlaps or ffmpeg fails.
+    def cut_clip(self, segments: Sequence[Segment], start: float, end: float, out_path: Path) -> ClipCut | None:
+        """Writes ``out_path`` atomically; None (logged) when no segment overlaps or ffmpeg fails.
 
         With stream copy the clip begins at the key frame at or before ``start``, so it may
         be up to one GOP longer than asked.
@@ -43,8 +55,8 @@ class ClipWriter:
         parts = sorted((s for s in segments if s.end > start and s.start < end), key=lambda s: s.start)
         if not parts:
             logger.warning("no clip %s: no cached segment overlaps %.3f-%.3f", out_path.name, start, end)
-            return False
-        if parts[0].start > start + 1.0 or parts[-1].end < end - 1.0:
+            return None
+        if parts[0].start > start + GAP_TOLERANCE_S or parts[-1].end < end - GAP_TOLERANCE_S:
             logger.info(
                 "clip %s: footage covers %.3f-%.3f of %.3f-%.3f", out_path.name,
                 max(start, parts[0].start), min(end, parts[-1].end), start, end,
@@ -60,12 +72,13 @@ class ClipWriter:
                 concat_list = Path(work) / "concat.txt"
                 concat_list.write_text(concat_script(parts, start, end), encoding="utf-8")
                 ok = self._run_ffmpeg(concat_list, tmp_path, out_path)
-            if ok:
-                tmp_path.replace(out_path)  # atomic: never half a clip under the final name
-            return ok
+            if not ok:
+                return None
+            tmp_path.replace(out_path)  # atomic: never half a clip under the final name
+            return ClipCut(out_path, tuple(missing(parts, start, end)))
         except OSError as exc:
             logger.error("clip %s could not be written: %s", out_path, exc)
-            return False
+            return None
         finally:
             _remove_quietly(tmp_path)
 
@@ -101,6 +114,18 @@ def gaps(parts: Sequence[Segment], tolerance: float = GAP_TOLERANCE_S) -> list[t
         for before, after in zip(parts, parts[1:], strict=False)
         if after.start - before.end > tolerance
     ]
+
+
+def missing(parts: Sequence[Segment], start: float, end: float, tolerance: float = GAP_TOLERANCE_S) -> list[Gap]:
+    """The stretches of ``[start, end]`` that ``parts`` (sorted) do not cover, longer than ``tolerance``:
+    before the first segment (footage that was never there), between two, and after the last."""
+    found = []
+    if parts[0].start - start > tolerance:
+        found.append((start, parts[0].start))
+    found.extend(gaps(parts, tolerance))
+    if end - parts[-1].end > tolerance:
+        found.append((parts[-1].end, end))
+    return [(round(a, 3), round(b, 3)) for a, b in found]
 
 
 def remove_partial_clips(folder: Path) -> list[Path]:
@@ -200,8 +225,8 @@ class ClipCache:
         segments = self.segments()
         return bool(segments) and segments[-1].end >= end_time
 
-    def make_clip(self, start: float, end: float, out_path: Path) -> bool:
-        """Cuts ``[start, end]`` into ``out_path`` (mp4); False when no cached footage overlaps."""
+    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None:
+        """Cuts ``[start, end]`` into ``out_path`` (mp4); None when no cached footage overlaps."""
         return self.writer.cut_clip(self.segments(), start, end, out_path)
 
     def maintain(self) -> list[Path]:

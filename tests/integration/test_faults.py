@@ -119,6 +119,10 @@ def check_aftermath(
         assert bool(row["has_clip"]) == clip.exists(), (event_id, row["has_clip"])
         assert bool(row["has_snapshot"]) == snapshot.exists(), (event_id, row["has_snapshot"])
         assert row["has_clip"] or not clips_required, f"event {event_id} has no clip"
+        # a clip lacks footage only where the fault was, and says so in the event's data
+        for gap_start, gap_end in json.loads(row["clip_gaps"]):
+            assert gap_start < gap_end, row
+            assert fault is not None and gap_end >= fault[0] and gap_start <= fault[1], (event_id, row, fault)
     leftovers = [p.name for p in daemon.clips_dir.iterdir() if p.name.endswith((".tmp", ".live.json", ".best.jpg"))]
     assert leftovers == [], leftovers
     assert "Traceback" not in daemon.log(), daemon.log()[-3000:]

@@ -8,7 +8,7 @@
 // window's events.
 import { config, get, query } from "./api.js";
 import { clear, errorLine, h } from "./dom.js";
-import { dateTime, duration, fromLocalInput } from "./format.js";
+import { clock, dateTime, duration, fromLocalInput } from "./format.js";
 
 const PAGE_SIZE = 50;
 // A cursor just above the last start time re-reads the rows sharing that exact time (objects found in
@@ -159,7 +159,7 @@ function eventCard(row, open) {
         "div",
         {},
         running ? h("span", { class: "badge live" }, "in progress") : h("span", { class: "muted" }, duration(row.end_time - row.start_time)),
-        row.has_clip ? h("span", { class: "badge" }, "clip") : null,
+        row.has_clip ? h("span", { class: "badge" }, (row.clip_gaps || []).length ? "clip with gaps" : "clip") : null,
         row.has_snapshot ? h("span", { class: "badge" }, "snapshot") : null,
       ),
     ),
@@ -175,6 +175,11 @@ function openDetail(dialog, row) {
     const video = h("video", { src: `${base}.mp4`, controls: true, preload: "metadata", playsInline: true, muted: true });
     video.addEventListener("error", () => video.replaceWith(h("p", { class: "error" }, "The clip cannot be played (deleted by retention?).")));
     media.push(video);
+    const gaps = row.clip_gaps || [];
+    if (gaps.length) {
+      const missing = gaps.map(([from, to]) => `${duration(to - from)} from ${clock(from)}`).join(", ");
+      media.push(h("p", { class: "warning clip-gaps" }, `This clip lacks footage: ${missing} (the camera or its recording was down).`));
+    }
   } else if (row.end_time === null) {
     media.push(h("p", { class: "muted" }, "The event is in progress: its clip is written once it ends."));
   } else {
