@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -13,6 +13,9 @@ from frigate_like.devices import V4L2_BACKEND_ID, DeviceDiscovery
 from frigate_like.devices.alsa import microphones_document
 from frigate_like.errors import BadRequest, Unavailable
 
+if TYPE_CHECKING:  # types only: the API never builds these
+    from frigate_like.groups import GroupManager
+
 _ANY_BACKEND = 0  # OpenCV's CAP_ANY: on Linux that is V4L2 too
 
 
@@ -20,7 +23,7 @@ def cameras_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("cameras", __name__, url_prefix="/skellycam/camera")
     devices: DeviceDiscovery = services.devices or DeviceDiscovery()
 
-    def groups() -> Any:
+    def groups() -> GroupManager:
         if services.groups is None:
             raise Unavailable("camera groups are not available in this process")
         return services.groups

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from frigate_like.api.access import changes_state
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
+
+if TYPE_CHECKING:  # types only: the API never builds these
+    from frigate_like.record.manual import ManualRecorder
 
 
 def _body() -> dict[str, Any]:
@@ -42,7 +45,7 @@ def _int(body: dict[str, Any], name: str, default: int) -> int:
 def manual_recording_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("manual_recording", __name__)
 
-    def recorder() -> Any:
+    def recorder() -> ManualRecorder:
         return required(services.manual, "manual recording")
 
     @bp.post("/skellycam/camera/group/all/record/start")

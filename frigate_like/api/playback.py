@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
 
+if TYPE_CHECKING:  # types only: the API never builds these
+    from frigate_like.record.playback import PlaybackLibrary
+
 
 def playback_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("playback", __name__, url_prefix="/skellycam/playback")
 
-    def library() -> Any:
+    def library() -> PlaybackLibrary:
         return required(services.playback, "playback")
 
     @bp.get("/recordings")

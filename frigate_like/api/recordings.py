@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from frigate_like.api.params import float_param
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
+
+if TYPE_CHECKING:  # types only: the API never builds these
+    from frigate_like.record.nvr import Recordings
 
 
 def _epoch(name: str, raw: str) -> float:
@@ -25,7 +28,7 @@ def _epoch(name: str, raw: str) -> float:
 def recordings_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("recordings", __name__)
 
-    def recordings() -> Any:
+    def recordings() -> Recordings:
         return required(services.recordings, "recordings")
 
     @bp.get("/api/<camera>/recordings")
