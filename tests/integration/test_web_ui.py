@@ -330,3 +330,36 @@ def test_the_events_page_lists_every_match_once_newest_first(tmp_path: Path, sha
                 assert shown == wanted, (zone, len(shown), len(wanted))
     finally:
         close_database(db)
+
+
+def test_an_event_whose_clip_lacks_footage_says_where(tmp_path: Path, shared_dir: Path) -> None:
+    """The event's ``clip_gaps`` reach the page: the list marks the clip, the dialog names each gap."""
+    cfg, _ = load_camera(tmp_path, shared_dir)
+    db = open_database(cfg.database, MIGRATIONS_DIR)
+    start = time.time() - 600
+    holed = queries.create_event("cam", "person", start, id=f"{start}-holed0", end_time=start + 30, has_clip=True,
+                                 clip_gaps=[[start + 10.0, start + 22.4]])  # fmt: skip
+    whole = queries.create_event("cam", "person", start - 60, id=f"{start - 60}-whole0", end_time=start - 40,
+                                 has_clip=True)  # fmt: skip
+    services = ApiServices(config=cfg, stats=dict, public_config=lambda: to_public_dict(cfg), events=queries)
+    try:
+        with app_alone(services) as base, chromium_browser(tmp_path) as browser:
+            page = Page(browser, f"{base}#/events")
+            page.wait_for("document.querySelectorAll('.event').length === 2", 20, "both events")
+            badges = page.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('.event')].map((e) =>"
+                " [e.dataset.id, [...e.querySelectorAll('.badge')].map((b) => b.innerText)]))"
+            )
+            assert badges == {holed: ["clip with gaps"], whole: ["clip"]}, badges
+            page.click(f'.event[data-id="{holed}"]')
+            note = page.wait_for("document.querySelector('dialog .clip-gaps')?.innerText", 20, "the gap note")
+            assert note.startswith("This clip lacks footage: 12 s from "), note
+            if os.environ.get("FRIGATE_LIKE_SCREENSHOTS"):  # to look at it: the folder to write to
+                page.screenshot(Path(os.environ["FRIGATE_LIKE_SCREENSHOTS"]) / "event-clip-gaps.png")
+            page.evaluate("document.querySelector('dialog').close()")
+            assert not page.evaluate("document.querySelector('dialog').open")
+            page.click(f'.event[data-id="{whole}"]')
+            opened = "document.querySelector('dialog').open && !document.querySelector('dialog .clip-gaps')"
+            page.wait_for(opened, 20, "the whole clip's dialog, without a gap note")
+    finally:
+        close_database(db)

@@ -175,11 +175,6 @@ function openDetail(dialog, row) {
     const video = h("video", { src: `${base}.mp4`, controls: true, preload: "metadata", playsInline: true, muted: true });
     video.addEventListener("error", () => video.replaceWith(h("p", { class: "error" }, "The clip cannot be played (deleted by retention?).")));
     media.push(video);
-    const gaps = row.clip_gaps || [];
-    if (gaps.length) {
-      const missing = gaps.map(([from, to]) => `${duration(to - from)} from ${clock(from)}`).join(", ");
-      media.push(h("p", { class: "warning clip-gaps" }, `This clip lacks footage: ${missing} (the camera or its recording was down).`));
-    }
   } else if (row.end_time === null) {
     media.push(h("p", { class: "muted" }, "The event is in progress: its clip is written once it ends."));
   } else {
@@ -190,10 +185,16 @@ function openDetail(dialog, row) {
     img.addEventListener("error", () => img.replaceWith(h("p", { class: "error" }, "No snapshot for this event.")));
     media.push(h("a", { href: snapshot, target: "_blank" }, img));
   }
+  const gaps = row.has_clip ? row.clip_gaps || [] : [];
+  const missing = gaps.map(([from, to]) => `${duration(to - from)} from ${clock(from)}`).join(", ");
+  const gapNote = gaps.length
+    ? h("p", { class: "warning clip-gaps" }, `This clip lacks footage: ${missing} (the camera or its recording was down).`)
+    : null;
   clear(
     dialog,
     h("h2", {}, `${row.label} on ${row.camera}`, row.end_time === null ? h("span", { class: "badge live" }, "in progress") : ""),
     h("p", { class: "muted" }, `${dateTime(row.start_time)} · ${row.end_time === null ? "running" : duration(row.end_time - row.start_time)} · score ${Math.round(row.top_score * 100)}%${row.zones.length ? ` · zones ${row.zones.join(", ")}` : ""}`),
+    gapNote,
     h("div", { class: "media" }, media),
     h("form", { method: "dialog" }, h("button", {}, "Close")),
   );
