@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.broker import Received, Subscriber, unique_prefix
+from frigate_like.comms.mqtt import OUTBOX_LIMIT
+from tests.broker import PrivateBroker, Received, Subscriber, unique_prefix
 from tests.integration.checks import db_events, is_gone
 from tests.integration.daemon import SHARED, Daemon, demo_config, free_port
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
@@ -100,10 +101,11 @@ def check_aftermath(
     all_ended_on_mqtt: bool = True,
     clips_required: bool = True,
     fault: tuple[float, float] | None = None,
+    recorded: bool = True,
 ) -> None:
     """Every MQTT event in the DB, ended, with its files; lifecycles whole; no leftovers; no gap in
-    the recordings except within ``fault`` (epoch seconds)."""
-    for gap_start, gap_end in recording_gaps(daemon.db_path):
+    the recordings (``recorded``: 24/7 recording was on) except within ``fault`` (epoch seconds)."""
+    for gap_start, gap_end in recording_gaps(daemon.db_path) if recorded else []:
         assert fault is not None and fault[0] <= gap_start and gap_end <= fault[1], (
             f"recordings miss {gap_start:.1f}-{gap_end:.1f} (fault: {fault})"
         )
@@ -317,3 +319,61 @@ def test_a_network_camera_that_goes_away_is_probed_and_frames_resume(tmp_path: P
         code, _ = daemon.terminate()
     assert code == 0
     assert daemon.log().count("is down; probing every") >= 1
+
+
+def test_a_broker_down_at_start_is_waited_for_and_the_events_meanwhile_arrive_in_order(tmp_path: Path) -> None:
+    prefix = unique_prefix("latebroker")
+    broker = PrivateBroker(tmp_path / "broker", persistence=True)
+    where = f"127.0.0.1:{broker.port}"
+    # The subscriber's kept session is made on the broker, which then goes away and saves it: once
+    # back, it holds what the daemon sends for the subscriber, whichever of the two reconnects first.
+    broker.start()
+    sub = Subscriber(prefix, broker.port, persistent=True)
+    sub.start()
+    sub.stop()
+    broker.stop()
+    cfg = demo_config(tmp_path, loop=True, fps=5)
+    cfg["mqtt"] = _mqtt(prefix, broker.port, stats_interval=5)
+    daemon = Daemon(tmp_path, cfg)
+
+    def mqtt_health() -> dict[str, Any]:
+        return dict(health(daemon)["mqtt"])
+
+    try:
+        daemon.start()  # answers although the broker is not there
+        down = daemon.wait_for(lambda: (h := mqtt_health()) and not h["ok"] and h, 20, what="MQTT reported down")
+        assert down["error"].startswith(f"broker at {where} unreachable (ConnectionRefusedError: "), down
+        # events are found and stored meanwhile; wait for one that ended: its new, updates and end all wait
+        daemon.wait_for(
+            lambda: any(r["end_time"] is not None for r in db_events(daemon.db_path)), 120, what="an event to end"
+        )
+        stored = [r["id"] for r in db_events(daemon.db_path)]
+        waiting = mqtt_health()
+        assert not waiting["ok"] and 0 < waiting["backlog"] <= OUTBOX_LIMIT, waiting
+
+        broker.start()
+        sub.start()
+        sub.wait_topic("available", "online", timeout=30)  # paho retries every ≤ 10 s
+        daemon.wait_for(lambda: (h := mqtt_health())["ok"] and h["backlog"] == 0, 30, what="healthy, outbox sent")
+        sub.wait_for(
+            lambda ms: {e["after"]["id"] for e in _events(ms)} >= set(stored), 30, "the events stored meanwhile"
+        )
+        sub.wait_topic("stats", timeout=15)  # every 5 s, only while connected
+    finally:
+        code, took = daemon.terminate()
+        sub.stop()
+        broker.stop()
+    assert code == 0 and took < 15, (code, took)
+    messages = sub.snapshot()
+    # in order: each event new → updates → end, each "before" the previous "after", and the events
+    # in the order they started
+    check_aftermath(daemon, messages, recorded=False)
+    first_seen = list(dict.fromkeys(e["after"]["id"] for e in _events(messages)))
+    assert first_seen[: len(stored)] == stored
+    log = daemon.log()
+    unreachable = [line for line in log.splitlines() if "unreachable" in line]
+    assert len(unreachable) == 1 and f"MQTT broker at {where} unreachable (ConnectionRefusedError: " in unreachable[0]
+    assert log.count("MQTT connected to") == 1
+    assert "queued while the broker was away" in log and "dropped" not in log
+    stats = [json.loads(m.payload)["service"]["health"]["mqtt"] for m in messages if m.topic == "stats"]
+    assert stats and all(h["ok"] and h["last_error"] == down["last_error"] for h in stats)
