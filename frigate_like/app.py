@@ -191,7 +191,7 @@ class NVR:
         registry.subscribe(runtimes)
 
         self.comms = FanOut()
-        mqtt = MqttClient(cfg.mqtt) if cfg.mqtt.enabled else None
+        mqtt = MqttClient(cfg.mqtt, health=self.supervisor.health("mqtt")) if cfg.mqtt.enabled else None
         if mqtt is not None:
             self.comms.add(mqtt)
         else:

@@ -102,6 +102,7 @@ class StatsCollector:
                 "reconnects_last_hour": capture.reconnects_last_hour(),
                 "detection_enabled": bool(source.metrics.detect_enabled.value),
                 "storage_full": bool(capture.storage_full.value),
+                "stalled": bool(capture.stalled.value),
             }
         for section in self._camera_sections:
             for name, values in section().items():

@@ -25,6 +25,7 @@ from frigate_like.video.binaries import find_ffmpeg
 from frigate_like.video.capture import CameraCapture, CaptureMetrics
 from frigate_like.video.frames import FrameRing, shm_name_for
 from tests.mounts import fill, tmpfs
+from tests.named_pipes import pipe_writer
 
 W, H = 768, 432
 PERSON, CAR = "one-by-one-person-detection.mp4", "car-detection.mp4"
@@ -384,3 +385,81 @@ def test_a_full_disk_stops_segments_not_frames_and_writing_resumes_by_itself(
     assert wait_for(lambda: any(p.stat().st_size > 0 for p in (small_cache / "back" / "clips").glob("*.mp4")), 10)
     assert len([r for r in caplog.records if "disk full at" in r.getMessage()]) == 1
     assert not [r for r in caplog.records if "No space left on device" in r.getMessage()]  # the one line says it
+
+
+@pytest.fixture
+def piped(shared_dir: Path, media: Path, tmp_path: Path, rig_factory: Callable[..., Rig]) -> tuple[Rig, Path]:
+    """A rig (not started) on a camera whose detect and clips source is a named pipe, and the pipe.
+    No -re: the writer paces it."""
+    fifo = tmp_path / "cam.ts"
+    os.mkfifo(fifo)
+    source = {"path": str(fifo), "roles": ["detect", "clips"], "input_args": "-fflags +genpts"}
+    return rig_factory(camera(shared_dir, media, ["record"], source, record={"enabled": False}), **FAST), fifo
+
+
+def frame_after(rig: Rig, moment: float, timeout: float) -> float:
+    """The time of the first frame stamped after ``moment`` (epoch s); older queued ones are drained."""
+    _, frame_time = rig.frames.get(timeout=timeout)
+    while frame_time <= moment:
+        _, frame_time = rig.frames.get(timeout=timeout)
+    return frame_time
+
+
+def started(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """Starts the capture and waits for its frames; the log of the start-up is dropped: ffmpeg probes a
+    pipe's MPEG-TS for up to 5 s of it, longer than FAST's no-frame timeout."""
+    rig.capture.start()
+    rig.frames.get(timeout=15)
+    assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+    caplog.clear()
+
+
+def messages(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+def test_a_named_pipe_whose_writer_stalls_is_waited_for_not_restarted(
+    piped: tuple[Rig, Path], media: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig, fifo = piped
+    with caplog.at_level(logging.INFO), pipe_writer(fifo, media / PERSON, tmp_path / "writer.log") as writer:
+        started(rig, caplog)
+        [reader] = rig.capture.pids  # one ffmpeg for detect and clips: two would split the pipe's bytes
+        os.kill(writer.pid, signal.SIGSTOP)
+        assert wait_for(lambda: rig.metrics.stalled.value == 1, capture_module.STALLED_AFTER + 3)
+        time.sleep(2 * FAST["no_frame_timeout"])  # > 3 no-frame timeouts in all
+        assert rig.capture.pids == [reader] and rig.metrics.restarts.value == 0  # waits in read(), not restarted
+        continued_at = time.time()
+        os.kill(writer.pid, signal.SIGCONT)
+        assert frame_after(rig, continued_at, 10) - continued_at < 5
+        assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+        rig.capture.stop()  # while the writer runs: ffmpeg ends at SIGTERM
+    assert rig.metrics.restarts.value == 0
+    assert len(messages(caplog, "nothing comes through its named pipe; waiting for the writer")) == 1
+    assert len(messages(caplog, "the named pipe of back delivers again after")) == 1
+    assert not messages(caplog, "restarting")
+
+
+def test_a_named_pipe_whose_writer_goes_away_waits_for_the_next_one(
+    piped: tuple[Rig, Path], media: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig, fifo = piped
+    with caplog.at_level(logging.INFO):
+        with pipe_writer(fifo, media / PERSON, tmp_path / "writer.log"):
+            started(rig, caplog)
+            first = rig.metrics.capture_pid.value
+        # end of file: that ffmpeg ends, the next one is started at once and waits in open() for a writer
+        assert wait_for(lambda: rig.metrics.capture_pid.value not in (0, first), capture_module.NETWORK_PROBE + 2)
+        waiting = rig.metrics.capture_pid.value
+        time.sleep(3 * FAST["no_frame_timeout"])
+        assert rig.metrics.capture_pid.value == waiting and rig.metrics.restarts.value == 1
+        assert rig.metrics.stalled.value == 1
+        with pipe_writer(fifo, media / PERSON, tmp_path / "writer.log"):
+            back_at = time.time()
+            assert frame_after(rig, back_at, 15) - back_at < 8  # ffmpeg probes 5 s of MPEG-TS before its first frame
+            assert rig.metrics.capture_pid.value == waiting
+            assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+            rig.capture.stop()
+    assert len(messages(caplog, "the writer of back's named pipe closed it; waiting for the next one")) == 1
+    assert len(messages(caplog, "the named pipe of back delivers again after")) == 1
+    assert not messages(caplog, "exited with code") and not messages(caplog, "keeps failing")

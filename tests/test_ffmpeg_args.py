@@ -17,6 +17,7 @@ from frigate_like.video.ffmpeg import (
     build_commands,
     ffmpeg_env,
     frame_size,
+    process_roles,
     segment_dir,
     segment_list_path,
 )
@@ -97,6 +98,14 @@ def test_a_capture_device_keeps_one_ffmpeg_for_all_its_roles(shared_dir: Path) -
     )
     [command] = build_commands(cam, CACHE, "ffmpeg", "run1")
     assert command.roles == ("detect", "clips") and command.frame_size is not None
+
+
+def test_a_named_pipe_is_read_by_one_ffmpeg_for_all_its_roles(shared_dir: Path) -> None:
+    """Two readers of a FIFO would each get part of its bytes: the caller says it is one."""
+    cam = camera(shared_dir, {"ffmpeg": {"inputs": [{"path": "/run/cam.ts", "roles": ["detect", "clips"]}]}})
+    [inp] = cam.ffmpeg.inputs
+    assert process_roles(cam, inp, named_pipe=True) == [("detect", "clips")]
+    assert process_roles(cam, inp) == [("detect",), ("clips",)]  # a plain file is read twice
 
 
 def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Path) -> None:

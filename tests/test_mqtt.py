@@ -12,6 +12,7 @@ import pytest
 
 from frigate_like.comms.mqtt import Message, MqttClient, Outbox
 from frigate_like.config.sections import MqttConfig
+from frigate_like.supervise import Health
 from tests.broker import PrivateBroker, Subscriber, make_tls_files, retained, send, unique_prefix
 
 MQTT_LOGGER = "frigate_like.comms.mqtt"
@@ -59,7 +60,7 @@ def brokers(tmp_path: Path) -> Iterator[Callable[..., PrivateBroker]]:
         broker.stop()
 
 
-def _client(made: list[MqttClient], cfg: MqttConfig, **kwargs: int) -> MqttClient:
+def _client(made: list[MqttClient], cfg: MqttConfig, **kwargs: Any) -> MqttClient:
     client = MqttClient(cfg, **kwargs)
     made.append(client)
     return client
@@ -132,7 +133,10 @@ def test_no_broker_at_start_then_queued_messages_arrive_in_order(
     sub.start()
     sub.stop()
     broker.stop()
-    client = _client(client_factory, _config(prefix, broker.port), outbox_limit=5, min_delay=1, max_delay=1)
+    health = Health("mqtt")
+    client = _client(
+        client_factory, _config(prefix, broker.port), outbox_limit=5, min_delay=1, max_delay=1, health=health
+    )
     client.start()
     assert not client.wait_settled(10)
     time.sleep(2.5)  # a few more tries, still one log line
@@ -140,10 +144,16 @@ def test_no_broker_at_start_then_queued_messages_arrive_in_order(
         client.publish("events", str(i))
     client.publish("stats", "{}", backlog=False)  # dropped: stale by the time the broker is back
     client.publish("front/person/snapshot", b"jpeg", retain=True)
-    assert len(_records(caplog, "unreachable")) == 1
+    [line] = _records(caplog, "unreachable")
+    assert f"127.0.0.1:{broker.port} unreachable (ConnectionRefusedError: " in line.getMessage()
     assert len(_records(caplog, "outbox full")) == 1
+    down = health.snapshot()
+    assert not down["ok"] and down["backlog"] == 5
+    assert down["error"].startswith(f"broker at 127.0.0.1:{broker.port} unreachable (ConnectionRefusedError: ")
     broker.start()
     _wait(lambda: client.connected, 20, "the client to connect")
+    _wait(lambda: health.is_ok and health.snapshot()["backlog"] == 0, 10, "healthy, the outbox sent")
+    assert health.snapshot()["last_error"] == down["error"]
     with sub:
         sub.wait_for(lambda ms: [m for m in ms if m.topic == "events" and m.text == "7"], 10, "the last event")
         assert [m.text for m in sub.on("events")] == ["3", "4", "5", "6", "7"]
@@ -160,15 +170,20 @@ def test_reconnects_after_a_broker_restart_and_sends_retained_again(
     caplog.set_level(logging.INFO, logger=MQTT_LOGGER)
     prefix = unique_prefix("mqtt")
     broker = brokers(persistence=False)  # forgets retained messages
-    client = _client(client_factory, _config(prefix, broker.port), min_delay=1, max_delay=2)
+    health = Health("mqtt")
+    client = _client(client_factory, _config(prefix, broker.port), min_delay=1, max_delay=2, health=health)
     client.start()
     assert client.wait_settled(10)
+    assert health.is_ok
     client.publish("front/detect/state", "OFF", retain=True)
     _wait(lambda: retained(prefix, "front/detect/state", broker.port) == "OFF", 10, "the state")
     broker.stop()
     _wait(lambda: not client.connected, 10, "the client to notice")
+    assert not health.is_ok  # lost, then unreachable while the broker is away
+    assert f"127.0.0.1:{broker.port}" in health.snapshot()["error"]
     broker.start()
     _wait(lambda: client.connected, 20, "the client to reconnect")
+    assert health.is_ok
     assert retained(prefix, "available", broker.port) == "online"
     assert retained(prefix, "front/detect/state", broker.port) == "OFF"
     assert len(_records(caplog, "connection to")) == 1  # "... lost"

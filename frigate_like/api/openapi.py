@@ -106,6 +106,7 @@ CAMERA_STATS: Schema = {
         "detection_enabled": {"type": "boolean"},
         "paused": {"type": "boolean", "description": "NEW: paused (camera groups): no frames by design"},
         "storage_full": {"type": "boolean", "description": "its clips/record ffmpeg stopped on a full disk"},
+        "stalled": {"type": "boolean", "description": "NEW: no frame for 5 s (not paused): the source sends nothing"},
     },
 }
 STORAGE: Schema = {

@@ -11,12 +11,16 @@ published, and only while the connection is up; paho's own network thread
 - At the first connection the retained ``<camera>/<switch>/state`` values are read
   back (handed to the receivers) before anything of ours is sent, so a switch set
   before a restart survives it.
+- The link's state goes to a ``Health`` handle (``service.health.mqtt`` in the stats):
+  not ok with the reason while the broker is unreachable, refuses us or dropped us, ok
+  once the connection is live again; its backlog is the outbox.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from frigate_like.comms import topics
 from frigate_like.comms.publisher import Payload, Receiver
 from frigate_like.config.sections import MqttConfig
+from frigate_like.supervise import Health
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +93,10 @@ class MqttClient:
         min_delay: int = MIN_RECONNECT_DELAY,
         max_delay: int = MAX_RECONNECT_DELAY,
         keepalive: int = KEEPALIVE,
+        health: Health | None = None,
     ) -> None:
         self._cfg = cfg
+        self._health = health
         self._prefix = cfg.topic_prefix
         self._delays = (min_delay, max_delay)
         self._keepalive = keepalive
@@ -109,6 +116,8 @@ class MqttClient:
         self._state = "init"  # what was last logged: init, connected, down, refused:<reason>
         self._settled = threading.Event()  # the first connection went live or failed
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
+        if health is not None:
+            health.set_backlog(self.backlog)
 
     @property
     def where(self) -> str:
@@ -118,6 +127,11 @@ class MqttClient:
     def connected(self) -> bool:
         with self._cond:
             return self._live
+
+    def backlog(self) -> int:
+        """Messages waiting for the broker."""
+        with self._cond:
+            return len(self._outbox)
 
     # -- Publisher ------------------------------------------------------------------------------
     def subscribe(self, receiver: Receiver) -> None:
@@ -205,6 +219,7 @@ class MqttClient:
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
             self._log_state(f"refused:{reason}", logging.ERROR, "MQTT broker at %s refused us: %s", self.where, reason)
+            self._report(f"broker at {self.where} refused us: {reason}")
             self._settled.set()
             return
         self._log_state("connected", logging.INFO, "MQTT connected to %s as %s", self.where, self._cfg.client_id)
@@ -227,6 +242,8 @@ class MqttClient:
             client.unsubscribe([topics.full(self._prefix, t) for t in topics.state_subscriptions()])
         with self._cond:
             self._live = self._link_up
+            if self._live and self._health is not None:
+                self._health.ok()  # with _live: whoever sees it connected sees it healthy
             self._cond.notify_all()
         self._settled.set()
 
@@ -248,6 +265,8 @@ class MqttClient:
             self._link_up = self._live = False
             self._waited = True
             closing = self._closing
+            if not closing and not self._state.startswith("refused"):  # that reason stays: the broker said it
+                self._report(f"connection to {self.where} lost ({reason})")
         if closing:
             return
         if self._state == "connected":
@@ -274,19 +293,28 @@ class MqttClient:
         self._settled.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        # paho calls this from its ``except OSError:`` around the connect: that is the reason
+        error = sys.exc_info()[1]
+        why = f" ({type(error).__name__}: {error})" if error is not None else ""
         with self._cond:
             self._waited = True
+        self._report(f"broker at {self.where} unreachable{why}")
         if self._state == "init":
             self._log_state(
                 "down",
                 logging.WARNING,
-                "MQTT broker at %s unreachable; the daemon runs on and retries with backoff (%d to %d s);"
+                "MQTT broker at %s unreachable%s; the daemon runs on and retries with backoff (%d to %d s);"
                 " up to %d messages wait",
                 self.where,
+                why,
                 *self._delays,
                 self._outbox.limit,
             )
         self._settled.set()
+
+    def _report(self, error: str) -> None:
+        if self._health is not None:
+            self._health.failed(error)
 
     def _log_state(self, state: str, level: int, msg: str, *args: Any) -> None:
         if state != self._state:

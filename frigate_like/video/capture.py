@@ -11,6 +11,13 @@ Threads of the camera process, no processes of our own:
   ffmpeg that hit a full disk is retried every ``DISK_FULL_RETRY`` s, with one "disk full
   at <path>" line and ``storage_full`` set until it writes again; the detect ffmpeg is
   another process (``ffmpeg.process_roles``), so frames keep flowing meanwhile.
+  A named pipe (``mkfifo``) is read by one ffmpeg for all its roles (two readers would split
+  its bytes). Its ffmpeg waits for the writer in open() and read(), and frames resume the
+  moment the writer goes on, so it is not restarted for "no frame" while the pipe is empty
+  (a restart would only leave the pipe without a reader, and a writer that goes on then dies
+  of EPIPE); one line says the camera waits for its writer. When the writer closes the pipe
+  ffmpeg ends, and the next one is started within ``NETWORK_PROBE`` s to wait for the next
+  writer. ``stalled`` in the metrics: no frame for ``STALLED_AFTER`` s, whatever the source.
 - ``frames`` (per detect ffmpeg run) reads exactly one frame at a time from ffmpeg's stdout
   straight into the next ring slot, stamps it and offers ``(slot, time)`` to the bounded
   ``frames`` queue. A full queue drops the frame (counted) and the slot is reused, so a
@@ -30,13 +37,17 @@ each ffmpeg to the camera process's life (``launch.die_with_parent``).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
 import multiprocessing as mp
 import os
 import queue
 import select
+import stat
 import subprocess
+import sys
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +78,34 @@ RESTART_HISTORY = 256  # restart times kept for "reconnects in the last hour" (â
 NETWORK_PROBE = 2.0  # s between attempts while a network source is down (not exponential)
 DISK_FULL_RETRY = 10.0  # s between attempts of a segment ffmpeg that hit a full disk
 RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as working again
+STALLED_AFTER = 5.0  # s without a frame (and at least 3 frame intervals) before the metrics say stalled
+
+
+def named_pipe(path: str) -> bool:
+    """``path`` is a FIFO on this machine (``mkfifo``)."""
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def pipe_backlog(path: str) -> int | None:
+    """Bytes waiting in the named pipe ``path`` (read by nobody), or None when it cannot be asked.
+
+    Opening a FIFO for reading with O_NONBLOCK never waits, and asking FIONREAD reads nothing.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        count = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, count)
+        return int.from_bytes(count, sys.byteorder)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 class StopEvent(Protocol):
@@ -91,6 +130,7 @@ class CaptureMetrics:
         self.restarts = ctx.Value("Q", 0, lock=False)
         self.last_frame_time = ctx.Value("d", 0.0, lock=False)
         self.storage_full = ctx.Value("b", 0, lock=False)  # a segment ffmpeg stopped on a full disk
+        self.stalled = ctx.Value("b", 0, lock=False)  # no frame for STALLED_AFTER s (not paused)
         self._restart_times = ctx.Array("d", RESTART_HISTORY, lock=False)
 
     def record_restart(self, when: float) -> None:
@@ -148,6 +188,9 @@ class _Input:
     failures: int = 0  # failed runs in a row
     saw_disk_full: bool = False  # this run's stderr said "No space left on device"
     disk_full_since: float | None = None
+    pipe: bool = False  # the source is a named pipe
+    writer_awaited_since: float | None = None  # monotonic; a named pipe with nothing in it, or closed
+    frames_then: int = 0  # frames read when the wait began: one more ends it (detect)
 
     @property
     def detect(self) -> bool:
@@ -157,6 +200,12 @@ class _Input:
     def network(self) -> bool:
         path = self.config.path
         return "://" in path and not path.startswith("file:")
+
+    @property
+    def comes_back(self) -> bool:
+        """A source that returns by itself (a camera on the network, a pipe's next writer): retried every
+        ``NETWORK_PROBE`` s, never after a long backoff."""
+        return self.network or self.pipe
 
     @property
     def quiet(self) -> bool:
@@ -221,9 +270,10 @@ class CameraCapture:
         self._inputs: list[_Input] = []
         self._filters: list[tuple[logging.Logger, logging.Filter]] = []  # on from start() to stop()
         for index, inp in enumerate(cam.ffmpeg.inputs):
-            for roles in process_roles(cam, inp):
+            pipe = named_pipe(inp.path)
+            for roles in process_roles(cam, inp, named_pipe=pipe):
                 ffmpeg_log = logging.getLogger(f"ffmpeg.{cam.name}.{'_'.join(roles)}")
-                entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start)
+                entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start, pipe=pipe)
                 self._filters.append((ffmpeg_log, _StderrFilter(entry)))
                 self._inputs.append(entry)
         if sum(1 for i in self._inputs if i.detect) > 1:
@@ -233,6 +283,8 @@ class CameraCapture:
         self._watchdog: threading.Thread | None = None
         self._slot = 0  # next ring slot to write
         self._last_frame = 0.0  # monotonic time of the last detect frame (or of the detect launch)
+        self._frame_seen = 0.0  # monotonic time of the last detect frame (or of start())
+        self._stall_after = max(STALLED_AFTER, 3.0 / cam.fps)
         self._frames_read = 0
         self._skipped = 0
         self._preexec = die_with_parent()
@@ -251,6 +303,7 @@ class CameraCapture:
             self._log.info("camera %s has no detect input: no frames will be captured", self.cam.name)
         for ffmpeg_log, stderr_filter in self._filters:
             ffmpeg_log.addFilter(stderr_filter)
+        self._frame_seen = time.monotonic()
         self._watchdog = threading.Thread(target=self._watch, name=f"capture-{self.cam.name}", daemon=True)
         self._watchdog.start()
 
@@ -277,6 +330,7 @@ class CameraCapture:
     def _watch(self) -> None:
         camera_rate, skipped_rate = _Rate(), _Rate()
         last_rates = time.monotonic()
+        detects = any(i.detect for i in self._inputs)
         try:
             while not self._stopping():
                 now = time.monotonic()
@@ -285,6 +339,8 @@ class CameraCapture:
                         self._check(inp, now)
                     except Exception:  # keep watching: this thread's end would SIGTERM every ffmpeg
                         self._log.exception("capture watchdog error on input %d", inp.index)
+                stalled = detects and not self._is_paused() and now - self._frame_seen > self._stall_after
+                self.metrics.stalled.value = int(stalled)
                 if self._is_paused():
                     camera_rate, skipped_rate = _Rate(self._frames_read), _Rate(self._skipped)
                     self.metrics.camera_fps.value = self.metrics.skipped_fps.value = 0.0
@@ -315,11 +371,31 @@ class CameraCapture:
             if now - inp.terminating_since > self.term_timeout:
                 proc.kill()
         elif inp.detect and now - self._last_frame > self.no_frame_timeout:
+            if inp.pipe and pipe_backlog(inp.config.path) == 0:
+                self._await_writer(inp, now)  # the writer stalled, not ffmpeg: it reads on when the writer does
+                return
             self._log.warning(
                 "no frame from %s for %.0f s: restarting its ffmpeg", self.cam.name, now - self._last_frame
             )
             inp.terminating_since = now
             proc.terminate()
+        elif inp.writer_awaited_since is not None and self._writer_back(inp, now):
+            self._log.warning(
+                "the named pipe of %s delivers again after %.0f s", self.cam.name, now - inp.writer_awaited_since
+            )
+            inp.writer_awaited_since = None
+
+    def _writer_back(self, inp: _Input, now: float) -> bool:
+        """A frame read since the wait began (detect), or this ffmpeg has run ``RECOVERED_AFTER`` s (segments)."""
+        return self._frames_read > inp.frames_then if inp.detect else now - inp.started_at >= RECOVERED_AFTER
+
+    def _await_writer(self, inp: _Input, now: float) -> None:
+        if inp.writer_awaited_since is None:
+            inp.writer_awaited_since, inp.frames_then = now, self._frames_read
+            self._log.warning(
+                "no frame from %s for %.0f s: nothing comes through its named pipe; waiting for the writer",
+                self.cam.name, now - self._last_frame,
+            )  # fmt: skip
 
     def _exited(self, inp: _Input, code: int, now: float) -> None:
         roles = "+".join(inp.roles)
@@ -334,6 +410,14 @@ class CameraCapture:
                     DISK_FULL_RETRY, "" if inp.detect else "; detection goes on",
                 )  # fmt: skip
             inp.next_start = now + DISK_FULL_RETRY
+            return
+        if inp.pipe and code == 0 and inp.terminating_since is None:
+            # the writer closed the pipe (end of file): not a failure; the next ffmpeg waits for the next writer
+            if inp.writer_awaited_since is None:
+                inp.writer_awaited_since, inp.frames_then = now, self._frames_read
+                self._log.warning("the writer of %s's named pipe closed it; waiting for the next one", self.cam.name)
+            inp.failures = 0
+            self._schedule_restart(inp, now)
             return
         healthy = now - inp.started_at >= self.healthy_after
         inp.failures = 0 if healthy else inp.failures + 1
@@ -365,12 +449,12 @@ class CameraCapture:
     def _schedule_restart(self, inp: _Input, now: float) -> None:
         if now - inp.started_at >= self.healthy_after:
             inp.backoff = self._backoff_start
-        if inp.network:  # a camera coming back must not wait for the next step of a long backoff
+        if inp.comes_back:  # a camera coming back must not wait for the next step of a long backoff
             inp.backoff = min(inp.backoff, NETWORK_PROBE)
         inp.next_start = now + inp.backoff
         if not inp.quiet:
             self._log.info("restarting ffmpeg (%s) of %s in %.1f s", "+".join(inp.roles), self.cam.name, inp.backoff)
-        inp.backoff = min(inp.backoff * 2.0, NETWORK_PROBE if inp.network else self._backoff_max)
+        inp.backoff = min(inp.backoff * 2.0, NETWORK_PROBE if inp.comes_back else self._backoff_max)
 
     def _launch(self, inp: _Input, now: float) -> None:
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"
@@ -469,11 +553,11 @@ class CameraCapture:
                     return  # EOF; a partial frame stays marked as being written
                 got += n
             if self._is_paused():
-                self._last_frame = time.monotonic()  # ffmpeg is healthy: no restart for "no frames"
+                self._last_frame = self._frame_seen = time.monotonic()  # ffmpeg is healthy: no restart
                 continue  # dropped unseen: the same slot is written again
             frame_time = time.time()
             ring.set_frame_time(slot, frame_time)
-            self._last_frame = time.monotonic()
+            self._last_frame = self._frame_seen = time.monotonic()
             self._frames_read += 1
             self.metrics.frames.value = self._frames_read
             self.metrics.last_frame_time.value = frame_time

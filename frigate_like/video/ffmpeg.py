@@ -174,26 +174,28 @@ def ignored_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
     return tuple(role for role in inp.roles if role not in served)
 
 
-def process_roles(cam: CameraConfig, inp: CameraInput) -> list[tuple[str, ...]]:
+def process_roles(cam: CameraConfig, inp: CameraInput, *, named_pipe: bool = False) -> list[tuple[str, ...]]:
     """The roles of ``inp`` grouped by ffmpeg process: detect alone, the copying roles (segments, rtmp) together.
 
     With one ffmpeg for all, a full disk (``No space left on device`` on a segment) ends the
     process and detection with it. Apart, the segment ffmpeg fails and is retried on its own
     while frames keep flowing; the price is reading the input twice (BENCHMARKS.md).
+    ``named_pipe``: the input is a FIFO (the caller looked, see :func:`opens_once`).
     """
     roles = active_roles(cam, inp)
-    if opens_once(inp):
+    if opens_once(inp, named_pipe=named_pipe):
         return [roles] if roles else []
     groups = [tuple(r for r in roles if r == "detect"), tuple(r for r in roles if r != "detect")]
     return [group for group in groups if group]
 
 
-def opens_once(inp: CameraInput) -> bool:
+def opens_once(inp: CameraInput, *, named_pipe: bool = False) -> bool:
     """A local capture device (``/dev/video0``, ``-f v4l2``/``alsa``): a second ffmpeg would find it busy,
-    so all of its roles share one ffmpeg, as in Frigate 0.8."""
+    so all of its roles share one ffmpeg, as in Frigate 0.8. Likewise a named pipe (``named_pipe``,
+    ``mkfifo``): two readers would each get part of its bytes, and both a corrupt stream."""
     args = list(inp.input_args)
     device_format = any(a == "-f" and b in _DEVICE_FORMATS for a, b in zip(args, args[1:], strict=False))
-    return inp.path.startswith("/dev/") or device_format
+    return inp.path.startswith("/dev/") or device_format or named_pipe
 
 
 def build_command(

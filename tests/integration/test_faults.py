@@ -21,11 +21,13 @@ from typing import Any
 
 import pytest
 
-from tests.broker import Received, Subscriber, unique_prefix
+from frigate_like.comms.mqtt import OUTBOX_LIMIT
+from tests.broker import PrivateBroker, Received, Subscriber, unique_prefix
 from tests.integration.checks import db_events, is_gone
 from tests.integration.daemon import SHARED, Daemon, demo_config, free_port
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
 from tests.mounts import fill, tmpfs
+from tests.named_pipes import pipe_writer
 
 PERSON = SHARED / "media" / "one-by-one-person-detection.mp4"
 RTSP_SERVER = Path(__file__).resolve().parents[1] / "rtsp_server.py"
@@ -100,10 +102,11 @@ def check_aftermath(
     all_ended_on_mqtt: bool = True,
     clips_required: bool = True,
     fault: tuple[float, float] | None = None,
+    recorded: bool = True,
 ) -> None:
     """Every MQTT event in the DB, ended, with its files; lifecycles whole; no leftovers; no gap in
-    the recordings except within ``fault`` (epoch seconds)."""
-    for gap_start, gap_end in recording_gaps(daemon.db_path):
+    the recordings (``recorded``: 24/7 recording was on) except within ``fault`` (epoch seconds)."""
+    for gap_start, gap_end in recording_gaps(daemon.db_path) if recorded else []:
         assert fault is not None and fault[0] <= gap_start and gap_end <= fault[1], (
             f"recordings miss {gap_start:.1f}-{gap_end:.1f} (fault: {fault})"
         )
@@ -321,3 +324,190 @@ def test_a_network_camera_that_goes_away_is_probed_and_frames_resume(tmp_path: P
         code, _ = daemon.terminate()
     assert code == 0
     assert daemon.log().count("is down; probing every") >= 1
+
+
+def test_a_broker_down_at_start_is_waited_for_and_the_events_meanwhile_arrive_in_order(tmp_path: Path) -> None:
+    prefix = unique_prefix("latebroker")
+    broker = PrivateBroker(tmp_path / "broker", persistence=True)
+    where = f"127.0.0.1:{broker.port}"
+    # The subscriber's kept session is made on the broker, which then goes away and saves it: once
+    # back, it holds what the daemon sends for the subscriber, whichever of the two reconnects first.
+    broker.start()
+    sub = Subscriber(prefix, broker.port, persistent=True)
+    sub.start()
+    sub.stop()
+    broker.stop()
+    cfg = demo_config(tmp_path, loop=True, fps=5)
+    cfg["mqtt"] = _mqtt(prefix, broker.port, stats_interval=5)
+    daemon = Daemon(tmp_path, cfg)
+
+    def mqtt_health() -> dict[str, Any]:
+        return dict(health(daemon)["mqtt"])
+
+    try:
+        daemon.start()  # answers although the broker is not there
+        down = daemon.wait_for(lambda: (h := mqtt_health()) and not h["ok"] and h, 20, what="MQTT reported down")
+        assert down["error"].startswith(f"broker at {where} unreachable (ConnectionRefusedError: "), down
+        # events are found and stored meanwhile; wait for one that ended: its new, updates and end all wait
+        daemon.wait_for(
+            lambda: any(r["end_time"] is not None for r in db_events(daemon.db_path)), 120, what="an event to end"
+        )
+        stored = [r["id"] for r in db_events(daemon.db_path)]
+        waiting = mqtt_health()
+        assert not waiting["ok"] and 0 < waiting["backlog"] <= OUTBOX_LIMIT, waiting
+
+        broker.start()
+        sub.start()
+        sub.wait_topic("available", "online", timeout=30)  # paho retries every ≤ 10 s
+        daemon.wait_for(lambda: (h := mqtt_health())["ok"] and h["backlog"] == 0, 30, what="healthy, outbox sent")
+        sub.wait_for(
+            lambda ms: {e["after"]["id"] for e in _events(ms)} >= set(stored), 30, "the events stored meanwhile"
+        )
+        sub.wait_topic("stats", timeout=15)  # every 5 s, only while connected
+    finally:
+        code, took = daemon.terminate()
+        sub.stop()
+        broker.stop()
+    assert code == 0 and took < 15, (code, took)
+    messages = sub.snapshot()
+    # in order: each event new → updates → end, each "before" the previous "after", and the events
+    # in the order they started
+    check_aftermath(daemon, messages, recorded=False)
+    first_seen = list(dict.fromkeys(e["after"]["id"] for e in _events(messages)))
+    assert first_seen[: len(stored)] == stored
+    log = daemon.log()
+    unreachable = [line for line in log.splitlines() if "unreachable" in line]
+    assert len(unreachable) == 1 and f"MQTT broker at {where} unreachable (ConnectionRefusedError: " in unreachable[0]
+    assert log.count("MQTT connected to") == 1
+    assert "queued while the broker was away" in log and "dropped" not in log
+    stats = [json.loads(m.payload)["service"]["health"]["mqtt"] for m in messages if m.topic == "stats"]
+    assert stats and all(h["ok"] and h["last_error"] == down["last_error"] for h in stats)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (gone ones count 0)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, their children...)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {p for p in found if not is_gone(p)}
+
+
+def test_a_stalled_named_pipe_is_waited_for_and_the_other_camera_runs_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "piped.ts"
+    os.mkfifo(fifo)
+    writer_log = tmp_path / "writer.log"
+    broker = PrivateBroker(tmp_path / "broker")
+    broker.start()
+    prefix = unique_prefix("fifo")
+    cfg = demo_config(tmp_path, loop=True, fps=5, video="car-detection.mp4")  # "demo": the other camera
+    cfg["mqtt"] = _mqtt(prefix, broker.port)
+    piped = json.loads(json.dumps(cfg["cameras"]["demo"]))
+    piped["ffmpeg"]["inputs"][0].update(path=str(fifo), input_args="-fflags +genpts")  # no -re: the writer paces it
+    cfg["cameras"]["piped"] = piped
+    daemon = Daemon(tmp_path, cfg)
+    other_fps: list[float] = []  # the demo camera's camera_fps at every look at the stats, once it ran
+
+    def camera(name: str = "piped") -> dict[str, Any]:
+        stats = daemon.get_json("/api/stats")
+        if other_fps or stats["demo"]["camera_fps"] > 3:
+            other_fps.append(stats["demo"]["camera_fps"])
+        return dict(stats[name])
+
+    def latest() -> bytes:
+        return daemon.get("/api/piped/latest.jpg")
+
+    def watch(seconds: float) -> dict[str, Any]:
+        """The piped camera's stats every second for ``seconds``; the last ones."""
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            piped = camera()
+            time.sleep(1)
+        return piped
+
+    with Subscriber(prefix, broker.port) as sub, pipe_writer(fifo, PERSON, writer_log) as writer:
+        daemon.start()
+        try:
+            daemon.wait_for(lambda: camera()["camera_fps"] > 3 and camera("demo")["camera_fps"] > 3, 60, what="frames")
+            sub.wait_for(lambda ms: [e for e in _events(ms) if e["after"]["camera"] == "piped"], 60, "a piped event")
+
+            # the writer stalls for 15 s with a person in view: the pipe's reader waits, nothing spins
+            piped_events = [e for e in _events(sub.snapshot()) if e["after"]["camera"] == "piped"]
+            in_progress = {e["after"]["id"] for e in piped_events} - {
+                e["after"]["id"] for e in piped_events if e["type"] == "end"
+            }
+            assert in_progress
+            before = camera()
+            reader, readers = before["capture_pid"], [before["pid"], before["capture_pid"]]
+            cpu, frame = cpu_seconds(readers), latest()
+            os.kill(writer.pid, signal.SIGSTOP)
+            stalled = watch(15)
+            cpu = (cpu_seconds(readers) - cpu) / 15
+            assert stalled["stalled"] and stalled["camera_fps"] < 1, stalled
+            assert (stalled["capture_pid"], stalled["reconnects_last_hour"]) == (reader, before["reconnects_last_hour"])
+            assert latest() == frame
+            assert cpu < 0.1, f"the piped camera used {cpu:.0%} of a core while its writer was stopped"
+            print(f"writer stopped 15 s: camera_fps {stalled['camera_fps']}, cpu {cpu:.1%} of a core")
+            os.kill(writer.pid, signal.SIGCONT)
+            daemon.wait_for(lambda: latest() != frame, 20, 0.2, what="frames once the writer went on")
+            daemon.wait_for(lambda: (c := camera())["camera_fps"] > 3 and not c["stalled"], 20, what="the rate back")
+
+            # the writer dies: the pipe's next reader waits for the next writer, which comes 10 s later
+            writer.kill()
+            writer.wait()
+            daemon.wait_for(lambda: camera()["capture_pid"] not in (None, reader), 10, what="the next reader")
+            waiting = camera()
+            cpu = cpu_seconds([waiting["pid"], waiting["capture_pid"]])
+            awaited = watch(10)
+            cpu = (cpu_seconds([waiting["pid"], waiting["capture_pid"]]) - cpu) / 10
+            assert awaited["stalled"] and awaited["capture_pid"] == waiting["capture_pid"], awaited
+            assert awaited["reconnects_last_hour"] == before["reconnects_last_hour"] + 1  # no restart while it waits
+            assert cpu < 0.1, f"the piped camera used {cpu:.0%} of a core while its pipe had no writer"
+            print(f"no writer 10 s: cpu {cpu:.1%} of a core")
+            frame = latest()
+            with pipe_writer(fifo, PERSON, writer_log) as writer:
+                back_at = time.monotonic()
+                daemon.wait_for(lambda: latest() != frame, 20, 0.2, what="frames from the next writer")
+                print(f"frames {time.monotonic() - back_at:.1f} s after the next writer started")
+                daemon.wait_for(lambda: (c := camera())["camera_fps"] > 3 and not c["stalled"], 20, what="the rate")
+                assert camera()["capture_pid"] == waiting["capture_pid"]
+                watch(3)
+                assert daemon.proc is not None
+                children = descendants(daemon.proc.pid)
+                code, took = daemon.terminate()
+        finally:
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.terminate()
+            broker.stop()
+    assert code == 0 and took < 15, (code, took)
+    assert len(children) >= 4  # two camera processes, their ffmpegs, the detector
+    assert [pid for pid in children if not is_gone(pid)] == [], "processes of the daemon outlived it"
+    assert min(other_fps) > 3, other_fps  # the demo camera never stopped
+    # each event, the ones in progress through the stall too: new → updates → end, in the database,
+    # ended, with its clip
+    check_aftermath(daemon, sub.snapshot(), recorded=False)
+    assert in_progress <= {r["id"] for r in db_events(daemon.db_path)}
+    log = daemon.log()
+    assert "ffmpeg.piped.clips:" not in log and "ffmpeg.piped.detect:" not in log  # one reader of the pipe
+    assert log.count("the writer of piped's named pipe closed it; waiting for the next one") == 1
+    assert log.count("the named pipe of piped delivers again after") == 1
+    assert "no frame from piped" not in log  # a 15 s stall is shorter than the no-frame timeout (20 s)
