@@ -1,7 +1,9 @@
 """A local RTSP server for the tests: GStreamer's RTSP server through the system python3 (python3-gi).
 
 Run as a subprocess, it serves an H.264 .mp4 without re-encoding at ``rtsp://127.0.0.1:<port>/cam``;
-kill it to take the camera down, start it again on the same port to bring it back.
+kill it to take the camera down, start it again on the same port to bring it back. The stream is
+the file's own: the person video has a key frame every 1 s (every 10th frame at 10 fps), as a
+typical camera sends them, so a client that joins waits at most 1 s for one.
 
     /usr/bin/python3 tests/rtsp_server.py <port> <file.mp4>
 """

@@ -328,25 +328,56 @@ def test_ffmpeg_dies_with_a_killed_camera_process(shared_dir: Path, media: Path,
         ring.unlink()
 
 
-def test_a_network_source_that_is_down_is_probed_every_few_seconds_not_with_growing_backoff(
-    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig], caplog: pytest.LogCaptureFixture
-) -> None:
+def closed_port() -> int:
     with socket.socket() as sock:  # a port nothing listens on: connection refused at once
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    source = {"path": f"rtsp://127.0.0.1:{port}/cam", "roles": ["detect"], "input_args": "-rtsp_transport tcp"}
+        return int(sock.getsockname()[1])
+
+
+def test_a_network_source_that_is_down_is_probed_every_second_and_ffmpeg_starts_once_it_answers(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"rtsp://127.0.0.1:{closed_port()}/cam"
+    source = {"path": url, "roles": ["detect", "clips"], "input_args": "-rtsp_transport tcp"}
     cam = camera(shared_dir, media, ["record"], source, record={"enabled": False})
-    rig = rig_factory(cam, **FAST)
+    probes: list[float] = []
+    answers = threading.Event()
+
+    def probe(path: str) -> bool:  # the camera's answer is the test's to give; its ffmpegs are real
+        assert path == url
+        probes.append(time.monotonic())
+        return answers.is_set()
+
+    rig = rig_factory(cam, probe=probe, **FAST)
     with caplog.at_level(logging.DEBUG):
         rig.capture.start()
-        assert wait_for(lambda: rig.metrics.restarts.value >= 6, 30)
+        assert wait_for(lambda: len(probes) >= 6, 15)  # both ffmpegs failed once (refused), then probes only
+        assert rig.metrics.restarts.value == 0, "an ffmpeg was started while the source did not answer"
+        gaps = [b - a for a, b in zip(probes[1:], probes[2:], strict=False)]  # [0]: right after the exits
+        # one probe per NETWORK_PROBE s for both ffmpegs of the input (not one each), on the 0.5 s tick
+        assert all(capture_module.NETWORK_PROBE - 0.1 <= g <= capture_module.NETWORK_PROBE + 1.0 for g in gaps), gaps
+        answers.set()
+        answered = time.time()
+        assert wait_for(lambda: rig.metrics.restarts.value >= 2, 5)
+    first_starts = rig.metrics.restart_times()[:2]  # detect and clips, in the tick of the first "yes"
+    assert all(0 <= t - answered <= capture_module.NETWORK_PROBE + 1.0 for t in first_starts), (answered, first_starts)
+    down = [r for r in caplog.records if "is down; probing every" in r.getMessage()]
+    assert len(down) == 2, [r.getMessage() for r in down]  # once per ffmpeg for the outage, not per probe
+    refused = [r for r in caplog.records if r.name == "ffmpeg.back.detect" and r.levelno >= logging.WARNING]
+    assert 1 <= len(refused) <= 4, [r.getMessage() for r in refused]  # the first failure only
+
+
+def test_a_network_source_that_cannot_be_probed_gets_its_ffmpeg_every_few_seconds_not_with_growing_backoff(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    source = {"path": f"rtsp://127.0.0.1:{closed_port()}/cam", "roles": ["detect"], "input_args": "-rtsp_transport tcp"}
+    cam = camera(shared_dir, media, ["record"], source, record={"enabled": False})
+    rig = rig_factory(cam, probe=lambda path: None, **FAST)  # e.g. udp://: only ffmpeg can tell
+    rig.capture.start()
+    assert wait_for(lambda: rig.metrics.restarts.value >= 4, 20)
     times = rig.metrics.restart_times()
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert max(gaps) <= capture_module.NETWORK_PROBE + 1.5, gaps  # not 4, 8, 16... s
-    down = [r for r in caplog.records if "is down; probing every" in r.getMessage()]
-    assert len(down) == 1
-    refused = [r for r in caplog.records if r.name == "ffmpeg.back.detect" and r.levelno >= logging.WARNING]
-    assert 1 <= len(refused) <= 4, [r.getMessage() for r in refused]  # the first failures only, not every probe
+    assert max(gaps) <= capture_module.NETWORK_RETRY + 1.5, gaps  # not 4, 8, 16... s
 
 
 @pytest.fixture

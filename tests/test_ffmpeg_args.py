@@ -28,6 +28,7 @@ DEFAULT_INPUT = [
     "-avoid_negative_ts", "make_zero", "-fflags", "+genpts+discardcorrupt", "-rtsp_transport", "tcp",
     "-timeout", "5000000", "-use_wallclock_as_timestamps", "1",
 ]  # fmt: skip
+NO_FPS_PROBE = ["-fpsprobesize", "0"]  # an RTSP detect input: no frame-rate estimate before the first frame
 CLIPS = shlex.split("-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
 RECORD = shlex.split(
     "-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac"
@@ -84,7 +85,7 @@ def test_all_roles_on_one_input_detect_apart_from_storage(shared_dir: Path) -> N
     assert detect.roles == ("detect",) and storage.roles == ("clips", "record")
     assert detect.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720) and storage.frame_size is None
     head = ["/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "warning", "-hwaccel", "vaapi", *DEFAULT_INPUT]
-    assert detect.args == [*head, "-threads", "1", "-i", RTSP, *detect_tail()]
+    assert detect.args == [*head, "-threads", "1", *NO_FPS_PROBE, "-i", RTSP, *detect_tail()]
     assert storage.args == [*head, "-i", RTSP, *segments("clips", CLIPS), *segments("record", RECORD)]
 
 
@@ -127,7 +128,7 @@ def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Pa
     assert detect.roles == ("detect",) and detect.frame_size == 640 * 360 * 3 // 2
     assert detect.args == [
         "ffmpeg", "-hide_banner", "-loglevel", "warning", *hwaccel, "-rtsp_transport", "udp", "-threads", "1",
-        "-i", "rtsp://cam/sub", *detect_tail(640, 360, "4"),
+        *NO_FPS_PROBE, "-i", "rtsp://cam/sub", *detect_tail(640, 360, "4"),
     ]  # fmt: skip
     # no decoding on a copy-only input, so no decoder thread setting either
     assert record.roles == ("clips", "record") and record.frame_size is None and not record.detect
@@ -150,10 +151,35 @@ def test_user_filters_and_threads_are_kept(shared_dir: Path) -> None:
         },
     )
     [command] = build_commands(cam, CACHE, "ffmpeg", "r")
-    assert command.args[command.args.index("-i") - 2 :] == [
-        "-threads", "2", "-i", RTSP,
+    assert command.args[command.args.index("-i") - 4 :] == [
+        "-threads", "2", *NO_FPS_PROBE, "-i", RTSP,
         "-vf", "hwdownload,format=nv12", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-r", "5", "-s", "1280x720", "pipe:",
     ]  # fmt: skip
+
+
+def test_the_frame_rate_estimate_is_skipped_only_for_an_rtsp_detect_ffmpeg_left_to_the_defaults(
+    shared_dir: Path,
+) -> None:
+    """-fpsprobesize 0 saves 20 frames of analysis per RTSP (re)connect; files, other streams, segment
+    ffmpegs and input args that tune the analysis themselves (Frigate 0.8 users' own) are left alone."""
+
+    def detect_args(path: str, input_args: str | None = None) -> list[str]:
+        inp: dict[str, Any] = {"path": path, "roles": ["detect", "clips"]}
+        if input_args is not None:
+            inp["input_args"] = input_args
+        detect, clips = build_commands(camera(shared_dir, {"ffmpeg": {"inputs": [inp]}}), CACHE, "ffmpeg", "r")
+        # segments keep the estimate for their mp4 timing
+        assert clips.args.count("-fpsprobesize") == (input_args or "").count("-fpsprobesize")
+        return detect.args[: detect.args.index("-i")]
+
+    assert detect_args(RTSP)[-2:] == NO_FPS_PROBE
+    assert detect_args("RTSPS://10.0.10.10:322/live", "-rtsp_transport tcp")[-2:] == NO_FPS_PROBE
+    assert "-fpsprobesize" not in detect_args("http://10.0.10.10/video.mjpg", "-use_wallclock_as_timestamps 1")
+    assert "-fpsprobesize" not in detect_args("/media/footage.mp4", "-re")
+    assert "-fpsprobesize" not in detect_args("file:/media/footage.mp4", "-re")
+    head = ["ffmpeg", "-hide_banner", "-loglevel", "warning"]
+    for own in ("-rtsp_transport tcp -analyzeduration 1000M -probesize 1000M", "-probesize 5M", "-fpsprobesize 5"):
+        assert detect_args(RTSP, own) == [*head, *own.split(), "-threads", "1"]
 
 
 def test_disabled_rtmp_and_record_are_logged_and_get_no_output(

@@ -6,8 +6,11 @@ Threads of the camera process, no processes of our own:
   no frame for ``no_frame_timeout`` s, with exponential backoff (1 s, 2 s, ... 30 s; back to
   1 s after a healthy minute), keeps the rates in :class:`CaptureMetrics`, and at the end
   stops every ffmpeg (SIGTERM so segments are finished cleanly, SIGKILL after the timeout).
-  A network source that is down is probed every ``NETWORK_PROBE`` s instead (frames resume
-  within seconds of its return), and only its first failure is logged in full. A segment
+  A network source whose ffmpeg exits and that then does not answer (``probe.probe_source``: a
+  TCP connect and an RTSP OPTIONS, no ffmpeg) is probed every ``NETWORK_PROBE`` s and its
+  ffmpeg started in the tick the probe succeeds, so frames resume about a second after its
+  return; one line per outage says it is down. One that answers but whose ffmpeg fails anyway
+  (or that cannot be probed) is retried every ``NETWORK_RETRY`` s, not exponentially. A segment
   ffmpeg that hit a full disk is retried every ``DISK_FULL_RETRY`` s, with one "disk full
   at <path>" line and ``storage_full`` set until it writes again; the detect ffmpeg is
   another process (``ffmpeg.process_roles``), so frames keep flowing meanwhile.
@@ -16,7 +19,7 @@ Threads of the camera process, no processes of our own:
   moment the writer goes on, so it is not restarted for "no frame" while the pipe is empty
   (a restart would only leave the pipe without a reader, and a writer that goes on then dies
   of EPIPE); one line says the camera waits for its writer. When the writer closes the pipe
-  ffmpeg ends, and the next one is started within ``NETWORK_PROBE`` s to wait for the next
+  ffmpeg ends, and the next one is started within ``NETWORK_RETRY`` s to wait for the next
   writer. ``stalled`` in the metrics: no frame for ``STALLED_AFTER`` s, whatever the source.
 - ``frames`` (per detect ffmpeg run) reads exactly one frame at a time from ffmpeg's stdout
   straight into the next ring slot, stamps it and offers ``(slot, time)`` to the bounded
@@ -66,6 +69,7 @@ from frigate_like.video.ffmpeg import (
 )
 from frigate_like.video.frames import FrameRing
 from frigate_like.video.launch import die_with_parent, log_stderr, start_ffmpeg
+from frigate_like.video.probe import network_source, probe_source
 from frigate_like.video.rtmp import server_listening
 
 NO_FRAME_TIMEOUT = 20.0  # s without a detect frame before its ffmpeg is restarted
@@ -75,7 +79,8 @@ TERM_TIMEOUT = 5.0  # s a stalled ffmpeg gets to exit after SIGTERM before SIGKI
 TICK = 0.5  # s between watchdog checks (every wait is ≤ 1 s so stop is noticed)
 RATE_TAU = 3.0  # s, time constant of the fps moving averages
 RESTART_HISTORY = 256  # restart times kept for "reconnects in the last hour" (≥ 3600 / 30 s)
-NETWORK_PROBE = 2.0  # s between attempts while a network source is down (not exponential)
+NETWORK_PROBE = 1.0  # s between probes of a network source that does not answer (no ffmpeg meanwhile)
+NETWORK_RETRY = 2.0  # s between ffmpeg starts of a network source that answers but fails (not exponential)
 DISK_FULL_RETRY = 10.0  # s between attempts of a segment ffmpeg that hit a full disk
 RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as working again
 STALLED_AFTER = 5.0  # s without a frame (and at least 3 frame intervals) before the metrics say stalled
@@ -191,6 +196,7 @@ class _Input:
     pipe: bool = False  # the source is a named pipe
     writer_awaited_since: float | None = None  # monotonic; a named pipe with nothing in it, or closed
     frames_then: int = 0  # frames read when the wait began: one more ends it (detect)
+    probing: bool = False  # its network source did not answer: probed each NETWORK_PROBE s, started once it does
 
     @property
     def detect(self) -> bool:
@@ -198,13 +204,12 @@ class _Input:
 
     @property
     def network(self) -> bool:
-        path = self.config.path
-        return "://" in path and not path.startswith("file:")
+        return network_source(self.config.path)
 
     @property
     def comes_back(self) -> bool:
         """A source that returns by itself (a camera on the network, a pipe's next writer): retried every
-        ``NETWORK_PROBE`` s, never after a long backoff."""
+        ``NETWORK_RETRY`` s, never after a long backoff."""
         return self.network or self.pipe
 
     @property
@@ -248,6 +253,7 @@ class CameraCapture:
         term_timeout: float = TERM_TIMEOUT,
         paused: StopEvent | None = None,
         rtmp_listening: Callable[[str], bool] = server_listening,
+        probe: Callable[[str], bool | None] = probe_source,
     ) -> None:
         if frames.maxsize <= 0 or ring.slots < frames.maxsize + 2:
             # queued slots + the one the consumer holds + the one being written
@@ -264,6 +270,8 @@ class CameraCapture:
         self._ring, self._frames, self.metrics, self._stop = ring, frames, metrics, stop
         self._paused = paused
         self._rtmp_listening = rtmp_listening  # asked before each start of an input with the rtmp role
+        self._probe = probe
+        self._answers: dict[str, tuple[float, bool | None]] = {}  # path → (when, answer): inputs share one
         self._log = logger or logging.getLogger(f"ffmpeg.{cam.name}")
         self.no_frame_timeout, self.healthy_after, self.term_timeout = no_frame_timeout, healthy_after, term_timeout
         self._backoff_start, self._backoff_max = backoff_start, backoff_max
@@ -358,7 +366,7 @@ class CameraCapture:
     def _check(self, inp: _Input, now: float) -> None:
         proc = inp.proc
         if proc is None:
-            if now >= inp.next_start:
+            if now >= inp.next_start and self._answers_again(inp, now):
                 self._launch(inp, now)
             return
         code = proc.poll()
@@ -423,15 +431,38 @@ class CameraCapture:
         inp.failures = 0 if healthy else inp.failures + 1
         if inp.terminating_since is None and not inp.quiet:
             self._log.warning("ffmpeg (%s) of %s exited with code %s", roles, self.cam.name, code)
+        if inp.network and self._answer(inp, now, TICK) is False:
+            inp.probing = True
+            if inp.failing_since is None:  # once per outage, not per probe
+                inp.failing_since = now
+                self._log.warning("the source of %s (%s) is down; probing every %.0f s, ffmpeg starts when it answers",
+                                  self.cam.name, roles, NETWORK_PROBE)  # fmt: skip
+            return
         if inp.failures >= 2 and inp.failing_since is None:
             inp.failing_since = now
-            if inp.network:
-                self._log.warning("the source of %s (%s) is down; probing every %.0f s", self.cam.name, roles,
-                                  NETWORK_PROBE)  # fmt: skip
-            else:
-                self._log.warning("ffmpeg (%s) of %s keeps failing; retrying with backoff (details at debug level)",
-                                  roles, self.cam.name)  # fmt: skip
+            retry = f"every {NETWORK_RETRY:.0f} s" if inp.comes_back else "with backoff"
+            self._log.warning("ffmpeg (%s) of %s keeps failing; retrying %s (details at debug level)", roles,
+                              self.cam.name, retry)  # fmt: skip
         self._schedule_restart(inp, now)
+
+    def _answer(self, inp: _Input, now: float, fresh_for: float) -> bool | None:
+        """The probe's answer for the input's source: the last one while younger than ``fresh_for`` s,
+        so the inputs of one source (detect, segments) share a probe and start in the same tick."""
+        path = inp.config.path
+        asked = self._answers.get(path)
+        if asked is None or now - asked[0] >= fresh_for:
+            asked = self._answers[path] = (now, self._probe(path))
+        return asked[1]
+
+    def _answers_again(self, inp: _Input, now: float) -> bool:
+        """False while a source that was down still does not answer (asked every NETWORK_PROBE s)."""
+        if not inp.probing:
+            return True
+        if self._answer(inp, now, NETWORK_PROBE) is False:
+            return False
+        inp.probing = False
+        self._log.debug("the source of %s (%s) answers again", self.cam.name, "+".join(inp.roles))
+        return True
 
     def _recovered(self, inp: _Input, now: float) -> None:
         roles = "+".join(inp.roles)
@@ -449,12 +480,14 @@ class CameraCapture:
     def _schedule_restart(self, inp: _Input, now: float) -> None:
         if now - inp.started_at >= self.healthy_after:
             inp.backoff = self._backoff_start
-        if inp.comes_back:  # a camera coming back must not wait for the next step of a long backoff
-            inp.backoff = min(inp.backoff, NETWORK_PROBE)
+        # A camera that answers (or cannot be probed) may be booting, a pipe waits for its next writer:
+        # neither must wait for the next step of a long backoff.
+        if inp.comes_back:
+            inp.backoff = min(inp.backoff, NETWORK_RETRY)
         inp.next_start = now + inp.backoff
         if not inp.quiet:
             self._log.info("restarting ffmpeg (%s) of %s in %.1f s", "+".join(inp.roles), self.cam.name, inp.backoff)
-        inp.backoff = min(inp.backoff * 2.0, NETWORK_PROBE if inp.comes_back else self._backoff_max)
+        inp.backoff = min(inp.backoff * 2.0, NETWORK_RETRY if inp.comes_back else self._backoff_max)
 
     def _launch(self, inp: _Input, now: float) -> None:
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"

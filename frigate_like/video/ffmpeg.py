@@ -57,6 +57,7 @@ DEFAULT_OUTPUT_ARGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # scaler such as scale_vaapi) wins and we only add Frigate 0.8's -r/-s after it.
 _FILTER_OPTIONS = frozenset({"-vf", "-filter:v", "-filter_complex", "-lavfi"})
 _THREAD_OPTIONS = frozenset({"-threads", "-threads:v"})
+_ANALYSIS_OPTIONS = frozenset({"-fpsprobesize", "-analyzeduration", "-probesize"})
 _DEVICE_FORMATS = frozenset({"v4l2", "video4linux2", "alsa", "pulse", "x11grab", "avfoundation", "dshow"})
 
 
@@ -153,6 +154,10 @@ def segment_output_args(cam: CameraConfig, role: str, cache_dir: Path, run_id: s
     ]  # fmt: skip
 
 
+def _rtsp(path: str) -> bool:
+    return path.lower().startswith(("rtsp://", "rtsps://"))
+
+
 def active_roles(cam: CameraConfig, inp: CameraInput, *, rtmp_server_up: bool = True) -> tuple[str, ...]:
     """The roles of ``inp`` that get an output: record only when enabled, rtmp only when enabled
     and its server listens (``rtmp_server_up``)."""
@@ -222,6 +227,14 @@ def build_command(
         # H.264 ~25x faster than real time here. A 4K/H.265 detect stream on a weak CPU may
         # need more: a -threads in input_args is kept as it is.
         decode_args = ["-threads", "1"]
+    if tuple(roles) == ("detect",) and _rtsp(inp.path) and not _ANALYSIS_OPTIONS.intersection(input_args):
+        # Before its first frame ffmpeg reads 20 frames to estimate the frame rate (2 s of a
+        # 10 fps camera, at every (re)connect). The detect output sets its own rate (fps filter
+        # or -r) from the timestamps RTP always carries, and has no audio, so it needs no
+        # estimate; codec parameters are still probed in full. Only the detect ffmpeg (segments
+        # keep the estimate for their mp4 timing), only RTSP (an HTTP MJPEG stream may have no
+        # timestamps but the estimated rate), and not when input args tune the analysis.
+        decode_args.extend(["-fpsprobesize", "0"])
     outputs: list[str] = []
     if "detect" in roles:
         outputs += detect_output_args(cam)
