@@ -113,14 +113,18 @@ def test_a_whole_clip_has_no_gaps_and_one_across_a_lost_segment_names_it(
     kept = [s for s in segments if s != lost]
     asked = (t0 - 3.0, segments[-1].end + 2.0)  # pre-capture before the first file, post-capture after the last
     with caplog.at_level(logging.WARNING, logger="frigate_like.record.clips"):
-        cut = writer.cut_clip(kept, *asked, tmp_path / "holed.mp4")
+        cut = writer.cut_clip(kept, *asked, tmp_path / "holed.mp4", event=(t0 + 1.0, segments[-1].end - 0.5))
     assert cut is not None
-    assert cut.gaps == (
-        (round(asked[0], 3), round(t0, 3)),
+    assert cut.gaps == ((round(lost.start, 3), round(lost.end, 3)),)  # pre and post capture missing is no hole
+    # footage missing from the event itself is: it started before the first file, ended after the last
+    early = writer.cut_clip(kept, *asked, tmp_path / "early.mp4", event=(t0 - 2.5, segments[-1].end + 1.5))
+    assert early is not None
+    assert early.gaps == (
+        (round(t0 - 2.5, 3), round(t0, 3)),
         (round(lost.start, 3), round(lost.end, 3)),
-        (round(segments[-1].end, 3), round(asked[1], 3)),
+        (round(segments[-1].end, 3), round(segments[-1].end + 1.5, 3)),
     )
-    assert [r.getMessage() for r in caplog.records if "has a gap" in r.getMessage()] == [
+    assert [r.getMessage() for r in caplog.records if "has a gap" in r.getMessage()][:1] == [
         f"clip holed.mp4 has a gap: 4.8 s of footage missing from {lost.start:.3f} to {lost.end:.3f} "
         "(its ffmpeg stopped or restarted)"
     ]

@@ -23,7 +23,7 @@ from frigate_like.events.recovery import (
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
-from frigate_like.record.clips import ClipCut
+from frigate_like.record.clips import ClipCut, Span
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ class ClipSource(Protocol):
     def hold(self, event_id: str, start: float) -> None: ...
     def release(self, event_id: str) -> None: ...
     def clip_ready(self, end_time: float) -> bool: ...
-    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None: ...
+    def make_clip(
+        self, start: float, end: float, out_path: Path, *, event: Span | None = None
+    ) -> ClipCut | None: ...
     def maintain(self) -> object: ...
 
 
@@ -320,7 +322,8 @@ class EventProcessor:
         cut: ClipCut | None = None
         if pending.wants_clip and source is not None:
             try:
-                cut = source.make_clip(pending.clip_start, pending.clip_end, clip_path)
+                span = (data.start_time, data.end_time if data.end_time is not None else pending.clip_end)
+                cut = source.make_clip(pending.clip_start, pending.clip_end, clip_path, event=span)
             except Exception:
                 logger.exception("clip for event %s failed", data.id)
             finally:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from frigate_like.record.clips import ClipCut, ClipWriter
+from frigate_like.record.clips import ClipCut, ClipWriter, Span
 from frigate_like.record.segments import Segment
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,9 @@ TMP_SUFFIX = ".tmp"
 
 
 class ClipCutter(Protocol):
-    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None: ...
+    def make_clip(
+        self, start: float, end: float, out_path: Path, *, event: Span | None = None
+    ) -> ClipCut | None: ...
 
 
 class RecordingRows(Protocol):
@@ -48,10 +50,10 @@ class RecordedClips:
         self._rows = rows
         self._writer = ClipWriter(ffmpeg_bin)
 
-    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None:
+    def make_clip(self, start: float, end: float, out_path: Path, *, event: Span | None = None) -> ClipCut | None:
         rows = [r for r in self._rows.recordings(self.camera, after=start, before=end) if Path(r["path"]).is_file()]
         segments = [Segment(Path(r["path"]), float(r["start_time"]), float(r["end_time"])) for r in rows]
-        return self._writer.cut_clip(segments, start, end, out_path) if segments else None
+        return self._writer.cut_clip(segments, start, end, out_path, event=event) if segments else None
 
 
 class CaptureTimes(Protocol):
@@ -161,7 +163,7 @@ def close_crashed_events(
                 continue
             clip = live.clips_dir / media_name(camera, event_id, ".mp4")
             try:
-                cut = source.make_clip(start - times.pre_capture, end + times.post_capture, clip)
+                cut = source.make_clip(start - times.pre_capture, end + times.post_capture, clip, event=(start, end))
             except Exception:
                 logger.exception("event %s: the clip could not be cut from %s", event_id, type(source).__name__)
         has_snapshot = False

@@ -28,12 +28,13 @@ GAP_TOLERANCE_S = 1.0  # missing footage between two segments worth a warning
 DEFAULT_MARGIN_S = 30.0  # an event may be reported some seconds after its first frame
 
 
-Gap = tuple[float, float]  # (from, to) in unix seconds: footage missing there
+Span = tuple[float, float]  # (from, to) in unix seconds
+Gap = Span  # footage missing there
 
 
 @dataclass(frozen=True)
 class ClipCut:
-    """A clip written: ``gaps`` are the stretches of its time range that have no footage."""
+    """A clip written: ``gaps`` are the stretches of it that have no footage (see :func:`missing`)."""
 
     path: Path
     gaps: tuple[Gap, ...] = ()
@@ -46,8 +47,13 @@ class ClipWriter:
         self.ffmpeg_bin = ffmpeg_bin
         self.timeout = timeout
 
-    def cut_clip(self, segments: Sequence[Segment], start: float, end: float, out_path: Path) -> ClipCut | None:
+    def cut_clip(
+        self, segments: Sequence[Segment], start: float, end: float, out_path: Path, *, event: Span | None = None
+    ) -> ClipCut | None:
         """Writes ``out_path`` atomically; None (logged) when no segment overlaps or ffmpeg fails.
+
+        ``event``: the part of ``[start, end]`` that must be there (the event itself, without its
+        pre and post capture); footage missing at its edges counts as a gap (default: all of it).
 
         With stream copy the clip begins at the key frame at or before ``start``, so it may
         be up to one GOP longer than asked.
@@ -75,7 +81,7 @@ class ClipWriter:
             if not ok:
                 return None
             tmp_path.replace(out_path)  # atomic: never half a clip under the final name
-            return ClipCut(out_path, tuple(missing(parts, start, end)))
+            return ClipCut(out_path, tuple(missing(parts, event if event is not None else (start, end))))
         except OSError as exc:
             logger.error("clip %s could not be written: %s", out_path, exc)
             return None
@@ -116,15 +122,16 @@ def gaps(parts: Sequence[Segment], tolerance: float = GAP_TOLERANCE_S) -> list[t
     ]
 
 
-def missing(parts: Sequence[Segment], start: float, end: float, tolerance: float = GAP_TOLERANCE_S) -> list[Gap]:
-    """The stretches of ``[start, end]`` that ``parts`` (sorted) do not cover, longer than ``tolerance``:
-    before the first segment (footage that was never there), between two, and after the last."""
+def missing(parts: Sequence[Segment], event: Span, tolerance: float = GAP_TOLERANCE_S) -> list[Gap]:
+    """Holes in a clip made of ``parts`` (sorted), longer than ``tolerance``: between two segments, and
+    where the ``event`` span starts before the first or ends after the last. Pre and post capture that
+    is not there is no hole: the camera had only just started, or the daemon stopped."""
     found = []
-    if parts[0].start - start > tolerance:
-        found.append((start, parts[0].start))
+    if parts[0].start - event[0] > tolerance:
+        found.append((event[0], parts[0].start))
     found.extend(gaps(parts, tolerance))
-    if end - parts[-1].end > tolerance:
-        found.append((parts[-1].end, end))
+    if event[1] - parts[-1].end > tolerance:
+        found.append((parts[-1].end, event[1]))
     return [(round(a, 3), round(b, 3)) for a, b in found]
 
 
@@ -225,9 +232,9 @@ class ClipCache:
         segments = self.segments()
         return bool(segments) and segments[-1].end >= end_time
 
-    def make_clip(self, start: float, end: float, out_path: Path) -> ClipCut | None:
+    def make_clip(self, start: float, end: float, out_path: Path, *, event: Span | None = None) -> ClipCut | None:
         """Cuts ``[start, end]`` into ``out_path`` (mp4); None when no cached footage overlaps."""
-        return self.writer.cut_clip(self.segments(), start, end, out_path)
+        return self.writer.cut_clip(self.segments(), start, end, out_path, event=event)
 
     def maintain(self) -> list[Path]:
         """Deletes segments nobody needs, broken orphans, and anything older than max_seconds."""

@@ -493,6 +493,7 @@ def test_a_stalled_named_pipe_is_waited_for_and_the_other_camera_runs_on(tmp_pat
             before = camera()
             reader, readers = before["capture_pid"], [before["pid"], before["capture_pid"]]
             cpu, frame = cpu_seconds(readers), latest()
+            faults_from = time.time()
             os.kill(writer.pid, signal.SIGSTOP)
             stalled = watch(15)
             cpu = (cpu_seconds(readers) - cpu) / 15
@@ -522,6 +523,7 @@ def test_a_stalled_named_pipe_is_waited_for_and_the_other_camera_runs_on(tmp_pat
                 back_at = time.monotonic()
                 daemon.wait_for(lambda: latest() != frame, 20, 0.2, what="frames from the next writer")
                 print(f"frames {time.monotonic() - back_at:.1f} s after the next writer started")
+                faults_until = time.time()
                 daemon.wait_for(lambda: (c := camera())["camera_fps"] > 3 and not c["stalled"], 20, what="the rate")
                 assert camera()["capture_pid"] == waiting["capture_pid"]
                 watch(3)
@@ -537,9 +539,13 @@ def test_a_stalled_named_pipe_is_waited_for_and_the_other_camera_runs_on(tmp_pat
     assert [pid for pid in children if not is_gone(pid)] == [], "processes of the daemon outlived it"
     assert min(other_fps) > 3, other_fps  # the demo camera never stopped
     # each event, the ones in progress through the stall too: new → updates → end, in the database,
-    # ended, with its clip
-    check_aftermath(daemon, sub.snapshot(), recorded=False)
-    assert in_progress <= {r["id"] for r in db_events(daemon.db_path)}
+    # ended, with its clip; a clip across the stall or the writer's absence names that gap
+    check_aftermath(daemon, sub.snapshot(), recorded=False, fault=(faults_from - 2, faults_until + 2))
+    rows = {r["id"]: r for r in db_events(daemon.db_path)}
+    assert in_progress <= set(rows)
+    # the writer stopped for 15 s while an event ran on: its clip lacks those seconds and says so
+    holes = [b - a for event_id in in_progress for a, b in json.loads(rows[event_id]["clip_gaps"])]
+    assert any(hole >= 10 for hole in holes), [rows[event_id] for event_id in in_progress]
     log = daemon.log()
     assert "ffmpeg.piped.clips:" not in log and "ffmpeg.piped.detect:" not in log  # one reader of the pipe
     assert log.count("the writer of piped's named pipe closed it; waiting for the next one") == 1
