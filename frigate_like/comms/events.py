@@ -106,7 +106,7 @@ class EventPublisher:
         self._send("new", after, after)
         self._announced[obj.id] = _Announced(after, obj.frame_time)
         self._snapshot(obj)
-        self._publish_counts(obj.camera, changed=obj)
+        self._publish_counts(obj.camera)
 
     def object_updated(self, obj: ObjectState, reason: str) -> None:
         announced = self._announced.get(obj.id)
@@ -126,7 +126,7 @@ class EventPublisher:
         announced = self._announced.pop(obj.id, None)
         after = self.describe(obj)
         self._send("end", announced.after if announced is not None else after, after)
-        self._publish_counts(obj.camera, ended=obj)
+        self._publish_counts(obj.camera)
 
     # -- payloads -------------------------------------------------------------------------------
     def describe(self, obj: ObjectState) -> dict[str, Any]:
@@ -169,21 +169,14 @@ class EventPublisher:
         self._snapshots[key] = _Snapshot(obj.id, best.score, best.frame_time)
         self._publisher.publish(topics.snapshot(obj.camera, obj.label), jpg, retain=True)
 
-    def _publish_counts(
-        self, camera: str, *, changed: ObjectState | None = None, ended: ObjectState | None = None
-    ) -> None:
+    def _publish_counts(self, camera: str) -> None:
         # In view = a true positive detected within PRESENCE_WINDOW: the event itself lasts
         # max_disappeared frames longer, but a person who walked out is no longer counted.
-        # The live tuple is the previous frame's while a frame is handled: an object that starts
-        # or ends in this frame is added or taken out here (else a count would lag one visit).
-        objects = {o.id: o for o in self._live_objects(camera)}
-        if changed is not None:
-            objects[changed.id] = changed
-        if ended is not None:
-            objects.pop(ended.id, None)
+        # live_objects reads the camera's objects where they live: one that starts in this frame
+        # is in them already, one that ends is out before its listeners hear of it.
         in_view = [
             o
-            for o in objects.values()
+            for o in self._live_objects(camera)
             if not o.false_positive and o.frame_time - o.current.frame_time <= PRESENCE_WINDOW
         ]
         by_label = Counter(o.label for o in in_view)

@@ -61,7 +61,7 @@ def create_event(
         Event.insert(
             id=event_id, camera=camera, label=label, start_time=start_time, end_time=end_time,
             top_score=top_score, false_positive=false_positive, zones=list(zones), thumbnail=thumbnail,
-            has_clip=has_clip, has_snapshot=has_snapshot, clip_gaps=[list(gap) for gap in clip_gaps],
+            has_clip=has_clip, has_snapshot=has_snapshot, clip_gaps=clip_gaps,
         ).execute()
     except pw.IntegrityError as exc:
         raise Conflict(f"event {event_id!r} already exists") from exc
@@ -80,9 +80,8 @@ def update_event(event_id: str, **fields: Any) -> bool:
     changes = {getattr(Event, name): value for name, value in fields.items() if value is not None}
     if not changes:
         return Event.select().where(Event.id == event_id).exists()
-    for listed in (Event.zones, Event.clip_gaps):
-        if listed in changes:
-            changes[listed] = list(changes[listed])
+    if Event.zones in changes:
+        changes[Event.zones] = list(changes[Event.zones])
     return Event.update(changes).where(Event.id == event_id).execute() > 0
 
 

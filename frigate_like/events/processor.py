@@ -267,7 +267,7 @@ class EventProcessor:
         for result in results:
             self._writes.update(
                 result.event_id, end_time=result.end_time, has_clip=result.has_clip,
-                has_snapshot=result.has_snapshot, clip_gaps=[list(gap) for gap in result.clip_gaps],
+                has_snapshot=result.has_snapshot, clip_gaps=result.clip_gaps,
             )  # fmt: skip
         for path in self._live_files.sweep():
             logger.info("removed %s, left by an earlier run", path.name)
@@ -340,7 +340,7 @@ class EventProcessor:
             thumbnail=self._thumbnail(data),
             has_clip=cut is not None,
             has_snapshot=has_snapshot,
-            clip_gaps=[list(gap) for gap in cut.gaps] if cut is not None else [],
+            clip_gaps=cut.gaps if cut is not None else (),
         )
         self._live_files.remove(data.camera, data.id)
         gaps = f", {len(cut.gaps)} gap(s) in it" if cut is not None and cut.gaps else ""

@@ -67,7 +67,8 @@ class ClipWriter:
                 "clip %s: footage covers %.3f-%.3f of %.3f-%.3f", out_path.name,
                 max(start, parts[0].start), min(end, parts[-1].end), start, end,
             )
-        for gap_start, gap_end in gaps(parts):
+        holes = missing(parts, event if event is not None else (start, end))
+        for gap_start, gap_end in holes:
             logger.warning(
                 "clip %s has a gap: %.1f s of footage missing from %.3f to %.3f (its ffmpeg stopped or restarted)",
                 out_path.name, gap_end - gap_start, gap_start, gap_end,
@@ -81,7 +82,7 @@ class ClipWriter:
             if not ok:
                 return None
             tmp_path.replace(out_path)  # atomic: never half a clip under the final name
-            return ClipCut(out_path, tuple(missing(parts, event if event is not None else (start, end))))
+            return ClipCut(out_path, tuple(holes))
         except OSError as exc:
             logger.error("clip %s could not be written: %s", out_path, exc)
             return None
