@@ -98,8 +98,9 @@ def test_health_and_shutdown_from_loopback(served: tuple[str, Stream, list[str]]
     health = requests.get(f"{base}/health", timeout=10)
     assert health.status_code == 200 and health.content == '"Hello👋"'.encode()
     assert health.json() == "Hello👋"
-    assert requests.get(f"{base}/shutdown", timeout=10).status_code == 415  # what a link or an <img> sends
-    answer = requests.get(f"{base}/shutdown", headers={"Content-Type": "application/json"}, timeout=10)
+    cross_site = {"Sec-Fetch-Site": "cross-site"}  # what a link or an <img> of another site sends
+    assert requests.get(f"{base}/shutdown", headers=cross_site, timeout=10).status_code == 403
+    answer = requests.get(f"{base}/shutdown", timeout=10)  # seed 000: a plain GET
     assert answer.json() == {"status": "shutdown_initiated", "message": "Server shutting down. Goodbye!"}
     deadline = time.monotonic() + 5
     while not calls and time.monotonic() < deadline:

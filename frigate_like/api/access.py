@@ -10,10 +10,19 @@ The rules (``http`` section of the config):
   reads without credentials — unless ``http.auth: required``, then they need the token.
 - **State changes** (other methods, plus the few GETs marked with :func:`changes_state`,
   such as ``/shutdown``) and **the WebSocket** need the caller to be allowed: the token when
-  ``http.api_token`` is set, else a loopback client (401). They also need a same-origin or
-  absent ``Origin`` (403), and a JSON ``Content-Type`` unless the token came as a Bearer header
-  (415): a cross-site form or ``<img>`` can send neither, and a cross-site ``fetch`` with JSON
-  or an ``Authorization`` header needs a CORS preflight this server never grants.
+  ``http.api_token`` is set, else a loopback client (401), and a same-origin or absent
+  ``Origin`` (403).
+- A state-changing **POST/PUT/DELETE** also needs a JSON ``Content-Type`` unless the token came
+  as a Bearer header (415): a cross-site form can send neither, and a cross-site ``fetch`` with
+  JSON or an ``Authorization`` header needs a CORS preflight this server never grants.
+- A state-changing **GET** is a plain GET, as SkellyCam's API documents it (``curl url``,
+  ``fetch(url)``): no body type is asked for. What a JSON type would have kept out, a
+  cross-site ``<img>``, link or ``fetch``, the browser itself names: every current browser sends
+  ``Sec-Fetch-Site`` (``cross-site`` or ``same-site`` from another page, ``same-origin`` from
+  ours, ``none`` when the user typed the address), so anything but ``same-origin``/``none`` is
+  refused (403), and so is a foreign ``Origin``. A client that is no browser sends neither and
+  gets through when it is allowed (loopback, or the token). ``same-site`` is refused too: the
+  login cookie rides along on requests from another port of this host.
 
 The token comes as ``Authorization: Bearer <token>`` or, for a browser (``<img>``,
 ``<video>``, the WebSocket), as the HttpOnly, SameSite=Strict cookie that ``POST /api/login``
@@ -42,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 COOKIE = "frigate_like_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})  # our own page, or the user typing the address
 MAX_LOGGED_HOSTS = 20
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
@@ -77,6 +87,8 @@ class Caller:
     remote_addr: str | None
     authorization: str | None
     cookie_token: str | None
+    method: str = "POST"
+    fetch_site: str | None = None  # Sec-Fetch-Site, sent by browsers only
 
 
 def is_loopback(address: str | None) -> bool:
@@ -143,6 +155,10 @@ class AccessPolicy:
                 self._authorize(caller)
             return
         self._check_origin(caller)
+        if kind == "write" and caller.method in SAFE_METHODS:  # a plain GET that changes state
+            self._check_fetch_site(caller)
+            self._authorize(caller)
+            return
         # Only the header excuses the JSON type: a browser attaches the cookie to requests from any
         # page of the same site (another port of this host, say), even to an <img> that sends no Origin.
         with_bearer = self._has_bearer(caller)
@@ -177,6 +193,12 @@ class AccessPolicy:
             return
         if caller.host is None or _authority(caller.origin) != _default_port_dropped(caller.host.lower()):
             raise Forbidden("cross-origin requests may not change state")
+
+    @staticmethod
+    def _check_fetch_site(caller: Caller) -> None:
+        site = (caller.fetch_site or "").strip().lower()
+        if site and site not in SAME_ORIGIN_FETCH_SITES:
+            raise Forbidden(f"a request from another page ({site}) may not change state")
 
     def _has_bearer(self, caller: Caller) -> bool:
         scheme, _, given = (caller.authorization or "").partition(" ")
@@ -238,6 +260,8 @@ def _flask_caller() -> Caller:
         remote_addr=request.remote_addr,
         authorization=request.headers.get("Authorization"),
         cookie_token=request.cookies.get(COOKIE),
+        method=request.method,
+        fetch_site=request.headers.get("Sec-Fetch-Site"),
     )
 
 
@@ -295,6 +319,8 @@ def _websocket_caller(websocket: WebSocket) -> Caller:
         remote_addr=websocket.client.host if websocket.client is not None else None,
         authorization=headers.get("authorization"),
         cookie_token=websocket.cookies.get(COOKIE),
+        method="GET",
+        fetch_site=headers.get("sec-fetch-site"),
     )
 
 

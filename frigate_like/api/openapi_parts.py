@@ -45,7 +45,7 @@ def errors(*codes: int) -> dict[str, Schema]:
     words = {
         400: "a parameter is invalid",
         401: "the API token is required (or, when none is configured, a loopback client)",
-        403: "a foreign Host or Origin",
+        403: "a foreign Host or Origin, or (a state change) a request from another page",
         404: "not found",
         409: "conflicts with the current state",
         413: "the body is over http.max_body_bytes",
@@ -107,10 +107,12 @@ TOKEN_OR_LOOPBACK: list[Schema] = [{"bearerAuth": []}, {"cookieAuth": []}, {}]
 
 
 def state_change(item: Schema, *, login: bool = False) -> Schema:
-    """A path item whose operation changes state: the token or loopback, same origin, a JSON body type."""
-    for op in item.values():
+    """A path item whose operation changes state: the token or loopback, same origin, and a JSON body type
+    unless it is a plain GET (api/access.py)."""
+    for method, op in item.items():
         if not login:
             op["security"] = TOKEN_OR_LOOPBACK
             op["responses"].update(errors(401))
-        op["responses"].update(errors(403, 415, *((413,) if "requestBody" in op else ())))
+        body_type = () if method == "get" else (415,)
+        op["responses"].update(errors(403, *body_type, *((413,) if "requestBody" in op else ())))
     return item
