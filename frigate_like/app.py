@@ -27,6 +27,7 @@ from flask import Flask
 from frigate_like.api import ApiServices, create_app
 from frigate_like.api.access import AccessPolicy, guard_websocket
 from frigate_like.api.config_view import running_config
+from frigate_like.api.connections import raise_open_files_limit
 from frigate_like.api.server import HttpServer
 from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
 from frigate_like.cameras.runtime import CameraRuntimes, ProcessSettings
@@ -132,7 +133,11 @@ class NVR:
              ("paths.cache_dir", Path(cfg.paths.cache_dir))]
         )  # fmt: skip
         ffmpeg_bin = find_ffmpeg()
-        logger.info("frigate-like starting: %d camera(s), ffmpeg %s", len(cfg.cameras), ffmpeg_bin)
+        open_files = raise_open_files_limit()  # before any child: they inherit it
+        logger.info(
+            "frigate-like starting: %d camera(s), ffmpeg %s, open files limit %d",
+            len(cfg.cameras), ffmpeg_bin, open_files,
+        )  # fmt: skip
 
         self.db = open_database(cfg.database, MIGRATIONS_DIR)
         self._started = True  # from here on, stop() has something to undo
@@ -307,8 +312,10 @@ class NVR:
         websocket = guard_websocket(self.ws_hub.endpoint, AccessPolicy.from_config(http))
         self.http_server = HttpServer(
             self.app, http.host, http.port, websockets={PATH: websocket}, on_loop=self.ws_hub.attach,
-            max_body=http.max_body_bytes,
+            max_body=http.max_body_bytes, health=self.supervisor.health("http"),
         )  # fmt: skip
+        if self.stats is not None:
+            self.stats.add_service_section("http", self.http_server.stats)
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 

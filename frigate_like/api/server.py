@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -22,14 +23,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from frigate_like.api.access import WebSocketEndpoint
 from frigate_like.api.bridge import SEND_TIMEOUT_S, SlowClientLogFilter, WsgiBridge
+from frigate_like.api.connections import AcceptFailures, ConnectionLimits, ConnectionTable, guarded_protocol
 from frigate_like.api.limits import DEFAULT_MAX_BODY, RequestLimits
 from frigate_like.errors import Unavailable
 from frigate_like.events.live import MAX_STREAMS
+from frigate_like.supervise import Health
 
 logger = logging.getLogger(__name__)
 
 MJPEG_STREAMS = MAX_STREAMS  # long-lived streams that must fit at once: each holds one worker thread
 WSGI_WORKERS = MJPEG_STREAMS + 16  # + room for ordinary requests while every stream runs
+ACCEPT_BACKLOG = 128
 GRACEFUL_SHUTDOWN_S = 3  # then uvicorn cancels what is left (a client that never reads, ...)
 
 LoopListener = Callable[[asyncio.AbstractEventLoop | None], None]
@@ -84,15 +88,34 @@ class HttpServer:
         workers: int = WSGI_WORKERS,
         max_body: int = DEFAULT_MAX_BODY,
         send_timeout: float = SEND_TIMEOUT_S,
+        limits: ConnectionLimits | None = None,
+        health: Health | None = None,
     ) -> None:
+        """``limits``: the connection bounds (api/connections.py; default: from the open files limit now);
+        ``health``: the entry that says when connections cannot be accepted."""
         self.host = host
         self.bridge = WsgiBridge(wsgi_app, workers, send_timeout=send_timeout)
-        app = build_asgi_app(RequestLimits(self.bridge, max_body), websockets or {}, on_loop)
+        if limits is None:
+            limits = ConnectionLimits.for_open_files(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        self.connections = ConnectionTable(limits)
+        self._accept_failures = AcceptFailures(health, self.connections)
+
+        def loop_changed(loop: asyncio.AbstractEventLoop | None) -> None:
+            if loop is not None:
+                loop.set_exception_handler(self._accept_failures.handle)
+            if on_loop is not None:
+                on_loop(loop)
+
+        app = build_asgi_app(RequestLimits(self.bridge, max_body), websockets or {}, loop_changed)
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
             loop="asyncio",
+            http=guarded_protocol(self.connections, self._accept_failures.accepted),
+            # also how many connections asyncio accepts in one go before any is admitted or refused: at
+            # uvicorn's 2 048 a burst of strangers would hold that many descriptors at once
+            backlog=ACCEPT_BACKLOG,
             lifespan="on",
             log_config=None,  # our logging stays as configured: uvicorn's loggers propagate to root
             access_log=False,  # one line per request (MJPEG frame polls, stats) would drown the log
@@ -119,6 +142,10 @@ class HttpServer:
             self._server.run()
         except SystemExit:  # uvicorn exits like this when it cannot bind; start() reports it
             logger.debug("uvicorn exited", exc_info=True)
+
+    def stats(self) -> dict[str, object]:
+        """``service.http`` of ``/api/stats``: open connections and their bounds."""
+        return {**self.connections.stats(), "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
 
     @property
     def port(self) -> int:
