@@ -1,19 +1,30 @@
-"""Retention on a real SQLite file and real files, with an injected clock and a fake disk (no sleeping for days)."""
+"""Retention on a real SQLite file and real files, with an injected clock and a fake disk (no sleeping for days).
+
+Each camera's settings come from the camera registry as it is at each pass, YAML and group cameras alike.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 import pytest
 
+from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
+from frigate_like.config import CameraConfig, FrigateConfig, config_from_dict
 from frigate_like.db import queries
 from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database
+from frigate_like.devices import DeviceDiscovery
+from frigate_like.groups import GroupManager, GroupStore, groups_path_for
 from frigate_like.record.maintainer import recording_path
 from frigate_like.record.retention import MB, ClipWindow, Retention
+from frigate_like.record.wiring import build_recording_parts
 from tests.record_support import open_test_db
 
 NOW = 1_790_000_000.0
@@ -47,30 +58,54 @@ def record(folder: Path, camera: str, start: float, size: int = SIZE) -> Path:
     return path
 
 
-def retention(folder: Path, **kwargs: object) -> Retention:
-    settings: dict[str, object] = {
-        "retain_days": {"front": 1, "back": 3},
-        "default_retain_days": 10,
-        "min_free_mb": 0,
-        "clip_windows": {"front": ClipWindow(pre_capture=5, max_seconds=300)},
-        "clock": lambda: NOW,
-        **kwargs,
-    }
-    return Retention(rows, folder, **settings)  # type: ignore[arg-type]
+def camera(record: dict[str, Any] | None = None, clips: dict[str, Any] | None = None) -> dict[str, Any]:
+    inputs = [{"path": "rtsp://cam/x", "roles": ["detect", "clips", "record"]}]
+    return {"ffmpeg": {"inputs": inputs}, "width": 640, "height": 360, "record": record or {}, "clips": clips or {}}
+
+
+def make_config(model_path: Path, labelmap_path: Path, **sections: Any) -> FrigateConfig:
+    model = {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300}
+    return config_from_dict({"model": model, **sections})
+
+
+@pytest.fixture
+def registry(model_path: Path, labelmap_path: Path) -> CameraRegistry:
+    """YAML cameras "front" (1 day, clips of 5 s pre-capture and 300 s at most) and "back" (3 days)."""
+    cfg = make_config(
+        model_path, labelmap_path, record={"retain_days": 10},
+        cameras={"front": camera({"retain_days": 1}, {"pre_capture": 5, "max_seconds": 300}),
+                 "back": camera({"retain_days": 3})},
+    )  # fmt: skip
+    registry = CameraRegistry()
+    for cam in cfg.cameras.values():
+        registry.add(cam, CONFIG_SOURCE)
+    return registry
+
+
+def with_settings(cam: CameraConfig, *, retain_days: int | None = None, max_seconds: int | None = None) -> CameraConfig:
+    """The camera's config with its own ``record.retain_days`` / ``clips.max_seconds``."""
+    record = cam.record if retain_days is None else cam.record.model_copy(update={"retain_days": retain_days})
+    clips = cam.clips if max_seconds is None else cam.clips.model_copy(update={"max_seconds": max_seconds})
+    return cam.model_copy(update={"record": record, "clips": clips})
+
+
+def retention(folder: Path, registry: CameraRegistry, **kwargs: Any) -> Retention:
+    settings: dict[str, Any] = {"default_retain_days": 10, "min_free_mb": 0, "clock": lambda: NOW, **kwargs}
+    return Retention(rows, folder, cameras=registry.configs, **settings)
 
 
 def test_recordings_past_each_cameras_retain_days_go(
-    tmp_path: Path, db: pw.Database, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, db: pw.Database, registry: CameraRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = tmp_path / "recordings"
     old_front = record(folder, "front", NOW - 2 * DAY)
     new_front = record(folder, "front", NOW - 0.5 * DAY)
     kept_back = record(folder, "back", NOW - 2 * DAY)  # back keeps 3 days
     old_back = record(folder, "back", NOW - 4 * DAY)
-    gone_cam = record(folder, "removed", NOW - 11 * DAY)  # no longer configured: the global 10 days
+    gone_cam = record(folder, "removed", NOW - 11 * DAY)  # no longer running: the global 10 days
     kept_gone_cam = record(folder, "removed", NOW - 9 * DAY)
     caplog.set_level(logging.INFO, logger="frigate_like.record.retention")
-    deleted = retention(folder).run()
+    deleted = retention(folder, registry).run()
     assert sorted(Path(r["path"]) for r in deleted) == sorted([old_front, old_back, gone_cam])
     for path in (old_front, old_back, gone_cam):
         assert not path.exists()
@@ -88,7 +123,7 @@ def test_low_disk_deletes_the_oldest_of_any_camera_first(
     folder = tmp_path / "recordings"
     paths = [record(folder, "front" if i % 2 else "back", NOW - 3600 + i * SEGMENT) for i in range(10)]
     disk = FakeDisk(folder, capacity=12 * SIZE)  # 2 MB free with 10 MB recorded
-    keeper = retention(folder, min_free_mb=4, free_bytes=disk, retain_days={}, default_retain_days=30)
+    keeper = retention(folder, CameraRegistry(), min_free_mb=4, free_bytes=disk, default_retain_days=30)
     deleted = keeper.run()
     # 4 MB floor, freed up to 4.4 MB: the three oldest go (2 + 3 = 5 MB free)
     assert [Path(r["path"]) for r in deleted] == paths[:3]
@@ -101,13 +136,14 @@ def test_low_disk_deletes_the_oldest_of_any_camera_first(
 
 
 def test_footage_an_unfinished_event_needs_is_never_deleted(
-    tmp_path: Path, db: pw.Database, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, db: pw.Database, registry: CameraRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder = tmp_path / "recordings"
     paths = [record(folder, "front", NOW - 600 + i * SEGMENT) for i in range(10)]  # the last 10 minutes
     queries.create_event("front", "person", NOW - 200)  # live: no end_time yet
     disk = FakeDisk(folder, capacity=10 * SIZE)  # no space left at all
-    keeper = retention(folder, retain_days={"front": 0}, min_free_mb=8, free_bytes=disk)
+    registry.update(with_settings(registry.configs["front"], retain_days=0))
+    keeper = retention(folder, registry, min_free_mb=8, free_bytes=disk)
     deleted = keeper.run()
     # retain_days 0 and a full disk, yet footage from 5 s before the event (- a 30 s margin) stays
     held_from = NOW - 200 - 5 - 30
@@ -117,8 +153,71 @@ def test_footage_an_unfinished_event_needs_is_never_deleted(
     assert any("no recording can be deleted" in r.getMessage() for r in caplog.records)
 
 
-def test_an_event_left_open_by_a_crash_pins_no_more_than_a_clip(tmp_path: Path, db: pw.Database) -> None:
+def test_an_event_left_open_by_a_crash_pins_no_more_than_a_clip(
+    tmp_path: Path, db: pw.Database, registry: CameraRegistry
+) -> None:
     folder = tmp_path / "recordings"
     old = record(folder, "front", NOW - 3 * DAY)
     queries.create_event("front", "person", NOW - 3 * DAY + 10)  # never ended: the daemon crashed
-    assert [Path(r["path"]) for r in retention(folder).run()] == [old]
+    assert [Path(r["path"]) for r in retention(folder, registry).run()] == [old]
+
+
+def test_settings_are_read_at_each_pass_and_a_removed_camera_gets_the_global_ones(
+    tmp_path: Path, db: pw.Database, registry: CameraRegistry
+) -> None:
+    folder = tmp_path / "recordings"
+    two_days = record(folder, "back", NOW - 2 * DAY)
+    keeper = retention(folder, registry, default_retain_days=1)
+    assert keeper.run() == [], "back keeps 3 days"
+    registry.update(with_settings(registry.configs["back"], retain_days=5))
+    registry.remove("back")  # its leftover footage: the global retain_days (1) and clip window
+    assert keeper.retain_days("back") == 1 and keeper.clip_window("back") == ClipWindow()
+    assert [Path(r["path"]) for r in keeper.run()] == [two_days]
+
+
+def test_a_group_camera_is_kept_by_its_own_record_and_clips_settings(
+    tmp_path: Path, db: pw.Database, model_path: Path, labelmap_path: Path, person_video: Path
+) -> None:
+    """The daemon's wiring: a registry holding the YAML camera, the recording parts built over its configs,
+    a camera group applied at run time through the GroupManager, then one retention pass (the real clock)."""
+    cfg = make_config(
+        model_path, labelmap_path,
+        paths={"media_dir": str(tmp_path / "media"), "cache_dir": str(tmp_path / "cache")},
+        camera_groups={"file_roots": [str(person_video.parent)]},
+        record={"enabled": True, "retain_days": 10, "min_free_mb": 0},
+        cameras={"yard": camera()},  # the default camera: the global settings
+    )  # fmt: skip
+    registry = CameraRegistry()
+    registry.add(cfg.cameras["yard"], CONFIG_SOURCE)
+    parts = build_recording_parts(cfg, registry.configs, "ffmpeg", threading.Event())
+    groups = GroupManager(
+        registry, cfg, GroupStore(groups_path_for(tmp_path / "config.yml")),
+        DeviceDiscovery(tmp_path / "sys", tmp_path / "dev"), free_slots=lambda: 4,
+    )  # fmt: skip
+    lobby = {"camera_name": "lobby", "source": str(person_video), "loop": True, "clips": True, "record": True}
+    group_id = groups.apply({"camera_configs": {"1": lobby}})["group_id"]
+    assert registry.get("lobby").source == group_id
+    # its own settings (a group camera's resolved config; the group API inherits the globals)
+    registry.update(with_settings(registry.configs["lobby"], retain_days=1, max_seconds=600))
+
+    folder, now = tmp_path / "media" / "recordings", time.time()
+    paths: dict[str, dict[str, Path]] = {}
+    for name in ("yard", "lobby"):
+        paths[name] = {"3 days": record(folder, name, now - 3 * DAY), "20 days": record(folder, name, now - 20 * DAY)}
+        for i in range(1, 10):  # the 9 minutes before the last, the camera's footage as it comes
+            paths[name][f"{i} min"] = record(folder, name, now - 60 - i * SEGMENT)
+        queries.create_event(name, "person", now - 500)  # a long event: its clip is not cut yet
+
+    # a clip of at most 600 s from 5 s before the event: held from (now - 505) - 30 s (the hold's margin)
+    deleted = {Path(r["path"]) for r in parts.retention.run()}
+    assert deleted == {paths["lobby"]["3 days"], paths["lobby"]["20 days"], paths["yard"]["20 days"]}
+    assert deleted.isdisjoint(paths["lobby"][f"{i} min"] for i in range(1, 10))
+
+    registry.update(with_settings(registry.configs["lobby"], retain_days=0, max_seconds=600))
+    deleted = {Path(r["path"]) for r in parts.retention.run()}
+    # retain_days 0: only what its open event's clip may need stays, what ended after now - 535 s
+    # (the default window, 300 s, would have let minutes 6 to 8 go before the clip is cut from them)
+    assert deleted == {paths["lobby"]["9 min"]}
+    kept = {Path(r["path"]) for r in rows.oldest(limit=100)}
+    assert {paths["lobby"][f"{i} min"] for i in range(1, 9)} <= kept
+    assert set(paths["yard"].values()) - {paths["yard"]["20 days"]} <= kept
