@@ -60,7 +60,7 @@ def build_recording_parts(
         default_clip_window=ClipWindow(max_seconds=cfg.clips.max_seconds),
     )
     maintainer = RecordingMaintainer(
-        {}, Path(cfg.paths.cache_dir), media / "recordings", rows, stop, retention=retention, ffprobe_bin=ffprobe_bin
+        Path(cfg.paths.cache_dir), media / "recordings", rows, stop, retention=retention, ffprobe_bin=ffprobe_bin
     )
     exporter = RecordingExporter(media / "exports", rows, ffmpeg_bin)
     roots = AllowedRoots([media, *cfg.paths.recordings_roots], Path(DEFAULT_RECORDINGS_DIR))
