@@ -175,49 +175,87 @@ def test_settings_are_read_at_each_pass_and_a_removed_camera_gets_the_global_one
     assert [Path(r["path"]) for r in keeper.run()] == [two_days]
 
 
-def test_a_group_camera_is_kept_by_its_own_record_and_clips_settings(
-    tmp_path: Path, db: pw.Database, model_path: Path, labelmap_path: Path, person_video: Path
+class RecordingWiring:
+    """The daemon's recording wiring: a registry holding the YAML camera "yard" (no settings of its own),
+    the recording parts built over the registry's configs, and the GroupManager that adds group cameras."""
+
+    def __init__(self, tmp_path: Path, model_path: Path, person_video: Path, **sections: Any) -> None:
+        cfg = make_config(
+            model_path, model_path.parent / "coco_labelmap.txt",
+            paths={"media_dir": str(tmp_path / "media"), "cache_dir": str(tmp_path / "cache")},
+            camera_groups={"file_roots": [str(person_video.parent)]}, cameras={"yard": camera()}, **sections,
+        )  # fmt: skip
+        self.registry = CameraRegistry()
+        self.registry.add(cfg.cameras["yard"], CONFIG_SOURCE)
+        self.parts = build_recording_parts(cfg, self.registry.configs, "ffmpeg", threading.Event())
+        self.groups = GroupManager(
+            self.registry, cfg, GroupStore(groups_path_for(tmp_path / "config.yml")),
+            DeviceDiscovery(tmp_path / "sys", tmp_path / "dev"), free_slots=lambda: 4,
+        )  # fmt: skip
+        self.folder = tmp_path / "media" / "recordings"
+
+    def add_group_camera(self, name: str, video: Path) -> None:
+        body = {"camera_name": name, "source": str(video), "loop": True, "clips": True, "record": True}
+        group_id = self.groups.apply({"camera_configs": {"1": body}})["group_id"]
+        assert self.registry.get(name).source == group_id
+
+    def footage(self, camera: str, now: float) -> dict[str, Path]:
+        """Recordings 3 and 20 days old, and the minutes 1 to 9 before the last; and an event that started
+        500 s ago and is not finished (its clip is not cut yet)."""
+        paths = {
+            "3 days": record(self.folder, camera, now - 3 * DAY),
+            "20 days": record(self.folder, camera, now - 20 * DAY),
+        }
+        for i in range(1, 10):
+            paths[f"{i} min"] = record(self.folder, camera, now - 60 - i * SEGMENT)
+        queries.create_event(camera, "person", now - 500)
+        return paths
+
+    def run_retention(self) -> set[Path]:
+        return {Path(r["path"]) for r in self.parts.retention.run()}
+
+
+def test_a_group_camera_holds_footage_for_the_clips_max_seconds_it_inherits(
+    tmp_path: Path, db: pw.Database, model_path: Path, person_video: Path
 ) -> None:
-    """The daemon's wiring: a registry holding the YAML camera, the recording parts built over its configs,
-    a camera group applied at run time through the GroupManager, then one retention pass (the real clock)."""
-    cfg = make_config(
-        model_path, labelmap_path,
-        paths={"media_dir": str(tmp_path / "media"), "cache_dir": str(tmp_path / "cache")},
-        camera_groups={"file_roots": [str(person_video.parent)]},
-        record={"enabled": True, "retain_days": 10, "min_free_mb": 0},
-        cameras={"yard": camera()},  # the default camera: the global settings
-    )  # fmt: skip
-    registry = CameraRegistry()
-    registry.add(cfg.cameras["yard"], CONFIG_SOURCE)
-    parts = build_recording_parts(cfg, registry.configs, "ffmpeg", threading.Event())
-    groups = GroupManager(
-        registry, cfg, GroupStore(groups_path_for(tmp_path / "config.yml")),
-        DeviceDiscovery(tmp_path / "sys", tmp_path / "dev"), free_slots=lambda: 4,
-    )  # fmt: skip
-    lobby = {"camera_name": "lobby", "source": str(person_video), "loop": True, "clips": True, "record": True}
-    group_id = groups.apply({"camera_configs": {"1": lobby}})["group_id"]
-    assert registry.get("lobby").source == group_id
-    # its own settings (a group camera's resolved config; the group API inherits the globals)
+    """Global clips.max_seconds: 600, and record.retain_days: 0 (keep only what events need)."""
+    record_only_events = {"enabled": True, "retain_days": 0, "min_free_mb": 0}
+    daemon = RecordingWiring(tmp_path, model_path, person_video, record=record_only_events, clips={"max_seconds": 600})
+    daemon.add_group_camera("lobby", person_video)
+    lobby = daemon.registry.configs["lobby"]
+    assert (lobby.record.retain_days, lobby.clips.max_seconds) == (0, 600)
+    now = time.time()
+    yard, group = daemon.footage("yard", now), daemon.footage("lobby", now)
+    # a clip of at most 600 s from 5 s before the event: held from now - 505 s - 30 s (the hold's margin);
+    # a group camera given the default 300 s lost minutes 6 to 8 before its clip was cut from them
+    deleted = daemon.run_retention()
+    assert deleted == {
+        p for paths in (yard, group) for key, p in paths.items() if key in ("3 days", "20 days", "9 min")
+    }
+    assert all(group[f"{i} min"].exists() and yard[f"{i} min"].exists() for i in range(1, 9))
+
+
+def test_a_group_camera_is_kept_by_its_own_record_and_clips_settings(
+    tmp_path: Path, db: pw.Database, model_path: Path, person_video: Path
+) -> None:
+    """Group cameras resolve the globals; a group camera with settings of its own (its resolved config updated
+    in the registry) is kept by them from the next pass on."""
+    ten_days = {"enabled": True, "retain_days": 10, "min_free_mb": 0}
+    daemon = RecordingWiring(tmp_path, model_path, person_video, record=ten_days)
+    daemon.add_group_camera("lobby", person_video)
+    registry = daemon.registry
     registry.update(with_settings(registry.configs["lobby"], retain_days=1, max_seconds=600))
+    now = time.time()
+    yard, lobby = daemon.footage("yard", now), daemon.footage("lobby", now)
 
-    folder, now = tmp_path / "media" / "recordings", time.time()
-    paths: dict[str, dict[str, Path]] = {}
-    for name in ("yard", "lobby"):
-        paths[name] = {"3 days": record(folder, name, now - 3 * DAY), "20 days": record(folder, name, now - 20 * DAY)}
-        for i in range(1, 10):  # the 9 minutes before the last, the camera's footage as it comes
-            paths[name][f"{i} min"] = record(folder, name, now - 60 - i * SEGMENT)
-        queries.create_event(name, "person", now - 500)  # a long event: its clip is not cut yet
-
-    # a clip of at most 600 s from 5 s before the event: held from (now - 505) - 30 s (the hold's margin)
-    deleted = {Path(r["path"]) for r in parts.retention.run()}
-    assert deleted == {paths["lobby"]["3 days"], paths["lobby"]["20 days"], paths["yard"]["20 days"]}
-    assert deleted.isdisjoint(paths["lobby"][f"{i} min"] for i in range(1, 10))
+    assert daemon.run_retention() == {lobby["3 days"], lobby["20 days"], yard["20 days"]}  # 1 day vs 10
 
     registry.update(with_settings(registry.configs["lobby"], retain_days=0, max_seconds=600))
-    deleted = {Path(r["path"]) for r in parts.retention.run()}
     # retain_days 0: only what its open event's clip may need stays, what ended after now - 535 s
-    # (the default window, 300 s, would have let minutes 6 to 8 go before the clip is cut from them)
-    assert deleted == {paths["lobby"]["9 min"]}
+    assert daemon.run_retention() == {lobby["9 min"]}
     kept = {Path(r["path"]) for r in rows.oldest(limit=100)}
-    assert {paths["lobby"][f"{i} min"] for i in range(1, 9)} <= kept
-    assert set(paths["yard"].values()) - {paths["yard"]["20 days"]} <= kept
+    assert {lobby[f"{i} min"] for i in range(1, 9)} <= kept
+    assert set(yard.values()) - {yard["20 days"]} <= kept
+
+    registry.update(with_settings(registry.configs["lobby"], retain_days=0, max_seconds=120))
+    assert daemon.run_retention() == {lobby[f"{i} min"] for i in range(3, 9)}  # held from now - 150 s
