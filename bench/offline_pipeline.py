@@ -180,7 +180,8 @@ def run_with_config(config: FrigateConfig, camera: str, video: Path) -> RunResul
     thresholds = {label: f.threshold for label, f in cam.objects.filters.items()}
     counts = CountRecorder(camera, "person")
     lifecycles = CameraObjects(cam, lambda _slot, _frame_time: None, [])  # no snapshots: no frame copies
-    live = TrackedObjectProcessor({camera: lifecycles}, updates=None, stop=None)  # only its live_objects
+    live = TrackedObjectProcessor(updates=None, stop=None)  # only its live_objects
+    live.add_camera(lifecycles)
     publisher = EventPublisher(counts, _AllSwitchesOn(), live.live_objects)
     publisher.add_camera(cam)
     lifecycles.add_listener(publisher)

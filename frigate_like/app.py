@@ -201,12 +201,12 @@ class NVR:
             self.comms.add(mqtt)
         else:
             logger.info("MQTT is disabled in the config")
-        self.switches = Switches({}, {}, self.comms)
+        self.switches = Switches(self.comms)
         self.comms.subscribe(self.switches.handle)
         registry.subscribe(SwitchesSubscriber(self.switches, runtimes))
 
         self.events = EventProcessor(
-            {}, media / "clips", queries, {}, self._threads_stop, switches=self.switches,
+            media / "clips", queries, self._threads_stop, switches=self.switches,
             spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
         )  # fmt: skip
         self.supervisor.health("events", self.events.backlog)
@@ -215,14 +215,14 @@ class NVR:
         registry.subscribe(
             EventsSubscriber(self.events, lambda cam: clip_cache(cam, cache_dir, ffmpeg_bin, ffprobe_bin))
         )
-        self.tracked = TrackedObjectProcessor({}, self._updates, self._threads_stop)
+        self.tracked = TrackedObjectProcessor(self._updates, self._threads_stop)
         listeners: list[LifecycleListener] = [self.events]
         if mqtt is not None:
             publisher = EventPublisher(self.comms, self.switches, self.tracked.live_objects)
             registry.subscribe(MqttEventsSubscriber(publisher))
             listeners.append(publisher)
 
-        self.live = LiveView({})
+        self.live = LiveView()
         listeners.append(self.live)  # remembers ended objects for best.jpg and event pictures
         registry.subscribe(ObjectsSubscriber(self.tracked, self.live, runtimes, listeners))
         self.media = EventMedia(self.live, queries, media / "clips", registry.configs)
@@ -236,7 +236,7 @@ class NVR:
 
         assert self.hub is not None
         self.stats = StatsCollector(
-            {}, self.hub.stats, [media / "clips", media / "recordings", cache_dir, Path("/dev/shm")]
+            self.hub.stats, [media / "clips", media / "recordings", cache_dir, Path("/dev/shm")]
         )
         self.stats.add_camera_section(self.recording.maintainer.stats)
         self.stats.add_camera_section(self._pause_states)

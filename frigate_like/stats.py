@@ -58,12 +58,11 @@ class StatsCollector:
 
     def __init__(
         self,
-        cameras: dict[str, CameraStatsSource],
         detector_stats: Callable[[], dict[str, dict[str, Any]]],
         storage_paths: list[Path],
         started: float | None = None,
     ) -> None:
-        self._cameras = cameras
+        self._cameras: dict[str, CameraStatsSource] = {}  # the registry's StatsSubscriber adds them
         self._detector_stats = detector_stats
         self._storage_paths = storage_paths
         self._started = started if started is not None else time.time()

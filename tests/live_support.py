@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from frigate_like.cameras.subscribers import ObjectsSubscriber
 from frigate_like.config import CameraConfig
-from frigate_like.events.live import LiveCamera, LiveView
-from frigate_like.events.tracked import CameraObjects
+from frigate_like.events.live import LiveView
+from frigate_like.events.tracked import TrackedObjectProcessor
 from frigate_like.messages import Box, FrameUpdate, TrackedObject
 from frigate_like.video.binaries import find_ffmpeg
+from tests.registry_support import PlainRuntimes, registry_with
 from tests.track_support import load_camera
 
 WIDTH, HEIGHT = 768, 432
@@ -52,10 +54,14 @@ class LiveRig:
         )
         self.frame = footage_frame(video)
         self.slots: dict[int, tuple[float, np.ndarray]] = {}
-        self.reads = 0  # copies the live view made (the tracker's best-frame copies are not counted)
-        self.objects = CameraObjects(self.cam, self.read, [])
-        self.live = LiveView({"cam": LiveCamera(self.cam, self.objects, self._live_read)}, max_streams=4)
-        self.objects.add_listener(self.live)
+        self.reads = 0  # copies the live view made (the tracker's best-frame copies, made in feed(), are not)
+        self._feeding = False
+        # the camera's objects and live view, made by the registry's subscriber as in the daemon
+        self.tracked = TrackedObjectProcessor(updates=None, stop=None)  # no thread: feed() hands it the updates
+        self.live = LiveView(max_streams=4)
+        subscriber = ObjectsSubscriber(self.tracked, self.live, PlainRuntimes(self._ring_read), [self.live])
+        self.registry = registry_with([subscriber], [self.cam])
+        self.objects = self.tracked.cameras["cam"]
         self._count = 0
 
     @property
@@ -68,9 +74,9 @@ class LiveRig:
             return None
         return stored[1].copy()
 
-    def _live_read(self, slot: int, frame_time: float) -> np.ndarray | None:
+    def _ring_read(self, slot: int, frame_time: float) -> np.ndarray | None:
         frame = self.read(slot, frame_time)
-        self.reads += frame is not None
+        self.reads += frame is not None and not self._feeding
         return frame
 
     def feed(
@@ -84,5 +90,9 @@ class LiveRig:
         self._count += 1
         self.slots[slot] = (frame_time, self.frame)
         update = FrameUpdate("cam", frame_time, slot, objects, motion, regions)
-        self.objects.handle(update)
+        self._feeding = True
+        try:
+            self.objects.handle(update)
+        finally:
+            self._feeding = False
         return update

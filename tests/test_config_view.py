@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
 from frigate_like.api.config_view import running_config
+from frigate_like.cameras.subscribers import SwitchesSubscriber
 from frigate_like.comms.switches import Switches
 from frigate_like.config import FrigateConfig, config_from_dict
+from tests.registry_support import PlainRuntimes, registry_with
 
 
 def _config(tmp_path: Path, model_path: Path, labelmap_path: Path) -> FrigateConfig:
@@ -47,8 +48,8 @@ def test_ffmpeg_cmds_like_frigate_08(tmp_path: Path, model_path: Path, labelmap_
 
 def test_switch_states_and_rtmp_are_the_running_ones(tmp_path: Path, model_path: Path, labelmap_path: Path) -> None:
     cfg = _config(tmp_path, model_path, labelmap_path)
-    detect_flag = mp.get_context("spawn").Value("b", True)
-    switches = Switches(dict(cfg.cameras), {"back": detect_flag})
+    switches = Switches()
+    registry_with([SwitchesSubscriber(switches, PlainRuntimes())], cfg.cameras.values())
     shown = running_config(cfg, switch_state=switches.get)["cameras"]["back"]
     assert [shown[s]["enabled"] for s in ("detect", "clips", "snapshots", "rtmp")] == [True, True, True, False]
     switches.set("back", "detect", False)
@@ -62,7 +63,7 @@ def test_a_camera_the_switches_do_not_know_shows_its_config(
     tmp_path: Path, model_path: Path, labelmap_path: Path
 ) -> None:
     cfg = _config(tmp_path, model_path, labelmap_path)
-    switches = Switches({}, {})
+    switches = Switches()
     assert running_config(cfg, switch_state=switches.get)["cameras"]["back"]["clips"]["enabled"] is True
 
 

@@ -17,6 +17,7 @@ import peewee as pw
 import psycopg2
 import pytest
 
+from frigate_like.cameras.subscribers import EventsSubscriber
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.db import database, queries
 from frigate_like.db.database import close_database, open_database
@@ -28,6 +29,7 @@ from frigate_like.messages import TrackedObject
 from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.supervise import Supervisor
 from tests.conftest import PG_DSN
+from tests.registry_support import registry_with
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def test_a_locked_sqlite_queues_events_and_they_land_when_it_is_released(
     health = supervisor.health("events")
     cam = camera(tmp_path, model_path, labelmap_path)
     spill = tmp_path / "spill.jsonl"
-    processor = EventProcessor({"front": cam}, tmp_path, queries, {}, stop, spill_path=spill, health=health)
+    processor = EventProcessor(tmp_path, queries, stop, spill_path=spill, health=health)
+    registry_with([EventsSubscriber(processor, lambda _: None)], [cam])  # no clips role: no clip cache
     supervisor.health("events", processor.backlog)
     supervisor.spawn("events", processor.run)
     states = [visit(processor, 1_700_000_000.0, 0)]

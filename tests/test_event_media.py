@@ -11,14 +11,16 @@ import cv2
 import numpy as np
 import pytest
 
+from frigate_like.cameras.subscribers import ObjectsSubscriber
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
 from frigate_like.errors import NotFound
-from frigate_like.events.live import LiveCamera, LiveView
+from frigate_like.events.live import LiveView
 from frigate_like.events.media import EventMedia, SnapshotRequest
-from frigate_like.events.tracked import CameraObjects
+from frigate_like.events.tracked import TrackedObjectProcessor
 from frigate_like.migrations import MIGRATIONS_DIR
 from tests.live_support import LiveRig, person
+from tests.registry_support import PlainRuntimes, registry_with
 
 
 @pytest.fixture
@@ -165,7 +167,9 @@ def test_best_of_a_live_then_of_the_last_ended_object(rig: LiveRig, clips: Path)
 
 
 def test_best_after_a_restart_is_the_last_saved_snapshot_resized(rig: LiveRig, clips: Path) -> None:
-    fresh = LiveView({"cam": LiveCamera(rig.cam, CameraObjects(rig.cam, rig.read, []), rig.read)})
+    fresh = LiveView()  # a restarted daemon's: no object seen yet
+    subscriber = ObjectsSubscriber(TrackedObjectProcessor(None, None), fresh, PlainRuntimes(rig.read), [])
+    registry_with([subscriber], [rig.cam])
     media = _media(rig, clips, fresh)
     old = queries.create_event("cam", "person", 10.0, end_time=20.0, has_snapshot=True)
     new = queries.create_event("cam", "person", 30.0, end_time=40.0, has_snapshot=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from frigate_like.cameras.subscribers import EventsSubscriber
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
@@ -20,6 +22,7 @@ from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.record.clips import ClipCache
 from frigate_like.video.binaries import find_ffmpeg
 from tests.integration.checks import clip_duration
+from tests.registry_support import registry_with
 from tests.segment_footage import copy_cache, write_segments
 
 
@@ -55,6 +58,13 @@ def camera(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[Ca
     close_database(db)
 
 
+def processor_for(camera: CameraConfig, source: ClipCache, clips_dir: Path, **kwargs: Any) -> EventProcessor:
+    """An event processor that gets ``camera`` (and its clip cache) through the registry, as in the daemon."""
+    processor = EventProcessor(clips_dir, queries, threading.Event(), **kwargs)
+    registry_with([EventsSubscriber(processor, lambda cam: source)], [camera])
+    return processor
+
+
 def _frame(shared_dir: Path) -> np.ndarray:
     capture = cv2.VideoCapture(str(shared_dir / "media" / "car-detection.mp4"))
     ok, bgr = capture.read()
@@ -79,9 +89,7 @@ def test_event_row_clip_and_snapshot(camera: CameraConfig, cache_dir: Path, tmp_
     segments = source.segments()
     assert segments, "the fixture wrote no segment"
     t0 = segments[0].start
-    processor = EventProcessor(
-        {"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(), clock=lambda: t0 + 60
-    )
+    processor = processor_for(camera, source, clips_dir, clock=lambda: t0 + 60)
     state = _state(t0 + 4, _frame(shared_dir))
     processor.object_started(state)
     processor.finish(timeout=1)  # handles the start
@@ -116,9 +124,7 @@ def test_a_clip_across_lost_footage_keeps_the_rest_and_the_event_names_the_gap(
     lost = segments[1]  # e.g. its ffmpeg was killed before the segment got a readable header
     lost.path.unlink()
     t0 = segments[0].start
-    processor = EventProcessor(
-        {"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(), clock=lambda: t0 + 60
-    )
+    processor = processor_for(camera, source, clips_dir, clock=lambda: t0 + 60)
     state = _state(t0 + 4, _frame(shared_dir))
     processor.object_started(state)
     state.end_time = segments[2].end - 2
@@ -138,8 +144,7 @@ def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(
     source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
     t0 = source.segments()[0].start
     now = [t0 + 4]
-    before_crash = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(),
-                                  clock=lambda: now[0])  # fmt: skip
+    before_crash = processor_for(camera, source, clips_dir, clock=lambda: now[0])
     state = _state(t0 + 4, _frame(shared_dir))
     before_crash.object_started(state)
     now[0] = t0 + 9
@@ -149,7 +154,7 @@ def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(
     no_record = queries.create_event("drive", "car", t0 + 12, id=f"{t0 + 12}-crashd")  # died before any record
     (clips_dir / f"drive-{no_record}.jpg.tmp").write_bytes(b"half a jpeg")
 
-    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    after = processor_for(camera, source, clips_dir)
     assert after.recover(queries.open_events()) == 2
     assert queries.open_events() == []
     row = queries.get_event(state.id)
@@ -169,9 +174,7 @@ def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp
     camera.snapshots.enabled = False
     source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
     t0 = source.segments()[0].start
-    processor = EventProcessor(
-        {"drive": camera}, tmp_path, queries, {"drive": source}, threading.Event(), clock=lambda: t0 + 60
-    )
+    processor = processor_for(camera, source, tmp_path, clock=lambda: t0 + 60)
     state = _state(t0 + 4, _frame(shared_dir))
     processor.object_started(state)
     state.end_time = t0 + 8
@@ -197,7 +200,7 @@ def test_an_event_left_open_is_cut_from_the_24_7_recordings_when_the_clips_cache
     t0 = recorded[0].start
     empty_cache = ClipCache(tmp_path / "cache", "drive", camera.clips, find_ffmpeg(), segment_time=5)
     event_id = queries.create_event("drive", "car", t0 + 6, id=f"{t0 + 6}-tmpfsx")
-    processor = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": empty_cache}, threading.Event())
+    processor = processor_for(camera, empty_cache, clips_dir)
     assert processor.recover(queries.open_events(), lambda cam: RecordedClips(cam, recordings, find_ffmpeg())) == 1
     row = queries.get_event(event_id)
     assert row is not None and row["has_clip"] and row["end_time"] == pytest.approx(t0 + 6)

@@ -13,14 +13,14 @@ from pathlib import Path
 import peewee as pw
 import pytest
 
+from frigate_like.cameras.subscribers import RecorderSubscriber, StatsSubscriber
 from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database
-from frigate_like.metrics import CameraMetrics
-from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer, recording_path
-from frigate_like.stats import CameraStatsSource, StatsCollector
+from frigate_like.record.maintainer import RecordingMaintainer, recording_path
+from frigate_like.stats import StatsCollector
 from frigate_like.video.binaries import find_ffmpeg
-from frigate_like.video.capture import CaptureMetrics
 from tests.record_support import car_record_cache, decodes_cleanly, fake_run, open_test_db, run_name, streams
+from tests.registry_support import PlainRuntimes, record_camera, registry_with
 from tests.segment_footage import copy_cache
 
 PATTERN = re.compile(r"/recordings/\d{4}-\d\d/\d\d/\d\d/car/\d\d\.\d\d(\.\d+)?\.mp4$")  # Frigate 0.8's layout
@@ -40,9 +40,11 @@ def db(tmp_path: Path) -> Iterator[pw.Database]:
 
 
 def maintainer(cache: Path, media: Path, clock: float | None = None, segment_time: float = 5.0) -> RecordingMaintainer:
+    """A maintainer that gets its camera "car" through the registry, as in the daemon."""
     kwargs = {} if clock is None else {"clock": lambda: clock}
-    return RecordingMaintainer({"car": RecordCamera("car", segment_time)}, cache, media / "recordings", rows,
-                               threading.Event(), **kwargs)  # type: ignore[arg-type]
+    keeper = RecordingMaintainer(cache, media / "recordings", rows, threading.Event(), **kwargs)  # type: ignore[arg-type]
+    registry_with([RecorderSubscriber(keeper)], [record_camera("car", segment_time)])
+    return keeper
 
 
 def test_finished_segments_move_to_dated_folders_with_a_row_each(
@@ -151,8 +153,9 @@ def test_a_row_written_before_a_crash_is_reused(tmp_path: Path, db: pw.Database)
 def test_the_last_pass_runs_after_stop(tmp_path: Path, db: pw.Database) -> None:
     fake_run(tmp_path / "cache" / "car" / "record", run_name(T0), T0, [10.0, 10.0])
     stop = threading.Event()
-    keeper = RecordingMaintainer({"car": RecordCamera("car", 10.0)}, tmp_path / "cache",
-                                 tmp_path / "media" / "recordings", rows, stop, clock=lambda: T0, interval=30.0)
+    keeper = RecordingMaintainer(tmp_path / "cache", tmp_path / "media" / "recordings", rows, stop,
+                                 clock=lambda: T0, interval=30.0)  # fmt: skip
+    registry_with([RecorderSubscriber(keeper)], [record_camera("car", 10.0)])
     stop.set()  # the cameras have stopped: ffmpeg listed its last segments on the way out
     thread = threading.Thread(target=keeper.run)
     thread.start()
@@ -161,13 +164,9 @@ def test_the_last_pass_runs_after_stop(tmp_path: Path, db: pw.Database) -> None:
 
 
 def test_recording_figures_appear_in_api_stats(tmp_path: Path, db: pw.Database) -> None:
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
     keeper = maintainer(tmp_path / "cache", tmp_path / "media", clock=T0)
-    collector = StatsCollector(
-        {"car": CameraStatsSource(CameraMetrics(ctx, True), CaptureMetrics(ctx))}, lambda: {}, [tmp_path]
-    )
+    collector = StatsCollector(lambda: {}, [tmp_path])
     collector.add_camera_section(keeper.stats)
+    registry_with([StatsSubscriber(collector, PlainRuntimes())], [record_camera("car", 5.0)])
     doc = collector.stats()
     assert doc["car"]["record"]["backlog"] == 0 and "camera_fps" in doc["car"]

@@ -11,15 +11,17 @@ import pytest
 from flask.testing import FlaskClient
 
 from frigate_like.api import ApiServices, create_app
+from frigate_like.cameras.subscribers import RecorderSubscriber
 from frigate_like.db import queries
 from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database
 from frigate_like.errors import BadRequest, Unavailable
 from frigate_like.record.export import RecordingExporter
-from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer
+from frigate_like.record.maintainer import RecordingMaintainer
 from frigate_like.record.nvr import Recordings
 from frigate_like.video.binaries import find_ffmpeg
 from tests.record_support import car_record_cache, decodes_cleanly, duration, open_test_db, streams
+from tests.registry_support import record_camera, registry_with
 from tests.segment_footage import copy_cache
 
 
@@ -32,8 +34,8 @@ def record_cache(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> 
 def recorded(tmp_path: Path, record_cache: Path) -> Iterator[list[dict[str, Any]]]:
     db = open_test_db(tmp_path)
     cache = copy_cache(record_cache, tmp_path / "cache")
-    keeper = RecordingMaintainer({"car": RecordCamera("car", 5.0)}, cache, tmp_path / "media" / "recordings", rows,
-                                 threading.Event())
+    keeper = RecordingMaintainer(cache, tmp_path / "media" / "recordings", rows, threading.Event())
+    registry_with([RecorderSubscriber(keeper)], [record_camera("car", 5.0)])
     assert keeper.run_once() == 4
     yield rows.recordings("car")
     close_database(db)

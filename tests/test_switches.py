@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from frigate_like.cameras.subscribers import SwitchesSubscriber
 from frigate_like.comms.switches import Switches, parse_switch_payload
 from frigate_like.metrics import CameraMetrics
+from tests.registry_support import PlainRuntimes, registry_with
 from tests.track_support import load_camera
 
 
@@ -42,9 +43,13 @@ def _switches(tmp_path: Path, shared_dir: Path, clips_input: bool) -> tuple[Swit
             "snapshots": {"enabled": True},
         },
     )
-    metrics = CameraMetrics(mp.get_context("spawn"), detect_enabled=True)
-    recorder = Recorder()
-    return Switches({"cam": cam}, {"cam": metrics.detect_enabled}, recorder), recorder, metrics
+    runtimes, recorder = PlainRuntimes(), Recorder()
+    switches = Switches(recorder)
+    registry_with([SwitchesSubscriber(switches, runtimes)], [cam])
+    added = [topic for topic, _, _ in recorder.published]
+    assert added == ["cam/detect/state", "cam/clips/state", "cam/snapshots/state"]
+    recorder.published.clear()  # the states published as the camera was added
+    return switches, recorder, runtimes.metrics("cam")
 
 
 def test_commands_switch_and_publish_retained_states(tmp_path: Path, shared_dir: Path) -> None:

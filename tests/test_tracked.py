@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
+from frigate_like.cameras.subscribers import ObjectsSubscriber
 from frigate_like.config import CameraConfig, load_config
+from frigate_like.events.live import LiveView
 from frigate_like.events.tracked import CameraObjects, ObjectState, TrackedObjectProcessor
 from frigate_like.messages import Box, FrameUpdate, TrackedObject
+from tests.registry_support import PlainRuntimes, registry_with
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -196,7 +199,9 @@ def test_end_all_ends_live_events(camera: CameraConfig) -> None:
 def test_frame_listeners_see_every_update_and_a_failing_one_is_contained(camera: CameraConfig) -> None:
     updates: queue.Queue[FrameUpdate] = queue.Queue()
     stop = threading.Event()
-    processor = TrackedObjectProcessor({"front": CameraObjects(camera, lambda s, t: None, [])}, updates, stop)
+    processor = TrackedObjectProcessor(updates, stop)
+    registry_with([ObjectsSubscriber(processor, LiveView(), PlainRuntimes(), [])], [camera])
+    assert list(processor.cameras) == ["front"]
     seen: list[float] = []
 
     def broken(update: FrameUpdate) -> None:

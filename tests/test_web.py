@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +9,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from frigate_like.api import ApiServices, create_app
+from frigate_like.cameras.subscribers import SwitchesSubscriber
 from frigate_like.comms.switches import Switches
 from frigate_like.metrics import CameraMetrics
 from frigate_like.web import STATIC_DIR
+from tests.registry_support import PlainRuntimes, registry_with
 from tests.test_switches import Recorder  # a Publisher that keeps what MQTT would have been sent
 from tests.track_support import load_camera
 
@@ -24,9 +25,11 @@ def _client(tmp_path: Path, shared_dir: Path, **http: Any) -> tuple[FlaskClient,
         camera={"ffmpeg": {"inputs": [{"path": "rtsp://127.0.0.1/stream", "roles": ["detect"]}]}},
     )
     cfg.http = cfg.http.model_copy(update=http)
-    metrics = CameraMetrics(mp.get_context("spawn"), detect_enabled=True)
-    recorder = Recorder()
-    switches = Switches({"cam": cam}, {"cam": metrics.detect_enabled}, recorder)
+    runtimes, recorder = PlainRuntimes(), Recorder()
+    switches = Switches(recorder)
+    registry_with([SwitchesSubscriber(switches, runtimes)], [cam])
+    recorder.published.clear()  # the states published as the camera was added
+    metrics = runtimes.metrics("cam")
     app = create_app(ApiServices(config=cfg, stats=dict, public_config=dict, events=None, switches=switches))
     app.testing = True
     return app.test_client(), metrics, recorder

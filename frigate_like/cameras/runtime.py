@@ -133,6 +133,13 @@ class CameraRuntimes:
     def camera_names(self) -> Iterable[str]:
         return list(self._runtimes)
 
+    def metrics(self, camera: str) -> CameraMetrics:
+        """The camera process's shared counters (and its ``detect_enabled`` switch)."""
+        return self._runtimes[camera].parts.metrics
+
+    def capture_metrics(self, camera: str) -> CaptureMetrics:
+        return self._runtimes[camera].parts.capture_metrics
+
     def frame_reader(self, camera: str) -> FrameReader:
         """Copies a frame of ``camera`` out of its ring; None once the slot moved on or the camera is gone."""
 

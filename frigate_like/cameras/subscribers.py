@@ -3,7 +3,8 @@
 One class per subsystem, each the only code that adds a camera to (or removes one from)
 that subsystem. ``app.NVR`` subscribes them in this order (removal runs in reverse):
 
-1. ``CameraRuntimes``          ring, detector channel, shared counters (cameras/runtime.py)
+1. ``CameraRuntimes``          ring, detector channel, shared counters (cameras/runtime.py); the
+                               subscribers below read them through :class:`RuntimeParts`
 2. :class:`SwitchesSubscriber` detect/clips/snapshots switches (MQTT ``<camera>/<switch>``)
 3. :class:`EventsSubscriber`   event rows, clips and snapshots (its clip cache)
 4. :class:`MqttEventsSubscriber` MQTT events, counts and snapshots
@@ -19,24 +20,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from frigate_like.cameras.registry import Camera, RestartOnUpdate
-from frigate_like.cameras.runtime import CameraRuntimes
+from frigate_like.cameras.runtime import FrameReader
 from frigate_like.comms.events import EventPublisher
 from frigate_like.comms.switches import Switches
 from frigate_like.config import CameraConfig
 from frigate_like.events.live import LiveCamera, LiveView
 from frigate_like.events.processor import EventProcessor
 from frigate_like.events.tracked import CameraObjects, LifecycleListener, TrackedObjectProcessor
+from frigate_like.metrics import CameraMetrics
 from frigate_like.record.camera_writer import CameraSource
 from frigate_like.record.clips import ClipCache
 from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import segment_time
 from frigate_like.stats import CameraStatsSource, StatsCollector
+from frigate_like.video.capture import CaptureMetrics
 
 CLIPS_SEGMENT_TIME = 10.0  # -segment_time of the clips role when its output args do not say
 RECORD_SEGMENT_TIME = 60.0
+
+
+class RuntimeParts(Protocol):
+    """What the subscribers read of a running camera: its ring and shared counters.
+
+    ``CameraRuntimes`` in the daemon (subscribed before them, so these exist); tests that run no
+    camera process give plain counters and their own frames.
+    """
+
+    def metrics(self, camera: str) -> CameraMetrics: ...
+    def capture_metrics(self, camera: str) -> CaptureMetrics: ...
+    def frame_reader(self, camera: str) -> FrameReader: ...
+    def frames_read(self, camera: str) -> Callable[[], int]: ...
+    def upstream_drops(self, camera: str) -> Callable[[], int]: ...
 
 
 def clip_cache(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, ffprobe_bin: str | None) -> ClipCache | None:
@@ -48,11 +66,11 @@ def clip_cache(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, ffprobe_bin:
 
 
 class SwitchesSubscriber(RestartOnUpdate):
-    def __init__(self, switches: Switches, runtimes: CameraRuntimes) -> None:
+    def __init__(self, switches: Switches, runtimes: RuntimeParts) -> None:
         self._switches, self._runtimes = switches, runtimes
 
     def camera_added(self, camera: Camera) -> None:
-        self._switches.add_camera(camera.config, self._runtimes.get(camera.name).parts.metrics.detect_enabled)
+        self._switches.add_camera(camera.config, self._runtimes.metrics(camera.name).detect_enabled)
         self._switches.publish_camera_states(camera.name)
 
     def camera_removed(self, camera: Camera) -> None:
@@ -90,7 +108,7 @@ class ObjectsSubscriber(RestartOnUpdate):
         self,
         tracked: TrackedObjectProcessor,
         live: LiveView,
-        runtimes: CameraRuntimes,
+        runtimes: RuntimeParts,
         listeners: Sequence[LifecycleListener],
     ) -> None:
         self._tracked, self._live, self._runtimes = tracked, live, runtimes
@@ -130,7 +148,7 @@ class RecorderSubscriber(RestartOnUpdate):
 class ManualSubscriber(RestartOnUpdate):
     """Every camera with a detect input is a source of the next manual recording."""
 
-    def __init__(self, manual: ManualRecorder, runtimes: CameraRuntimes) -> None:
+    def __init__(self, manual: ManualRecorder, runtimes: RuntimeParts) -> None:
         self._manual, self._runtimes = manual, runtimes
         self._indexes: dict[str, int] = {}  # a camera's index in the recordings' file names, kept for its name
 
@@ -150,12 +168,14 @@ class ManualSubscriber(RestartOnUpdate):
 
 
 class StatsSubscriber(RestartOnUpdate):
-    def __init__(self, stats: StatsCollector, runtimes: CameraRuntimes) -> None:
+    def __init__(self, stats: StatsCollector, runtimes: RuntimeParts) -> None:
         self._stats, self._runtimes = stats, runtimes
 
     def camera_added(self, camera: Camera) -> None:
-        parts = self._runtimes.get(camera.name).parts
-        self._stats.add_camera(camera.name, CameraStatsSource(parts.metrics, parts.capture_metrics))
+        name = camera.name
+        self._stats.add_camera(
+            name, CameraStatsSource(self._runtimes.metrics(name), self._runtimes.capture_metrics(name))
+        )
 
     def camera_removed(self, camera: Camera) -> None:
         self._stats.remove_camera(camera.name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 from frigate_like.comms import topics
@@ -48,23 +47,19 @@ def state_payload(on: bool) -> str:
 class Switches:
     """The switches of every camera; thread-safe (commands arrive on the MQTT thread)."""
 
-    def __init__(
-        self,
-        cameras: Mapping[str, Any],
-        detect_flags: Mapping[str, SharedFlag],
-        publisher: Publisher | None = None,
-    ) -> None:
-        self._detect = dict(detect_flags)
-        self._clips = {name: bool(cam.clips.enabled) for name, cam in cameras.items()}
-        self._snapshots = {name: bool(cam.snapshots.enabled) for name, cam in cameras.items()}
+    def __init__(self, publisher: Publisher | None = None) -> None:
+        # per camera, added by the registry's SwitchesSubscriber
+        self._detect: dict[str, SharedFlag] = {}
+        self._clips: dict[str, bool] = {}
+        self._snapshots: dict[str, bool] = {}
         # clips are cut from the clips role's segments: without such an input there is nothing to switch on
-        self._has_clips_input = {name: cam.input_for("clips") is not None for name, cam in cameras.items()}
+        self._has_clips_input: dict[str, bool] = {}
         self._publisher = publisher
         self._commanded: set[tuple[str, Switch]] = set()
         self._lock = threading.Lock()
 
     def add_camera(self, cam: Any, detect_flag: SharedFlag) -> None:
-        """A camera added at run time (camera groups) starts with its config's switches."""
+        """A camera added (YAML or camera group) starts with its config's switches."""
         with self._lock:
             self._detect[cam.name] = detect_flag
             self._clips[cam.name] = bool(cam.clips.enabled)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 import numpy as np
@@ -95,14 +95,8 @@ class LiveView:
     An encoder nobody holds does not exist, so nothing is encoded for nobody.
     """
 
-    def __init__(
-        self,
-        cameras: Mapping[str, LiveCamera],
-        *,
-        max_streams: int = MAX_STREAMS,
-        recent: int = RECENT_OBJECTS,
-    ) -> None:
-        self.cameras = dict(cameras)
+    def __init__(self, *, max_streams: int = MAX_STREAMS, recent: int = RECENT_OBJECTS) -> None:
+        self.cameras: dict[str, LiveCamera] = {}  # the registry's ObjectsSubscriber adds them
         self.encoders = EncoderRegistry(max_streams)
         self._stop = threading.Event()
         self._lock = threading.Lock()

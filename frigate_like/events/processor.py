@@ -103,22 +103,21 @@ class EventProcessor:
 
     def __init__(
         self,
-        cameras: dict[str, Any],
         clips_dir: Path,
         store: EventStore,
-        clip_sources: Mapping[str, ClipSource],
         stop: threading.Event,
         clock: Callable[[], float] = time.time,
         switches: Any = None,
         spill_path: Path | None = None,
         health: HealthLike | None = None,
     ) -> None:
-        self._cameras = cameras
+        # per camera, added by the registry's EventsSubscriber (a removed camera's stay, see add_camera)
+        self._cameras: dict[str, Any] = {}
+        self._clip_sources: Mapping[str, ClipSource] = {}
         self._clips_dir = clips_dir
         # Every DB write goes through the backlog: a database that refuses writes delays them, never loses them.
         self._writes = WriteBacklog(store, spill_path, health)
         self._live_files = LiveFiles(clips_dir)  # what a crash leaves to close the event with
-        self._clip_sources = clip_sources
         self._stop = stop
         self._clock = clock
         self._switches = switches  # run-time clips/snapshots switches (MQTT); None = config only
@@ -127,7 +126,7 @@ class EventProcessor:
         self._pending: list[PendingClip] = []
 
     def add_camera(self, cam: Any, clip_source: ClipSource | None) -> None:
-        """A camera added (or restarted) at run time. Nothing is forgotten: a removed camera's
+        """A camera added (or restarted), YAML or camera group. Nothing is forgotten: a removed camera's
         last events still end and cut their clips; a restarted camera keeps its clip cache,
         which may hold segments for those events."""
         self._cameras = {**self._cameras, cam.name: cam}

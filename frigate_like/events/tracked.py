@@ -249,8 +249,9 @@ class TrackedObjectProcessor:
     on this thread, so they must return quickly.
     """
 
-    def __init__(self, cameras: dict[str, CameraObjects], updates: Any, stop: Any) -> None:
-        self.cameras = cameras  # replaced on every change (the tracking thread reads it unlocked)
+    def __init__(self, updates: Any, stop: Any) -> None:
+        # the registry's ObjectsSubscriber adds them; replaced on every change (the tracking thread reads it unlocked)
+        self.cameras: dict[str, CameraObjects] = {}
         self._updates = updates
         self._stop = stop
         self.frame_listeners: list[Callable[[FrameUpdate], None]] = []

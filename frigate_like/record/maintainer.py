@@ -24,7 +24,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,7 +108,6 @@ class RecordingMaintainer:
 
     def __init__(
         self,
-        cameras: Mapping[str, RecordCamera],
         cache_dir: Path,
         recordings_dir: Path,
         store: RecordingStore,
@@ -130,7 +129,7 @@ class RecordingMaintainer:
         self._started = clock()
         self._lock = threading.Lock()  # stats() is read from HTTP threads
         self._cache_dir, self._ffprobe_bin = cache_dir, ffprobe_bin
-        self._cameras = {name: self._state(cam) for name, cam in cameras.items()}
+        self._cameras: dict[str, _CameraState] = {}  # the registry's RecorderSubscriber adds them
         self._primed = False
 
     def _state(self, cam: RecordCamera) -> _CameraState:

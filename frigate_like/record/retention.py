@@ -1,5 +1,10 @@
 """Deletes recordings: past each camera's ``retain_days``, and oldest first while the disk is low.
 
+A camera's ``record.retain_days`` and ``clips`` window are read from the running cameras' resolved
+configs (``CameraRegistry.configs``) at every pass, so a camera a group added at run time, or one
+whose config changed, is kept by its own values. Footage of a camera no longer running (removed,
+or gone from the YAML file) is kept by the global ``record.retain_days`` and ``clips.max_seconds``.
+
 Never deleted: footage an event may still need. An event whose row has no ``end_time`` yet
 is live or waiting for its clip, so every recording of that camera ending after the event's
 start minus ``pre_capture`` is kept; a clip is never longer than ``max_seconds``, so the hold
@@ -17,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from frigate_like.config import CameraConfig
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,10 @@ class ClipWindow:
     pre_capture: float = 5.0
     max_seconds: float = 300.0
 
+    @classmethod
+    def of(cls, cam: CameraConfig) -> ClipWindow:
+        return cls(cam.clips.pre_capture, cam.clips.max_seconds)
+
 
 def disk_free(path: Path) -> int:
     """Free bytes on the file system holding ``path`` (its nearest existing parent)."""
@@ -61,19 +72,19 @@ class Retention:
         store: RetentionStore,
         recordings_dir: Path,
         *,
-        retain_days: Mapping[str, float],
+        cameras: Mapping[str, CameraConfig],
         default_retain_days: float,
         min_free_mb: float,
-        clip_windows: Mapping[str, ClipWindow] | None = None,
+        default_clip_window: ClipWindow | None = None,
         clock: Callable[[], float] = time.time,
         free_bytes: Callable[[Path], int] = disk_free,
     ) -> None:
         self._store = store
         self.recordings_dir = recordings_dir
-        self._retain_days = dict(retain_days)
+        self._cameras = cameras  # a live view (never copied): read at each pass
         self._default_days = default_retain_days
         self._floor = int(min_free_mb * MB)
-        self._clip_windows = dict(clip_windows or {})
+        self._default_window = default_clip_window or ClipWindow()
         self._clock = clock
         self._free_bytes = free_bytes
         self._last_stuck_log = float("-inf")
@@ -82,13 +93,24 @@ class Retention:
         """Deletes what is past retention, then what low disk space demands; returns the deleted rows."""
         return self.by_age() + self.for_space()
 
+    # -- per camera, as it runs now -------------------------------------------------------------
+    def retain_days(self, camera: str) -> float:
+        """The camera's ``record.retain_days``; the global one for a camera not running."""
+        cam = self._cameras.get(camera)  # .get: the camera may go between two reads
+        return self._default_days if cam is None else cam.record.retain_days
+
+    def clip_window(self, camera: str) -> ClipWindow:
+        """The camera's clip window; the global one for a camera not running."""
+        cam = self._cameras.get(camera)
+        return self._default_window if cam is None else ClipWindow.of(cam)
+
     # -- holds ----------------------------------------------------------------------------------
     def holds(self) -> dict[str, float]:
         """Per camera, the time from which recordings must stay for events not finished yet."""
         now = self._clock()
         holds: dict[str, float] = {}
         for camera, start in self._store.open_event_starts().items():
-            window = self._clip_windows.get(camera, ClipWindow())
+            window = self.clip_window(camera)
             holds[camera] = max(start - window.pre_capture, now - window.max_seconds) - HOLD_MARGIN_S
         return holds
 
@@ -104,7 +126,7 @@ class Retention:
         holds = self.holds()
         deleted: list[dict[str, Any]] = []
         for camera in self._store.cameras():
-            days = self._retain_days.get(camera, self._default_days)
+            days = self.retain_days(camera)
             cutoff = now - days * DAY_S
             gone: list[dict[str, Any]] = []
             while True:

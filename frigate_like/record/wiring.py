@@ -26,6 +26,7 @@ from frigate_like.video.binaries import find_ffprobe
 @dataclass
 class RecordingParts:
     maintainer: RecordingMaintainer
+    retention: Retention  # run by the maintainer's thread
     recordings: Recordings
     manual: ManualRecorder
     playback: PlaybackLibrary
@@ -44,7 +45,8 @@ def build_recording_parts(
 ) -> RecordingParts:
     """Everything of ``record/`` for one daemon, with no camera yet (the registry adds them).
 
-    ``cameras``: the running cameras' configs, read at each request (``CameraRegistry.configs``).
+    ``cameras``: the running cameras' configs, read at each request and each retention pass
+    (``CameraRegistry.configs``).
     """
     media = Path(cfg.paths.media_dir)
     migrate_layout(media / "recordings", rows)  # before anything reads or writes recordings
@@ -52,18 +54,19 @@ def build_recording_parts(
     retention = Retention(
         rows,
         media / "recordings",
-        retain_days={name: cam.record.retain_days for name, cam in cfg.cameras.items()},
-        default_retain_days=cfg.record.retain_days,
+        cameras=cameras,  # each pass reads the running cameras' resolved record and clips settings
+        default_retain_days=cfg.record.retain_days,  # a camera no longer running: the global values
         min_free_mb=cfg.record.min_free_mb,
-        clip_windows={n: ClipWindow(c.clips.pre_capture, c.clips.max_seconds) for n, c in cfg.cameras.items()},
+        default_clip_window=ClipWindow(max_seconds=cfg.clips.max_seconds),
     )
     maintainer = RecordingMaintainer(
-        {}, Path(cfg.paths.cache_dir), media / "recordings", rows, stop, retention=retention, ffprobe_bin=ffprobe_bin
+        Path(cfg.paths.cache_dir), media / "recordings", rows, stop, retention=retention, ffprobe_bin=ffprobe_bin
     )
     exporter = RecordingExporter(media / "exports", rows, ffmpeg_bin)
     roots = AllowedRoots([media, *cfg.paths.recordings_roots], Path(DEFAULT_RECORDINGS_DIR))
     return RecordingParts(
         maintainer=maintainer,
+        retention=retention,
         recordings=Recordings(cameras, maintainer.segment_time, rows, queries, exporter),
         manual=ManualRecorder([], roots, ffmpeg_bin),
         playback=PlaybackLibrary(roots, [roots.base, *cfg.paths.recordings_roots], ffprobe_bin),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing as mp
 import os
 import shutil
 import time
@@ -21,15 +20,16 @@ import pytest
 
 from frigate_like.api import ApiServices, create_app
 from frigate_like.api.server import HttpServer
+from frigate_like.cameras.subscribers import SwitchesSubscriber
 from frigate_like.comms.switches import Switches
 from frigate_like.config import to_public_dict
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
-from frigate_like.metrics import CameraMetrics
 from frigate_like.migrations import MIGRATIONS_DIR
 from tests.integration.browser import Page, chromium_browser
 from tests.integration.daemon import SHARED, Daemon
 from tests.integration.test_recording_daemon import VIDEOS, post, recording_config
+from tests.registry_support import PlainRuntimes, registry_with
 from tests.track_support import load_camera
 
 GROUP_CAMERA = "ui_group"
@@ -272,8 +272,9 @@ def test_a_refused_change_offers_the_token_and_the_token_lets_it_through(tmp_pat
     """With an API token set, the UI explains the 401, offers the token dialog and signs in."""
     cfg, cam = load_camera(tmp_path, shared_dir)
     cfg.http = cfg.http.model_copy(update={"api_token": "s3cret"})
-    metrics = CameraMetrics(mp.get_context("spawn"), detect_enabled=True)
-    switches = Switches({"cam": cam}, {"cam": metrics.detect_enabled})
+    runtimes, switches = PlainRuntimes(), Switches()
+    registry_with([SwitchesSubscriber(switches, runtimes)], [cam])
+    metrics = runtimes.metrics("cam")
     services = ApiServices(
         config=cfg, stats=dict, public_config=lambda: to_public_dict(cfg), events=None, switches=switches
     )
