@@ -22,6 +22,7 @@ from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.groups import GroupManager, GroupStore, groups_path_for
+from frigate_like.record.export import RecordingExporter
 from frigate_like.record.maintainer import recording_path
 from frigate_like.record.retention import MB, ClipWindow, Retention
 from frigate_like.record.wiring import build_recording_parts
@@ -133,6 +134,26 @@ def test_low_disk_deletes_the_oldest_of_any_camera_first(
     assert "2 MB free" in line and "record.min_free_mb (4 MB)" in line and "the 3 oldest recording(s)" in line
     assert "back, front" in line
     assert keeper.run() == [], "above the floor: nothing more goes"
+
+
+def test_low_disk_takes_stored_exports_before_any_recording(tmp_path: Path, db: pw.Database) -> None:
+    """Exports (made again on request) fill the disk: they go, every recording stays (issue 19, item 2)."""
+    folder, exports = tmp_path / "recordings", tmp_path / "exports"
+    paths = [record(folder, "front", NOW - 3600 + i * SEGMENT) for i in range(6)]
+    exports.mkdir()
+    for i in range(4):
+        (exports / f"front-{i}.mp4").write_bytes(b"\0" * SIZE)
+
+    def disk(_path: Path) -> int:  # one disk for both folders
+        used = sum(f.stat().st_size for f in [*folder.rglob("*.mp4"), *exports.glob("*.mp4")])
+        return 12 * SIZE - used  # 2 MB free with 6 MB recorded and 4 MB exported
+
+    exporter = RecordingExporter(exports, rows, "ffmpeg")
+    keeper = retention(folder, CameraRegistry(), min_free_mb=4, free_bytes=disk, default_retain_days=30,
+                       spare=exporter.release)  # fmt: skip
+    assert keeper.run() == []
+    assert all(p.exists() for p in paths)
+    assert disk(folder) >= 4 * SIZE and len(list(exports.glob("*.mp4"))) <= 1
 
 
 def test_footage_an_unfinished_event_needs_is_never_deleted(

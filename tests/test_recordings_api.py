@@ -96,6 +96,62 @@ def test_export_joins_segments_without_reencoding_and_serves_ranges(
     assert len(list((tmp_path / "media" / "exports").glob("*.mp4"))) == 1, "written once, served again"
 
 
+STRANGER = {"REMOTE_ADDR": "192.0.2.7"}  # not loopback, no token: may read, may not change state
+
+
+def test_a_caller_who_may_not_change_state_gets_a_streamed_export_and_no_file(
+    client: FlaskClient, recorded: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    start = recorded[0]["start_time"] + 2.0
+    end = recorded[2]["start_time"] + 2.0
+    answer = client.get(f"/api/car/recordings/{start}/{end}.mp4", environ_base=STRANGER)
+    data = answer.get_data()
+    assert answer.status_code == 200 and answer.mimetype == "video/mp4"
+    assert answer.headers["Cache-Control"] == "no-store" and "Accept-Ranges" not in answer.headers
+    streamed = tmp_path / "streamed.mp4"
+    streamed.write_bytes(data)
+    assert streams(streamed) == {"video": "h264", "audio": "aac"}
+    assert end - start <= duration(streamed) <= end - start + 5.0
+    assert decodes_cleanly(streamed, find_ffmpeg())
+    exports = tmp_path / "media" / "exports"
+    assert not exports.exists() or not any(exports.iterdir()), "a read anyone may make stored a file"
+    refused = client.get("/api/car/recordings/1000/1010.mp4", environ_base=STRANGER)
+    assert refused.status_code == 404 and refused.get_json()["detail"]
+
+
+def test_streamed_exports_share_the_slots_and_free_them_when_the_client_goes(
+    recorded: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    exporter = RecordingExporter(tmp_path / "exports", rows, find_ffmpeg(), max_concurrent=1)
+    start, end = recorded[0]["start_time"], recorded[-1]["end_time"]
+    chunks = exporter.stream("car", start, end)
+    first = next(chunks)
+    assert first[4:8] == b"ftyp"
+    with pytest.raises(Unavailable):
+        exporter.stream("car", start, end)  # the one slot is taken
+    chunks.close()  # the client went away: ffmpeg ends, the slot is free
+    assert b"".join(exporter.stream("car", start, end))[4:8] == b"ftyp"
+
+
+def test_a_stored_export_never_digs_into_the_free_space_floor(recorded: list[dict[str, Any]], tmp_path: Path) -> None:
+    """record.min_free_mb is what retention defends with recordings: an export may not take it."""
+    mb = 1024 * 1024
+    free = {"bytes": 2000 * mb}
+    exporter = RecordingExporter(
+        tmp_path / "exports", rows, find_ffmpeg(), min_free_mb=1000, free_bytes=lambda _path: free["bytes"]
+    )
+    spans = [(r["start_time"], r["end_time"]) for r in recorded[:2]]
+    first = exporter.export("car", *spans[0])
+    free["bytes"] = 1000 * mb + first.stat().st_size // 2  # the disk filled: under the floor with another
+    second = exporter.export("car", *spans[1])  # the older export goes to make room
+    assert second.is_file() and not first.exists()
+    free["bytes"] = 1000 * mb  # at the floor, and no export left to give up
+    second.unlink()
+    with pytest.raises(Unavailable, match="min_free_mb"):
+        exporter.export("car", *spans[1])
+    assert not list((tmp_path / "exports").glob("*.mp4"))
+
+
 @pytest.mark.parametrize(
     ("url", "status"),
     [

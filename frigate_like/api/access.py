@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from starlette.websockets import WebSocket
 
 from frigate_like.config.sections import HttpConfig
@@ -265,8 +265,23 @@ def _flask_caller() -> Caller:
     )
 
 
+POLICY_EXTENSION = "frigate_like_access"
+
+
+def may_change_state() -> bool:
+    """Whether the caller of the current request would pass the checks of a state change (a read view that
+    answers such a caller differently: a stored export for them, a streamed one for anyone else)."""
+    policy = current_app.extensions.get(POLICY_EXTENSION) or AccessPolicy()
+    try:
+        policy.check(_flask_caller(), "write")
+    except FrigateLikeError:
+        return False
+    return True
+
+
 def install_access(app: Flask, policy: AccessPolicy) -> None:
     """Checks every request of ``app`` (matched or not) before its view; adds login and logout."""
+    app.extensions[POLICY_EXTENSION] = policy
     app.register_blueprint(_login_blueprint(policy))
 
     @app.before_request

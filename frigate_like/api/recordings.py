@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
+from frigate_like.api.access import may_change_state
 from frigate_like.api.params import float_param
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
@@ -38,8 +39,15 @@ def recordings_blueprint(services: ApiServices) -> Blueprint:
 
     @bp.get("/api/<camera>/recordings/<start>/<end>.mp4")
     def export(camera: str, start: str, end: str) -> Response:
-        path = recordings().export(camera, _epoch("start", start), _epoch("end", end))
+        span = (camera, _epoch("start", start), _epoch("end", end))
+        name = f"{camera}-{start}-{end}.mp4"
+        if not may_change_state():  # a read anyone may make writes no file (record/export.py)
+            return Response(
+                recordings().stream_export(*span), mimetype="video/mp4",
+                headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"},
+            )  # fmt: skip
+        path = recordings().export(*span)
         # conditional: ETag, Last-Modified and Range (206), so a browser <video> can seek in it
-        return send_file(path, mimetype="video/mp4", conditional=True, download_name=f"{camera}-{start}-{end}.mp4")
+        return send_file(path, mimetype="video/mp4", conditional=True, download_name=name)
 
     return bp

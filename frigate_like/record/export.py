@@ -5,24 +5,35 @@ is written once to ``<exports_dir>`` under a name that changes with the span and
 segments it is made of, then served from there; exports older than an hour are deleted.
 
 Exports cost CPU and disk for whoever asks (reads are open), so both are bounded: at most
-``max_concurrent`` are written at once (more: 503, retry), and the exports folder stays under
+``max_concurrent`` are made at once (more: 503, retry), and the exports folder stays under
 ``max_bytes``: before one is written, expired exports go, then the oldest, until it fits; an
 export that alone would not fit is refused (400).
+
+Exports never cost footage. Only a caller who may change state (the API token, or loopback
+without one) gets a stored export; anyone else gets :meth:`RecordingExporter.stream`, the same
+span as a fragmented mp4 piped from ffmpeg to the response, with nothing written. And a stored
+export must leave ``min_free_mb`` free on its disk (older exports go first, then it is refused
+with 503): the floor is what retention defends by deleting the oldest recordings, so an export
+that dug into it would be paid for with footage.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like.errors import BadRequest, NotFound, Unavailable
 from frigate_like.files import resolve_inside
-from frigate_like.record.clips import ClipWriter
+from frigate_like.record.clips import ClipWriter, concat_script
 from frigate_like.record.segments import Segment
 
 logger = logging.getLogger(__name__)
@@ -31,6 +42,12 @@ MAX_EXPORT_S = 24 * 3600.0
 EXPORT_TTL_S = 3600.0
 MAX_CONCURRENT_EXPORTS = 2
 EXPORTS_MAX_BYTES = 2 * 1024**3
+STREAM_CHUNK = 64 * 1024
+MB = 1024 * 1024
+
+
+def disk_free(path: Path) -> int:
+    return shutil.disk_usage(path).free
 
 
 class ExportStore(Protocol):
@@ -52,8 +69,14 @@ class RecordingExporter:
         ttl: float = EXPORT_TTL_S,
         max_concurrent: int = MAX_CONCURRENT_EXPORTS,
         max_bytes: int = EXPORTS_MAX_BYTES,
+        min_free_mb: float = 0,
+        free_bytes: Callable[[Path], int] = disk_free,
     ) -> None:
+        """``min_free_mb``: ``record.min_free_mb``, the floor a stored export may not dig into."""
         self.exports_dir = exports_dir
+        self._ffmpeg_bin = ffmpeg_bin
+        self._floor = int(min_free_mb * MB)
+        self._free_bytes = free_bytes
         self._store = store
         self._writer = ClipWriter(ffmpeg_bin)
         self._clock = clock
@@ -63,8 +86,8 @@ class RecordingExporter:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._max_bytes = max_bytes
 
-    def export(self, camera: str, start: float, end: float) -> Path:
-        """The export file; ``BadRequest`` for a bad span, ``NotFound`` when no footage overlaps it."""
+    def _segments(self, camera: str, start: float, end: float) -> tuple[list[Segment], list[dict[str, Any]]]:
+        """The segments of a valid span; ``BadRequest`` for a bad span, ``NotFound`` when no footage overlaps it."""
         if not end > start:
             raise BadRequest(f"the end ({end}) must come after the start ({start})")
         if end - start > MAX_EXPORT_S:
@@ -72,7 +95,11 @@ class RecordingExporter:
         rows = [r for r in self._store.recordings(camera, after=start, before=end) if Path(r["path"]).is_file()]
         if not rows:
             raise NotFound(f"no recordings of {camera} between {start} and {end}")
-        segments = [Segment(Path(r["path"]), float(r["start_time"]), float(r["end_time"])) for r in rows]
+        return [Segment(Path(r["path"]), float(r["start_time"]), float(r["end_time"])) for r in rows], rows
+
+    def export(self, camera: str, start: float, end: float) -> Path:
+        """The stored export file (for a caller who may change state); errors as :meth:`_segments`."""
+        segments, rows = self._segments(camera, start, end)
         key = hashlib.sha1(
             repr([(start, end)] + [(r["path"], r["size_bytes"]) for r in rows]).encode()
         ).hexdigest()[:12]
@@ -94,12 +121,56 @@ class RecordingExporter:
                 logger.info("exported %s %.3f-%.3f from %d segment(s)", camera, start, end, len(segments))
         return resolve_inside(self.exports_dir, path.name, what="export")
 
+    def stream(self, camera: str, start: float, end: float) -> Iterator[bytes]:
+        """The span as a fragmented mp4, piped from ffmpeg as it is made: nothing is stored.
+
+        Errors (bad span, no footage, every slot busy) are raised here, before the first byte; the
+        iterator ends ffmpeg and frees its slot when the client goes away.
+        """
+        segments, _ = self._segments(camera, start, end)
+        if not self._slots.acquire(blocking=False):
+            raise Unavailable("other exports are being made; retry in a moment")
+        work = tempfile.TemporaryDirectory(prefix="export-")
+        try:
+            concat_list = Path(work.name) / "concat.txt"
+            concat_list.write_text(concat_script(segments, start, end), encoding="utf-8")
+            proc = subprocess.Popen(
+                [self._ffmpeg_bin, "-hide_banner", "-nostdin", "-loglevel", "error",
+                 "-f", "concat", "-safe", "0", "-i", str(concat_list),
+                 "-map", "0:v", "-map", "0:a?", "-c", "copy",
+                 # fragments: playable as it arrives, with no index to write at the end (no seekable output)
+                 "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except BaseException:
+            work.cleanup()
+            self._slots.release()
+            raise
+        logger.info("streaming an export of %s %.3f-%.3f (%d segment(s)), stored nowhere", camera, start, end,
+                    len(segments))  # fmt: skip
+        return self._piped(proc, work)
+
+    def _piped(self, proc: subprocess.Popen[bytes], work: tempfile.TemporaryDirectory[str]) -> Iterator[bytes]:
+        try:
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(STREAM_CHUNK):
+                yield chunk
+        finally:
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+            work.cleanup()
+            self._slots.release()
+
     def _lock_for(self, name: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(name, threading.Lock())
 
     def _make_room(self, needed: int) -> None:
-        """Expired exports go, then the oldest, until ``needed`` more bytes fit under the cap."""
+        """Expired exports go, then the oldest, until ``needed`` more bytes fit under the cap and above the
+        disk's ``min_free_mb``; ``Unavailable`` when even with none left it would dig into that floor."""
         cutoff = self._clock() - self._ttl
         kept: list[tuple[float, int, Path]] = []
         for old in self.exports_dir.glob("*.mp4"):
@@ -112,16 +183,46 @@ class RecordingExporter:
             else:
                 kept.append((stat.st_mtime, stat.st_size, old))
         total = sum(size for _, size, _ in kept)
+        free = self._free_bytes(self.exports_dir)
         for _, size, old in sorted(kept):
-            if total + needed <= self._max_bytes:
+            if total + needed <= self._max_bytes and free - needed >= self._floor:
                 break
             self._remove(old)
             total -= size
+            free += size
+        if free - needed < self._floor:
+            raise Unavailable(
+                f"an export of ~{needed >> 20} MB would leave less than record.min_free_mb "
+                f"({self._floor // MB} MB) free, which recordings would pay for; ask for a shorter span"
+            )
 
-    def _remove(self, old: Path) -> None:
+    def release(self, wanted: int) -> int:
+        """Removes stored exports, oldest first, until ``wanted`` bytes are freed (or none is left); the bytes freed.
+
+        Retention calls it on low disk space before it deletes any recording: an export can be made again.
+        """
+        stored = []
+        for old in self.exports_dir.glob("*.mp4"):
+            try:
+                stat = old.lstat()
+            except OSError:
+                continue
+            stored.append((stat.st_mtime, stat.st_size, old))
+        freed = 0
+        for _, size, old in sorted(stored):
+            if freed >= wanted:
+                break
+            if self._remove(old):
+                freed += size
+        if freed:
+            logger.warning("low disk space: removed stored exports (%.1f MB) before any recording", freed / MB)
+        return freed
+
+    def _remove(self, old: Path) -> bool:
         try:
             old.unlink()
         except OSError:
-            return
+            return False
         with self._guard:
             self._locks.pop(old.name, None)
+        return True

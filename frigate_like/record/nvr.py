@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,3 +67,8 @@ class Recordings:
         """An mp4 of ``[start, end]`` joined from the segments without re-encoding."""
         self._check_camera(camera)
         return self._exporter.export(camera, start, end)
+
+    def stream_export(self, camera: str, start: float, end: float) -> Iterator[bytes]:
+        """The same span as a fragmented mp4 made as it is sent, stored nowhere (record/export.py)."""
+        self._check_camera(camera)
+        return self._exporter.stream(camera, start, end)

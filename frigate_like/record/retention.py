@@ -78,7 +78,11 @@ class Retention:
         default_clip_window: ClipWindow | None = None,
         clock: Callable[[], float] = time.time,
         free_bytes: Callable[[Path], int] = disk_free,
+        spare: Callable[[int], int] | None = None,
     ) -> None:
+        """``spare(n)``: frees up to ``n`` bytes of files that can be made again (stored exports) and returns
+        what it freed; low disk space takes those before any recording."""
+        self._spare = spare
         self._store = store
         self.recordings_dir = recordings_dir
         self._cameras = cameras  # a live view (never copied): read at each pass
@@ -154,6 +158,10 @@ class Retention:
             return []
         started_free = free
         target = self._floor * FREE_HEADROOM
+        if self._spare is not None and self._spare(int(target - free)) > 0:
+            free = self._free_bytes(self.recordings_dir)
+            if free >= target:
+                return []
         holds = self.holds()
         deleted: list[dict[str, Any]] = []
         skipped = 0  # held rows stay in the table: page past them

@@ -51,6 +51,7 @@ def build_recording_parts(
     media = Path(cfg.paths.media_dir)
     migrate_layout(media / "recordings", rows)  # before anything reads or writes recordings
     ffprobe_bin = find_ffprobe()
+    exporter = RecordingExporter(media / "exports", rows, ffmpeg_bin, min_free_mb=cfg.record.min_free_mb)
     retention = Retention(
         rows,
         media / "recordings",
@@ -58,11 +59,11 @@ def build_recording_parts(
         default_retain_days=cfg.record.retain_days,  # a camera no longer running: the global values
         min_free_mb=cfg.record.min_free_mb,
         default_clip_window=ClipWindow(max_seconds=cfg.clips.max_seconds),
+        spare=exporter.release,  # low disk space takes stored exports before any recording
     )
     maintainer = RecordingMaintainer(
         Path(cfg.paths.cache_dir), media / "recordings", rows, stop, retention=retention, ffprobe_bin=ffprobe_bin
     )
-    exporter = RecordingExporter(media / "exports", rows, ffmpeg_bin)
     roots = AllowedRoots([media, *cfg.paths.recordings_roots], Path(DEFAULT_RECORDINGS_DIR))
     return RecordingParts(
         maintainer=maintainer,
