@@ -1,10 +1,12 @@
-# frigate-like: the daemon, Debian's ffmpeg, the CPU model, tini, nginx (RTMP) and, by default,
+# frigate-like: the daemon, Debian's ffmpeg, the models, tini, nginx (RTMP) and, by default,
 # Coral's libedgetpu. Build stages, then the runtime stage:
 #   python  the base + Debian's python3 (what build and model start from)
 #   build   Python wheels for the project and every dependency, installed into /opt/venv
-#   model   the COCO SSD MobileNet v1 detector, checked against pinned sha256 sums
+#   model   the COCO models, checked against pinned sha256 sums: SSD MobileNet v1 for the CPU
+#           (/cpu_model.tflite), SSDLite MobileDet for a Coral (/edgetpu_model.tflite, Frigate
+#           0.8's), their labelmap (/labelmap.txt) and the list of their sums (/models.sha256)
 #   coral   libedgetpu's .deb from Coral's apt repository (skipped with CORAL=none)
-#   final   the base system + python3, ffmpeg, tini, nginx + /opt/venv + model; no compilers, no pip
+#   final   the base system + python3, ffmpeg, tini, nginx + /opt/venv + models; no compilers, no pip
 #
 # Build arguments:
 #   BASE_IMAGE  debian:bookworm-slim; docker/smoke.sh passes a locally built stand-in when no
@@ -13,6 +15,9 @@
 #               (no Edge TPU support: builds where Coral's repository is unreachable).
 #   MODEL_URL   TensorFlow's public zip; docker/model-cache/detect.tflite is used instead when
 #               present (offline builds). Both are checked against MODEL_SHA256.
+#   EDGETPU_MODEL  ssdlite_mobiledet (default): EDGETPU_MODEL_URL, or docker/model-cache/ with the
+#               URL's file name when present, checked against EDGETPU_MODEL_SHA256; none: no
+#               /edgetpu_model.tflite (builds that cannot reach it; /models.sha256 says so).
 # Nothing of the user's is in the image: the config is mounted at /config, media at /media/frigate.
 ARG BASE_IMAGE=debian:bookworm-slim
 
@@ -46,15 +51,35 @@ RUN cd /opt/venv/lib/python3.*/site-packages \
       _pywrap_analyzer_wrapper.so _pywrap_tensorflow_lite_calibration_wrapper.so _pywrap_tfl_calibration.so \
       _pywrap_modify_model_interface.so format_converter_wrapper_pybind11.so pywrap_genai_ops.so
 
-# The zip's sha256 as public build recipes pin it; detect.tflite's is the model inside it.
+# The zip's sha256 as public build recipes pin it; detect.tflite's is the model inside it. The
+# Edge TPU model is Frigate 0.8's: SSDLite MobileDet (COCO, 320x320, quantised, compiled for the
+# Edge TPU), the file's sha256 as public build recipes pin it. Both models number COCO's 90
+# classes as labelmap.txt does (Frigate 0.8 shipped one labelmap for both). /models.sha256
+# lists every model file the image holds (`sha256sum -c /models.sha256` checks them).
 FROM python AS model
 ARG MODEL_URL=https://storage.googleapis.com/download.tensorflow.org/models/tflite/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.zip
 ARG MODEL_ZIP_SHA256=a809cd290b4d6a2e8a9d5dad076e0bd695b8091974e0eed1052b480b2f21b6dc
 ARG MODEL_SHA256=e4b118e5e4531945de2e659742c7c590f7536f8d0ed26d135abcfe83b4779d13
+ARG EDGETPU_MODEL=ssdlite_mobiledet
+ARG EDGETPU_MODEL_URL=https://github.com/google-coral/test_data/raw/release-frogfish/ssdlite_mobiledet_coco_qat_postprocess_edgetpu.tflite
+ARG EDGETPU_MODEL_SHA256=4a2be2bbb614e576d56dcb914fa52752bf0f13411512710d355d97faa1b35641
 COPY docker/fetch_model.py /src/docker/
 COPY docker/model-cache/ /src/docker/model-cache/
-RUN mkdir /out && python3 /src/docker/fetch_model.py --url "$MODEL_URL" --zip-sha256 "$MODEL_ZIP_SHA256" \
-      --sha256 "$MODEL_SHA256" --cache /src/docker/model-cache --out /out/cpu_model.tflite
+COPY docker/labelmap.txt /out/labelmap.txt
+RUN python3 /src/docker/fetch_model.py --url "$MODEL_URL" --member detect.tflite --zip-sha256 "$MODEL_ZIP_SHA256" \
+      --sha256 "$MODEL_SHA256" --cache /src/docker/model-cache --out /out/cpu_model.tflite \
+ && case "$EDGETPU_MODEL" in \
+      ssdlite_mobiledet) python3 /src/docker/fetch_model.py --url "$EDGETPU_MODEL_URL" \
+          --sha256 "$EDGETPU_MODEL_SHA256" --cache /src/docker/model-cache --out /out/edgetpu_model.tflite ;; \
+      none) ;; \
+      *) echo "EDGETPU_MODEL must be ssdlite_mobiledet or none, not '$EDGETPU_MODEL'" >&2; exit 1 ;; \
+    esac \
+ && cd /out && sha256sum /out/*.tflite /out/labelmap.txt | sed 's|  /out/|  /|' > models.sha256 \
+ && if [ ! -f edgetpu_model.tflite ]; then \
+      echo "# no /edgetpu_model.tflite: built with EDGETPU_MODEL=none; mount an Edge TPU model there or set model.path" \
+        >> models.sha256; \
+    fi \
+ && cat models.sha256
 
 FROM ${BASE_IMAGE} AS coral
 ARG CORAL=std
@@ -84,8 +109,7 @@ RUN apt-get update \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/coral /var/log/nginx/* \
  && ln -sf /dev/stderr /var/log/nginx/error.log
 COPY --from=build /opt/venv /opt/venv
-COPY --from=model /out/cpu_model.tflite /cpu_model.tflite
-COPY docker/labelmap.txt /labelmap.txt
+COPY --from=model /out/ /
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint
 COPY docker/*.conf /etc/frigate-like/
 

@@ -1,9 +1,10 @@
-"""Puts the COCO SSD MobileNet v1 detector into the image, checked against pinned sha256 sums.
+"""Puts one model file into the image, checked against a pinned sha256.
 
-Used by the Dockerfile only (standard library, no project imports). The model comes from
-``--cache/detect.tflite`` when present (offline builds), else from TensorFlow's public zip,
-whose own sha256 is checked before anything is extracted. The model's sha256 is checked in
-both cases; any mismatch fails the build.
+Used by the Dockerfile only (standard library, no project imports). The file comes from
+``--cache/<name>`` when present (offline builds), else from ``--url``: a plain file, or with
+``--member`` a zip whose own sha256 (``--zip-sha256``) is checked before anything is
+extracted. ``<name>`` is the member's name, else the URL's last path segment. The file's
+sha256 is checked in every case; any mismatch fails the build.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import io
 import sys
 import urllib.request
 import zipfile
-from pathlib import Path
-
-MEMBER = "detect.tflite"
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 
 def sha256(data: bytes) -> str:
@@ -30,30 +30,44 @@ def checked(data: bytes, expected: str, what: str) -> bytes:
     return data
 
 
+def cache_name(args: argparse.Namespace) -> str:
+    """The file's name in the cache: the zip member's, else the URL's last path segment."""
+    return args.member or PurePosixPath(urlsplit(args.url).path).name
+
+
+def download(url: str, cached: Path) -> bytes:
+    print(f"fetch_model: downloading {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:
+            return bytes(response.read())
+    except OSError as exc:
+        sys.exit(f"fetch_model: cannot download {url}: {exc} (offline? put {cached.name} into {cached.parent})")
+
+
 def model_bytes(args: argparse.Namespace) -> bytes:
-    cached = args.cache / MEMBER
+    cached = args.cache / cache_name(args)
     if cached.is_file():
         print(f"fetch_model: using {cached}")
         return cached.read_bytes()
-    print(f"fetch_model: downloading {args.url}")
-    try:
-        with urllib.request.urlopen(args.url, timeout=120) as response:
-            archive = checked(response.read(), args.zip_sha256, args.url)
-    except OSError as exc:
-        sys.exit(f"fetch_model: cannot download {args.url}: {exc} (offline? put {MEMBER} into {args.cache})")
-    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-        return zipped.read(MEMBER)
+    data = download(args.url, cached)
+    if args.member is None:
+        return data
+    with zipfile.ZipFile(io.BytesIO(checked(data, args.zip_sha256, args.url))) as zipped:
+        return zipped.read(args.member)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True, help="the public zip holding detect.tflite")
-    parser.add_argument("--zip-sha256", required=True)
-    parser.add_argument("--sha256", required=True, help="of detect.tflite itself")
-    parser.add_argument("--cache", type=Path, required=True, help="folder that may hold detect.tflite")
+    parser.add_argument("--url", required=True, help="the model file, or the zip holding it (with --member)")
+    parser.add_argument("--member", help="the model's name inside the zip at --url")
+    parser.add_argument("--zip-sha256", help="of the zip (required with --member)")
+    parser.add_argument("--sha256", required=True, help="of the model file itself")
+    parser.add_argument("--cache", type=Path, required=True, help="folder that may hold the model file")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    args.out.write_bytes(checked(model_bytes(args), args.sha256, MEMBER))
+    if args.member is not None and args.zip_sha256 is None:
+        parser.error("--member needs --zip-sha256")
+    args.out.write_bytes(checked(model_bytes(args), args.sha256, cache_name(args)))
     print(f"fetch_model: {args.out} sha256 {args.sha256} OK")
 
 

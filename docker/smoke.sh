@@ -4,13 +4,17 @@
 #   the database survives a restart. Also: the entrypoint starts nginx for RTMP, tini is PID 1
 #   and reaps the ffmpeg a killed camera process orphans (with Python as PID 1 it stays a
 #   zombie), the health check passes, a first start without a config writes the starter (or
-#   says how to make one when /config is read-only), a missing Coral is one line and exit 1.
+#   says how to make one when /config is read-only), a missing Coral is one line and exit 1;
+#   /models.sha256 lists the models' pinned sums; a Frigate 0.8 Coral config (no model section)
+#   passes check-config on the image's /edgetpu_model.tflite (no Coral needed to check).
 # Prints the figures (build time, image size, stop time) and writes them as JSON to $SMOKE_RESULTS.
 #
 # Builder: a running Docker engine, else podman (installed from Debian when missing). Base image:
 # debian:bookworm-slim when a registry answers, else one built here with debootstrap from
 # Debian's mirror (docker/local-base.sh; reused on later runs, REBUILD_BASE=1 makes it anew).
-# CORAL=none when Coral's apt repository does not answer. NO_CACHE=1 builds without layer cache.
+# CORAL=none when Coral's apt repository does not answer. EDGETPU_MODEL=none when the Edge TPU
+# model is neither in docker/model-cache/ nor downloadable (or when asked for): the Coral config
+# check is then skipped, saying why on stdout. NO_CACHE=1 builds without layer cache.
 # SHARED: the folder with models/ and media/ (default ../shared beside the checkout).
 # Exit status: 0 passed, 1 failed, 77 no builder can be had (the only reason to skip it).
 set -euo pipefail
@@ -83,13 +87,29 @@ if [ ! -f docker/model-cache/detect.tflite ] && [ -f "$shared/models/ssd_mobilen
   cp "$shared/models/ssd_mobilenet_v1_coco_quant.tflite" docker/model-cache/detect.tflite
   say "model: the shared copy goes to docker/model-cache/ (the build checks its sha256 like a download)"
 fi
-build_opts=(--network host --build-arg "BASE_IMAGE=$base" --build-arg "CORAL=$coral" -t "$image")
+pinned() { sed -n "s/^ARG $1=//p" Dockerfile; }
+edgetpu_model=${EDGETPU_MODEL:-$(pinned EDGETPU_MODEL)}
+edgetpu_url=$(pinned EDGETPU_MODEL_URL)
+edgetpu_skip=""
+if [ "$edgetpu_model" = none ]; then
+  edgetpu_skip="EDGETPU_MODEL=none was asked for"
+elif [ -f "docker/model-cache/${edgetpu_url##*/}" ]; then
+  say "Edge TPU model: docker/model-cache/${edgetpu_url##*/} (the build checks its sha256)"
+elif ! curl -fsSL --max-time 30 -r 0-0 -o /dev/null "$edgetpu_url" 2>/dev/null; then
+  edgetpu_model=none
+  edgetpu_skip="the Edge TPU model is not in docker/model-cache/ and $edgetpu_url cannot be downloaded"
+  say "$edgetpu_skip: building with EDGETPU_MODEL=none (no /edgetpu_model.tflite in this image)"
+fi
+build_opts=(--network host --build-arg "BASE_IMAGE=$base" --build-arg "CORAL=$coral"
+            --build-arg "EDGETPU_MODEL=$edgetpu_model" -t "$image")
 [ "$builder" = podman ] && build_opts+=(--format docker "${run_opts[@]}")  # docker format keeps HEALTHCHECK
 [ -n "${NO_CACHE:-}" ] && build_opts+=(--no-cache)
-say "building $image (base $base, CORAL=$coral)"
+say "building $image (base $base, CORAL=$coral, EDGETPU_MODEL=$edgetpu_model)"
 t0=$(now)
-nice -n 10 "${engine[@]}" build "${build_opts[@]}" . >/tmp/frigate-like-smoke-build.log 2>&1 \
-  || { tail -30 /tmp/frigate-like-smoke-build.log; fail "image build failed"; }
+build_log=$(mktemp /tmp/frigate-like-smoke-build.XXXXXX)
+nice -n 10 "${engine[@]}" build "${build_opts[@]}" . >"$build_log" 2>&1 \
+  || { tail -30 "$build_log"; fail "image build failed (log: $build_log)"; }
+rm -f "$build_log"
 build_s=$(since "$t0")
 image_bytes=$($builder image inspect --format '{{.Size}}' "$image")
 say "built in ${build_s} s; image size $((image_bytes / 1000000)) MB"
@@ -124,6 +144,37 @@ daemon_opts=("${run_opts[@]}" --network host --shm-size 256m --tmpfs /tmp/cache 
              -v "$work/media:/media/frigate" -v "$shared/media:/footage:ro")
 common=("${daemon_opts[@]}" -v "$work/config:/config:ro")
 "${engine[@]}" run --rm "${common[@]}" "$image" check-config >/dev/null || fail "the smoke config does not check"
+
+# --- models --------------------------------------------------------------------------------
+# /models.sha256 holds each shipped model's pinned sum, and the files match it.
+sums=$("${engine[@]}" run --rm "${run_opts[@]}" --entrypoint cat "$image" /models.sha256)
+grep -qx "$(pinned MODEL_SHA256)  /cpu_model.tflite" <<<"$sums" || fail "/models.sha256 lacks the CPU model's sum: $sums"
+"${engine[@]}" run --rm "${run_opts[@]}" --entrypoint sha256sum "$image" --check --quiet --strict /models.sha256 \
+  || fail "the image's models do not match /models.sha256"
+say "/models.sha256 (matches the files):"
+sed 's/^/  /' <<<"$sums"
+# A Frigate 0.8 config for a Coral as 0.8's docs write it (tests/data/frigate08_docs.yml): their
+# minimal config and their Coral detector, no model section, so the detector loads
+# /edgetpu_model.tflite and the labels /labelmap.txt.
+docs_yaml() { awk -v name="$1" '$0 == "  - name: " name { on = 1; next } on && /^  - name: / { exit }
+                               on && /^      / { print substr($0, 7) }' tests/data/frigate08_docs.yml; }
+mkdir -p "$work/coral08"
+{ docs_yaml index-0; docs_yaml detectors-0; } >"$work/coral08/config.yml"
+grep -q "type: edgetpu" "$work/coral08/config.yml" && ! grep -q "^model:" "$work/coral08/config.yml" \
+  || fail "no Frigate 0.8 Coral config in tests/data/frigate08_docs.yml: $(cat "$work/coral08/config.yml")"
+coral_check() { "${engine[@]}" run --rm "${daemon_opts[@]}" -v "$work/coral08:/config:ro" "$image" check-config 2>&1; }
+if [ -z "$edgetpu_skip" ]; then
+  grep -qx "$(pinned EDGETPU_MODEL_SHA256)  /edgetpu_model.tflite" <<<"$sums" \
+    || fail "/models.sha256 lacks the Edge TPU model's pinned sum"
+  out=$(coral_check) || fail "a Frigate 0.8 Coral config does not pass check-config in the image: $out"
+  say "Frigate 0.8 Coral config (no model section): check-config in the image: $out"
+else
+  grep -q "^# no /edgetpu_model.tflite" <<<"$sums" || fail "/models.sha256 does not say the Edge TPU model is missing"
+  out=$(coral_check) && fail "check-config passed without /edgetpu_model.tflite: $out"
+  grep -q "file not found: /edgetpu_model.tflite" <<<"$out" || fail "Coral config without the model: $out"
+  say "SKIPPED: the Frigate 0.8 Coral config through check-config on the image's Edge TPU model, because" \
+    "$edgetpu_skip; this image has none (check-config says: file not found: /edgetpu_model.tflite)"
+fi
 
 name=frigate-like-smoke-$$
 containers+=("$name")
@@ -213,7 +264,8 @@ say "missing Coral, exit 1: $(grep "no Edge TPU" <<<"$out")"
 mkdir -p "$(dirname "$results")"
 no_cache=$([ -n "${NO_CACHE:-}" ] && echo true || echo false)
 cat >"$results" <<JSON
-{"builder": "$builder", "base": "$base_origin", "base_build_s": $base_s, "coral": "$coral", "no_cache": $no_cache,
+{"builder": "$builder", "base": "$base_origin", "base_build_s": $base_s, "coral": "$coral",
+ "edgetpu_model": "$edgetpu_model", "edgetpu_check": "$([ -z "$edgetpu_skip" ] && echo passed || echo skipped)", "no_cache": $no_cache,
  "build_s": $build_s, "image_bytes": $image_bytes, "stop_s": $stop_s, "ready_s": $ready_s}
 JSON
 say "PASS (figures in $results)"

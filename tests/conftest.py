@@ -9,6 +9,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from frigate_like.config.sections import MODEL_DIR_ENV
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -57,3 +59,22 @@ def pg_url() -> Iterator[str]:
     with conn.cursor() as cur:
         cur.execute(f"DROP SCHEMA {schema} CASCADE")
     conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_host_default_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A config without ``model.path``/``labelmap_path`` looks in an empty folder of the tests', never
+    in the host's ``/`` (which holds ``/cpu_model.tflite`` where Frigate 0.8 or our image ran)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MODEL_DIR_ENV, str(tmp_path_factory.mktemp("no-default-models")))
+        yield
+
+
+@pytest.fixture
+def default_model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own empty folder where a config without ``model.path``/``labelmap_path`` looks
+    (``/`` in the image): Frigate 0.8's ``cpu_model.tflite``, ``edgetpu_model.tflite``, ``labelmap.txt``."""
+    folder = tmp_path / "default-models"
+    folder.mkdir()
+    monkeypatch.setenv(MODEL_DIR_ENV, str(folder))
+    return folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from frigate_like.config.sections import MODEL_DIR_ENV
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,8 +22,9 @@ CLI = [sys.executable, "-m", "frigate_like"]
 
 
 def cli_environ(env: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without FRIGATE_* variables, plus ``env``; the checkout importable."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FRIGATE_", "FRIGATE_LIKE_"))}
+    """This process's environment without FRIGATE_* variables (but the tests' folder of default model
+    files, conftest.py), plus ``env``; the checkout importable."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FRIGATE_") or k == MODEL_DIR_ENV}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environ.get("PYTHONPATH")]))
     environ.update(env or {})
     return environ
@@ -76,6 +80,32 @@ def test_check_config_ok(tmp_path: Path, config: dict[str, Any]) -> None:
         "check-config", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "config OK: 2 cameras\n", "")
+
+
+def test_check_config_of_a_frigate_08_coral_config(
+    tmp_path: Path, default_model_dir: Path, model_path: Path, labelmap_path: Path
+) -> None:
+    """A Coral config as Frigate 0.8's docs write it (no model section; ``paths`` only because this
+    host has no /media/frigate) checks OK when the default folder holds edgetpu_model.tflite. The
+    shared CPU model stands in for it: this tests the config's way to the file, not the model."""
+    shutil.copyfile(model_path, default_model_dir / "edgetpu_model.tflite")
+    shutil.copyfile(labelmap_path, default_model_dir / "labelmap.txt")
+    camera = "rtsp://viewer:{FRIGATE_RTSP_PASSWORD}@10.0.10.10:554/cam/realmonitor?channel=1&subtype=2"
+    coral = {
+        "mqtt": {"host": "mqtt.server.com"},
+        "detectors": {"coral": {"type": "edgetpu", "device": "usb"}},
+        "paths": {"media_dir": str(tmp_path / "media"), "cache_dir": str(tmp_path / "cache")},
+        "cameras": {
+            "back": {
+                "ffmpeg": {"inputs": [{"path": camera, "roles": ["detect", "rtmp"]}]},
+                "width": 1280,
+                "height": 720,
+                "fps": 5,
+            }
+        },
+    }
+    result = cli("check-config", "-c", str(write(tmp_path, coral)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
+    assert (result.returncode, result.stdout) == (0, "config OK: 1 camera\n"), result.stderr
 
 
 def test_default_config_path_comes_from_the_environment(tmp_path: Path, config: dict[str, Any]) -> None:
@@ -164,7 +194,7 @@ def test_clips_without_a_clips_input_is_a_warning(tmp_path: Path, config: dict[s
 
 @pytest.mark.parametrize("command", ["check-config", "run"])
 def test_check_config_and_run_report_the_same_problems_in_one_pass(
-    tmp_path: Path, config: dict[str, Any], command: str
+    tmp_path: Path, config: dict[str, Any], command: str, default_model_dir: Path
 ) -> None:
     """What ``run`` would refuse at start-up, ``check-config`` says too, all at once."""
     del config["model"]  # Frigate 0.8's default files, absent here
@@ -175,8 +205,10 @@ def test_check_config_and_run_report_the_same_problems_in_one_pass(
     assert result.returncode == 1
     assert result.stderr.splitlines()[1:] == [
         "  - cameras.side.fps: expected a whole number, got 'fast' (text)",
-        "  - model.path: file not found: /cpu_model.tflite (Frigate 0.8's default; set model.path to the .tflite file)",
-        "  - model.labelmap_path: file not found: /labelmap.txt (Frigate 0.8's default; set model.labelmap_path)",
+        f"  - model.path: file not found: {default_model_dir / 'cpu_model.tflite'}"
+        " (Frigate 0.8's default; set model.path to the .tflite file)",
+        f"  - model.labelmap_path: file not found: {default_model_dir / 'labelmap.txt'}"
+        " (Frigate 0.8's default; set model.labelmap_path)",
         f"  - paths.media_dir: {tmp_path / 'file'} is not a folder",
         f"  - database.path: {tmp_path / 'file'} is not a folder",  # its default is below media_dir
     ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from frigate_like.config import CameraConfig, FrigateConfig, config_from_dict
+from frigate_like.config.sections import MODEL_DIR_ENV
 from frigate_like.errors import ConfigError
 from frigate_like.video.ffmpeg import build_commands
 
@@ -29,8 +31,6 @@ MINIMAL: dict[str, Any] = {
         }
     },
 }
-# what an unchanged Frigate 0.8 config lacks here: the files its container image held
-DEFAULT_FILES = ("model.path: file not found: /", "model.labelmap_path: file not found: /labelmap.txt")
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -65,14 +65,44 @@ def load(data: dict[str, Any]) -> tuple[FrigateConfig | None, list[str]]:
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=[d["name"] for d in DOCS])
-def test_documented_config_loads_unchanged(doc: dict[str, str], model_path: Path, labelmap_path: Path) -> None:
+def test_documented_config_loads_unchanged(
+    doc: dict[str, str], model_path: Path, labelmap_path: Path, default_model_dir: Path
+) -> None:
     data = doc_config(doc)
     _, problems = load(data)
+    # what an unchanged Frigate 0.8 config lacks here: the files its container image held
+    missing = (
+        f"model.path: file not found: {default_model_dir}/",
+        f"model.labelmap_path: file not found: {default_model_dir / 'labelmap.txt'}",
+    )
     assert problems, "Frigate 0.8's default model files do not exist here"
-    assert all(p.startswith(DEFAULT_FILES) for p in problems), problems
+    assert all(p.startswith(missing) for p in problems), problems
     cfg, problems = load(with_shared_model(data, model_path, labelmap_path))
     assert problems == []
     assert cfg is not None and set(cfg.cameras) == set(data["cameras"])
+
+
+def test_a_coral_config_without_a_model_section_finds_the_edge_tpu_default(
+    default_model_dir: Path, model_path: Path, labelmap_path: Path
+) -> None:
+    """Frigate 0.8's usual Coral config has no model section: its detector loads edgetpu_model.tflite
+    from the default folder (``/`` in our image, which ships SSDLite MobileDet there). The shared CPU
+    model stands in for that file: this tests the config's way to it, not the Edge TPU model."""
+    data = merge(MINIMAL, {"detectors": {"coral": {"type": "edgetpu", "device": "usb"}}})
+    _, problems = load(data)
+    assert problems == [
+        f"model.path: file not found: {default_model_dir / 'edgetpu_model.tflite'}"
+        " (Frigate 0.8's default; set model.path to the .tflite file)",
+        f"model.labelmap_path: file not found: {default_model_dir / 'labelmap.txt'}"
+        " (Frigate 0.8's default; set model.labelmap_path)",
+    ]
+    shutil.copyfile(model_path, default_model_dir / "edgetpu_model.tflite")
+    shutil.copyfile(labelmap_path, default_model_dir / "labelmap.txt")
+    cfg, problems = load(data)
+    assert problems == [] and cfg is not None
+    assert cfg.model.file_for("edgetpu") == default_model_dir / "edgetpu_model.tflite"
+    assert (cfg.model.width, cfg.model.height) == (300, 300)  # the stand-in's input; MobileDet's is 320x320
+    assert cfg.model.labelmap[0] == "person"
 
 
 def test_the_whole_documented_reference_loads(model_path: Path, labelmap_path: Path) -> None:
@@ -203,8 +233,9 @@ def test_role_assigned_but_not_enabled(tmp_path: Path) -> None:
     assert [command.roles for command in commands] == [("detect",), ("rtmp",)]
 
 
-def test_defaults_as_frigate_08() -> None:
+def test_defaults_as_frigate_08(monkeypatch: pytest.MonkeyPatch) -> None:
     """The values Frigate 0.8.4's config classes fill in, for every field we share."""
+    monkeypatch.delenv(MODEL_DIR_ENV)  # the model files' real defaults (only named here, never read)
     cfg = FrigateConfig.model_validate(MINIMAL)
     cam = cfg.cameras["back"]
     assert (cfg.mqtt.port, cfg.mqtt.topic_prefix, cfg.mqtt.client_id, cfg.mqtt.stats_interval) == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -111,9 +112,26 @@ def _default_detectors() -> dict[str, DetectorConfig]:
     return {f"cpu{i}" if i else "cpu": DetectorConfig(type="cpu") for i in range(default_detector_count())}
 
 
-# Where Frigate 0.8's container image put the model and its labelmap; ours does the same.
-DEFAULT_MODEL_FILES: dict[str, Path] = {"cpu": Path("/cpu_model.tflite"), "edgetpu": Path("/edgetpu_model.tflite")}
-DEFAULT_LABELMAP = Path("/labelmap.txt")
+# Where a config without model.path / model.labelmap_path finds them: Frigate 0.8's container image
+# put them in /, and ours does the same. FRIGATE_LIKE_MODEL_DIR names another folder (an install
+# outside the image; the tests point it at a folder of their own), read whenever a default is needed.
+MODEL_DIR_ENV = "FRIGATE_LIKE_MODEL_DIR"
+DEFAULT_MODEL_NAMES = {"cpu": "cpu_model.tflite", "edgetpu": "edgetpu_model.tflite"}
+DEFAULT_LABELMAP_NAME = "labelmap.txt"
+
+
+def default_model_dir() -> Path:
+    """``$FRIGATE_LIKE_MODEL_DIR``, else ``/`` (Frigate 0.8's image)."""
+    return Path(os.environ.get(MODEL_DIR_ENV) or "/")
+
+
+def default_model_file(detector_type: str) -> Path:
+    """Frigate 0.8's model file for a detector type: the Edge TPU build for ``edgetpu``, else the CPU one."""
+    return default_model_dir() / DEFAULT_MODEL_NAMES["edgetpu" if detector_type == "edgetpu" else "cpu"]
+
+
+def default_labelmap() -> Path:
+    return default_model_dir() / DEFAULT_LABELMAP_NAME
 
 
 class ModelConfig(StrictModel):
@@ -125,16 +143,14 @@ class ModelConfig(StrictModel):
     """
 
     path: Path | None = None
-    labelmap_path: Path = DEFAULT_LABELMAP
+    labelmap_path: Path = Field(default_factory=default_labelmap)
     width: PositiveInt = 320
     height: PositiveInt = 320
     labelmap: dict[int, str] = Field(default_factory=dict)
 
     def file_for(self, detector_type: str) -> Path:
         """The model file a detector of ``detector_type`` loads: ``path``, else Frigate 0.8's default."""
-        if self.path is not None:
-            return self.path
-        return DEFAULT_MODEL_FILES["edgetpu" if detector_type == "edgetpu" else "cpu"]
+        return self.path if self.path is not None else default_model_file(detector_type)
 
 
 class RtmpServerConfig(StrictModel):
