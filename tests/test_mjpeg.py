@@ -254,3 +254,26 @@ def test_h_equal_to_the_detect_height_shares_the_full_size_encoder(rig: LiveRig)
     finally:
         full.close()
         explicit.close()
+
+
+def test_a_strangers_option_sets_cannot_multiply_the_encoding(rig: LiveRig) -> None:
+    """Issue 19's attack: 16 streams of fps=30&h=<2160-i> with every overlay on."""
+    rig.live.encoders.max_viewers = 32  # the rig's own cap is 4
+    rig.feed(100.0, (person(100.0),))
+    every_overlay = {"bbox": True, "timestamp": True, "zones": True, "mask": True, "motion": True, "regions": True}
+    streams = [rig.live.open_stream("cam", ViewOptions(height=2160 - i, **every_overlay), 30.0) for i in range(16)]
+    streams += [rig.live.open_stream("cam", ViewOptions(height=100 + 10 * i), 30.0) for i in range(8)]
+    try:
+        encoders = rig.live.encoders.active()
+        assert len(encoders) <= 4  # MAX_OPTION_SETS: the others share the nearest running one
+        assert sum(e.viewers for e in encoders) == len(streams)
+        for stream in streams:
+            image = _jpeg_of(next(stream))
+            assert image.shape[0] <= rig.camera.height  # never upscaled past the detect size
+        big = [e for e in encoders if e.options.height is None]
+        assert len(big) == 1, "every h above the detect height is the full size, one encoder"
+        assert all(s._period >= 1.0 / rig.camera.fps for s in streams)  # no more parts than the camera has frames
+    finally:
+        for stream in streams:
+            stream.close()
+    assert rig.live.encoders.active() == []

@@ -131,13 +131,14 @@ class LiveView:
         source = self.camera(camera)
         if self._stop.is_set():
             raise Unavailable("the daemon is stopping")
-        encoder = self.encoders.acquire(source, full_size_as_default(source, options), stream=True)
+        encoder = self.encoders.acquire(source, bounded_options(source, options), stream=True)
+        fps = min(fps, float(source.cam.fps))  # more parts than the camera has frames would repeat none anyway
         return MjpegStream(self.encoders, encoder, fps, stop=self._stop, disconnected=disconnected)
 
     def latest_jpeg(self, camera: str, options: ViewOptions) -> bytes:
         """The latest frame with overlays; shares the encode with any MJPEG viewer of the same options."""
         source = self.camera(camera)
-        encoder = self.encoders.acquire(source, full_size_as_default(source, options))
+        encoder = self.encoders.acquire(source, bounded_options(source, options))
         try:
             encoded = encoder.current()
         finally:
@@ -238,6 +239,9 @@ class LiveView:
             camera.close()
 
 
-def full_size_as_default(camera: LiveCamera, options: ViewOptions) -> ViewOptions:
-    """``h`` equal to the detect height is the full size: one option set (and encoder) with no ``h``."""
-    return replace(options, height=None) if options.height == camera.cam.height else options
+def bounded_options(camera: LiveCamera, options: ViewOptions) -> ViewOptions:
+    """``h`` at or above the detect height is the full size: never upscaled, one option set (and encoder) with
+    no ``h``; the registry also caps the option sets per camera (events/mjpeg.py)."""
+    if options.height is not None and options.height >= camera.cam.height:
+        return replace(options, height=None)
+    return options

@@ -7,6 +7,10 @@ camera frame arrived draws and encodes it under the encoder's lock, the others g
 bytes. No thread runs for an encoder, so an encoder without viewers costs nothing, and the last
 viewer's release drops it at once.
 
+A camera has at most ``max_option_sets`` encoders at once: a viewer asking for another option set
+while that many run gets the nearest running one (closest height, then the most overlays in
+common), so distinct query strings cannot multiply the encoding work.
+
 Viewers of the same fps wake on the same wall-clock ticks (multiples of ``1/fps``), so they ask
 for the same frame and an option set is encoded at most ``max(fps)`` times a second, never once
 per viewer.
@@ -28,6 +32,8 @@ from frigate_like.events.overlays import ViewOptions
 from frigate_like.messages import FrameUpdate
 
 BOUNDARY = "frame"
+MAX_OPTION_SETS = 4  # encoders per camera at once: the WebSocket's full view and three more
+OVERLAY_FLAGS = ("bbox", "timestamp", "zones", "mask", "motion", "regions")
 DISCONNECT_POLL_S = 0.2  # a viewer that went away is noticed within this long, even between frames
 
 
@@ -84,8 +90,9 @@ class SharedEncoder:
 class EncoderRegistry:
     """The live encoders by (camera, options), reference-counted; bounds the number of MJPEG viewers."""
 
-    def __init__(self, max_viewers: int) -> None:
+    def __init__(self, max_viewers: int, max_option_sets: int = MAX_OPTION_SETS) -> None:
         self.max_viewers = max_viewers
+        self.max_option_sets = max_option_sets
         self._lock = threading.Lock()
         # keyed by the source itself: a restarted camera (same name, new LiveCamera) gets new encoders
         self._encoders: dict[tuple[FrameSource, ViewOptions], SharedEncoder] = {}
@@ -97,15 +104,19 @@ class EncoderRegistry:
         ``stream`` counts an MJPEG viewer against ``max_viewers`` (``Unavailable`` beyond it, so the
         HTTP server keeps threads for the other endpoints).
         """
-        key = (source, options)
         with self._lock:
             if stream:
                 if self._streams >= self.max_viewers:
                     raise Unavailable(f"too many MJPEG viewers ({self.max_viewers}); try again later")
                 self._streams += 1
+            key = (source, options)
+            if key not in self._encoders:
+                running = [o for s, o in self._encoders if s is source]
+                if len(running) >= self.max_option_sets:
+                    key = (source, min(running, key=lambda o: _distance(o, options)))
             encoder = self._encoders.get(key)
             if encoder is None:
-                encoder = self._encoders[key] = SharedEncoder(source, options)
+                encoder = self._encoders[key] = SharedEncoder(source, key[1])
             encoder.viewers += 1
             return encoder
 
@@ -126,6 +137,14 @@ class EncoderRegistry:
     @property
     def streams(self) -> int:
         return self._streams
+
+
+def _distance(running: ViewOptions, wanted: ViewOptions) -> tuple[float, int]:
+    """How far a running option set is from the one asked for: height first (None: full size), then overlays."""
+    full = 1 << 16
+    height = abs((running.height or full) - (wanted.height or full))
+    overlays = sum(getattr(running, flag) != getattr(wanted, flag) for flag in OVERLAY_FLAGS)
+    return height, overlays
 
 
 def part(jpeg: bytes) -> bytes:
