@@ -110,7 +110,10 @@ def test_snapshots_waiting_for_space_are_bounded_oldest_dropped_first(tmp_path: 
     assert retries.attempt(100.0, {}, lambda e, **f: written.append((e, f))) == 0
     missing.mkdir()
     assert retries.attempt(101.0, {}, lambda e, **f: written.append((e, f))) == 0, "each waits its delay"
+    retries.add_snapshot("e3", missing / "cam-e3.jpg", b"3", now=128.0)  # due at 133
     assert retries.attempt(130.0, {}, lambda e, **f: written.append((e, f))) == 2
     assert written == [("e1", {"has_snapshot": True}), ("e2", {"has_snapshot": True})]
-    assert sorted(p.name for p in missing.iterdir()) == ["cam-e1.jpg", "cam-e2.jpg"]
+    assert retries.attempt(130.5, {}, lambda e, **f: written.append((e, f))) == 1, "space is back: no waiting"
+    assert sorted(p.name for p in missing.iterdir()) == ["cam-e1.jpg", "cam-e2.jpg", "cam-e3.jpg"]
     assert (missing / "cam-e2.jpg").read_bytes() == bytes([2]) * 100_000
+    assert len(retries) == 0 and retries.snapshot_bytes == 0

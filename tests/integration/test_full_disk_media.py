@@ -1,8 +1,8 @@
 """A full disk under the running daemon's media and cache: clips and snapshots are written once space returns.
 
-Media and cache share one small tmpfs. The disk is filled as soon as the first person event
-ends (MQTT ``end``), so its clip (still waiting for post-capture footage) and its snapshot are
-written into a full disk; it is freed once that event is closed in the database. Afterwards
+Media and cache share one small tmpfs. The disk is filled (and kept full) as soon as the first
+person event ends (MQTT ``end``), so its clip (still waiting for post-capture footage) and its
+snapshot are written into a full disk; it is freed once that event is closed in the database. Afterwards
 every ended event whose footage was in the cache has a clip ffprobe plays and a snapshot, no
 clip is marked good without a playable file, and no temp file is left.
 """
@@ -21,7 +21,7 @@ from tests.broker import Subscriber, unique_prefix
 from tests.integration.checks import clip_duration, db_events
 from tests.integration.daemon import Daemon, demo_config
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
-from tests.mounts import fill, tmpfs
+from tests.mounts import kept_full, tmpfs
 
 pytestmark = pytest.mark.slow
 
@@ -49,21 +49,20 @@ def test_clips_and_snapshots_lost_to_a_full_disk_are_written_once_space_returns(
     cfg["paths"] = {"media_dir": str(small_disk / "media"), "cache_dir": str(small_disk / "cache")}
     cfg["database"] = {"path": str(tmp_path / "db" / "frigate.db")}  # the events' rows are not what is tested
     daemon = Daemon(tmp_path, cfg)
-    filler = small_disk / "filler"
     with Subscriber(prefix) as sub:
         daemon.start()
         try:
             first = sub.wait_for(lambda ms: [e for e in _events(ms) if e["type"] == "end"], 90, "an event to end")
             event_id = first[0]["after"]["id"]
-            fill(filler)  # its clip waits for post-capture footage, its snapshot is written at the same time
-            filled_at = time.time()
-            row = daemon.wait_for(
-                lambda: (r := row_of(daemon, event_id)) is not None and r["end_time"] is not None and r,
-                60, what=f"event {event_id} to be closed",
-            )  # fmt: skip
-            assert not row["has_clip"] and not row["has_snapshot"], "written into a full disk?"
-            assert leftovers(daemon.clips_dir, TEMP_SUFFIXES) == []  # (live events keep their live files)
-            filler.unlink()
+            # its clip waits for post-capture footage, then its clip and snapshot are written into a full disk
+            with kept_full(small_disk / "filler"):
+                filled_at = time.time()
+                row = daemon.wait_for(
+                    lambda: (r := row_of(daemon, event_id)) is not None and r["end_time"] is not None and r,
+                    60, what=f"event {event_id} to be closed",
+                )  # fmt: skip
+                assert not row["has_clip"] and not row["has_snapshot"], "written into a full disk?"
+                assert leftovers(daemon.clips_dir, TEMP_SUFFIXES) == []  # (live events keep their live files)
             freed_at = time.time()
             daemon.wait_for(
                 lambda: (r := row_of(daemon, event_id)) is not None and r["has_clip"] and r["has_snapshot"],
@@ -75,8 +74,6 @@ def test_clips_and_snapshots_lost_to_a_full_disk_are_written_once_space_returns(
                 90, what="a second event to end",
             )  # fmt: skip
         finally:
-            if filler.exists():
-                filler.unlink()
             code, _ = daemon.terminate()
     assert code == 0
     log = daemon.log()
