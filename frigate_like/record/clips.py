@@ -30,8 +30,9 @@ GAP_TOLERANCE_S = 1.0  # missing footage between two segments worth a warning
 DEFAULT_MARGIN_S = 30.0  # an event may be reported some seconds after its first frame
 # A written clip may be this much shorter than its footage (rounding, a segment's last frame) ...
 SHORT_SLACK_S, SHORT_SLACK_RATIO = 2.0, 0.2
-# ... and this much longer: stream copy starts at the key frame before ``start`` (a GOP may be 10 s).
-LONG_SLACK_S, LONG_SLACK_RATIO = 12.0, 0.2
+# ... and this much longer: stream copy starts at the key frame before ``start``, and a camera's
+# "smart" codec may send one every 30 s or more; longer still means timestamps gone wrong.
+LONG_SLACK_S, LONG_SLACK_RATIO = 60.0, 1.0
 
 
 Span = tuple[float, float]  # (from, to) in unix seconds
