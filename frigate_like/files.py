@@ -4,11 +4,13 @@ Every view that sends a file goes through :func:`resolve_inside`: the path is re
 every symlink and ``..`` followed, and only then compared with the resolved root, so a link
 planted under a served folder (to ``/etc/passwd``, ``/proc/self/environ``, ``../``) is
 refused like a missing file: ``NotFound`` with the same message, whether or not its target
-exists. :func:`write_private_text` writes a file that holds secrets readable by its owner only.
+exists. :func:`write_atomically` writes a file whole or not at all (never a temp file left behind);
+:func:`write_private_text` does so for a file that holds secrets, readable by its owner only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,13 +62,23 @@ def resolves_within(path: Path, root: Path) -> bool:
 
 def write_private_text(path: Path, text: str) -> None:
     """Writes ``text`` to ``path`` atomically, mode 0600 from the start (never readable by others)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    write_atomically(path, text.encode("utf-8"), tmp=path.with_name(f".{path.name}.{os.getpid()}.tmp"), mode=0o600)
+
+
+def write_atomically(path: Path, data: bytes, *, tmp: Path | None = None, mode: int | None = None) -> None:
+    """``path`` holds its old content or ``data``, never part of it; the temp file (default
+    ``<name>.tmp`` beside it) is removed whatever fails (a full disk, an I/O error), then the error raised.
+
+    ``mode``: the file's permissions from its creation on (default: 0666 less the umask)."""
+    tmp = tmp if tmp is not None else path.with_name(path.name + ".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o600)  # O_CREAT's mode is only used when the file is new
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 if mode is None else mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)  # O_CREAT's mode is only used when the file is new
         tmp.replace(path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise

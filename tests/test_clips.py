@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from frigate_like.record.clips import ClipCache, ClipWriter, concat_script, remove_partial_clips
+from frigate_like.record.clips import (
+    ClipCache,
+    ClipWriter,
+    concat_script,
+    footage_seconds,
+    remove_partial_clips,
+    unplayable,
+)
 from frigate_like.record.segments import Segment, SegmentIndex, segment_name_time
 from frigate_like.video.binaries import find_ffmpeg
 from tests.segment_footage import SEGMENT_TIME, copy_cache, ffprobe, write_segments
@@ -139,6 +147,56 @@ def test_clip_inside_one_segment(segments: list[Segment], tmp_path: Path) -> Non
     assert ClipWriter(find_ffmpeg()).cut_clip(segments, second.start + 0.5, second.start + 3.5, out)
     duration = float(probe(out)["format"]["duration"])
     assert 3.0 <= duration <= 3.0 + GOP_S + 0.1
+
+
+def without_box(data: bytes, kind: bytes) -> bytes:
+    """The mp4 ``data`` with its top-level ``kind`` box cut out."""
+    offset = 0
+    while offset < len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if data[offset + 4 : offset + 8] == kind:
+            return data[:offset] + data[offset + size :]
+        offset += size
+    raise AssertionError(f"no {kind!r} box")
+
+
+def test_only_a_playable_clip_of_the_expected_length_passes(segments: list[Segment], tmp_path: Path) -> None:
+    t0 = segments[0].start
+    good = tmp_path / "good.mp4"
+    assert ClipWriter(find_ffmpeg()).cut_clip(segments, t0 + 1, t0 + 12, good)
+    expected = footage_seconds(segments, t0 + 1, t0 + 12)
+    assert expected == pytest.approx(11.0)
+    assert unplayable(good, expected, ffprobe()) is None
+    assert unplayable(good, expected, None) is None  # without ffprobe its boxes are checked
+    data = good.read_bytes()
+
+    truncated = tmp_path / "truncated"  # the disk filled up while the index was moved to the front
+    truncated.write_bytes(data[: len(data) // 2])
+    assert "box is cut short" in str(unplayable(truncated, expected, ffprobe()))
+    no_moov = tmp_path / "no-moov"  # the trailer was never written, and ffmpeg exited 0 all the same
+    no_moov.write_bytes(without_box(data, b"moov"))
+    for probe_bin in (ffprobe(), None):
+        assert "no moov box" in str(unplayable(no_moov, expected, probe_bin))
+    # whole, but not the footage asked for (e.g. a segment that lost most of its frames)
+    assert "lasts" in str(unplayable(good, expected + 30, ffprobe()))
+    assert "cannot be read" in str(unplayable(tmp_path / "missing", expected, ffprobe()))
+
+
+def test_a_clip_ffmpeg_left_without_moov_is_refused_though_it_exited_0(
+    segments: list[Segment], tmp_path: Path
+) -> None:
+    """Debian's ffmpeg 5.1 exits 0 when the disk is full at its trailer: what it wrote is checked."""
+    fake = tmp_path / "ffmpeg"  # writes ftyp and an open-ended mdat, no moov, and says all went well
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "open(sys.argv[-1], 'wb').write(b'\\0\\0\\0\\x10ftypisom\\0\\0\\2\\0' + b'\\0\\0\\0\\0mdat' + bytes(4000))\n"
+    )
+    fake.chmod(0o755)
+    out_dir = tmp_path / "clips"
+    out_dir.mkdir()
+    t0 = segments[0].start
+    assert ClipWriter(str(fake)).cut_clip(segments, t0 + 1, t0 + 12, out_dir / "x.mp4") is None
+    assert list(out_dir.iterdir()) == [], "neither the clip nor its temp file is left"
 
 
 def test_concat_script_trims_first_and_last_file() -> None:

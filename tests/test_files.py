@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,10 @@ from frigate_like.api import ApiServices, create_app
 from frigate_like.api import docs as docs_module
 from frigate_like.errors import NotFound
 from frigate_like.events.media import EventMedia
-from frigate_like.files import resolve_inside, write_private_text
+from frigate_like.files import resolve_inside, write_atomically, write_private_text
 from frigate_like.record.playback import PlaybackLibrary
 from frigate_like.record.roots import AllowedRoots
+from tests.mounts import fill, tmpfs
 from tests.segment_footage import ffprobe
 from tests.test_playback import make_csv, make_video
 
@@ -64,6 +66,21 @@ def test_private_files_are_0600_from_the_start(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_write_that_fills_the_disk_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "size=1m") as small:
+        target = small / "front-1.jpg"
+        write_atomically(target, b"old")
+        fill(small / "filler")
+        with pytest.raises(OSError) as full:
+            write_atomically(target, bytes(200_000))
+        assert full.value.errno == errno.ENOSPC
+        assert sorted(p.name for p in small.iterdir()) == ["filler", "front-1.jpg"]  # no 0-byte .tmp
+        assert target.read_bytes() == b"old"
+        (small / "filler").unlink()
+        write_atomically(target, bytes(200_000))
+        assert target.stat().st_size == 200_000 and sorted(p.name for p in small.iterdir()) == ["front-1.jpg"]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from frigate_like.events.recovery import (
     media_name,
     write_atomically,
 )
+from frigate_like.events.retries import MediaRetries
 from frigate_like.events.snapshot import render_best, thumbnail_b64
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import Box
@@ -41,6 +42,7 @@ class ClipSource(Protocol):
         self, start: float, end: float, out_path: Path, *, event: Span | None = None
     ) -> ClipCut | None: ...
     def maintain(self) -> object: ...
+    def has_footage(self, start: float, end: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class EventProcessor:
         self._inbox: queue.Queue[tuple[str, EventData]] = queue.Queue()
         self._live: dict[str, _LiveEvent] = {}
         self._pending: list[PendingClip] = []
+        self._retries = MediaRetries()  # clips and snapshots a full disk kept from being written
 
     def add_camera(self, cam: Any, clip_source: ClipSource | None) -> None:
         """A camera added (or restarted), YAML or camera group. Nothing is forgotten: a removed camera's
@@ -162,6 +165,7 @@ class EventProcessor:
             self._step("retrying queued event writes", self._writes.retry)
             self._step("updating live events", self._flush_live, now)
             self._step("finishing ended events", self._finish_ready, now, False)
+            self._step("retrying clips, snapshots", self._retries.attempt, now, self._clip_sources, self._writes.update)
             if now >= next_maintenance:
                 next_maintenance = now + 5.0
                 for source in self._clip_sources.values():
@@ -187,6 +191,8 @@ class EventProcessor:
             if self._finish_ready(self._clock(), force=False) == 0:
                 time.sleep(0.2)
         self._finish_ready(self._clock(), force=True)
+        self._retries.attempt(self._clock(), self._clip_sources, self._writes.update, force=True)
+        self._retries.give_up(self._clip_sources)
         self._writes.close()
 
     def _step(self, what: str, step: Callable[..., object], *args: object) -> None:
@@ -320,13 +326,19 @@ class EventProcessor:
         snapshot_path = self._clips_dir / media_name(data.camera, data.id, ".jpg")
         cut: ClipCut | None = None
         if pending.wants_clip and source is not None:
+            clip_span = (pending.clip_start, pending.clip_end)
+            span = (data.start_time, data.end_time if data.end_time is not None else pending.clip_end)
+            retry = False
             try:
-                span = (data.start_time, data.end_time if data.end_time is not None else pending.clip_end)
-                cut = source.make_clip(pending.clip_start, pending.clip_end, clip_path, event=span)
+                cut = source.make_clip(*clip_span, clip_path, event=span)
+                retry = cut is None and source.has_footage(*clip_span)  # e.g. the disk was full
             except Exception:
                 logger.exception("clip for event %s failed", data.id)
             finally:
-                source.release(data.id)
+                if retry:  # the event keeps its hold on the footage until the clip is written
+                    self._retries.add_clip(data.id, data.camera, clip_path, clip_span, span, self._clock())
+                else:
+                    source.release(data.id)
         has_snapshot = False
         if pending.wants_snapshot and data.best is not None:
             has_snapshot = self._write_snapshot(data, snapshot_path)
@@ -349,10 +361,15 @@ class EventProcessor:
         assert data.best is not None
         try:
             jpg = render_best(data.best, data.label, self._cameras[data.camera].snapshots)
+        except Exception:  # a bad frame must not keep the event from ending
+            logger.exception("snapshot for event %s could not be drawn", data.id)
+            return False
+        try:
             write_atomically(path, jpg)
             return True
-        except Exception:  # a disk full or a bad frame must not keep the event from ending
-            logger.exception("snapshot for event %s could not be written", data.id)
+        except OSError as exc:  # disk full, I/O error: its JPEG waits in memory for another try
+            logger.error("snapshot for event %s could not be written: %s", data.id, exc)
+            self._retries.add_snapshot(data.id, path, jpg, self._clock())
             return False
 
     def _thumbnail(self, data: EventData) -> str | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like import files
 from frigate_like.record.clips import ClipCut, ClipWriter, Span
 from frigate_like.record.segments import Segment
 
@@ -81,10 +82,9 @@ def media_name(camera: str, event_id: str, suffix: str) -> str:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """A crash leaves the old file or the new one under ``path``, never half of one."""
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    """A crash leaves the old file or the new one under ``path``, never half of one; a failed write
+    (disk full) leaves no temp file."""
+    files.write_atomically(path, data, tmp=path.with_name(path.name + TMP_SUFFIX))
 
 
 class LiveFiles:

@@ -1,7 +1,8 @@
 """Cuts event clips from cached segments (concat demuxer, no re-encode) and keeps the cache bounded.
 
-``ClipWriter`` turns a time span into one mp4; ``ClipCache`` is one camera's ``clips`` cache:
-it knows which spans open events still need and deletes every other segment.
+``ClipWriter`` turns a time span into one mp4, kept only once it is checked to be playable;
+``ClipCache`` is one camera's ``clips`` cache: it knows which spans open events still need
+and deletes every other segment.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from frigate_like.record.segments import Segment, SegmentIndex
+from frigate_like.record.segments import Segment, SegmentIndex, probe_duration
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ EDGE_EPSILON_S = 0.05  # an inpoint/outpoint this close to a file's edge is left
 CLIPS_SEGMENT_TIME = 10.0  # ffmpeg's -segment_time for the clips role
 GAP_TOLERANCE_S = 1.0  # missing footage between two segments worth a warning
 DEFAULT_MARGIN_S = 30.0  # an event may be reported some seconds after its first frame
+# A written clip may be this much shorter than its footage (rounding, a segment's last frame) ...
+SHORT_SLACK_S, SHORT_SLACK_RATIO = 2.0, 0.2
+# ... and this much longer: stream copy starts at the key frame before ``start``, and a camera's
+# "smart" codec may send one every 30 s or more; longer still means timestamps gone wrong.
+LONG_SLACK_S, LONG_SLACK_RATIO = 60.0, 1.0
 
 
 Span = tuple[float, float]  # (from, to) in unix seconds
@@ -43,14 +50,18 @@ class ClipCut:
 class ClipWriter:
     """Writes ``[start, end]`` of a camera's segments to one mp4 by stream copy."""
 
-    def __init__(self, ffmpeg_bin: str, *, timeout: float = CLIP_TIMEOUT_S) -> None:
+    def __init__(self, ffmpeg_bin: str, *, ffprobe_bin: str | None = None, timeout: float = CLIP_TIMEOUT_S) -> None:
+        """``ffprobe_bin``: checks each clip's duration (default: ``ffprobe`` on PATH; without one only
+        the mp4's structure is checked)."""
         self.ffmpeg_bin = ffmpeg_bin
+        self.ffprobe_bin = ffprobe_bin or shutil.which("ffprobe")
         self.timeout = timeout
 
     def cut_clip(
         self, segments: Sequence[Segment], start: float, end: float, out_path: Path, *, event: Span | None = None
     ) -> ClipCut | None:
-        """Writes ``out_path`` atomically; None (logged) when no segment overlaps or ffmpeg fails.
+        """Writes ``out_path`` atomically; None (logged) when no segment overlaps, ffmpeg fails or what it
+        wrote is not playable (see :func:`unplayable`: ffmpeg may exit 0 when the disk filled up).
 
         ``event``: the part of ``[start, end]`` that must be there (the event itself, without its
         pre and post capture); footage missing at its edges counts as a gap (default: all of it).
@@ -80,6 +91,10 @@ class ClipWriter:
                 concat_list.write_text(concat_script(parts, start, end), encoding="utf-8")
                 ok = self._run_ffmpeg(concat_list, tmp_path, out_path)
             if not ok:
+                return None
+            problem = unplayable(tmp_path, footage_seconds(parts, start, end), self.ffprobe_bin)
+            if problem is not None:
+                logger.error("clip %s is not kept: %s", out_path.name, problem)
                 return None
             tmp_path.replace(out_path)  # atomic: never half a clip under the final name
             return ClipCut(out_path, tuple(holes))
@@ -112,6 +127,61 @@ class ClipWriter:
             return False
         logger.debug("clip %s written in %.2f s", out_path.name, time.monotonic() - started)
         return True
+
+
+def footage_seconds(parts: Sequence[Segment], start: float, end: float) -> float:
+    """Seconds of ``parts`` within ``[start, end]``: what a clip cut from them should last."""
+    return sum(max(0.0, min(end, s.end) - max(start, s.start)) for s in parts)
+
+
+def unplayable(path: Path, expected: float, ffprobe_bin: str | None) -> str | None:
+    """Why the mp4 at ``path`` cannot be kept as a clip of ``expected`` seconds; None when it can.
+
+    Its top-level boxes must include ``moov`` and fill the file exactly (a write cut short leaves
+    a box running past the end); ffprobe (when there is one) must read a duration close to
+    ``expected``. An exit status of 0 proves nothing: ffmpeg 5.1 exits 0 when its trailer
+    could not be written.
+    """
+    problem = mp4_structure_problem(path)
+    if problem is not None or not ffprobe_bin:
+        return problem
+    duration = probe_duration(ffprobe_bin, path)
+    if duration is None:
+        return "ffprobe finds no duration in it"
+    shortest = expected - max(SHORT_SLACK_S, SHORT_SLACK_RATIO * expected)
+    longest = expected + max(LONG_SLACK_S, LONG_SLACK_RATIO * expected)
+    if not shortest <= duration <= longest:
+        return f"it lasts {duration:.1f} s where its footage lasts {expected:.1f} s"
+    return None
+
+
+def mp4_structure_problem(path: Path) -> str | None:
+    """What is wrong with the top-level boxes of the mp4 at ``path`` (None: a ``moov``, and the boxes
+    end exactly where the file does)."""
+    try:
+        size = path.stat().st_size
+        found = []
+        with path.open("rb") as mp4:
+            offset = 0
+            while offset < size:
+                mp4.seek(offset)
+                header = mp4.read(16)
+                if len(header) < 8:
+                    return f"{size - offset} stray byte(s) at its end"
+                box_size, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
+                if box_size == 1 and len(header) == 16:
+                    box_size = int.from_bytes(header[8:16], "big")  # a 64-bit size
+                elif box_size == 0:
+                    box_size = size - offset  # the box runs to the end of the file
+                if box_size < 8 or offset + box_size > size:
+                    return f"its {kind!r} box is cut short ({size} bytes written)"
+                found.append(kind)
+                offset += box_size
+    except OSError as exc:
+        return f"it cannot be read: {exc}"
+    if "moov" not in found:
+        return f"it has no moov box (only {', '.join(found) or 'nothing'})"
+    return None
 
 
 def gaps(parts: Sequence[Segment], tolerance: float = GAP_TOLERANCE_S) -> list[tuple[float, float]]:
@@ -209,7 +279,7 @@ class ClipCache:
         self.index = SegmentIndex(
             cache_dir, camera, "clips", segment_time=segment_time, ffprobe_bin=ffprobe_bin, clock=clock
         )
-        self.writer = ClipWriter(ffmpeg_bin)
+        self.writer = ClipWriter(ffmpeg_bin, ffprobe_bin=ffprobe_bin)
         self._clock = clock
         self._holds: dict[str, float] = {}
         self._truncated: set[str] = set()  # events already warned about
@@ -236,6 +306,10 @@ class ClipCache:
     def make_clip(self, start: float, end: float, out_path: Path, *, event: Span | None = None) -> ClipCut | None:
         """Cuts ``[start, end]`` into ``out_path`` (mp4); None when no cached footage overlaps."""
         return self.writer.cut_clip(self.segments(), start, end, out_path, event=event)
+
+    def has_footage(self, start: float, end: float) -> bool:
+        """Whether a finished segment in the cache overlaps ``[start, end]`` (a failed clip may be retried)."""
+        return any(s.end > start and s.start < end for s in self.segments())
 
     def maintain(self) -> list[Path]:
         """Deletes segments nobody needs, broken orphans, and anything older than max_seconds."""
