@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from frigate_like.cameras.subscribers import EventsSubscriber
 from frigate_like.config import CameraConfig
 from frigate_like.db import queries
 from frigate_like.events.processor import EventProcessor
@@ -18,6 +19,7 @@ from frigate_like.record.clips import ClipCache
 from frigate_like.video.binaries import find_ffmpeg
 from tests.integration.checks import clip_duration
 from tests.mounts import fill, tmpfs
+from tests.registry_support import registry_with
 from tests.test_event_processor import _frame, _state, cache_dir, camera  # noqa: F401  (fixtures)
 
 
@@ -47,9 +49,8 @@ def test_a_clip_and_snapshot_lost_to_a_full_disk_are_written_once_space_returns(
     t0 = source.segments()[0].start
     now = [t0 + 60]  # the retries' clock: the test moves it on instead of sleeping
     stop = threading.Event()
-    processor = EventProcessor(
-        {"drive": camera}, small_clips, queries, {"drive": source}, stop, clock=lambda: now[0]
-    )
+    processor = EventProcessor(small_clips, queries, stop, clock=lambda: now[0])
+    registry_with([EventsSubscriber(processor, lambda cam: source)], [camera])
     state = _state(t0 + 4, _frame(shared_dir))
     processor.object_started(state)
     writer = threading.Thread(target=processor.run)
