@@ -352,7 +352,8 @@ class AccessPolicy:
         self.check_host(caller.host)
         if kind == "read" and not self.auth_required:
             return
-        self._count_bearer_guess(caller)
+        if kind != "login":  # login and logout need no credentials: a Bearer header there decides nothing
+            self._count_bearer_guess(caller)
         if kind == "read":
             self._authorize(caller)
             return
