@@ -33,7 +33,7 @@ from urllib.parse import unquote
 MASK = "*****"
 
 # scheme:// — its user info runs to the last "@" of the run of non-blank text (see _mask_userinfo)
-_SCHEME = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://")
+_SCHEME = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,31}://")  # bounded: no quadratic scan of a long word
 _BLANK = re.compile(r"\s")
 # a query parameter: its name, then a value up to the next parameter ("&name=" or ";name="), "#" or a blank
 _QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#?\s]+)=(?P<value>(?:[^&;#\s]|[&;](?![^=&;#?\s]*=))*)")
@@ -49,9 +49,11 @@ _HEADER = re.compile(
     re.IGNORECASE,
 )
 # key = value / "key": "value" in free text (a dict or a command line in a log message)
+# A quoted value runs to its closing quote (escapes skipped: a repr or JSON of a password holding quotes),
+# a bare (or unterminated) one to a blank, "," ";" "}" or "&" (quotes inside it are part of it).
 _KEY_VALUE = re.compile(
     r"(?P<name>\b(?:password|passwd|pwd|secret|client_secret|api_token|api_key|apikey|access_token)[\"']?"
-    r"\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;}&]+)",
+    r"\s*[:=]\s*)(?P<value>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s,;}&]+)",
     re.IGNORECASE,
 )
 # config keys whose values are secrets: a key is split into words at "_" and "-"
@@ -89,6 +91,12 @@ def _query_param(match: re.Match[str]) -> str:
     return f"{match.group('sep')}{match.group('name')}={MASK}"
 
 
+def _key_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quoted = len(value) > 1 and value[0] in "\"'" and value[-1] == value[0]
+    return match.group("name") + (f"{value[0]}{MASK}{value[0]}" if quoted else MASK)
+
+
 def _header(match: re.Match[str]) -> str:
     if match.group("name") is not None:
         return match.group("name") + MASK
@@ -104,7 +112,7 @@ def redact_text(text: str) -> str:
         text = _RTMP_KEY.sub(lambda m: m.group("app") + MASK, text)
     if "=" in text:
         text = _QUERY_PARAM.sub(_query_param, text)
-    text = _KEY_VALUE.sub(lambda m: m.group("name") + MASK, text)
+    text = _KEY_VALUE.sub(_key_value, text)
     return _HEADER.sub(_header, text)
 
 

@@ -120,3 +120,15 @@ def test_the_log_filter_masks_messages_and_arguments(user: str, password: str) -
 def test_arbitrary_text_never_breaks_the_rule(text: str) -> None:
     shown = redact_text(text)
     assert redact_text(shown) == shown  # masking twice changes nothing more
+
+
+@settings(max_examples=300)
+@given(password=PASSWORDS, key=st.sampled_from(["password", "passwd", "api_token", "secret", "api_key"]))
+@example(password="Q'u@te9", key="password")
+@example(password='Q"u@te9', key="password")
+def test_a_secret_in_a_dict_repr_json_or_key_value_text_is_masked(password: str, key: str) -> None:
+    for text in (repr({key: password, "host": "h"}), json.dumps({key: password, "host": "h"})):
+        shown = redact_text(text)
+        assert shown.replace('"', "'") == f"{{'{key}': '{MASK}', 'host': 'h'}}", (text, shown)
+    bare = password.translate({ord(c): None for c in ",;}&"}) or "x"  # those end a bare value
+    assert redact_text(f"login {key}={bare} next") == f"login {key}={MASK} next"
