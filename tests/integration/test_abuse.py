@@ -181,6 +181,9 @@ def test_logout_revokes_the_session(abuse: Abuse) -> None:
     session = _cookie(login)
     assert session != TOKEN and TOKEN not in login.headers["Set-Cookie"] and "Max-Age=" in login.headers["Set-Cookie"]
     assert [browser.get(toggle, timeout=30).status_code for _ in range(2)] == [200, 200]  # paused, then not
+    cookie = {"Cookie": f"{COOKIE}={session}"}  # the WebSocket knows the session the HTTP login made
+    with connect(f"ws://127.0.0.1:{abuse.daemon.port}{PATH}", additional_headers=cookie, open_timeout=10) as ws:
+        assert ws.recv(10)
     assert browser.post(f"{abuse.base}/api/logout", json={}, timeout=30).status_code == 200
     old = {"Cookie": f"{COOKIE}={session}"}  # what a copied cookie, or a browser that kept it, sends
     assert requests.get(toggle, headers=old, timeout=30).status_code == 401
