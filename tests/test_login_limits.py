@@ -115,3 +115,14 @@ def test_login_over_http_429_then_the_right_token_after_the_wait(model_path: Pat
         assert other.status_code == 200
         session = other.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
         assert session != TOKEN and TOKEN not in other.headers["Set-Cookie"]
+
+
+def test_the_openapi_document_lists_429_with_retry_after(model_path: Path, labelmap_path: Path) -> None:
+    app, _ = make_app(model_path, labelmap_path, {"api_token": TOKEN})
+    with app.test_client() as client:
+        document = client.get("/api/openapi.json").get_json()
+    login = document["paths"]["/api/login"]["post"]["responses"]
+    assert "Retry-After" in login["429"]["headers"]
+    apply = document["paths"]["/skellycam/camera/group/apply"]["post"]["responses"]
+    assert "429" in apply  # a wrong Bearer token counts like a wrong login
+    assert "session id" in document["components"]["securitySchemes"]["cookieAuth"]["description"]
