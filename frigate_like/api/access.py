@@ -288,12 +288,12 @@ class LoginLimiter:
                 return
             wait = min(self.max_s, self.first_s * 2.0 ** min(over, 64))
             record.open_at = now + wait
-            first_lock, record.logged = not record.logged, True
+            first_lock, record.logged, count = not record.logged, True, record.count
         if first_lock:
             logger.warning(
                 "login: %d wrong tokens from %s; refusing its logins and Bearer requests (429) for %.0f s, "
                 "doubling with each further wrong token up to %.0f s",
-                record.count, key, wait, self.max_s,
+                count, key, wait, self.max_s,
             )  # fmt: skip
 
     def succeeded(self, address: str | None) -> None:
