@@ -4,11 +4,20 @@ Used wherever such a value leaves the process: ``/api/config``, ``show-config`` 
 ``check-config`` output, every log record (:class:`RedactingFilter`), the WebSocket's state
 message and files written for people to read. What goes:
 
-- a URL's user information: ``rtsp://admin:p@ss@cam/`` → ``rtsp://admin:*****@cam/`` (the
-  password may hold ``@``: everything up to the last ``@`` before the host is user info);
-  a user name alone (``https://TOKEN@host``) is masked whole;
-- credentials in a query string: ``?password=``, ``&pass=``, ``pwd``, ``token``, ``key``,
-  ``secret``, ``auth``, ``signature``... (any case, also ``api_key``, ``access_token``);
+- a URL's user information, whatever characters the password holds (quotes, ``@``, ``:``,
+  ``/``...): everything from ``scheme://`` to the last ``@`` of the same run of non-blank text is
+  user info, so ``rtsp://admin:Q'u@te9@cam/`` → ``rtsp://admin:*****@cam/``; a user name alone
+  (``https://TOKEN@host``) is masked whole. (An ``@`` later in the path or query, or another
+  URL's, widens the mask: more hidden, never less. A blank ends the URL in free text: a blank in
+  a URL is percent-encoded.)
+- a query value whose name looks like a secret (:func:`is_secret_query_name`): a name that
+  holds ``pas``, ``pw``, ``psw``, ``token``, ``key``, ``secret``, ``auth``, ``sig``, ``cred``
+  or ``session`` (any case, percent-decoded: ``password``, ``loginpas``, ``pass_word``,
+  ``api_key``, ``X-Amz-Signature``...), or is exactly ``p``. User names (``user``, ``u``)
+  are not secrets and stay. The value runs to the next ``&name=``/``;name=``, ``#`` or blank,
+  so a password holding ``&`` is masked whole;
+- an RTMP(S) stream key: ``rtmp://host/app/<key>`` → ``rtmp://host/app/*****`` (everything in
+  the path after the application);
 - HTTP credentials in text (ffmpeg's ``-headers``): ``Authorization: Basic ...``,
   ``Bearer ...``, ``Cookie: ...``; ``password=...`` / ``'password': '...'`` in free text;
 - a config value whose key names a secret (``password``, ``api_token``, ``secret``...).
@@ -19,18 +28,19 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
 MASK = "*****"
 
-# scheme://userinfo@ — greedy up to the last "@" before the host, which holds no "@", "/" or space
-_URL_USERINFO = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#'\"]*)@(?=[^\s@/?#'\"]*(?:[/?#\s'\"]|$))"
-)
-_SECRET_WORDS = (
-    r"pass(?:word|wd)?|pwd|token|access_token|auth_token|api_?key|key|secret|client_secret|auth"
-    r"|authorization|credentials?|sig|signature|session|sessionid"
-)
-_QUERY_SECRET = re.compile(rf"(?P<name>[?&;](?:{_SECRET_WORDS})=)(?P<value>[^&;#\s'\"]*)", re.IGNORECASE)
+# scheme:// — its user info runs to the last "@" of the run of non-blank text (see _mask_userinfo)
+_SCHEME = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,31}://")  # bounded: no quadratic scan of a long word
+_BLANK = re.compile(r"\s")
+# a query parameter: its name, then a value up to the next parameter ("&name=" or ";name="), "#" or a blank
+_QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#?\s]+)=(?P<value>(?:[^&;#\s]|[&;](?![^=&;#?\s]*=))*)")
+_SECRET_QUERY_PARTS = ("pas", "pw", "psw", "token", "key", "secret", "auth", "sig", "cred", "session")
+_SECRET_QUERY_NAMES = frozenset({"p"})
+# rtmp(s)://host/app/<stream key>: the key is the rest of the path
+_RTMP_KEY = re.compile(r"(?P<app>\brtmps?://[^\s/?#]+/[^\s/?#]+/)(?P<key>[^\s?#'\"]+)", re.IGNORECASE)
 _HEADER = re.compile(
     r"(?P<name>\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:basic|bearer|digest|token|negotiate)\s+)?)"
     r"(?P<value>[^\s'\",;\\]+)"
@@ -39,9 +49,11 @@ _HEADER = re.compile(
     re.IGNORECASE,
 )
 # key = value / "key": "value" in free text (a dict or a command line in a log message)
+# A quoted value runs to its closing quote (escapes skipped: a repr or JSON of a password holding quotes),
+# a bare (or unterminated) one to a blank, "," ";" "}" or "&" (quotes inside it are part of it).
 _KEY_VALUE = re.compile(
     r"(?P<name>\b(?:password|passwd|pwd|secret|client_secret|api_token|api_key|apikey|access_token)[\"']?"
-    r"\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;}&]+)",
+    r"\s*[:=]\s*)(?P<value>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s,;}&]+)",
     re.IGNORECASE,
 )
 # config keys whose values are secrets: a key is split into words at "_" and "-"
@@ -50,10 +62,39 @@ _SECRET_KEY_WORDS = frozenset(
 )
 
 
-def _userinfo(match: re.Match[str]) -> str:
-    user, colon, _ = match.group("userinfo").partition(":")
-    shown = f"{user}:{MASK}" if colon else MASK
-    return f"{match.group('scheme')}{shown}@"
+def _mask_userinfo(text: str) -> str:
+    """Every ``scheme://user:password@`` with the password (or a lone user name) masked; linear in ``text``."""
+    parts: list[str] = []
+    done = 0
+    scheme = _SCHEME.search(text)
+    while scheme is not None:
+        blank = _BLANK.search(text, scheme.end())
+        run_end = blank.start() if blank is not None else len(text)
+        at = text.rfind("@", scheme.end(), run_end)
+        if at >= 0:  # no other user info can follow in this run: its last "@" is taken
+            user, colon, _ = text[scheme.end() : at].partition(":")
+            parts += [text[done : scheme.end()], f"{user}:{MASK}" if colon else MASK]
+            done = at
+        scheme = _SCHEME.search(text, run_end)
+    return "".join(parts) + text[done:]
+
+
+def is_secret_query_name(name: str) -> bool:
+    """Whether a query parameter's name looks like it carries a secret (see the module text)."""
+    lowered = unquote(name).lower()
+    return lowered in _SECRET_QUERY_NAMES or any(part in lowered for part in _SECRET_QUERY_PARTS)
+
+
+def _query_param(match: re.Match[str]) -> str:
+    if not match.group("value") or not is_secret_query_name(match.group("name")):
+        return match.group(0)
+    return f"{match.group('sep')}{match.group('name')}={MASK}"
+
+
+def _key_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quoted = len(value) > 1 and value[0] in "\"'" and value[-1] == value[0]
+    return match.group("name") + (f"{value[0]}{MASK}{value[0]}" if quoted else MASK)
 
 
 def _header(match: re.Match[str]) -> str:
@@ -67,10 +108,11 @@ def _header(match: re.Match[str]) -> str:
 def redact_text(text: str) -> str:
     """``text`` with every URL credential, query-string secret and HTTP credential masked."""
     if "://" in text:
-        text = _URL_USERINFO.sub(_userinfo, text)
+        text = _mask_userinfo(text)
+        text = _RTMP_KEY.sub(lambda m: m.group("app") + MASK, text)
     if "=" in text:
-        text = _QUERY_SECRET.sub(lambda m: m.group("name") + MASK, text)
-    text = _KEY_VALUE.sub(lambda m: m.group("name") + MASK, text)
+        text = _QUERY_PARAM.sub(_query_param, text)
+    text = _KEY_VALUE.sub(_key_value, text)
     return _HEADER.sub(_header, text)
 
 

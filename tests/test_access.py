@@ -128,9 +128,10 @@ def test_a_state_changing_get_is_plain_and_refused_when_a_browser_says_another_p
     with pytest.raises(Unauthorized):  # not loopback, no token: as for a POST
         policy.check(caller(method="GET", content_type=None, remote_addr="192.0.2.7"), "write")
     tokened = AccessPolicy(TOKEN)
-    tokened.check(caller(method="GET", content_type=None, remote_addr="192.0.2.7", cookie_token=TOKEN), "write")
+    session = tokened.sessions.create()
+    tokened.check(caller(method="GET", content_type=None, remote_addr="192.0.2.7", cookie_token=session), "write")
     from_next_door = caller(
-        method="GET", content_type=None, remote_addr="192.0.2.7", cookie_token=TOKEN, fetch_site="same-site"
+        method="GET", content_type=None, remote_addr="192.0.2.7", cookie_token=session, fetch_site="same-site"
     )
     with pytest.raises(Forbidden):  # the cookie rides along from a same-site page: the header gives it away
         tokened.check(from_next_door, "write")
@@ -140,11 +141,13 @@ def test_a_state_changing_get_is_plain_and_refused_when_a_browser_says_another_p
 
 def test_with_a_token_it_opens_everything_and_loopback_alone_is_not_enough() -> None:
     policy = AccessPolicy(TOKEN)
+    session = policy.sessions.create()
     policy.check(caller(remote_addr="192.0.2.7", authorization=f"bearer {TOKEN}", content_type=None), "write")
-    policy.check(caller(remote_addr="192.0.2.7", cookie_token=TOKEN), "write")
+    policy.check(caller(remote_addr="192.0.2.7", cookie_token=session), "write")
     with pytest.raises(UnsupportedMediaType):  # the cookie rides along on any same-site request: JSON still
-        policy.check(caller(remote_addr="192.0.2.7", cookie_token=TOKEN, content_type=None), "write")
-    for wrong in (caller(), caller(authorization=f"Bearer {TOKEN}x"), caller(authorization=TOKEN)):
+        policy.check(caller(remote_addr="192.0.2.7", cookie_token=session, content_type=None), "write")
+    wrong_ones = (caller(), caller(authorization=f"Bearer {TOKEN}x"), caller(authorization=TOKEN))
+    for wrong in (*wrong_ones, caller(cookie_token=TOKEN)):  # the cookie holds a session id, never the token
         with pytest.raises(Unauthorized):
             policy.check(wrong, "write")
     with pytest.raises(Forbidden):  # a token does not excuse a foreign Origin
@@ -152,7 +155,7 @@ def test_with_a_token_it_opens_everything_and_loopback_alone_is_not_enough() -> 
     required = AccessPolicy(TOKEN, auth_required=True)
     with pytest.raises(Unauthorized):
         required.check(caller(), "read")
-    required.check(caller(cookie_token=TOKEN), "read")
+    required.check(caller(cookie_token=required.sessions.create()), "read")
 
 
 def test_auth_required_needs_a_token(model_path: Path, labelmap_path: Path) -> None:
@@ -227,6 +230,7 @@ def websocket_server(model_path: Path, labelmap_path: Path) -> Iterator[tuple[in
     policy = AccessPolicy(TOKEN)
     server = HttpServer(app, "127.0.0.1", 0, websockets={"/ws": guard_websocket(endpoint, policy)})
     server.start()
+    accepted.append(policy.sessions.create())  # the first item: a logged-in browser's cookie
     yield server.port, accepted
     server.stop()
 
@@ -244,6 +248,7 @@ def _connect(port: int, host: str = "127.0.0.1", **headers: str) -> str:
 
 def test_the_websocket_needs_the_token_host_and_origin(websocket_server: tuple[int, list[str]]) -> None:
     port, accepted = websocket_server
+    session = accepted.pop(0)
     refusals = [
         {},  # loopback alone: a token is configured
         {"Authorization": "Bearer nope"},
@@ -258,5 +263,7 @@ def test_the_websocket_needs_the_token_host_and_origin(websocket_server: tuple[i
     assert rebound.value.response.status_code == 403
     assert accepted == []
     assert _connect(port, Authorization=f"Bearer {TOKEN}") == "hello"
-    assert _connect(port, Cookie=f"{COOKIE}={TOKEN}", Origin=f"http://127.0.0.1:{port}") == "hello"
+    with pytest.raises(InvalidStatus):  # the token itself is no session id
+        _connect(port, Cookie=f"{COOKIE}={TOKEN}")
+    assert _connect(port, Cookie=f"{COOKIE}={session}", Origin=f"http://127.0.0.1:{port}") == "hello"
     assert accepted == ["in", "in"]

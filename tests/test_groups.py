@@ -270,6 +270,9 @@ def test_a_camera_that_cannot_restart_is_stopped_with_its_error(
         "subfile,,start,0,end,0,,:/etc/passwd", "data:text/plain,hello", "pipe:0", "http://127.0.0.1:5000/api/config",
         "https://example.com/cam.mjpg", "tcp://127.0.0.1:22", "ftp://host/x.mp4", "gopher://x", "relative/clip.mp4",
         "/dev/sda", "rtsp:/no-slashes", "/tmp/../etc/passwd", "rtsp://cam/live\n-i /etc/passwd",
+        # issue 19: odd strings and broken URLs are refused with the field named, not a 500
+        "rtsp://h:99999/x", "rtsp://h:0/x", "rtsp://h:-1/x", "rtsp://h:port/x", "rtsp:///x", "rtsp://admin:pw@/x",
+        "rtsp://\ud800/x", "rtsp://cam/" + "x" * 5000, "/" + "a" * 5000, "\udfff", "rtsp://cam/live\x7f",
     ],
 )  # fmt: skip
 def test_group_sources_are_limited_to_cameras_devices_and_allowed_files(
@@ -280,6 +283,14 @@ def test_group_sources_are_limited_to_cameras_devices_and_allowed_files(
         groups.apply({"camera_configs": {"1": {"camera_name": "x", "source": source, "framerate": 5}}})
     assert str(refused.value).startswith("camera_configs.1.source: ")
     assert host.calls == []
+
+
+def test_a_broken_url_is_refused_without_echoing_its_password(manager: tuple[GroupManager, RecordingHost]) -> None:
+    groups, _ = manager
+    for source in ("rtsp://admin:Se/cret9@h/x", "rtsp://admin:Se?cret9@h/x", "rtsp://admin:Se#cret9@h/x"):
+        with pytest.raises(BadRequest) as refused:  # ffmpeg would read "Se" as the port
+            groups.apply({"camera_configs": {"1": {"camera_name": "x", "source": source}}})
+        assert "port" in str(refused.value) and "Se" not in str(refused.value) and "cret9" not in str(refused.value)
 
 
 def test_a_refused_file_reads_the_same_whether_it_exists_or_not(

@@ -175,6 +175,12 @@ def test_refusals(rig: Rig, tmp_path: Path) -> None:
         ({"recording_name": "a/b"}, 400, "recording_name"),
         ({"mic_device_index": 0}, 400, "unknown microphone 0"),
         ({"mic_device_index": "0"}, 400, "must be an integer"),
+        ({"recording_directory": "\ud800"}, 400, "lone surrogate"),  # issue 19: odd strings are 400, not 500
+        ({"recording_name": "x\udc00"}, 400, "lone surrogate"),
+        ({"recording_directory": "/" + "d" * 4999}, 400, "too long"),
+        ({"recording_directory": "/tmp/" + "d" * 300}, 400, "over 255 bytes"),
+        ({"recording_name": "n" * 5000}, 400, "too long"),
+        ({"recording_directory": {"\ud800": 1}}, 400, "lone surrogate"),
     ]
     for body, status, detail in cases:
         response = rig.start(**body)

@@ -127,8 +127,10 @@ def test_load_then_stream_with_ranges_and_timestamps(library: Library) -> None:
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/etc", 400), ("../..", 400), ("link_out", 400), ("~/../../etc", 400), ("missing", 404), ("empty", 404)],
-)
+    [("/etc", 400), ("../..", 400), ("link_out", 400), ("~/../../etc", 400), ("missing", 404), ("empty", 404),
+     ("\ud800", 400), ("rec_\udfff", 400), ("a" * 5000, 400), ("/" + "b/" * 2500, 400), ("x" * 300, 400),
+     ("rec\x01", 400)],
+)  # fmt: skip
 def test_load_refusals(library: Library, path: str, status: int) -> None:
     code, body = load(library, path)
     assert code == status and body["detail"]

@@ -24,18 +24,38 @@ The rules (``http`` section of the config):
   gets through when it is allowed (loopback, or the token). ``same-site`` is refused too: the
   login cookie rides along on requests from another port of this host.
 
-The token comes as ``Authorization: Bearer <token>`` or, for a browser (``<img>``,
-``<video>``, the WebSocket), as the HttpOnly, SameSite=Strict cookie that ``POST /api/login``
-sets. Never in a query string: those end up in logs and browser history.
+The token comes as ``Authorization: Bearer <token>``; a browser (``<img>``, ``<video>``, the
+WebSocket) logs in with it once (``POST /api/login``) and gets the HttpOnly, SameSite=Strict
+cookie, which holds a random session id, never the token: :class:`Sessions` keeps them in memory
+(bounded in number, each expiring after :data:`SESSION_LIFETIME_S`), ``POST /api/logout`` revokes
+the one it gets, and a restart logs everyone out. Never the token in a query string: those end up
+in logs and browser history.
+
+**Guessing** costs time (:class:`LoginLimiter`): per client address (an IPv6 client's /64), the
+first :data:`FREE_FAILURES` wrong tokens (login, or a wrong Bearer header) are free; then each
+wrong token closes that address for a while, doubling each time up to :data:`MAX_BACKOFF_S`, and
+while it is closed every login and every Bearer request from it gets 429 with ``Retry-After``
+(the token is not even compared, so the closed time gives nothing away). A right token once it
+is open again works and forgets the address's record. The first lock of a burst is logged once,
+with the address; the burst ends after :data:`QUIET_S` without a wrong token. Loopback is
+limited too (behind a local reverse proxy, everyone is loopback), but at most
+:data:`MAX_BACKOFF_S` at a time, so a local operator is never locked out for good.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import ipaddress
 import logging
+import math
+import secrets
 import socket
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -45,7 +65,14 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from starlette.websockets import WebSocket
 
 from frigate_like.config.sections import HttpConfig
-from frigate_like.errors import BadRequest, Conflict, Forbidden, FrigateLikeError, Unauthorized, UnsupportedMediaType
+from frigate_like.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    FrigateLikeError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +81,25 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})  # our own page, or the user typing the address
 MAX_LOGGED_HOSTS = 20
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+SESSION_LIFETIME_S = 7 * 24 * 3600  # a login lasts a week (the cookie's Max-Age says the same)
+MAX_SESSIONS = 1000  # logged-in browsers at once; the oldest login goes first when more log in
+FREE_FAILURES = 5  # wrong tokens from one address before it has to wait
+FIRST_BACKOFF_S = 1.0  # the first wait; doubles with each further wrong token
+MAX_BACKOFF_S = 60.0  # never longer than this, loopback included
+QUIET_S = 15 * 60.0  # an address without a wrong token for this long starts afresh (a new burst)
+MAX_TRACKED_ADDRESSES = 10_000  # addresses with wrong tokens remembered at once; the stalest go first
 
 Kind = Literal["read", "write", "login"]
 WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., object])
+
+
+class TooManyRequests(FrigateLikeError):
+    """Too many wrong tokens from one address: wait ``retry_after`` seconds (HTTP 429 with ``Retry-After``)."""
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 def changes_state(view: F) -> F:
@@ -126,6 +168,153 @@ def machine_names() -> set[str]:
     return {n.rstrip(".") for n in names if n}
 
 
+class Sessions:
+    """Logged-in browsers: random ids, each with an expiry; thread-safe, bounded, in memory only.
+
+    Kept by the SHA-256 of the id, so a lookup compares digests of what the client sent, never
+    the ids themselves character by character.
+    """
+
+    def __init__(
+        self,
+        lifetime_s: float = SESSION_LIFETIME_S,
+        limit: int = MAX_SESSIONS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lifetime_s, self.limit, self._clock = lifetime_s, limit, clock
+        self._expiry: OrderedDict[bytes, float] = OrderedDict()  # oldest login first
+        self._lock = threading.Lock()
+
+    def create(self) -> str:
+        session_id = secrets.token_urlsafe(32)
+        with self._lock:
+            self._drop_expired()
+            while len(self._expiry) >= self.limit:
+                self._expiry.popitem(last=False)
+            self._expiry[_digest(session_id)] = self._clock() + self.lifetime_s
+        return session_id
+
+    def valid(self, session_id: str | None) -> bool:
+        if not session_id:
+            return False
+        key = _digest(session_id)
+        with self._lock:
+            expiry = self._expiry.get(key)
+            if expiry is None:
+                return False
+            if expiry <= self._clock():
+                del self._expiry[key]
+                return False
+            return True
+
+    def revoke(self, session_id: str | None) -> bool:
+        if not session_id:
+            return False
+        with self._lock:
+            return self._expiry.pop(_digest(session_id), None) is not None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._expiry)
+
+    def _drop_expired(self) -> None:
+        now = self._clock()
+        while self._expiry:
+            key, expiry = next(iter(self._expiry.items()))
+            if expiry > now:  # the lifetime is the same for all: the oldest login expires first
+                return
+            del self._expiry[key]
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last: float = 0.0  # when the last wrong token came
+    open_at: float = 0.0  # refused until then
+    logged: bool = False  # this burst's line is written
+
+
+class LoginLimiter:
+    """Wrong tokens per client address, and how long each address has to wait (see the module text)."""
+
+    def __init__(
+        self,
+        free: int = FREE_FAILURES,
+        first_s: float = FIRST_BACKOFF_S,
+        max_s: float = MAX_BACKOFF_S,
+        quiet_s: float = QUIET_S,
+        limit: int = MAX_TRACKED_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free, self.first_s, self.max_s, self.quiet_s, self.limit = free, first_s, max_s, quiet_s, limit
+        self._clock = clock
+        self._addresses: OrderedDict[str, _Failures] = OrderedDict()  # least recently failed first
+        self._lock = threading.Lock()
+
+    def check(self, address: str | None) -> None:
+        """Raises ``TooManyRequests`` (with the seconds to wait) while ``address`` is closed."""
+        key = client_key(address)
+        with self._lock:
+            record = self._addresses.get(key)
+            if record is None:
+                return
+            now = self._clock()
+            if now - record.last >= self.quiet_s:
+                del self._addresses[key]
+                return
+            wait = record.open_at - now
+        if wait > 0:
+            raise TooManyRequests("too many wrong tokens from this address; try again later", retry_after=wait)
+
+    def failed(self, address: str | None) -> None:
+        """One more wrong token from ``address``: may close it, doubling the wait (logged once a burst)."""
+        key = client_key(address)
+        now = self._clock()
+        with self._lock:
+            record = self._addresses.pop(key, None)
+            if record is None or now - record.last >= self.quiet_s:
+                record = _Failures()
+            self._addresses[key] = record  # most recent last
+            while len(self._addresses) > self.limit:
+                self._addresses.popitem(last=False)
+            record.count += 1
+            record.last = now
+            over = record.count - self.free
+            if over < 0:
+                return
+            wait = min(self.max_s, self.first_s * 2.0 ** min(over, 64))
+            record.open_at = now + wait
+            first_lock, record.logged, count = not record.logged, True, record.count
+        if first_lock:
+            logger.warning(
+                "login: %d wrong tokens from %s; refusing its logins and Bearer requests (429) for %.0f s, "
+                "doubling with each further wrong token up to %.0f s",
+                count, key, wait, self.max_s,
+            )  # fmt: skip
+
+    def succeeded(self, address: str | None) -> None:
+        with self._lock:
+            self._addresses.pop(client_key(address), None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._addresses)
+
+
+def client_key(address: str | None) -> str:
+    """Whose wrong tokens these are: the IP address, an IPv6 client's /64 (one host often has a whole /64)."""
+    ip = _ip(address)
+    if ip is None:
+        return address or "?"
+    if ip.version == 6 and not ip.is_loopback:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class AccessPolicy:
     """The rules above for one ``http`` config; thread-safe, built once per app."""
 
@@ -139,20 +328,34 @@ class AccessPolicy:
         # the configured list replaces the machine's own names; loopback names always stay
         self._hosts = {host_name(h) for h in hosts} if hosts is not None else machine_names()
         self._refused_hosts: set[str] = set()
+        self.sessions = Sessions()
+        self.limiter = LoginLimiter()
 
     @classmethod
     def from_config(cls, http: HttpConfig | None) -> AccessPolicy:
+        """The policy of ``http``: one per config object, so the HTTP routes and the WebSocket share the
+        logged-in sessions and the wrong-token counts."""
         if http is None:  # no config (tests of single views): the loopback rule
             return cls()
-        return cls(http.api_token, http.auth == "required", http.allowed_hosts)
+        with _POLICIES_LOCK:
+            known = _POLICIES.get(id(http))
+            if known is not None and known[0]() is http:
+                return known[1]
+            policy = cls(http.api_token, http.auth == "required", http.allowed_hosts)
+            _POLICIES[id(http)] = (weakref.ref(http), policy)
+            weakref.finalize(http, _POLICIES.pop, id(http), None)
+            return policy
 
     # -- the checks ---------------------------------------------------------------------------------
     def check(self, caller: Caller, kind: Kind) -> None:
         """Raises the error to answer with, or returns when ``caller`` may go on."""
         self.check_host(caller.host)
+        if kind == "read" and not self.auth_required:
+            return
+        if kind != "login":  # login and logout need no credentials: a Bearer header there decides nothing
+            self._count_bearer_guess(caller)
         if kind == "read":
-            if self.auth_required:
-                self._authorize(caller)
+            self._authorize(caller)
             return
         self._check_origin(caller)
         if kind == "write" and caller.method in SAFE_METHODS:  # a plain GET that changes state
@@ -172,6 +375,7 @@ class AccessPolicy:
 
     def check_websocket(self, caller: Caller) -> None:
         self.check_host(caller.host)
+        self._count_bearer_guess(caller)
         self._check_origin(caller)
         self._authorize(caller)
 
@@ -200,15 +404,27 @@ class AccessPolicy:
         if site and site not in SAME_ORIGIN_FETCH_SITES:
             raise Forbidden(f"a request from another page ({site}) may not change state")
 
-    def _has_bearer(self, caller: Caller) -> bool:
+    def _bearer(self, caller: Caller) -> str | None:
         scheme, _, given = (caller.authorization or "").partition(" ")
-        return bool(self.token) and scheme.lower() == "bearer" and _same(given.strip(), self.token or "")
+        return given.strip() if scheme.lower() == "bearer" else None
+
+    def _has_bearer(self, caller: Caller) -> bool:
+        given = self._bearer(caller)
+        return bool(self.token) and given is not None and _same(given, self.token or "")
+
+    def _count_bearer_guess(self, caller: Caller) -> None:
+        """A Bearer header costs what a login costs: 429 while the address is closed, a wrong one counts."""
+        if not self.token or self._bearer(caller) is None:
+            return
+        self.limiter.check(caller.remote_addr)
+        if not self._has_bearer(caller):
+            self.limiter.failed(caller.remote_addr)
 
     def has_token(self, caller: Caller) -> bool:
-        """The token came, as a Bearer header or as the login cookie."""
-        if self._has_bearer(caller):
-            return True
-        return bool(self.token) and caller.cookie_token is not None and _same(caller.cookie_token, self.token or "")
+        """The token came as a Bearer header, or the login cookie names a live session."""
+        if not self.token:
+            return False
+        return self._has_bearer(caller) or self.sessions.valid(caller.cookie_token)
 
     def _authorize(self, caller: Caller) -> None:
         if self.token:
@@ -224,8 +440,12 @@ class AccessPolicy:
         return bool(self.token) and _same(given, self.token or "")
 
 
+_POLICIES: dict[int, tuple[weakref.ref[HttpConfig], AccessPolicy]] = {}
+_POLICIES_LOCK = threading.Lock()
+
+
 def _same(given: str, token: str) -> bool:
-    return hmac.compare_digest(given.encode(), token.encode())
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -284,6 +504,13 @@ def install_access(app: Flask, policy: AccessPolicy) -> None:
     app.extensions[POLICY_EXTENSION] = policy
     app.register_blueprint(_login_blueprint(policy))
 
+    @app.errorhandler(TooManyRequests)
+    def _too_many(exc: TooManyRequests) -> Response:
+        response = jsonify({"detail": str(exc)})
+        response.status_code = 429
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     @app.before_request
     def _check() -> None:
         if request.routing_exception is not None:  # 404/405 follow; there is nothing to guard
@@ -306,17 +533,27 @@ def _login_blueprint(policy: AccessPolicy) -> Blueprint:
             raise BadRequest('expected a JSON body {"token": "<http.api_token>"}')
         if not policy.token:
             raise Conflict("no http.api_token is configured: there is nothing to log in to")
+        policy.limiter.check(request.remote_addr)  # closed: 429 before the token is even compared
         if not policy.token_matches(given):
+            policy.limiter.failed(request.remote_addr)
             raise Unauthorized("wrong token")
+        policy.limiter.succeeded(request.remote_addr)
         response = jsonify({"status": "logged_in"})
         response.set_cookie(
-            COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure, path="/", max_age=None
+            COOKIE,
+            policy.sessions.create(),
+            httponly=True,
+            samesite="Strict",
+            secure=request.is_secure,
+            path="/",
+            max_age=int(policy.sessions.lifetime_s),
         )
         return response
 
     @bp.post("/api/logout")
     @_login_view
     def logout() -> Response:
+        policy.sessions.revoke(request.cookies.get(COOKIE))  # the old cookie opens nothing any more
         response = jsonify({"status": "logged_out"})
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict", secure=request.is_secure)
         return response

@@ -4,33 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from frigate_like.api.access import changes_state
+from frigate_like.api.params import json_object, optional_str
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
 
 if TYPE_CHECKING:  # types only: the API never builds these
     from frigate_like.record.manual import ManualRecorder
-
-
-def _body() -> dict[str, Any]:
-    """The JSON object sent (every field is optional, so no body is an empty object)."""
-    if not request.get_data():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
-def _optional_str(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a string, got {value!r}")
-    return value
 
 
 def _int(body: dict[str, Any], name: str, default: int) -> int:
@@ -50,10 +32,10 @@ def manual_recording_blueprint(services: ApiServices) -> Blueprint:
 
     @bp.post("/skellycam/camera/group/all/record/start")
     def start() -> Response:
-        body = _body()
+        body = json_object(optional=True)  # every field is optional, so no body is an empty object
         recorder().start(
-            recording_name=_optional_str(body, "recording_name"),
-            recording_directory=_optional_str(body, "recording_directory"),
+            recording_name=optional_str(body, "recording_name", path=True),
+            recording_directory=optional_str(body, "recording_directory", path=True),
             mic_device_index=_int(body, "mic_device_index", -1),
         )
         return jsonify(True)

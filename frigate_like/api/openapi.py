@@ -388,15 +388,18 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
     status = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
     paths["/api/login"] = state_change(
         _post(
-            "Log a browser in: sets the HttpOnly, SameSite=Strict cookie frigate_like_token",
-            {"200": _json(status, "logged in"), **_errors(400, 401, 409)},
+            "Log a browser in: sets the HttpOnly, SameSite=Strict cookie frigate_like_token, a session id (never the "
+            "token) that expires after a week. Wrong tokens from one address: after 5, 429 with Retry-After, "
+            "doubling up to 60 s",
+            {"200": _json(status, "logged in"), **_errors(400, 401, 409, 429)},
             {"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "minLength": 1}}},
         ),
         login=True,
     )
     paths["/api/login"]["post"]["requestBody"]["required"] = True  # no token, nothing to log in with
     paths["/api/logout"] = state_change(
-        _post("Log a browser out: clears the cookie", {"200": _json(status, "logged out")}), login=True
+        _post("Log a browser out: revokes the cookie's session and clears it", {"200": _json(status, "logged out")}),
+        login=True,
     )
     paths.update(skellycam_paths(example_camera))
     paths.update(web_paths(example_camera))

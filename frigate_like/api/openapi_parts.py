@@ -51,9 +51,13 @@ def errors(*codes: int) -> dict[str, Schema]:
         413: "the body is over http.max_body_bytes",
         415: "a state change needs Content-Type: application/json (or the token as a Bearer header)",
         416: "the range cannot be satisfied",
+        429: "too many wrong tokens from this address: wait the Retry-After header's seconds (doubling, at most 60)",
         503: "not available right now; retry later",
     }
-    return {str(code): json_response(ref("Error"), words[code]) for code in codes}
+    answers = {str(code): json_response(ref("Error"), words[code]) for code in codes}
+    if 429 in codes:
+        answers["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return answers
 
 
 def get(
@@ -99,7 +103,8 @@ SECURITY_SCHEMES: Schema = {
         "type": "apiKey",
         "in": "cookie",
         "name": "frigate_like_token",
-        "description": "HttpOnly, SameSite=Strict; set by POST /api/login (browsers: <img>, <video>, WebSocket)",
+        "description": "HttpOnly, SameSite=Strict; a session id set by POST /api/login (browsers: <img>, <video>, "
+        "WebSocket), revoked by POST /api/logout; a restart logs everyone out",
     },
 }
 # the token as a header or the cookie, or nothing: a loopback client when no token is configured
@@ -112,7 +117,7 @@ def state_change(item: Schema, *, login: bool = False) -> Schema:
     for method, op in item.items():
         if not login:
             op["security"] = TOKEN_OR_LOOPBACK
-            op["responses"].update(errors(401))
+            op["responses"].update(errors(401, 429))  # 429: a wrong Bearer token costs what a wrong login costs
         body_type = () if method == "get" else (415,)
         op["responses"].update(errors(403, *body_type, *((413,) if "requestBody" in op else ())))
     return item

@@ -1,8 +1,18 @@
-"""Typed query-string parsing: a bad value is a BadRequest naming the parameter."""
+"""Typed request parsing: a bad value is a BadRequest (400, JSON ``{"detail": ...}``) naming the parameter.
+
+Query strings (``int_param``...) and the strings of JSON bodies: every string a request hands on
+(a folder, a file, a camera source) goes through :func:`checked_text` (or :func:`checked_path`)
+first, so no lone surrogate (``"\ud800"``: JSON allows it, UTF-8 and the file system do not), NUL
+or other control character, and nothing longer than :data:`MAX_TEXT` (or a path component over
+:data:`MAX_NAME_BYTES`) reaches a file-system call and turns into a 500.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from flask import request
 
 from frigate_like.errors import BadRequest
 from frigate_like.events.overlays import ViewOptions
@@ -96,3 +106,62 @@ def bool_param(args: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in _FALSE:
         return False
     raise BadRequest(f"{name} must be true or false, got {raw!r}")
+
+
+MAX_TEXT = 4096  # characters in one string of a request: PATH_MAX, and far more than any URL a camera needs
+MAX_NAME_BYTES = 255  # one path component (NAME_MAX)
+
+
+def checked_text(name: str, value: str, max_length: int = MAX_TEXT) -> str:
+    """``value`` when it is valid Unicode without control characters and at most ``max_length`` long."""
+    if len(value) > max_length:
+        raise BadRequest(f"{name}: too long ({len(value)} characters; at most {max_length})")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{name}: not valid Unicode (a lone surrogate)") from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise BadRequest(f"{name}: control characters are not allowed")
+    return value
+
+
+def checked_path(name: str, value: str) -> str:
+    """:func:`checked_text` for a file-system path; also no component over :data:`MAX_NAME_BYTES` bytes."""
+    checked_text(name, value)
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in value.split("/")):
+        raise BadRequest(f"{name}: a folder or file name is over {MAX_NAME_BYTES} bytes")
+    return value
+
+
+def checked_json(value: Any, where: str = "body") -> Any:
+    """``value`` (a parsed JSON body) when every string in it, keys included, passes :func:`checked_text`."""
+    if isinstance(value, str):
+        return checked_text(where, value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            checked_text(f"{where}: a key", key)
+            checked_json(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            checked_json(item, f"{where}[{index}]")
+    return value
+
+
+def json_object(*, optional: bool = False, force: bool = False) -> dict[str, Any]:
+    """The request's JSON object, every string checked; no body is ``{}`` when ``optional``."""
+    if optional and not request.get_data():
+        return {}
+    body = request.get_json(silent=True, force=force)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return checked_json(body)
+
+
+def optional_str(body: Mapping[str, Any], name: str, *, path: bool = False) -> str | None:
+    """``body[name]`` as a string (a path when ``path``), or None when absent, null or empty."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string, got {value!r}")
+    return checked_path(name, value) if path else checked_text(name, value)

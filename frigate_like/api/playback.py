@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, send_file
 
+from frigate_like.api.params import json_object, optional_str
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import BadRequest
 
@@ -25,9 +26,8 @@ def playback_blueprint(services: ApiServices) -> Blueprint:
 
     @bp.post("/load")
     def load() -> Response:
-        body = request.get_json(silent=True)
-        path = body.get("recording_path") if isinstance(body, dict) else None
-        if not isinstance(path, str) or not path.strip():
+        path = optional_str(json_object(), "recording_path", path=True)
+        if path is None or not path.strip():
             raise BadRequest("recording_path (a folder) is required")
         return jsonify(library().load(path))
 

@@ -5,7 +5,10 @@ A group camera's ``source`` goes to ffmpeg's ``-i``, which opens far more than c
 (a request to the local network for whoever may apply a group). So:
 
 - URLs: ``rtsp``, ``rtsps``, ``rtmp``, ``rtmps``; ``http``/``https`` only with
-  ``camera_groups.http_sources: true``. Any other ``scheme:`` is refused.
+  ``camera_groups.http_sources: true``. Any other ``scheme:`` is refused, and so is a URL
+  without a host or with a port outside 1-65535.
+- Any source: valid Unicode (no lone surrogate), no control character, at most
+  ``params.MAX_TEXT`` characters (``api/params.checked_text``, the check of every request string).
 - ``/dev/videoN``: a V4L2 device.
 - A file (a path, or ``file://``): absolute, and inside ``camera_groups.file_roots`` or
   ``paths.recordings_roots`` after following links. A file outside them is refused with the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from frigate_like.api.params import checked_path, checked_text
 from frigate_like.config import FrigateConfig
 from frigate_like.errors import BadRequest
 from frigate_like.files import is_within
@@ -31,10 +35,29 @@ def file_roots(cfg: FrigateConfig) -> list[Path]:
     return [*cfg.camera_groups.file_roots, *cfg.paths.recordings_roots]
 
 
+_HOST_PORT = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>.*))?")
+
+
+def _check_authority(key: str, url: str) -> None:
+    """A host, and a port in 1-65535 if any, found as ffmpeg finds them: the authority ends at the first
+    ``/``, ``?`` or ``#``, and the host starts after its last ``@`` (the user info may hold anything else).
+    Never echoes the URL: a malformed one may show a password."""
+    rest = url.split("://", 1)[1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host_port = _HOST_PORT.fullmatch(authority.rpartition("@")[2])
+    port = host_port.group("port") if host_port is not None else ""
+    number = port is None or (len(port) <= 5 and port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)
+    if host_port is None or not number:
+        raise BadRequest(
+            f"{key}: the URL's port must be a number in 1-65535 (in a password, write / ? # as %2F %3F %23)"
+        )
+    if host_port.group("host") in ("", "[]"):
+        raise BadRequest(f"{key}: the URL names no host")
+
+
 def check_source(key: str, source: str, cfg: FrigateConfig) -> None:
     """Raises ``BadRequest`` (naming ``key``) unless ffmpeg may open ``source`` for a group camera."""
-    if any(ord(c) < 32 for c in source):
-        raise BadRequest(f"{key}: control characters are not allowed")
+    checked_text(key, source)
     scheme = _SCHEME.match(source)
     if scheme is not None and scheme.group(1).lower() != "file":
         name = scheme.group(1).lower()
@@ -45,8 +68,9 @@ def check_source(key: str, source: str, cfg: FrigateConfig) -> None:
                 f"{key}: use a {', '.join(sorted(allowed))} URL{http}, a /dev/videoN device or a file; "
                 f"{name}: is not allowed"
             )
+        _check_authority(key, source)
         return
-    path = Path(source.removeprefix("file://"))
+    path = Path(checked_path(key, source.removeprefix("file://")))
     if V4L2_DEVICE.fullmatch(str(path)):
         if not path.is_char_device():
             raise BadRequest(f"{key}: no capture device {path}")

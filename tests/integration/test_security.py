@@ -297,6 +297,8 @@ class TestWithToken:
             pytest.skip("no network namespace can be made here (needs root and CAP_NET_ADMIN)")
         target = {"host": peer.host_ip, "port": token_daemon.port}
         bearer = {"Authorization": f"Bearer {TOKEN}"}
+        login = requests.post(self.url(token_daemon, "/api/login"), json={"token": TOKEN}, timeout=30)
+        session = login.cookies["frigate_like_token"]  # a session id: the cookie never holds the token
         ws = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
               "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}  # fmt: skip
         cases = [
@@ -311,8 +313,10 @@ class TestWithToken:
             ({"method": "GET", "path": "/skellycam/camera/group/all/pause_unpause", "headers": bearer}, 200),
             ({"method": "GET", "path": PATH, "headers": ws, "read": False}, 403),
             ({"method": "GET", "path": PATH, "headers": {**ws, **bearer}, "read": False}, 101),
-            ({"method": "GET", "path": PATH, "headers": {**ws, "Cookie": f"frigate_like_token={TOKEN}"},
+            ({"method": "GET", "path": PATH, "headers": {**ws, "Cookie": f"frigate_like_token={session}"},
               "read": False}, 101),
+            ({"method": "GET", "path": PATH, "headers": {**ws, "Cookie": f"frigate_like_token={TOKEN}"},
+              "read": False}, 403),
             ({"method": "GET", "path": "/api/demo?fps=1&h=90", "hold": 17, "read": False}, None),
         ]  # fmt: skip
         answers = peer.run_requests([{**target, **request} for request, _ in cases])
@@ -362,5 +366,8 @@ class TestWithToken:
         assert token_daemon.proc is not None and token_daemon.proc.poll() is None
         assert "Traceback" not in token_daemon.log(), token_daemon.log()[-3000:]
         bye = requests.get(self.url(token_daemon, "/shutdown"), headers={"Authorization": f"Bearer {TOKEN}"})
+        if bye.status_code == 429:  # schemathesis's wrong logins closed this address for a while (issue 19)
+            time.sleep(int(bye.headers["Retry-After"]) + 0.2)
+            bye = requests.get(self.url(token_daemon, "/shutdown"), headers={"Authorization": f"Bearer {TOKEN}"})
         assert bye.status_code == 200
         assert token_daemon.wait_exit(60) == 0
