@@ -82,34 +82,37 @@ class ConnectionTable:
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
         self._by_client: dict[str, set[asyncio.BaseTransport]] = {}
+        self._open = 0
         self.refused = 0
 
-    def admit(self, client: str | None, transport: asyncio.BaseTransport, open_now: int) -> bool:
-        """Counts ``transport`` in, or returns False when a bound is reached. ``open_now``: every open connection."""
+    def admit(self, client: str | None, transport: asyncio.BaseTransport) -> bool:
+        """Counts ``transport`` in, or returns False when a bound is reached."""
         key = client or "?"
         mine = self._by_client.setdefault(key, set())
-        for done in [t for t in mine if t.is_closing()]:  # a WebSocket upgrade leaves without connection_lost
-            mine.discard(done)
         total = self.limits.total + (LOOPBACK_HEADROOM if key in THIS_MACHINE else 0)
-        if len(mine) >= self.limits.per_client or open_now >= total:
+        # counted here, not from uvicorn's set: that also holds refused connections not yet gone
+        if len(mine) >= self.limits.per_client or self._open >= total:
             self.refused += 1
             if not mine:
                 del self._by_client[key]
             return False
         mine.add(transport)
+        self._open += 1
         return True
 
     def leave(self, client: str | None, transport: asyncio.BaseTransport) -> None:
+        """``transport`` closed, or became a WebSocket (bounded by the WebSocket hub, not here)."""
         key = client or "?"
         mine = self._by_client.get(key)
-        if mine is not None:
+        if mine is not None and transport in mine:
             mine.discard(transport)
+            self._open -= 1
             if not mine:
                 del self._by_client[key]
 
     def stats(self) -> dict[str, Any]:
         return {
-            "connections": sum(len(s) for s in list(self._by_client.values())),
+            "connections": self._open,
             "clients": len(self._by_client),
             "max_connections": self.limits.total,
             "max_connections_per_client": self.limits.per_client,
@@ -127,9 +130,7 @@ def guarded_protocol(table: ConnectionTable, on_accepted: Callable[[], None]) ->
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             on_accepted()
-            host = self.client[0] if self.client else None
-            # this connection is already in self.connections
-            if not table.admit(host, transport, len(self.connections) - 1):
+            if not table.admit(self._host(), transport):
                 transport.write(REFUSAL)
                 transport.close()
                 return
@@ -138,13 +139,15 @@ def guarded_protocol(table: ConnectionTable, on_accepted: Callable[[], None]) ->
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_head_timer()
-            if self._admitted:
-                table.leave(self.client[0] if self.client else None, self.transport)
+            self._leave()
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
-            if self.transport.get_protocol() is not self or self._answering():  # upgraded, or a request runs
+            if self.transport.get_protocol() is not self:  # a WebSocket now: its protocol has the connection
+                self._cancel_head_timer()
+                self._leave()
+            elif self._answering():
                 self._cancel_head_timer()
             elif self._head_timer is None:  # part of a request head: it has the rest of the timeout
                 self._arm_head_timer()
@@ -153,6 +156,14 @@ def guarded_protocol(table: ConnectionTable, on_accepted: Callable[[], None]) ->
             super().on_response_complete()
             if not self.transport.is_closing():
                 self._arm_head_timer()  # the next request head, or uvicorn's keep-alive timeout, whichever first
+
+        def _host(self) -> str | None:
+            return self.client[0] if self.client else None
+
+        def _leave(self) -> None:
+            if self._admitted:
+                self._admitted = False
+                table.leave(self._host(), self.transport)
 
         def _answering(self) -> bool:
             return self.cycle is not None and not self.cycle.response_complete
