@@ -85,7 +85,8 @@ def test_a_transaction_cut_by_a_lost_connection_is_unavailable_and_the_next_stat
         close_database(db)
 
 
-def test_a_stopped_server_is_unavailable_then_back_by_itself(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["fast", "immediate"])  # a restart, a crash
+def test_a_stopped_server_is_unavailable_then_back_by_itself(tmp_path: Path, mode: str) -> None:
     server = PrivatePostgres()
     server.start()
     try:
@@ -94,7 +95,7 @@ def test_a_stopped_server_is_unavailable_then_back_by_itself(tmp_path: Path) -> 
         watch = DatabaseWatch(db, health, threading.Event())
         try:
             assert queries.list_events() == []
-            server.stop()
+            server.stop(mode)
             with pytest.raises(Unavailable, match="database"):
                 queries.list_events()
             with pytest.raises(pw.OperationalError):  # what the event writer's backlog queues on

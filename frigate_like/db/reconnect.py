@@ -6,7 +6,8 @@ so each thread's connection is checked on its own.
 
 - PostgreSQL (:class:`ReconnectingPostgresqlDatabase`): a statement that fails because the
   connection is gone (the server restarted, ``pg_terminate_backend``, a network cut) drops that
-  thread's connection and, outside a transaction, runs once more on a new one. While the server
+  thread's connection and, outside a transaction, runs once more on a new one (our statements
+  are safe to repeat: inserts by id or upserts, updates and deletes by key). While the server
   stays away, each statement tries one connection (refused at once; ``connect_timeout`` bounds an
   unreachable host) and raises :class:`DatabaseUnavailable`.
 - SQLite (:class:`WatchedSqliteDatabase`): a locked or unreadable file raises
@@ -169,6 +170,14 @@ class WatchedSqliteDatabase(_Watched, pw.SqliteDatabase):
             raise self._unavailable(exc) from exc
         self._succeeded()
         return cursor
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except pw.OperationalError as exc:  # a write transaction's COMMIT waits for the lock too
+            if not _sqlite_outage(exc):
+                raise
+            raise self._unavailable(exc) from exc
 
     def reset_connection(self) -> None:
         """Closes the calling thread's connection (the next statement opens the file again)."""
