@@ -134,6 +134,7 @@ def test_sqlite_locked_the_api_answers_503_with_a_detail_never_500(
         for path_ in ("/api/events", "/api/events/summary"):
             response = client.get(path_)
             assert response.status_code == 503, response.get_data(as_text=True)
+            assert response.headers["Retry-After"] == "5"
             assert "database" in response.get_json()["detail"]
         assert not watch.probe() and not health.is_ok
     finally:
