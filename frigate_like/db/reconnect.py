@@ -36,7 +36,7 @@ CONNECT_TIMEOUT_S = 5  # an unreachable host fails a request after this, instead
 PROBE_INTERVAL_OK = 5.0  # s between probes while the database answers
 PROBE_INTERVAL_DOWN = 0.5  # s between probes while it is away: back within a second of its return
 # SQLite errors that say "not now" rather than "this statement is wrong" (those are OperationalError too)
-SQLITE_OUTAGES = ("locked", "busy", "disk i/o error", "unable to open", "readonly database")
+SQLITE_OUTAGES = ("locked", "busy", "disk i/o error", "disk is full", "unable to open", "readonly database")
 
 
 class DatabaseUnavailable(Unavailable, pw.OperationalError):
