@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,7 @@ def postgres(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         daemon.terminate()
         server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return {"down_s": args.down, "wait_s": args.wait, "package": args.package or str(REPO), "rounds": rounds}
 
 
