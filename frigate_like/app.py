@@ -51,6 +51,7 @@ from frigate_like.config import FrigateConfig
 from frigate_like.config.resources import check_shm
 from frigate_like.db import queries, recordings
 from frigate_like.db.database import open_database
+from frigate_like.db.reconnect import DatabaseWatch
 from frigate_like.detect.process import DetectorHub
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.errors import ConfigError, FrigateLikeError
@@ -141,6 +142,9 @@ class NVR:
 
         self.db = open_database(cfg.database, MIGRATIONS_DIR)
         self._started = True  # from here on, stop() has something to undo
+        # service.health "database": fed by every statement, and by a probe while nothing else asks
+        db_watch = DatabaseWatch(self.db, self.supervisor.health("database"), self._threads_stop)
+        self._spawn_thread("database", db_watch.run)
         children_stop = self.ctx.Event()
         self._updates = self.ctx.Queue(maxsize=UPDATES_PER_CAMERA * (len(cfg.cameras) + GROUP_CAMERA_SLOTS))
         self.hub = DetectorHub(

@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 import pytest
@@ -16,7 +17,9 @@ import pytest
 from frigate_like.cameras.subscribers import RecorderSubscriber, StatsSubscriber
 from frigate_like.db import recordings as rows
 from frigate_like.db.database import close_database
-from frigate_like.record.maintainer import RecordingMaintainer, recording_path
+from frigate_like.db.reconnect import DatabaseUnavailable
+from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer, recording_path
+from frigate_like.record.retention import Retention
 from frigate_like.stats import StatsCollector
 from frigate_like.video.binaries import find_ffmpeg
 from tests.record_support import car_record_cache, decodes_cleanly, fake_run, open_test_db, run_name, streams
@@ -170,3 +173,49 @@ def test_recording_figures_appear_in_api_stats(tmp_path: Path, db: pw.Database) 
     registry_with([StatsSubscriber(collector, PlainRuntimes())], [record_camera("car", 5.0)])
     doc = collector.stats()
     assert doc["car"]["record"]["backlog"] == 0 and "camera_fps" in doc["car"]
+
+
+class _AwayStore:
+    """The real recording rows behind a switch: while ``away``, every call fails as a database outage does."""
+
+    def __init__(self) -> None:
+        self.away = True
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(rows, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.away:
+                raise DatabaseUnavailable("the database is unavailable: connection refused")
+            return real(*args, **kwargs)
+
+        return call
+
+
+def test_a_database_outage_keeps_segments_in_the_cache_quietly_then_they_move(
+    tmp_path: Path, db: pw.Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_run(tmp_path / "cache" / "car" / "record", run_name(T0), T0, [10.0] * 3)
+    store, stop = _AwayStore(), threading.Event()
+    retention = Retention(store, tmp_path / "media" / "recordings", cameras={}, default_retain_days=1,
+                          min_free_mb=0, clock=lambda: T0)  # type: ignore[arg-type]
+    keeper = RecordingMaintainer(tmp_path / "cache", tmp_path / "media" / "recordings", store, stop,
+                                 retention=retention, retention_interval=0.0, clock=lambda: T0 + 60,
+                                 interval=0.05)  # type: ignore[arg-type]
+    keeper.add_camera(RecordCamera("car", 10.0))  # as the registry adds it, while the database is away
+    thread = threading.Thread(target=keeper.run)
+    thread.start()
+    try:
+        stop.wait(0.5)  # several passes and retention rounds against the outage
+        assert len(list((tmp_path / "cache" / "car" / "record").glob("*.mp4"))) == 3
+        store.away = False
+        for _ in range(100):
+            if len(rows.recordings("car")) == 3:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert len(rows.recordings("car")) == 3 and keeper.stats()["car"]["record"]["backlog"] == 0
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert failures == [], [r.getMessage() for r in failures]

@@ -21,6 +21,8 @@ from frigate_like.errors import (
 
 logger = logging.getLogger(__name__)
 
+RETRY_AFTER_S = 5  # what a 503 tells clients: the daemon retries its dependencies about this often
+
 STATUS_OF: list[tuple[type[FrigateLikeError], int]] = [
     (BadRequest, 400),
     (Unauthorized, 401),
@@ -47,6 +49,8 @@ def register_error_handlers(app: Flask) -> None:
                 response = error_response(status, str(exc))
                 if status == 401:
                     response.headers["WWW-Authenticate"] = "Bearer"
+                elif status == 503:  # a dependency (database, camera, detector) is away for now
+                    response.headers["Retry-After"] = str(RETRY_AFTER_S)
                 return response
         logger.error("unhandled domain error: %s", exc)
         return error_response(500, str(exc))

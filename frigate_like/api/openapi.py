@@ -270,7 +270,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         "/api/events": _get(
             "Events, newest first",
-            {"200": _json({"type": "array", "items": _ref("Event")}, "events"), **_errors(400)},
+            {"200": _json({"type": "array", "items": _ref("Event")}, "events"), **_errors(400, 503)},
             _event_filters(),
             "Ended events only, as Frigate 0.8 (Home Assistant computes end_time - start_time);"
             " include_in_progress=1 adds running ones with end_time null.",
@@ -278,7 +278,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         "/api/events/summary": _get(
             "Event counts",
-            {"200": _json({"type": "array", "items": _ref("SummaryRow")}, "grouped counts"), **_errors(400)},
+            {"200": _json({"type": "array", "items": _ref("SummaryRow")}, "grouped counts"), **_errors(400, 503)},
             [
                 _query("has_snapshot", FLAG, "only events with (1) or without (0) a snapshot"),
                 _query("has_clip", FLAG, "only events with (1) or without (0) a clip"),
@@ -288,11 +288,11 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             tag="events",
         ),
         "/api/events/{event_id}": _get(
-            "One event", {"200": _json(_ref("Event"), "the event"), **_errors(404)}, [event_id], tag="events"
+            "One event", {"200": _json(_ref("Event"), "the event"), **_errors(404, 503)}, [event_id], tag="events"
         ),
         "/api/events/{event_id}/thumbnail.jpg": _get(
             "An event's thumbnail",
-            {"200": jpeg, **_errors(400, 404)},
+            {"200": jpeg, **_errors(400, 404, 503)},
             [
                 event_id,
                 _query(
@@ -306,7 +306,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         "/api/events/{event_id}/snapshot.jpg": _get(
             "An event's snapshot",
-            {"200": jpeg, **_errors(400, 404)},
+            {"200": jpeg, **_errors(400, 404, 503)},
             [
                 event_id,
                 _height("the camera's snapshots.height, else full size"),

@@ -2,7 +2,8 @@
 
 Connections are per thread (peewee's default ``thread_safe=True``): the event processor
 writes on its own thread and every HTTP worker thread reads on its own connection. SQLite
-runs in WAL mode so readers never block the writer.
+runs in WAL mode so readers never block the writer. A PostgreSQL connection lost with its
+server is re-made on the thread's next statement (``db/reconnect.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from peewee_migrate import Router
 from playhouse import db_url
 
 from frigate_like.db.models import MODELS
+from frigate_like.db.reconnect import ReconnectingPostgresqlDatabase, WatchedSqliteDatabase
 from frigate_like.errors import ConfigError, FrigateLikeError, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 MIGRATE_TABLE = "migratehistory"  # peewee_migrate's default history table
 KEEP_BACKUPS = 3
 BUSY_TIMEOUT_S = 10.0
+POSTGRES_SCHEMES = ("postgres", "postgresql")  # built here, with reconnect (db/reconnect.py); others by playhouse
 
 SQLITE_PRAGMAS: dict[str, object] = {
     "journal_mode": "wal",  # readers (HTTP threads) never block the writer (event processor)
@@ -167,8 +170,11 @@ def _connect(db_cfg: DatabaseSettings) -> tuple[pw.Database, Path | None]:
             path = Path(parts.path[1:])  # like playhouse.db_url: sqlite:///rel.db, sqlite:////abs.db
             return _sqlite(path), path
         try:
-            db = db_url.connect(db_cfg.url)
-        except (RuntimeError, ValueError) as exc:
+            if parts.scheme in POSTGRES_SCHEMES:
+                db: pw.Database = ReconnectingPostgresqlDatabase(**db_url.parse(db_cfg.url))
+            else:
+                db = db_url.connect(db_cfg.url)
+        except (RuntimeError, ValueError, TypeError) as exc:
             raise ConfigError(f"database.url: cannot use {_describe(db_cfg)}: {exc}") from exc
         return db, None
     return _sqlite(db_cfg.path), db_cfg.path
@@ -176,7 +182,7 @@ def _connect(db_cfg: DatabaseSettings) -> tuple[pw.Database, Path | None]:
 
 def _sqlite(path: Path) -> pw.SqliteDatabase:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S)
+    return WatchedSqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S)
 
 
 def _pending_migrations(db: pw.Database, router: Router) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import peewee as pw
 
+from frigate_like.db import reconnect
 from frigate_like.db.models import Event
 from frigate_like.errors import BadRequest, Conflict
 
@@ -93,15 +94,10 @@ def open_events() -> list[dict[str, Any]]:
 def reset_connection() -> None:
     """Drops the calling thread's connection, so the next query opens a new one.
 
-    After the server went away (PostgreSQL restarted, the connection was killed) the old
-    connection stays broken; peewee reconnects only when it is closed.
+    The database object re-makes a lost PostgreSQL connection by itself (``db/reconnect.py``);
+    the event writer's backlog still calls this after a refused write, to start afresh.
     """
-    db = Event._meta.database
-    try:
-        if not db.is_closed():
-            db.close()
-    except pw.PeeweeException:
-        db._state.reset()  # closing a broken connection may fail: forget it anyway
+    reconnect.reset_connection(Event._meta.database)
 
 
 def end_event(

@@ -9,10 +9,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.errors import Unavailable
+
 logger = logging.getLogger(__name__)
 
 DAY = 86_400.0
 CLEANUP_INTERVAL = 3600.0  # retention is in days: once an hour is plenty
+OUTAGE_RETRY = 60.0  # s before the next try when the database was away
 
 
 class RetentionStore(Protocol):
@@ -62,6 +65,9 @@ class EventCleanup:
             next_run = now + CLEANUP_INTERVAL
             try:
                 self.run_once()
+            except Unavailable as exc:  # the database is away (logged there): not worth an hour's wait
+                next_run = now + OUTAGE_RETRY
+                logger.warning("event retention waits for the database (%s); retrying in a minute", exc)
             except Exception:
                 logger.exception("event retention failed; retrying in an hour")
 

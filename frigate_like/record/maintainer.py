@@ -17,6 +17,7 @@ Retention (``record/retention.py``) runs from the same thread.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.errors import Unavailable
 from frigate_like.record.segments import Segment, SegmentIndex
 from frigate_like.storage import is_disk_full
 
@@ -145,7 +147,11 @@ class RecordingMaintainer:
         It is never removed: a removed camera's last segments (closed as its ffmpeg stops) still move.
         """
         state = self._state(cam)
-        last = self._store.last_recording(cam.name)
+        try:
+            last = self._store.last_recording(cam.name)
+        except Unavailable as exc:  # the database is away: the first gap of this camera is not measured
+            logger.warning("camera %s: where its recordings ended is unknown (%s)", cam.name, exc)
+            last = None
         state.last_end = float(last["end_time"]) if last else None
         with self._lock:
             self._cameras = {**self._cameras, cam.name: state}  # the thread iterates the old map or the new
@@ -158,6 +164,8 @@ class RecordingMaintainer:
             stopping = self._stop.wait(self._interval)
             try:
                 self.run_once()
+            except Unavailable as exc:  # the database is away: segments wait in the cache, retried each pass
+                logger.debug("recording maintenance waits for the database: %s", exc)
             except Exception:
                 logger.exception("recording maintenance failed")
             if stopping:
@@ -167,6 +175,8 @@ class RecordingMaintainer:
                 next_retention = now + self._retention_interval
                 try:
                     self._retention.run()
+                except Unavailable as exc:  # logged once by the database; the next round catches up
+                    logger.debug("recording retention waits for the database: %s", exc)
                 except Exception:
                     logger.exception("recording retention failed")
 
@@ -219,12 +229,15 @@ class RecordingMaintainer:
         target = _free_name(recording_path(self.recordings_dir, camera, segment.start), size)
         try:
             self._store.add_recording(camera, str(target), segment.start, segment.end, size)
+        except Unavailable:
+            return False  # the database is away (logged once there): this segment waits in the cache
         except Exception as exc:
             return self._failed(state, f"cannot record {segment.path} in the database: {exc}")
         try:
             move_file(segment.path, target)
         except OSError as exc:
-            self._store.forget_recording(str(target))
+            with contextlib.suppress(Unavailable):  # a row left behind points at the cache file: moved again
+                self._store.forget_recording(str(target))
             where = f"disk full at {self.recordings_dir}: " if is_disk_full(exc) else ""  # retention frees space
             return self._failed(state, f"{where}cannot move {segment.path} to {target}: {exc}")
         self._note_gap(camera, state, segment)
