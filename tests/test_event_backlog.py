@@ -45,6 +45,12 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def on_this_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes applied on the caller's thread: what the database holds is known when a call returns."""
+    monkeypatch.setattr(backlog_module, "DRAIN_IN_BACKGROUND", False)
+
+
+@pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "frigate.db"
     db = open_database(DbSettings(path), MIGRATIONS_DIR)
@@ -134,6 +140,7 @@ def test_a_locked_sqlite_queues_events_and_they_land_when_it_is_released(
     assert supervisor.stats()["events"]["restarts"] == 0
 
 
+@pytest.mark.usefixtures("on_this_thread")
 def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Path, tmp_path: Path) -> None:
     spill = tmp_path / "spill.jsonl"
     holder = sqlite3.connect(sqlite_db, isolation_level=None)
@@ -144,8 +151,8 @@ def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Pa
         writes.create(event_id, camera="front", label="person", start_time=1_700_000_000.0 + n, has_clip=False)
     writes.update(ids[4], end_time=1_700_000_010.0)
     assert len(writes) == 6
-    assert len(spill.read_text().splitlines()) == 4  # 2 in memory, the rest on disk
-    writes.close()  # still locked at shutdown: the memory part joins the spill file
+    assert len(spill.read_text().splitlines()) == 6  # every write on disk as it came; 2 of them in memory too
+    writes.close(timeout=0)  # still locked at shutdown: the spill file has them all already
     assert len(spill.read_text().splitlines()) == 6
     holder.execute("COMMIT")
     holder.close()
@@ -159,6 +166,7 @@ def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Pa
     assert [row["end_time"] for row in rows if row["id"] == ids[4]] == [1_700_000_010.0]
 
 
+@pytest.mark.usefixtures("on_this_thread")
 def test_postgres_dropping_the_connection_delays_writes_then_they_land(pg_url: str, tmp_path: Path) -> None:
     db = open_database(DbSettings(tmp_path / "unused.db", pg_url), MIGRATIONS_DIR)
     try:
@@ -177,6 +185,7 @@ def test_postgres_dropping_the_connection_delays_writes_then_they_land(pg_url: s
         close_database(db)
 
 
+@pytest.mark.usefixtures("on_this_thread")
 def test_a_write_that_can_never_succeed_is_dropped_not_retried_forever(sqlite_db: Path, tmp_path: Path) -> None:
     writes = WriteBacklog(queries, tmp_path / "spill.jsonl")
     writes.update("no-such-event", colour="red")  # a bug, not a refusal: ValueError
