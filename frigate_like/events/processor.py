@@ -18,6 +18,7 @@ from frigate_like.events.recovery import (
     LiveFiles,
     close_crashed_events,
     media_name,
+    still_open,
     write_atomically,
 )
 from frigate_like.events.snapshot import render_best, thumbnail_b64
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 DB_UPDATE_INTERVAL = 5.0  # seconds between DB updates of a live event (top score, zones)
 CLIP_WAIT_MARGIN = 15.0  # how long past end + post_capture we wait for the segments to close
+RECOVERY_WRITE_WAIT = 5.0  # s the start waits for recovery's writes to land (a refusing DB gets them later)
 
 
 class ClipSource(Protocol):
@@ -256,19 +258,35 @@ class EventProcessor:
             logger.warning("event %s: cannot write its live files: %s", data.id, exc)
 
     def recover(
-        self, open_events: list[dict[str, Any]], recorded: Callable[[str], ClipCutter] | None = None
+        self,
+        open_events: list[dict[str, Any]],
+        recorded: Callable[[str], ClipCutter] | None = None,
+        closed: Callable[[dict[str, Any]], None] | None = None,
     ) -> int:
         """At start: closes the events a crash left open (see events/recovery.py); returns how many.
 
-        ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage."""
-        results = close_crashed_events(
-            open_events, self._live_files, self._clip_sources, self._capture_times, recorded
-        )
+        ``open_events``: the database's open rows. The writes a crash left in the spill file count
+        first (replayed now if the database takes them): an event they end was no crash victim.
+        ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage.
+        ``closed(row)``: told of each event closed, as it is now stored (e.g. to publish its end)."""
+        victims = still_open(open_events, self._writes.pending())
+        self._writes.retry(force=True)  # the spill file's writes land before recovery's own
+        results = close_crashed_events(victims, self._live_files, self._clip_sources, self._capture_times, recorded)
+        rows = {str(row["id"]): row for row in victims}
         for result in results:
             self._writes.update(
                 result.event_id, end_time=result.end_time, has_clip=result.has_clip,
                 has_snapshot=result.has_snapshot, clip_gaps=result.clip_gaps,
             )  # fmt: skip
+        self._writes.wait_drained(RECOVERY_WRITE_WAIT)
+        for result in results:
+            row = {**rows[result.event_id], "end_time": result.end_time, "has_clip": result.has_clip}
+            row["has_snapshot"] = result.has_snapshot
+            if closed is not None:
+                try:
+                    closed(row)
+                except Exception:
+                    logger.exception("event %s: telling of its recovered end failed", result.event_id)
         for path in self._live_files.sweep():
             logger.info("removed %s, left by an earlier run", path.name)
         return len(results)

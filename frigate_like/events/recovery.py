@@ -3,9 +3,11 @@
 While an event is live, the event writer keeps two files beside its clip and snapshot:
 ``<camera>-<id>.live.json`` (rewritten at every DB update: when it was last seen) and
 ``<camera>-<id>.best.jpg`` (the snapshot of its best frame so far). Both go when the event
-ends. At start, an event the database still has open was cut short by a crash: it ends at
-its last update, its clip is cut from the footage that exists, its snapshot is the best-frame
-file, and has_clip/has_snapshot say what is really on disk.
+ends. At start, the event writes a crash left in the spill file are read first (the end of an
+event may be there, not yet in the database); an event still open after them was cut short by
+the crash: it ends at its last update, its clip is cut from the footage that exists (a clip
+already cut is kept), its snapshot is the best-frame file (or the snapshot already written), and
+has_clip/has_snapshot say what is really on disk.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from frigate_like.events.backlog import Write
 from frigate_like.record.clips import ClipCut, ClipWriter, Span
 from frigate_like.record.segments import Segment
 
@@ -72,7 +75,7 @@ class Recovered:
     end_time: float
     has_clip: bool
     has_snapshot: bool
-    clip_gaps: tuple[tuple[float, float], ...] = ()
+    clip_gaps: tuple[tuple[float, float], ...] | None = ()  # None: a clip kept from before the crash
 
 
 def media_name(camera: str, event_id: str, suffix: str) -> str:
@@ -134,6 +137,23 @@ class LiveFiles:
         return removed
 
 
+def still_open(db_open: list[dict[str, Any]], pending: Iterable[Write]) -> list[dict[str, Any]]:
+    """The events a crash left open: those the database has open and those only created in the
+    spill file (``pending``, oldest first), less those the spill file ends; each row with the
+    spill file's changes applied, oldest first."""
+    rows = {str(row["id"]): dict(row) for row in db_open}
+    ended: set[str] = set()
+    for write in pending:
+        if write.op == "create" and write.event_id not in rows:
+            rows[write.event_id] = {"id": write.event_id, "end_time": None, **write.fields}
+        elif write.op == "update" and write.event_id in rows:
+            rows[write.event_id].update({k: v for k, v in write.fields.items() if v is not None})
+        if write.fields.get("end_time") is not None:
+            ended.add(write.event_id)
+    opened = [row for event_id, row in rows.items() if event_id not in ended and "camera" in row]
+    return sorted(opened, key=lambda row: float(row["start_time"]))
+
+
 def close_crashed_events(
     open_events: list[dict[str, Any]],
     live: LiveFiles,
@@ -156,26 +176,29 @@ def close_crashed_events(
             end = best.stat().st_mtime
         end = max(start, end if end is not None else start)
         cut: ClipCut | None = None
+        clip = live.clips_dir / media_name(camera, event_id, ".mp4")
+        kept_clip = clip.is_file() and clip.stat().st_size > 0  # cut before the crash (clips land atomically)
         times = capture_times(camera)
         cutters = [clip_sources.get(camera), recorded(camera) if recorded is not None else None]
         for source in cutters:
-            if source is None or cut is not None or not wants_clip or times is None:
+            if source is None or cut is not None or kept_clip or not wants_clip or times is None:
                 continue
-            clip = live.clips_dir / media_name(camera, event_id, ".mp4")
             try:
                 cut = source.make_clip(start - times.pre_capture, end + times.post_capture, clip, event=(start, end))
             except Exception:
                 logger.exception("event %s: the clip could not be cut from %s", event_id, type(source).__name__)
-        has_snapshot = False
-        if best is not None:
+        snapshot = live.clips_dir / media_name(camera, event_id, ".jpg")
+        has_snapshot = snapshot.is_file() and snapshot.stat().st_size > 0  # written before the crash
+        if best is not None and not has_snapshot:
             try:
-                os.replace(best, live.clips_dir / media_name(camera, event_id, ".jpg"))
+                os.replace(best, snapshot)
                 has_snapshot = True
             except OSError as exc:
                 logger.error("event %s: cannot keep its best frame %s: %s", event_id, best, exc)
         logger.warning(
             "event %s (%s) was left open by a crash: ended at its last update (%.0f s long); clip: %s, snapshot: %s",
-            event_id, camera, end - start, cut is not None, has_snapshot,
+            event_id, camera, end - start, "kept" if kept_clip else cut is not None, has_snapshot,
         )  # fmt: skip
-        results.append(Recovered(event_id, end, cut is not None, has_snapshot, cut.gaps if cut is not None else ()))
+        gaps = cut.gaps if cut is not None else None if kept_clip else ()
+        results.append(Recovered(event_id, end, kept_clip or cut is not None, has_snapshot, gaps))
     return results
