@@ -294,3 +294,34 @@ def test_recovery_keeps_a_clip_and_snapshot_written_before_the_crash(
     assert row is not None and row["has_clip"] and row["has_snapshot"] and row["end_time"] is not None
     assert (clips_dir / f"drive-{event_id}.mp4").read_bytes() == b"a clip cut before the crash"
     assert (clips_dir / f"drive-{event_id}.jpg").read_bytes() == b"its snapshot"
+
+
+def test_an_event_that_ended_before_the_crash_ends_when_it_did_and_is_not_announced_again(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    """Killed while its clip waited for the footage: the next start knows it ended, and when."""
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    t0 = source.segments()[0].start
+    stop = threading.Event()
+    before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop, clock=lambda: t0 + 5)
+    writer = threading.Thread(target=before.run)
+    writer.start()
+    state = _state(t0 + 4, _frame(shared_dir))
+    before.object_started(state)
+    state.end_time = t0 + 30  # past the footage: its clip waits
+    before.object_ended(state)
+    live = clips_dir / f"drive-{state.id}.live.json"
+    deadline = time.monotonic() + 20
+    while not (live.exists() and json.loads(live.read_text()).get("ended")):
+        assert time.monotonic() < deadline, "the end never reached the live file"
+        time.sleep(0.05)
+    stop.set()  # the crash
+    writer.join(10)
+    closed: list[dict[str, object]] = []
+    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    assert after.recover(queries.open_events(), closed=closed.append) == 1
+    assert closed == []  # MQTT heard its end already
+    row = queries.get_event(state.id)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 30) and row["has_clip"]

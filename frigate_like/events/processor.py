@@ -268,7 +268,8 @@ class EventProcessor:
         ``open_events``: the database's open rows. The writes a crash left in the spill file count
         first (replayed now if the database takes them): an event they end was no crash victim.
         ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage.
-        ``closed(row)``: told of each event closed, as it is now stored (e.g. to publish its end)."""
+        ``closed(row)``: told of each event closed whose end was never told (MQTT heard its start
+        only), as it is now stored (e.g. to publish its end)."""
         victims = still_open(open_events, self._writes.pending())
         self._writes.retry(force=True)  # the spill file's writes land before recovery's own
         results = close_crashed_events(victims, self._live_files, self._clip_sources, self._capture_times, recorded)
@@ -282,7 +283,7 @@ class EventProcessor:
         for result in results:
             row = {**rows[result.event_id], "end_time": result.end_time, "has_clip": result.has_clip}
             row["has_snapshot"] = result.has_snapshot
-            if closed is not None:
+            if closed is not None and not result.end_announced:
                 try:
                     closed(row)
                 except Exception:
@@ -316,6 +317,10 @@ class EventProcessor:
             source = self._clip_sources.get(data.camera)
             if source is not None:
                 source.release(data.id)
+        try:  # a crash before _finalise: the next start knows it ended, and when
+            self._live_files.record(data.camera, data.id, end_time, wants_clip, None, ended=True)
+        except Exception as exc:
+            logger.warning("event %s: cannot write its live files: %s", data.id, exc)
 
     def _finish_ready(self, now: float, force: bool) -> int:
         done = 0

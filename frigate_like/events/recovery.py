@@ -1,13 +1,15 @@
 """What a crash leaves of live events, and closing them at the next start.
 
 While an event is live, the event writer keeps two files beside its clip and snapshot:
-``<camera>-<id>.live.json`` (rewritten at every DB update: when it was last seen) and
-``<camera>-<id>.best.jpg`` (the snapshot of its best frame so far). Both go when the event
-ends. At start, the event writes a crash left in the spill file are read first (the end of an
-event may be there, not yet in the database); an event still open after them was cut short by
-the crash: it ends at its last update, its clip is cut from the footage that exists (a clip
-already cut is kept), its snapshot is the best-frame file (or the snapshot already written), and
-has_clip/has_snapshot say what is really on disk.
+``<camera>-<id>.live.json`` (rewritten at every DB update: when it was last seen; at its end:
+when it ended, while its clip waits for the footage) and ``<camera>-<id>.best.jpg`` (the
+snapshot of its best frame so far). Both go once the event is written as ended.
+
+At start, the event writes a crash left in the spill file are read first (the end of an event
+may be there, not yet in the database); an event still open after them was cut short by the
+crash: it ends at its last update (its end, if it had ended), its clip is cut from the footage
+that exists (a clip already cut is kept), its snapshot is the best-frame file (or the snapshot
+already written), and has_clip/has_snapshot say what is really on disk.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class Recovered:
     has_clip: bool
     has_snapshot: bool
     clip_gaps: tuple[tuple[float, float], ...] | None = ()  # None: a clip kept from before the crash
+    end_announced: bool = False  # it had ended (MQTT said so); only its clip and end write were pending
 
 
 def media_name(camera: str, event_id: str, suffix: str) -> str:
@@ -97,11 +100,19 @@ class LiveFiles:
         self.clips_dir = clips_dir
 
     def record(
-        self, camera: str, event_id: str, last_update: float, wants_clip: bool, best_jpg: bytes | None
+        self,
+        camera: str,
+        event_id: str,
+        last_update: float,
+        wants_clip: bool,
+        best_jpg: bytes | None,
+        *,
+        ended: bool = False,
     ) -> None:
+        """``ended``: the event is over (``last_update`` is its end), its clip not yet cut."""
         if best_jpg is not None:
             write_atomically(self.clips_dir / media_name(camera, event_id, BEST_SUFFIX), best_jpg)
-        state = json.dumps({"last_update": last_update, "clip": wants_clip}).encode()
+        state = json.dumps({"last_update": last_update, "clip": wants_clip, "ended": ended}).encode()
         write_atomically(self.clips_dir / media_name(camera, event_id, LIVE_SUFFIX), state)
 
     def remove(self, camera: str, event_id: str) -> None:
@@ -109,14 +120,15 @@ class LiveFiles:
             with contextlib.suppress(OSError):
                 (self.clips_dir / media_name(camera, event_id, suffix)).unlink(missing_ok=True)
 
-    def state(self, camera: str, event_id: str) -> tuple[float | None, bool]:
-        """(last update, whether it wants a clip); (None, True) when there is no readable record."""
+    def state(self, camera: str, event_id: str) -> tuple[float | None, bool, bool]:
+        """(last update, whether it wants a clip, whether it had ended); (None, True, False) when
+        there is no readable record."""
         path = self.clips_dir / media_name(camera, event_id, LIVE_SUFFIX)
         try:
             raw = json.loads(path.read_text())
-            return float(raw["last_update"]), bool(raw.get("clip", True))
+            return float(raw["last_update"]), bool(raw.get("clip", True)), bool(raw.get("ended", False))
         except (OSError, ValueError, KeyError, TypeError):
-            return None, True
+            return None, True, False
 
     def best(self, camera: str, event_id: str) -> Path | None:
         path = self.clips_dir / media_name(camera, event_id, BEST_SUFFIX)
@@ -170,7 +182,7 @@ def close_crashed_events(
     results = []
     for row in open_events:
         camera, event_id, start = str(row["camera"]), str(row["id"]), float(row["start_time"])
-        end, wants_clip = live.state(camera, event_id)
+        end, wants_clip, end_announced = live.state(camera, event_id)
         best = live.best(camera, event_id)
         if end is None and best is not None:
             end = best.stat().st_mtime
@@ -200,5 +212,5 @@ def close_crashed_events(
             event_id, camera, end - start, "kept" if kept_clip else cut is not None, has_snapshot,
         )  # fmt: skip
         gaps = cut.gaps if cut is not None else None if kept_clip else ()
-        results.append(Recovered(event_id, end, kept_clip or cut is not None, has_snapshot, gaps))
+        results.append(Recovered(event_id, end, kept_clip or cut is not None, has_snapshot, gaps, end_announced))
     return results
