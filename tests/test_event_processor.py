@@ -68,6 +68,14 @@ def _frame(shared_dir: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.resize(bgr, (768, 432)), cv2.COLOR_BGR2YUV_I420)
 
 
+def _clips_and_cache(tmp_path: Path, cache_dir: Path, camera: CameraConfig) -> tuple[Path, ClipCache, float]:
+    """An empty clips folder, the camera's clips cache and the time its footage starts."""
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    return clips_dir, source, source.segments()[0].start
+
+
 def _state(start: float, frame: np.ndarray) -> ObjectState:
     box = (300, 200, 420, 300)
     tracked = TrackedObject("evt-1", "car", 0.9, box, 12000, (200, 100, 500, 400), (360, 250), start, True, 0)
@@ -138,10 +146,7 @@ def test_a_clip_across_lost_footage_keeps_the_rest_and_the_event_names_the_gap(
 def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(
     camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
 ) -> None:
-    clips_dir = tmp_path / "clips"
-    clips_dir.mkdir()
-    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
-    t0 = source.segments()[0].start
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     now = [t0 + 4]
     before_crash = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(),
                                   clock=lambda: now[0])  # fmt: skip
@@ -225,10 +230,8 @@ def test_a_crash_while_the_database_refuses_writes_loses_no_event_and_keeps_ende
     monkeypatch.setitem(database.SQLITE_PRAGMAS, "busy_timeout", 200)
     monkeypatch.setattr(backlog_module, "DRAIN_IN_BACKGROUND", False)  # the dying writer has no other thread
     db = open_database(_Sqlite(tmp_path / "frigate.db"), MIGRATIONS_DIR)
-    clips_dir, spill = tmp_path / "clips", tmp_path / "events-backlog.jsonl"
-    clips_dir.mkdir()
-    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
-    t0 = source.segments()[0].start
+    spill = tmp_path / "events-backlog.jsonl"
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     stop = threading.Event()
     before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop,
                             clock=lambda: t0 + 60, spill_path=spill)  # fmt: skip
@@ -281,10 +284,7 @@ def test_recovery_keeps_a_clip_and_snapshot_written_before_the_crash(
     camera: CameraConfig, cache_dir: Path, tmp_path: Path
 ) -> None:
     """Died between cutting the clip and writing the end: the clip and snapshot stay as they are."""
-    clips_dir = tmp_path / "clips"
-    clips_dir.mkdir()
-    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
-    t0 = source.segments()[0].start
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     event_id = queries.create_event("drive", "car", t0 + 4, id=f"{t0 + 4}-cutdone")
     (clips_dir / f"drive-{event_id}.mp4").write_bytes(b"a clip cut before the crash")
     (clips_dir / f"drive-{event_id}.jpg").write_bytes(b"its snapshot")
@@ -300,10 +300,7 @@ def test_an_event_that_ended_before_the_crash_ends_when_it_did_and_is_not_announ
     camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
 ) -> None:
     """Killed while its clip waited for the footage: the next start knows it ended, and when."""
-    clips_dir = tmp_path / "clips"
-    clips_dir.mkdir()
-    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
-    t0 = source.segments()[0].start
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     stop = threading.Event()
     before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop, clock=lambda: t0 + 5)
     writer = threading.Thread(target=before.run)
