@@ -6,6 +6,7 @@ the writer's connection killed by the server.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -192,3 +193,33 @@ def test_a_write_that_can_never_succeed_is_dropped_not_retried_forever(sqlite_db
     assert len(writes) == 0
     with pytest.raises(pw.DoesNotExist):
         queries.Event.get_by_id("no-such-event")
+
+
+def test_each_write_is_on_disk_when_the_call_returns_and_a_line_cut_by_a_crash_is_dropped(
+    sqlite_db: Path, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill.jsonl"
+    holder = sqlite3.connect(sqlite_db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        writes = WriteBacklog(queries, spill)  # its drain thread meets the lock
+        writes.create("1700000000.0-aaaaaa", camera="front", label="person", start_time=1_700_000_000.0)
+        writes.update("1700000000.0-aaaaaa", end_time=1_700_000_004.0)
+        assert [json.loads(line)["op"] for line in spill.read_text().splitlines()] == ["create", "update"]
+        assert [w.op for w in writes.pending()] == ["create", "update"]
+        writes.close(timeout=0)  # nothing of a shutdown is needed: a kill here would leave the same file
+        with spill.open("a") as torn:
+            torn.write('{"op": "create", "id": "1700000009.0-cut')  # the crash cut the last line short
+        after_crash = WriteBacklog(queries, spill)
+        assert len(after_crash) == 2
+        after_crash.create("1700000010.0-bbbbbb", camera="front", label="person", start_time=1_700_000_010.0)
+        assert len(spill.read_text().splitlines()) == 3  # appended on a line of its own
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    assert after_crash.wait_drained(10)
+    assert not spill.exists()
+    rows = {row["id"]: row for row in queries.list_events(limit=None)}
+    assert set(rows) == {"1700000000.0-aaaaaa", "1700000010.0-bbbbbb"}
+    assert rows["1700000000.0-aaaaaa"]["end_time"] == 1_700_000_004.0
+    after_crash.close()

@@ -231,16 +231,18 @@ class WriteBacklog:
         return True
 
     def _load(self, limit: int | None) -> None:
-        """Moves the oldest writes only on disk to memory; first compacts the spill file to them."""
+        """Moves the oldest writes only on disk to memory; with none left in memory, the spill file
+        is first compacted to the writes not yet applied."""
         assert self._spill_path is not None
         try:
-            if self._read_pos:
+            if not self._memory and self._read_pos:  # every write before _read_pos is in the database
                 with self._spill_path.open("rb") as spill:
                     spill.seek(self._read_pos)
                     rest = spill.read()
                 _write_durably(self._spill_path, rest)
                 self._read_pos = 0
             with self._spill_path.open("rb") as spill:
+                spill.seek(self._read_pos)
                 lines = spill.read().splitlines(keepends=True)
         except OSError as exc:
             logger.error("%d event write(s) lost: cannot read %s: %s", self._unloaded, self._spill_path, exc)
@@ -248,7 +250,7 @@ class WriteBacklog:
             return
         head = lines if limit is None else lines[:limit]
         self._memory.extend(w for w in (_parse(line.decode(errors="replace")) for line in head) if w is not None)
-        self._read_pos = sum(len(line) for line in head)
+        self._read_pos += sum(len(line) for line in head)
         self._unloaded = len(lines) - len(head)
 
     def _forget_spill(self) -> None:

@@ -101,7 +101,8 @@ class _LiveEvent:
 
 
 class EventProcessor:
-    """Single writer of events: every DB write and clip cut happens on its thread."""
+    """Single writer of events: clips are cut on its thread; every DB write goes through its backlog
+    (durable when queued, applied in order by the backlog's own thread)."""
 
     def __init__(
         self,
@@ -138,7 +139,13 @@ class EventProcessor:
 
     # -- LifecycleListener (called on the tracking thread: only enqueue) ------------------------
     def object_started(self, obj: ObjectState) -> None:
-        self._inbox.put(("start", EventData.of(obj)))
+        """Its row is queued here, durably (the spill file), before the listeners after this one
+        (MQTT) announce the event: a crash from then on cannot lose it."""
+        data = EventData.of(obj)
+        try:
+            self._create(data)
+        finally:
+            self._inbox.put(("start", data))
 
     def object_updated(self, obj: ObjectState, reason: str) -> None:
         self._inbox.put(("update", EventData.of(obj)))
@@ -221,6 +228,15 @@ class EventProcessor:
         source = self._clip_sources.get(data.camera)
         if live.wants_clip and source is not None:
             source.hold(data.id, data.start_time - cam.clips.pre_capture)
+        self._record_live(data, live, data.start_time)
+        logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
+
+    def _create(self, data: EventData) -> None:
+        try:
+            thumbnail = self._thumbnail(data)
+        except Exception:  # a bad frame must not keep the event out of the database
+            logger.exception("event %s: no thumbnail", data.id)
+            thumbnail = None
         self._writes.create(
             data.id,
             camera=data.camera,
@@ -229,12 +245,10 @@ class EventProcessor:
             top_score=data.top_score,
             false_positive=data.false_positive,
             zones=list(data.zones),
-            thumbnail=self._thumbnail(data),
+            thumbnail=thumbnail,
             has_clip=False,  # true once the file exists
             has_snapshot=False,
         )
-        self._record_live(data, live, data.start_time)
-        logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
 
     def _flush_live(self, now: float, force: bool = False) -> None:
         for event_id, live in self._live.items():
