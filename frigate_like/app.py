@@ -112,6 +112,7 @@ class NVR:
         self.switches: Switches | None = None
         self.tracked: TrackedObjectProcessor | None = None
         self.events: EventProcessor | None = None
+        self.event_publisher: EventPublisher | None = None  # MQTT events (when enabled)
         self.stats: StatsCollector | None = None
         self.live: LiveView | None = None  # latest frames and shared MJPEG encoders for the API
         self.media: EventMedia | None = None  # event pictures and clip files for the API
@@ -165,7 +166,11 @@ class NVR:
         assert self.tracked is not None and self.events is not None
         # Events a crash left open, closed from what is on disk: the YAML cameras' clip caches exist by
         # now and their processes do not run yet (group cameras' events are cut from their recordings).
-        self.events.recover(queries.open_events(), lambda camera: RecordedClips(camera, recordings, ffmpeg_bin))
+        # Their "end" is queued on MQTT before it connects: ahead of any event of this run.
+        published = self.event_publisher.event_recovered if self.event_publisher is not None else None
+        self.events.recover(
+            queries.open_events(), lambda camera: RecordedClips(camera, recordings, ffmpeg_bin), published
+        )
         if mqtt is not None:
             self._start_mqtt(mqtt)
         # The last subscriber: it starts the processes of the cameras above, then of every camera added.
@@ -223,6 +228,7 @@ class NVR:
         listeners: list[LifecycleListener] = [self.events]
         if mqtt is not None:
             publisher = EventPublisher(self.comms, self.switches, self.tracked.live_objects)
+            self.event_publisher = publisher
             registry.subscribe(MqttEventsSubscriber(publisher))
             listeners.append(publisher)
 

@@ -6,6 +6,7 @@ the writer's connection killed by the server.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -44,6 +45,12 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
     monkeypatch.setitem(database.SQLITE_PRAGMAS, "busy_timeout", 200)
     monkeypatch.setattr(backlog_module, "RETRY_INTERVAL", 0.2)
+
+
+@pytest.fixture
+def on_this_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes applied on the caller's thread: what the database holds is known when a call returns."""
+    monkeypatch.setattr(backlog_module, "DRAIN_IN_BACKGROUND", False)
 
 
 @pytest.fixture
@@ -137,6 +144,7 @@ def test_a_locked_sqlite_queues_events_and_they_land_when_it_is_released(
     assert supervisor.stats()["events"]["restarts"] == 0
 
 
+@pytest.mark.usefixtures("on_this_thread")
 def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Path, tmp_path: Path) -> None:
     spill = tmp_path / "spill.jsonl"
     holder = sqlite3.connect(sqlite_db, isolation_level=None)
@@ -147,8 +155,8 @@ def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Pa
         writes.create(event_id, camera="front", label="person", start_time=1_700_000_000.0 + n, has_clip=False)
     writes.update(ids[4], end_time=1_700_000_010.0)
     assert len(writes) == 6
-    assert len(spill.read_text().splitlines()) == 4  # 2 in memory, the rest on disk
-    writes.close()  # still locked at shutdown: the memory part joins the spill file
+    assert len(spill.read_text().splitlines()) == 6  # every write on disk as it came; 2 of them in memory too
+    writes.close(timeout=0)  # still locked at shutdown: the spill file has them all already
     assert len(spill.read_text().splitlines()) == 6
     holder.execute("COMMIT")
     holder.close()
@@ -162,6 +170,7 @@ def test_writes_past_the_bound_spill_to_disk_and_survive_a_restart(sqlite_db: Pa
     assert [row["end_time"] for row in rows if row["id"] == ids[4]] == [1_700_000_010.0]
 
 
+@pytest.mark.usefixtures("on_this_thread")
 def test_postgres_dropping_the_connection_does_not_lose_or_delay_writes(pg_url: str, tmp_path: Path) -> None:
     db = open_database(DbSettings(tmp_path / "unused.db", pg_url), MIGRATIONS_DIR)
     try:
@@ -179,9 +188,40 @@ def test_postgres_dropping_the_connection_does_not_lose_or_delay_writes(pg_url: 
         close_database(db)
 
 
+@pytest.mark.usefixtures("on_this_thread")
 def test_a_write_that_can_never_succeed_is_dropped_not_retried_forever(sqlite_db: Path, tmp_path: Path) -> None:
     writes = WriteBacklog(queries, tmp_path / "spill.jsonl")
     writes.update("no-such-event", colour="red")  # a bug, not a refusal: ValueError
     assert len(writes) == 0
     with pytest.raises(pw.DoesNotExist):
         queries.Event.get_by_id("no-such-event")
+
+
+def test_each_write_is_on_disk_when_the_call_returns_and_a_line_cut_by_a_crash_is_dropped(
+    sqlite_db: Path, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill.jsonl"
+    holder = sqlite3.connect(sqlite_db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        writes = WriteBacklog(queries, spill)  # its drain thread meets the lock
+        writes.create("1700000000.0-aaaaaa", camera="front", label="person", start_time=1_700_000_000.0)
+        writes.update("1700000000.0-aaaaaa", end_time=1_700_000_004.0)
+        assert [json.loads(line)["op"] for line in spill.read_text().splitlines()] == ["create", "update"]
+        assert [w.op for w in writes.pending()] == ["create", "update"]
+        writes.close(timeout=0)  # nothing of a shutdown is needed: a kill here would leave the same file
+        with spill.open("a") as torn:
+            torn.write('{"op": "create", "id": "1700000009.0-cut')  # the crash cut the last line short
+        after_crash = WriteBacklog(queries, spill)
+        assert len(after_crash) == 2
+        after_crash.create("1700000010.0-bbbbbb", camera="front", label="person", start_time=1_700_000_010.0)
+        assert len(spill.read_text().splitlines()) == 3  # appended on a line of its own
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    assert after_crash.wait_drained(10)
+    assert not spill.exists()
+    rows = {row["id"]: row for row in queries.list_events(limit=None)}
+    assert set(rows) == {"1700000000.0-aaaaaa", "1700000010.0-bbbbbb"}
+    assert rows["1700000000.0-aaaaaa"]["end_time"] == 1_700_000_004.0
+    after_crash.close()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +17,9 @@ import pytest
 
 from frigate_like.cameras.subscribers import EventsSubscriber
 from frigate_like.config import CameraConfig, config_from_dict
-from frigate_like.db import queries
+from frigate_like.db import database, queries
 from frigate_like.db.database import close_database, open_database
+from frigate_like.events import backlog as backlog_module
 from frigate_like.events.processor import EventProcessor
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import TrackedObject
@@ -71,6 +76,14 @@ def _frame(shared_dir: Path) -> np.ndarray:
     capture.release()
     assert ok
     return cv2.cvtColor(cv2.resize(bgr, (768, 432)), cv2.COLOR_BGR2YUV_I420)
+
+
+def _clips_and_cache(tmp_path: Path, cache_dir: Path, camera: CameraConfig) -> tuple[Path, ClipCache, float]:
+    """An empty clips folder, the camera's clips cache and the time its footage starts."""
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    return clips_dir, source, source.segments()[0].start
 
 
 def _state(start: float, frame: np.ndarray) -> ObjectState:
@@ -139,10 +152,7 @@ def test_a_clip_across_lost_footage_keeps_the_rest_and_the_event_names_the_gap(
 def test_events_left_open_by_a_crash_are_closed_from_what_is_on_disk(
     camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
 ) -> None:
-    clips_dir = tmp_path / "clips"
-    clips_dir.mkdir()
-    source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
-    t0 = source.segments()[0].start
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     now = [t0 + 4]
     before_crash = processor_for(camera, source, clips_dir, clock=lambda: now[0])
     state = _state(t0 + 4, _frame(shared_dir))
@@ -205,3 +215,113 @@ def test_an_event_left_open_is_cut_from_the_24_7_recordings_when_the_clips_cache
     row = queries.get_event(event_id)
     assert row is not None and row["has_clip"] and row["end_time"] == pytest.approx(t0 + 6)
     assert clip_duration(clips_dir / f"drive-{event_id}.mp4") >= 1.5  # pre + post capture of 1 s each
+
+
+@dataclass(frozen=True)
+class _Sqlite:
+    path: Path
+    url: str | None = None
+
+
+def test_a_crash_while_the_database_refuses_writes_loses_no_event_and_keeps_ended_ones_whole(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Event A ends and B starts while SQLite is held under BEGIN EXCLUSIVE; then the writer "dies"
+    (its thread stops, nothing of a shutdown runs). The next start replays the spill file first:
+    A keeps the clip and snapshot it had, B is created, then closed as the crash victim it is."""
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)  # "database is locked" after 0.2 s, not 10 s
+    monkeypatch.setitem(database.SQLITE_PRAGMAS, "busy_timeout", 200)
+    monkeypatch.setattr(backlog_module, "DRAIN_IN_BACKGROUND", False)  # the dying writer has no other thread
+    db = open_database(_Sqlite(tmp_path / "frigate.db"), MIGRATIONS_DIR)
+    spill = tmp_path / "events-backlog.jsonl"
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
+    stop = threading.Event()
+    before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop,
+                            clock=lambda: t0 + 60, spill_path=spill)  # fmt: skip
+    writer = threading.Thread(target=before.run)
+    writer.start()
+    ended, left_open = _state(t0 + 4, _frame(shared_dir)), _state(t0 + 12, _frame(shared_dir))
+    left_open.id = f"{t0 + 12}-crashd"
+    before.object_started(ended)
+    deadline = time.monotonic() + 20
+    while queries.get_event(ended.id) is None:
+        assert time.monotonic() < deadline, "event A never reached the database"
+        time.sleep(0.05)
+    holder = sqlite3.connect(tmp_path / "frigate.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        ended.end_time = t0 + 9
+        before.object_ended(ended)
+        before.object_started(left_open)
+        clip, snapshot = clips_dir / f"drive-{ended.id}.mp4", clips_dir / f"drive-{ended.id}.jpg"
+        while not (clip.exists() and snapshot.exists() and spill.exists() and len(spill.read_text().splitlines()) == 2):
+            assert time.monotonic() < deadline + 20, "A's clip and snapshot, B's start: never there"
+            time.sleep(0.05)
+        stop.set()  # the crash
+        writer.join(10)
+        assert sorted(json.loads(line)["op"] for line in spill.read_text().splitlines()) == ["create", "update"]
+        assert holder.execute("SELECT COUNT(*) FROM event").fetchone()[0] == 1
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    clip_before, snapshot_before = clip.read_bytes(), snapshot.read_bytes()
+    duration = clip_duration(clip)
+
+    closed: list[dict[str, object]] = []
+    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(),
+                           spill_path=spill)  # fmt: skip
+    assert after.recover(queries.open_events(), closed=closed.append) == 1
+    assert [row["id"] for row in closed] == [left_open.id] and closed[0]["end_time"] is not None
+    assert not spill.exists()  # drained: compacted to nothing
+    row = queries.get_event(ended.id)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 9) and row["has_clip"] and row["has_snapshot"]
+    assert clip.read_bytes() == clip_before and clip_duration(clip) == duration
+    assert snapshot.read_bytes() == snapshot_before
+    row = queries.get_event(left_open.id)
+    assert row is not None and row["end_time"] is not None and queries.open_events() == []
+    assert closed[0]["has_clip"] == row["has_clip"] and closed[0]["has_snapshot"] == row["has_snapshot"]
+    close_database(db)
+
+
+def test_recovery_keeps_a_clip_and_snapshot_written_before_the_crash(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path
+) -> None:
+    """Died between cutting the clip and writing the end: the clip and snapshot stay as they are."""
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
+    event_id = queries.create_event("drive", "car", t0 + 4, id=f"{t0 + 4}-cutdone")
+    (clips_dir / f"drive-{event_id}.mp4").write_bytes(b"a clip cut before the crash")
+    (clips_dir / f"drive-{event_id}.jpg").write_bytes(b"its snapshot")
+    processor = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    assert processor.recover(queries.open_events()) == 1
+    row = queries.get_event(event_id)
+    assert row is not None and row["has_clip"] and row["has_snapshot"] and row["end_time"] is not None
+    assert (clips_dir / f"drive-{event_id}.mp4").read_bytes() == b"a clip cut before the crash"
+    assert (clips_dir / f"drive-{event_id}.jpg").read_bytes() == b"its snapshot"
+
+
+def test_an_event_that_ended_before_the_crash_ends_when_it_did_and_is_not_announced_again(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    """Killed while its clip waited for the footage: the next start knows it ended, and when."""
+    clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
+    stop = threading.Event()
+    before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop, clock=lambda: t0 + 5)
+    writer = threading.Thread(target=before.run)
+    writer.start()
+    state = _state(t0 + 4, _frame(shared_dir))
+    before.object_started(state)
+    state.end_time = t0 + 30  # past the footage: its clip waits
+    before.object_ended(state)
+    live = clips_dir / f"drive-{state.id}.live.json"
+    deadline = time.monotonic() + 20
+    while not (live.exists() and json.loads(live.read_text()).get("ended")):
+        assert time.monotonic() < deadline, "the end never reached the live file"
+        time.sleep(0.05)
+    stop.set()  # the crash
+    writer.join(10)
+    closed: list[dict[str, object]] = []
+    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    assert after.recover(queries.open_events(), closed=closed.append) == 1
+    assert closed == []  # MQTT heard its end already
+    row = queries.get_event(state.id)
+    assert row is not None and row["end_time"] == pytest.approx(t0 + 30) and row["has_clip"]

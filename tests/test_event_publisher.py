@@ -169,3 +169,25 @@ def test_the_schema_check_finds_mistakes() -> None:
     assert schema_errors(good, EVENT_SCHEMA)  # the sides lack every field
     assert schema_errors({"type": "begin", "before": {}, "after": {}}, EVENT_SCHEMA)[0].startswith("$.type")
     assert schema_errors(True, {"type": "number"}) and not schema_errors(None, {"type": ["number", "null"]})
+
+
+def test_an_event_closed_after_a_crash_ends_on_mqtt_like_any_other(tmp_path: Path, shared_dir: Path) -> None:
+    scene = Scene(_camera(tmp_path, shared_dir))
+    for _ in range(8):
+        scene.frame(("a", 0.9, OUTSIDE))
+    scene.frame()
+    normal_end = scene.events()[-1]
+    row = {  # as recovery stored it (db/queries.py row)
+        "id": "1000.5-crashd", "camera": "cam", "label": "person", "start_time": 1000.5, "end_time": 1009.0,
+        "top_score": 0.91, "false_positive": False, "zones": ["door"], "thumbnail": "abc", "has_clip": True,
+        "has_snapshot": False, "clip_gaps": [],
+    }  # fmt: skip
+    scene.publisher.event_recovered(row)
+    end = scene.events()[-1]
+    assert schema_errors(end, EVENT_SCHEMA) == []
+    assert end["type"] == "end" and set(end["after"]) == set(normal_end["after"])
+    assert set(end["before"]) == set(normal_end["before"]) and end["before"]["end_time"] is None
+    after = end["after"]
+    assert (after["id"], after["end_time"], after["start_time"]) == ("1000.5-crashd", 1009.0, 1000.5)
+    assert (after["has_clip"], after["has_snapshot"], after["false_positive"]) == (True, False, False)
+    assert after["entered_zones"] == ["door"] and after["top_score"] == 0.91

@@ -8,7 +8,8 @@ The payloads are Frigate 0.8's:
   when an object stops being a false positive, ``update`` on a better snapshot or a zone
   change and otherwise at most every ``UPDATE_INTERVAL`` s while something changed, ``end``
   with ``end_time`` when it is gone. An object that became a true positive stays one
-  (``events.tracked``), so an event never turns back into a false positive.
+  (``events.tracked``), so an event never turns back into a false positive. An event a crash
+  left open gets its ``end`` at the next start, from its stored row (``event_recovered``).
 - ``<camera>/<label>`` and ``<zone>/<label>``: the count of true positives, on change (a zone
   name shared by cameras counts them all).
 - ``<camera>/<label>/snapshot``: the best jpeg of that label (camera ``mqtt`` settings), retained.
@@ -128,6 +129,12 @@ class EventPublisher:
         self._send("end", announced.after if announced is not None else after, after)
         self._publish_counts(obj.camera)
 
+    def event_recovered(self, row: dict[str, Any]) -> None:
+        """An event a crash left open, closed at start (``EventProcessor.recover``): its ``end``,
+        with what is stored of it (``before``: the same, still in progress)."""
+        after = recovered_description(row)
+        self._send("end", {**after, "end_time": None}, after)
+
     # -- payloads -------------------------------------------------------------------------------
     def describe(self, obj: ObjectState) -> dict[str, Any]:
         """``ObjectState.to_dict()`` plus whether the event will have a clip and a snapshot."""
@@ -195,6 +202,32 @@ class EventPublisher:
                 total = sum(per_camera.values())
                 if total != total_before:
                     self._publisher.publish(topics.count(zone, label), str(total))
+
+
+def recovered_description(row: dict[str, Any]) -> dict[str, Any]:
+    """An event row (db/queries.py) in the shape of ``EventPublisher.describe``; where it was in
+    the frame is not stored: its box and region are empty."""
+    zones = [str(zone) for zone in row.get("zones") or ()]
+    top_score = float(row.get("top_score") or 0.0)
+    return {
+        "id": str(row["id"]),
+        "camera": str(row["camera"]),
+        "frame_time": row["end_time"],
+        "label": str(row.get("label") or ""),
+        "top_score": top_score,
+        "false_positive": bool(row.get("false_positive")),
+        "start_time": float(row["start_time"]),
+        "end_time": row["end_time"],
+        "score": top_score,
+        "box": [0, 0, 0, 0],
+        "area": 0,
+        "region": [0, 0, 0, 0],
+        "current_zones": [],
+        "entered_zones": zones,
+        "thumbnail": None,
+        "has_clip": bool(row.get("has_clip")),
+        "has_snapshot": bool(row.get("has_snapshot")),
+    }
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:

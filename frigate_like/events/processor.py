@@ -18,6 +18,7 @@ from frigate_like.events.recovery import (
     LiveFiles,
     close_crashed_events,
     media_name,
+    still_open,
     write_atomically,
 )
 from frigate_like.events.retries import MediaRetries
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 DB_UPDATE_INTERVAL = 5.0  # seconds between DB updates of a live event (top score, zones)
 CLIP_WAIT_MARGIN = 15.0  # how long past end + post_capture we wait for the segments to close
+RECOVERY_WRITE_WAIT = 5.0  # s the start waits for recovery's writes to land (a refusing DB gets them later)
 
 
 class ClipSource(Protocol):
@@ -101,7 +103,8 @@ class _LiveEvent:
 
 
 class EventProcessor:
-    """Single writer of events: every DB write and clip cut happens on its thread."""
+    """Single writer of events: clips are cut on its thread; every DB write goes through its backlog
+    (durable when queued, applied in order by the backlog's own thread)."""
 
     def __init__(
         self,
@@ -138,7 +141,13 @@ class EventProcessor:
 
     # -- LifecycleListener (called on the tracking thread: only enqueue) ------------------------
     def object_started(self, obj: ObjectState) -> None:
-        self._inbox.put(("start", EventData.of(obj)))
+        """Its row is queued here, durably (the spill file), before the listeners after this one
+        (MQTT) announce the event: a crash from then on cannot lose it."""
+        data = EventData.of(obj)
+        try:
+            self._create(data)
+        finally:
+            self._inbox.put(("start", data))
 
     def object_updated(self, obj: ObjectState, reason: str) -> None:
         self._inbox.put(("update", EventData.of(obj)))
@@ -224,6 +233,15 @@ class EventProcessor:
         source = self._clip_sources.get(data.camera)
         if live.wants_clip and source is not None:
             source.hold(data.id, data.start_time - cam.clips.pre_capture)
+        self._record_live(data, live, data.start_time)
+        logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
+
+    def _create(self, data: EventData) -> None:
+        try:
+            thumbnail = self._thumbnail(data)
+        except Exception:  # a bad frame must not keep the event out of the database
+            logger.exception("event %s: no thumbnail", data.id)
+            thumbnail = None
         self._writes.create(
             data.id,
             camera=data.camera,
@@ -232,12 +250,10 @@ class EventProcessor:
             top_score=data.top_score,
             false_positive=data.false_positive,
             zones=list(data.zones),
-            thumbnail=self._thumbnail(data),
+            thumbnail=thumbnail,
             has_clip=False,  # true once the file exists
             has_snapshot=False,
         )
-        self._record_live(data, live, data.start_time)
-        logger.info("event %s started: %s on %s", data.id, data.label, data.camera)
 
     def _flush_live(self, now: float, force: bool = False) -> None:
         for event_id, live in self._live.items():
@@ -261,19 +277,36 @@ class EventProcessor:
             logger.warning("event %s: cannot write its live files: %s", data.id, exc)
 
     def recover(
-        self, open_events: list[dict[str, Any]], recorded: Callable[[str], ClipCutter] | None = None
+        self,
+        open_events: list[dict[str, Any]],
+        recorded: Callable[[str], ClipCutter] | None = None,
+        closed: Callable[[dict[str, Any]], None] | None = None,
     ) -> int:
         """At start: closes the events a crash left open (see events/recovery.py); returns how many.
 
-        ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage."""
-        results = close_crashed_events(
-            open_events, self._live_files, self._clip_sources, self._capture_times, recorded
-        )
+        ``open_events``: the database's open rows. The writes a crash left in the spill file count
+        first (replayed now if the database takes them): an event they end was no crash victim.
+        ``recorded(camera)``: cuts from the 24/7 recordings where the clips cache lacks the footage.
+        ``closed(row)``: told of each event closed whose end was never told (MQTT heard its start
+        only), as it is now stored (e.g. to publish its end)."""
+        victims = still_open(open_events, self._writes.pending())
+        self._writes.retry(force=True)  # the spill file's writes land before recovery's own
+        results = close_crashed_events(victims, self._live_files, self._clip_sources, self._capture_times, recorded)
+        rows = {str(row["id"]): row for row in victims}
         for result in results:
             self._writes.update(
                 result.event_id, end_time=result.end_time, has_clip=result.has_clip,
                 has_snapshot=result.has_snapshot, clip_gaps=result.clip_gaps,
             )  # fmt: skip
+        self._writes.wait_drained(RECOVERY_WRITE_WAIT)
+        for result in results:
+            row = {**rows[result.event_id], "end_time": result.end_time, "has_clip": result.has_clip}
+            row["has_snapshot"] = result.has_snapshot
+            if closed is not None and not result.end_announced:
+                try:
+                    closed(row)
+                except Exception:
+                    logger.exception("event %s: telling of its recovered end failed", result.event_id)
         for path in self._live_files.sweep():
             logger.info("removed %s, left by an earlier run", path.name)
         return len(results)
@@ -303,6 +336,10 @@ class EventProcessor:
             source = self._clip_sources.get(data.camera)
             if source is not None:
                 source.release(data.id)
+        try:  # a crash before _finalise: the next start knows it ended, and when
+            self._live_files.record(data.camera, data.id, end_time, wants_clip, None, ended=True)
+        except Exception as exc:
+            logger.warning("event %s: cannot write its live files: %s", data.id, exc)
 
     def _finish_ready(self, now: float, force: bool) -> int:
         done = 0

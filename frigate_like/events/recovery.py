@@ -1,11 +1,15 @@
 """What a crash leaves of live events, and closing them at the next start.
 
 While an event is live, the event writer keeps two files beside its clip and snapshot:
-``<camera>-<id>.live.json`` (rewritten at every DB update: when it was last seen) and
-``<camera>-<id>.best.jpg`` (the snapshot of its best frame so far). Both go when the event
-ends. At start, an event the database still has open was cut short by a crash: it ends at
-its last update, its clip is cut from the footage that exists, its snapshot is the best-frame
-file, and has_clip/has_snapshot say what is really on disk.
+``<camera>-<id>.live.json`` (rewritten at every DB update: when it was last seen; at its end:
+when it ended, while its clip waits for the footage) and ``<camera>-<id>.best.jpg`` (the
+snapshot of its best frame so far). Both go once the event is written as ended.
+
+At start, the event writes a crash left in the spill file are read first (the end of an event
+may be there, not yet in the database); an event still open after them was cut short by the
+crash: it ends at its last update (its end, if it had ended), its clip is cut from the footage
+that exists (a clip already cut is kept), its snapshot is the best-frame file (or the snapshot
+already written), and has_clip/has_snapshot say what is really on disk.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from frigate_like import files
+from frigate_like.events.backlog import Write
 from frigate_like.record.clips import ClipCut, ClipWriter, Span
 from frigate_like.record.segments import Segment
 
@@ -73,7 +78,8 @@ class Recovered:
     end_time: float
     has_clip: bool
     has_snapshot: bool
-    clip_gaps: tuple[tuple[float, float], ...] = ()
+    clip_gaps: tuple[tuple[float, float], ...] | None = ()  # None: a clip kept from before the crash
+    end_announced: bool = False  # it had ended (MQTT said so); only its clip and end write were pending
 
 
 def media_name(camera: str, event_id: str, suffix: str) -> str:
@@ -94,11 +100,19 @@ class LiveFiles:
         self.clips_dir = clips_dir
 
     def record(
-        self, camera: str, event_id: str, last_update: float, wants_clip: bool, best_jpg: bytes | None
+        self,
+        camera: str,
+        event_id: str,
+        last_update: float,
+        wants_clip: bool,
+        best_jpg: bytes | None,
+        *,
+        ended: bool = False,
     ) -> None:
+        """``ended``: the event is over (``last_update`` is its end), its clip not yet cut."""
         if best_jpg is not None:
             write_atomically(self.clips_dir / media_name(camera, event_id, BEST_SUFFIX), best_jpg)
-        state = json.dumps({"last_update": last_update, "clip": wants_clip}).encode()
+        state = json.dumps({"last_update": last_update, "clip": wants_clip, "ended": ended}).encode()
         write_atomically(self.clips_dir / media_name(camera, event_id, LIVE_SUFFIX), state)
 
     def remove(self, camera: str, event_id: str) -> None:
@@ -106,14 +120,15 @@ class LiveFiles:
             with contextlib.suppress(OSError):
                 (self.clips_dir / media_name(camera, event_id, suffix)).unlink(missing_ok=True)
 
-    def state(self, camera: str, event_id: str) -> tuple[float | None, bool]:
-        """(last update, whether it wants a clip); (None, True) when there is no readable record."""
+    def state(self, camera: str, event_id: str) -> tuple[float | None, bool, bool]:
+        """(last update, whether it wants a clip, whether it had ended); (None, True, False) when
+        there is no readable record."""
         path = self.clips_dir / media_name(camera, event_id, LIVE_SUFFIX)
         try:
             raw = json.loads(path.read_text())
-            return float(raw["last_update"]), bool(raw.get("clip", True))
+            return float(raw["last_update"]), bool(raw.get("clip", True)), bool(raw.get("ended", False))
         except (OSError, ValueError, KeyError, TypeError):
-            return None, True
+            return None, True, False
 
     def best(self, camera: str, event_id: str) -> Path | None:
         path = self.clips_dir / media_name(camera, event_id, BEST_SUFFIX)
@@ -134,6 +149,23 @@ class LiveFiles:
         return removed
 
 
+def still_open(db_open: list[dict[str, Any]], pending: Iterable[Write]) -> list[dict[str, Any]]:
+    """The events a crash left open: those the database has open and those only created in the
+    spill file (``pending``, oldest first), less those the spill file ends; each row with the
+    spill file's changes applied, oldest first."""
+    rows = {str(row["id"]): dict(row) for row in db_open}
+    ended: set[str] = set()
+    for write in pending:
+        if write.op == "create" and write.event_id not in rows:
+            rows[write.event_id] = {"id": write.event_id, "end_time": None, **write.fields}
+        elif write.op == "update" and write.event_id in rows:
+            rows[write.event_id].update({k: v for k, v in write.fields.items() if v is not None})
+        if write.fields.get("end_time") is not None:
+            ended.add(write.event_id)
+    opened = [row for event_id, row in rows.items() if event_id not in ended and "camera" in row]
+    return sorted(opened, key=lambda row: float(row["start_time"]))
+
+
 def close_crashed_events(
     open_events: list[dict[str, Any]],
     live: LiveFiles,
@@ -150,32 +182,35 @@ def close_crashed_events(
     results = []
     for row in open_events:
         camera, event_id, start = str(row["camera"]), str(row["id"]), float(row["start_time"])
-        end, wants_clip = live.state(camera, event_id)
+        end, wants_clip, end_announced = live.state(camera, event_id)
         best = live.best(camera, event_id)
         if end is None and best is not None:
             end = best.stat().st_mtime
         end = max(start, end if end is not None else start)
         cut: ClipCut | None = None
+        clip = live.clips_dir / media_name(camera, event_id, ".mp4")
+        kept_clip = clip.is_file() and clip.stat().st_size > 0  # cut before the crash (clips land atomically)
         times = capture_times(camera)
         cutters = [clip_sources.get(camera), recorded(camera) if recorded is not None else None]
         for source in cutters:
-            if source is None or cut is not None or not wants_clip or times is None:
+            if source is None or cut is not None or kept_clip or not wants_clip or times is None:
                 continue
-            clip = live.clips_dir / media_name(camera, event_id, ".mp4")
             try:
                 cut = source.make_clip(start - times.pre_capture, end + times.post_capture, clip, event=(start, end))
             except Exception:
                 logger.exception("event %s: the clip could not be cut from %s", event_id, type(source).__name__)
-        has_snapshot = False
-        if best is not None:
+        snapshot = live.clips_dir / media_name(camera, event_id, ".jpg")
+        has_snapshot = snapshot.is_file() and snapshot.stat().st_size > 0  # written before the crash
+        if best is not None and not has_snapshot:
             try:
-                os.replace(best, live.clips_dir / media_name(camera, event_id, ".jpg"))
+                os.replace(best, snapshot)
                 has_snapshot = True
             except OSError as exc:
                 logger.error("event %s: cannot keep its best frame %s: %s", event_id, best, exc)
         logger.warning(
             "event %s (%s) was left open by a crash: ended at its last update (%.0f s long); clip: %s, snapshot: %s",
-            event_id, camera, end - start, cut is not None, has_snapshot,
+            event_id, camera, end - start, "kept" if kept_clip else cut is not None, has_snapshot,
         )  # fmt: skip
-        results.append(Recovered(event_id, end, cut is not None, has_snapshot, cut.gaps if cut is not None else ()))
+        gaps = cut.gaps if cut is not None else None if kept_clip else ()
+        results.append(Recovered(event_id, end, kept_clip or cut is not None, has_snapshot, gaps, end_announced))
     return results

@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,12 @@ def wait_ended(sub: Subscriber, event_id: str, timeout: float = 60) -> None:
     )
 
 
+def open_on_mqtt(messages: list[Received]) -> set[str]:
+    """Events MQTT heard start and not end."""
+    kinds = {e["after"]["id"]: e["type"] for e in _events(messages)}
+    return {event_id for event_id, kind in kinds.items() if kind != "end"}
+
+
 def health(daemon: Daemon) -> dict[str, Any]:
     return dict(daemon.get_json("/api/stats")["service"]["health"])
 
@@ -105,14 +111,16 @@ def check_aftermath(
     clips_required: bool = True,
     fault: tuple[float, float] | None = None,
     recorded: bool = True,
+    recovered: Collection[str] = (),
 ) -> None:
     """Every MQTT event in the DB, ended, with its files; lifecycles whole; no leftovers; no gap in
-    the recordings (``recorded``: 24/7 recording was on) except within ``fault`` (epoch seconds)."""
+    the recordings (``recorded``: 24/7 recording was on) except within ``fault`` (epoch seconds).
+    ``recovered``: events a crash left open, ended on MQTT by the next run."""
     for gap_start, gap_end in recording_gaps(daemon.db_path) if recorded else []:
         assert fault is not None and fault[0] <= gap_start and gap_end <= fault[1], (
             f"recordings miss {gap_start:.1f}-{gap_end:.1f} (fault: {fault})"
         )
-    by_id = _check_lifecycles(_events(messages), all_ended=all_ended_on_mqtt)
+    by_id = _check_lifecycles(_events(messages), all_ended=all_ended_on_mqtt, recovered=recovered)
     rows = {row["id"]: row for row in db_events(daemon.db_path)}
     assert by_id, "no event was published"
     for event_id in by_id:
@@ -217,6 +225,7 @@ def test_events_left_open_by_kill_9_are_closed_at_the_next_start(faulty: tuple[D
     children = [stats["demo"]["pid"], stats["demo"]["capture_pid"], stats["detectors"]["cpu"]["pid"]]
     killed_at = time.time()
     daemon.kill()
+    open_at_kill = open_on_mqtt(sub.snapshot())
     daemon.wait_for(lambda: all(is_gone(pid) for pid in children if pid), 15, what="the children to exit")
     [row] = [r for r in db_events(daemon.db_path) if r["id"] == event_id]
     assert row["end_time"] is None  # left open by the crash
@@ -230,9 +239,12 @@ def test_events_left_open_by_kill_9_are_closed_at_the_next_start(faulty: tuple[D
     [row] = [r for r in db_events(daemon.db_path) if r["id"] == event_id]
     assert row["start_time"] + 5 <= row["end_time"] <= time.time()  # its last update, not the restart time
     assert "was left open by a crash" in daemon.log()
-    # The killed run never sent "end" for it: checked as in progress on MQTT, ended in the DB.
+    # The killed run never sent "end" for it: the next run does, as stored (and every event since ends).
     # The segment being written at the kill is salvaged to its last frame: the only hole is the downtime.
-    check_aftermath(daemon, sub.snapshot(), all_ended_on_mqtt=False, fault=(killed_at - GAP_S, restarted_at + 20))
+    messages = sub.snapshot()
+    [end] = [e for e in _events(messages) if e["type"] == "end" and e["after"]["id"] == event_id]
+    assert end["after"]["end_time"] == pytest.approx(row["end_time"]) and end["after"]["has_clip"] == row["has_clip"]
+    check_aftermath(daemon, messages, fault=(killed_at - GAP_S, restarted_at + 20), recovered=open_at_kill)
 
 
 def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,14 @@ def _of_kind(messages: list[Received], kind: str, after: int = 0) -> list[dict[s
     return [e for e in _events(messages[after:]) if e["type"] == kind]
 
 
-def _check_lifecycles(events: list[dict[str, Any]], *, all_ended: bool = True) -> dict[str, list[dict[str, Any]]]:
+def _check_lifecycles(
+    events: list[dict[str, Any]], *, all_ended: bool = True, recovered: Collection[str] = ()
+) -> dict[str, list[dict[str, Any]]]:
     """Each event's messages: valid, ``new`` → ``update``… → ``end``, each ``before`` the last ``after``.
 
-    ``all_ended=False``: events may still be in progress.
+    ``all_ended=False``: events may still be in progress. ``recovered``: events a crash left open,
+    ended by the next run, which does not know what the last run said: their end's ``before`` is
+    what is stored (still in progress).
     """
     by_id: dict[str, list[dict[str, Any]]] = {}
     for event in events:
@@ -57,6 +62,9 @@ def _check_lifecycles(events: list[dict[str, Any]], *, all_ended: bool = True) -
         assert kinds[0] == "new" and (kinds[-1] == "end" or in_progress), (event_id, kinds)
         assert set(kinds[1:] if in_progress else kinds[1:-1]) <= {"update"}, (event_id, kinds)
         for previous, message in zip(messages, messages[1:], strict=False):
+            if event_id in recovered and message is messages[-1] and message["type"] == "end":
+                assert message["before"]["end_time"] is None and message["before"]["id"] == event_id
+                continue
             assert message["before"] == previous["after"], event_id
         last = messages[-1]["after"]
         assert in_progress or (last["end_time"] is not None and last["end_time"] >= last["start_time"])
