@@ -236,8 +236,8 @@ def test_a_crash_while_the_database_refuses_writes_loses_no_event_and_keeps_ende
     spill = tmp_path / "events-backlog.jsonl"
     clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     stop = threading.Event()
-    before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop,
-                            clock=lambda: t0 + 60, spill_path=spill)  # fmt: skip
+    before = EventProcessor(clips_dir, queries, stop, clock=lambda: t0 + 60, spill_path=spill)
+    registry_with([EventsSubscriber(before, lambda cam: source)], [camera])
     writer = threading.Thread(target=before.run)
     writer.start()
     ended, left_open = _state(t0 + 4, _frame(shared_dir)), _state(t0 + 12, _frame(shared_dir))
@@ -268,8 +268,7 @@ def test_a_crash_while_the_database_refuses_writes_loses_no_event_and_keeps_ende
     duration = clip_duration(clip)
 
     closed: list[dict[str, object]] = []
-    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event(),
-                           spill_path=spill)  # fmt: skip
+    after = processor_for(camera, source, clips_dir, spill_path=spill)
     assert after.recover(queries.open_events(), closed=closed.append) == 1
     assert [row["id"] for row in closed] == [left_open.id] and closed[0]["end_time"] is not None
     assert not spill.exists()  # drained: compacted to nothing
@@ -291,7 +290,7 @@ def test_recovery_keeps_a_clip_and_snapshot_written_before_the_crash(
     event_id = queries.create_event("drive", "car", t0 + 4, id=f"{t0 + 4}-cutdone")
     (clips_dir / f"drive-{event_id}.mp4").write_bytes(b"a clip cut before the crash")
     (clips_dir / f"drive-{event_id}.jpg").write_bytes(b"its snapshot")
-    processor = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    processor = processor_for(camera, source, clips_dir)
     assert processor.recover(queries.open_events()) == 1
     row = queries.get_event(event_id)
     assert row is not None and row["has_clip"] and row["has_snapshot"] and row["end_time"] is not None
@@ -305,7 +304,8 @@ def test_an_event_that_ended_before_the_crash_ends_when_it_did_and_is_not_announ
     """Killed while its clip waited for the footage: the next start knows it ended, and when."""
     clips_dir, source, t0 = _clips_and_cache(tmp_path, cache_dir, camera)
     stop = threading.Event()
-    before = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, stop, clock=lambda: t0 + 5)
+    before = EventProcessor(clips_dir, queries, stop, clock=lambda: t0 + 5)
+    registry_with([EventsSubscriber(before, lambda cam: source)], [camera])
     writer = threading.Thread(target=before.run)
     writer.start()
     state = _state(t0 + 4, _frame(shared_dir))
@@ -320,7 +320,7 @@ def test_an_event_that_ended_before_the_crash_ends_when_it_did_and_is_not_announ
     stop.set()  # the crash
     writer.join(10)
     closed: list[dict[str, object]] = []
-    after = EventProcessor({"drive": camera}, clips_dir, queries, {"drive": source}, threading.Event())
+    after = processor_for(camera, source, clips_dir)
     assert after.recover(queries.open_events(), closed=closed.append) == 1
     assert closed == []  # MQTT heard its end already
     row = queries.get_event(state.id)
