@@ -81,6 +81,7 @@ def test_a_body_ending_at_shutdown_is_not_a_failure(stop: threading.Event) -> No
     supervisor.join(5.0)
     assert supervisor.stats()["retention"] == {
         "ok": True, "error": None, "last_error": None, "last_error_time": None, "restarts": 0, "backlog": None,
+        "failing_since": None,
     }  # fmt: skip
 
 
