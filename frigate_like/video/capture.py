@@ -482,6 +482,9 @@ class CameraCapture:
         """This run of ``inp`` has delivered: a frame (detect), a segment file (clips/record), a while (rtmp)."""
         if inp.proc is None or inp.terminating_since is not None or inp.writer_awaited_since is not None:
             return False
+        return self._has_delivered(inp, now)
+
+    def _has_delivered(self, inp: _Input, now: float) -> bool:
         if inp.detect:
             return self._frames_read > inp.frames_at_launch
         segment_roles = [role for role in inp.roles if role in SEGMENT_ROLES]
@@ -552,6 +555,7 @@ class CameraCapture:
 
     def _exited(self, inp: _Input, code: int, now: float) -> None:
         roles = "+".join(inp.roles)
+        inp.delivered = inp.delivered or self._has_delivered(inp, now)  # even if the last tick did not see it
         if inp.terminating_since is None:  # else we stopped it, and said why
             last_line = f": {inp.last_line}" if inp.last_line else ""
             self._failed(inp, f"ffmpeg exited with code {code}{last_line}")
