@@ -23,6 +23,7 @@ FIRST_BACKOFF = 1.0  # seconds before the first restart of a failed thread
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0  # a run this long resets the backoff: the failure was not a crash loop
 WATCH_TICK = 0.5  # s between the process watchdog's checks when no process exits meanwhile
+REAP_SETTLE = 0.05  # s before the next check after a process's exit woke the watchdog
 
 
 def health_entry(
@@ -216,6 +217,33 @@ class Supervisor:
         return dict(sorted(entries.items()))
 
 
+class RestartBackoff:
+    """When to start a child process again: at once after a run of ``stable_after`` s or more (it
+    worked, then died: every second of delay is lost footage), after 1 s doubling to ``most`` s
+    after shorter runs (a crash loop must not eat the CPU with a start per watchdog wake-up)."""
+
+    def __init__(self, first: float = FIRST_BACKOFF, most: float = MAX_BACKOFF, stable_after: float = 10.0) -> None:
+        self._first, self._most, self._stable_after = first, most, stable_after
+        self._next = first
+        self._started = time.monotonic()
+        self.due: float | None = None  # monotonic time of the next start, once a death was seen
+
+    def started(self) -> None:
+        self._started = time.monotonic()
+        self.due = None
+
+    def ready(self) -> bool:
+        """Called while the process is dead: True once it may be started again."""
+        now = time.monotonic()
+        if self.due is None:
+            if now - self._started >= self._stable_after:
+                self._next, delay = self._first, 0.0
+            else:
+                delay, self._next = self._next, min(self._next * 2.0, self._most)
+            self.due = now + delay
+        return now >= self.due
+
+
 class Watched(Protocol):
     """Child processes the :class:`ProcessWatchdog` keeps running (the detectors, the camera processes)."""
 
@@ -253,14 +281,19 @@ class ProcessWatchdog:
         self._watched.append((kind, watched))
 
     def run(self) -> None:
+        timeout = self._tick
         while not self._stop.is_set():
             handles = [handle for _, watched in self._watched for handle in watched.sentinels()]
             try:
-                wait(handles, self._tick)  # returns as soon as one of them exits
+                ready = wait(handles, timeout)  # returns as soon as one of them exits
             except (OSError, ValueError):  # a handle closed meanwhile: look again after a tick
+                ready = []
                 self._stop.wait(self._tick)
             if not self._stop.is_set():
                 self.check()
+            # A sentinel is ready a moment before its process can be reaped (is_alive() still True): look
+            # again soon rather than after a tick, since that process's sentinel is no longer waited on.
+            timeout = REAP_SETTLE if ready else self._tick
 
     def check(self) -> None:
         for kind, watched in self._watched:

@@ -30,7 +30,7 @@ from frigate_like.detect.process import DetectorHub
 from frigate_like.errors import Unavailable
 from frigate_like.messages import FrameUpdate
 from frigate_like.metrics import CameraMetrics
-from frigate_like.supervise import health_entry
+from frigate_like.supervise import RestartBackoff, health_entry
 from frigate_like.track.camera_process import CameraProcessParts, RingSpec, camera_process_main, ring_slots
 from frigate_like.video.capture import CaptureMetrics
 from frigate_like.video.frames import FrameRing, shm_name_for
@@ -66,6 +66,7 @@ class CameraRuntime:
     process: SpawnProcess | None = None
     restarts: list[float] = field(default_factory=list)
     replaced: bool = False  # restarted by the watchdog; not reported back (pid) yet
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class CameraRuntimes:
         )
         process.start()
         runtime.process = process
+        runtime.backoff.started()
 
     def restart_dead(self) -> dict[str, str]:
         """Restarts camera processes that died (the watchdog); none once the daemon stops.
@@ -186,7 +188,9 @@ class CameraRuntimes:
         with self.lock:
             for runtime in self._runtimes.values():
                 process = runtime.process
-                if process is not None and not process.is_alive() and not self._settings.children_stop.is_set():
+                if process is None or process.is_alive() or self._settings.children_stop.is_set():
+                    continue
+                if runtime.backoff.ready():  # at once, unless it had just been started (a crash loop)
                     logger.error("camera process %s exited (code %s); restarting", runtime.name, process.exitcode)
                     runtime.restarts.append(time.time())
                     restarted[runtime.name] = f"camera process exited with code {process.exitcode}"

@@ -30,6 +30,7 @@ from frigate_like.detect.channel import (
     RequestQueue,
 )
 from frigate_like.errors import Conflict, DetectorUnavailable, FrigateLikeError, NotFound
+from frigate_like.supervise import RestartBackoff
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ class DetectorHub:
         self._runtimes: dict[str, RuntimeInfo] = {}
         self.restart_reasons: dict[str, str] = {}  # why check() last restarted each detector
         self._replaced: set[str] = set()  # restarted by check(), not serving yet
+        self._backoff = {name: RestartBackoff() for name in detectors}  # a detector that dies at start waits
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -357,14 +359,15 @@ class DetectorHub:
         process.start()
         ready_writer.close()  # the child holds its own copy; EOF here means it died
         self._processes[name] = process
+        self._backoff[name].started()
         return ready_reader
 
     def check(self) -> list[str]:
         """Restart detectors that died or are stuck in one detection; returns their names.
 
         Call it every half second from the app's watchdog (``supervise.ProcessWatchdog``, which also
-        wakes on a process's exit). It does not wait for the new process to load its model (a
-        detector that keeps failing is restarted at every call).
+        wakes on a process's exit). It does not wait for the new process to load its model; one that
+        dies within 10 s of its start is started again after 1 s, doubling to 30 s (``RestartBackoff``).
 
         Three signs, three bounds: exited (at once: the watchdog waits on ``sentinels()``); the
         liveness beat stale for ``STALL_AFTER`` s (the process is stopped or frozen); the serving loop
@@ -381,6 +384,8 @@ class DetectorHub:
                 silent = now - self.metrics[name].heartbeat.value
                 stopped = now - self.metrics[name].alive.value
                 if not process.is_alive():
+                    if not self._backoff[name].ready():  # at once, unless it died soon after its start
+                        continue
                     reason = f"exited (code {process.exitcode})"
                 elif stopped > STALL_AFTER:
                     reason = f"no sign of life for {stopped:.1f} s (stopped or frozen)"
