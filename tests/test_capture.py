@@ -460,10 +460,13 @@ def test_a_named_pipe_whose_writer_stalls_is_waited_for_not_restarted(
         assert wait_for(lambda: rig.metrics.stalled.value == 1, capture_module.STALLED_AFTER + 3)
         time.sleep(2 * FAST["no_frame_timeout"])  # > 3 no-frame timeouts in all
         assert rig.capture.pids == [reader] and rig.metrics.restarts.value == 0  # waits in read(), not restarted
+        [entry] = input_health(rig).values()
+        assert not entry["ok"] and entry["error"] == "nothing comes through its named pipe: waiting for the writer"
         continued_at = time.time()
         os.kill(writer.pid, signal.SIGCONT)
         assert frame_after(rig, continued_at, 10) - continued_at < 5
         assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+        assert wait_for(lambda: all(e["ok"] for e in input_health(rig).values()), 2), "ok again once it delivers"
         rig.capture.stop()  # while the writer runs: ffmpeg ends at SIGTERM
     assert rig.metrics.restarts.value == 0
     assert len(messages(caplog, "nothing comes through its named pipe; waiting for the writer")) == 1
@@ -485,11 +488,14 @@ def test_a_named_pipe_whose_writer_goes_away_waits_for_the_next_one(
         time.sleep(3 * FAST["no_frame_timeout"])
         assert rig.metrics.capture_pid.value == waiting and rig.metrics.restarts.value == 1
         assert rig.metrics.stalled.value == 1
+        [entry] = input_health(rig).values()
+        assert not entry["ok"] and entry["error"] == "the writer closed its named pipe: waiting for the next one"
         with pipe_writer(fifo, media / PERSON, tmp_path / "writer.log"):
             back_at = time.time()
             assert frame_after(rig, back_at, 15) - back_at < 8  # ffmpeg probes 5 s of MPEG-TS before its first frame
             assert rig.metrics.capture_pid.value == waiting
             assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+            assert wait_for(lambda: all(e["ok"] for e in input_health(rig).values()), 2)
             rig.capture.stop()
     assert len(messages(caplog, "the writer of back's named pipe closed it; waiting for the next one")) == 1
     assert len(messages(caplog, "the named pipe of back delivers again after")) == 1

@@ -501,7 +501,10 @@ class CameraCapture:
         return False
 
     def _check_health(self, inp: _Input, now: float) -> None:
-        if not inp.delivered and self._delivering(inp, now):
+        if inp.ok and inp.delivered:
+            return
+        # not ok within a run that had delivered: a named pipe's writer that stalled, then went on
+        if self._delivering(inp, now):
             inp.delivered = True
             if not inp.ok:
                 inp.ok, inp.error, inp.health_since = True, None, None
