@@ -9,6 +9,8 @@ in turn, each given time to settle before the next:
 - ``detector SIGSTOP``: the detector process stopped (SIGKILLed once replaced, or at the end);
 - ``camera process SIGKILL``: the camera process killed (its ffmpegs die with it).
 
+Each fault comes after a random 0-5 s wait, so it falls anywhere in a polling watchdog's cycle.
+
 Per fault: ``replaced_s`` (from the signal until ``/api/stats`` shows the new process: a new
 segment ffmpeg under the camera process; a new detector pid; a new camera pid *and* its new detect
 ffmpeg; polled every 50 ms), ``health`` (what ``service.health`` said: the entry went not ok, and
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -46,6 +49,7 @@ from tests.integration.daemon import Daemon  # noqa: E402
 
 HOLE_BEFORE_S, HOLE_AFTER_S = 3.0, 12.0  # the window around a fault whose recording hole is counted
 SETTLE_S = 14.0  # after each fault (≥ HOLE_AFTER_S: the windows do not overlap)
+JITTER_S = 5.0  # a random wait before each fault, so it falls anywhere in the old watchdog's 5 s cycle
 
 
 def uptime() -> str:
@@ -83,6 +87,7 @@ def one_run(label: str, checkout: Path | None) -> list[dict[str, Any]]:
             daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, 60, what="frames")
             time.sleep(8)  # a finished segment, a loaded detector
             for fault in FAULTS:
+                time.sleep(random.uniform(0.0, JITTER_S))  # anywhere in a 5 s watchdog poll's cycle (before)
                 recovery = fault(daemon)
                 recoveries.append(recovery)
                 time.sleep(max(0.0, recovery.at + SETTLE_S - time.time()))
