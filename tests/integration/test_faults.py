@@ -346,11 +346,18 @@ def test_a_network_camera_that_goes_away_is_probed_and_frames_resume(tmp_path: P
         assert reconnects() == before, "an ffmpeg was started while the camera did not answer"
         # a probe about every second (NETWORK_PROBE), one for both ffmpegs of the input, on the 0.5 s tick
         assert 5 <= len(accepted) <= 9, f"{len(accepted)} probes in 8 s"
+        inputs = {name: entry for name, entry in health(daemon).items() if name.startswith("ffmpeg:demo:")}
+        assert set(inputs) == {"ffmpeg:demo:detect", "ffmpeg:demo:clips"}, "an entry per ffmpeg of the camera"
+        for entry in inputs.values():
+            assert not entry["ok"] and entry["error"].startswith("the source does not answer"), entry
         with rtsp_server(port):
             back_at = time.monotonic()
             daemon.wait_for(lambda: latest() != stalled, 30, 0.2, what="frames after the camera came back")
             resumed = time.monotonic() - back_at
             print(f"camera down {back_at - down_at:.1f} s; frames resumed {resumed:.1f} s after it came back")
+            daemon.wait_for(
+                lambda: all(health(daemon)[name]["ok"] for name in inputs), 20, what="the entries ok again"
+            )
     finally:
         code, _ = daemon.terminate()
     assert code == 0
