@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from frigate_like.health import check
 from tests.integration.daemon import Daemon
 from tests.integration.process_faults import (
     SEGMENT_ROLES,
@@ -62,8 +63,10 @@ def daemon(tmp_path: Path) -> Iterator[Daemon]:
 
 
 def finish(daemon: Daemon, fault_at: float, after: float = 8.0) -> float:
-    """Lets the daemon record ``after`` s more, stops it, returns the longest recording hole around the fault."""
+    """Lets the daemon record ``after`` s more (healthy again, for the container's check too), stops it,
+    returns the longest recording hole around the fault."""
     time.sleep(after)
+    assert check(daemon.port) == [], "the container health check still sees a problem"
     code, _ = daemon.terminate()
     assert code == 0
     assert "Traceback" not in daemon.log(), daemon.log()[-3000:]
