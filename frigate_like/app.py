@@ -71,7 +71,7 @@ from frigate_like.record.wiring import RecordingParts, build_recording_parts
 from frigate_like.state import camera_groups_path
 from frigate_like.stats import StatsCollector
 from frigate_like.storage import prepare_folders
-from frigate_like.supervise import Supervisor
+from frigate_like.supervise import ProcessWatchdog, Supervisor
 from frigate_like.track.camera_process import ring_slots
 from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
 from frigate_like.video.rtmp import RtmpStatus
@@ -80,7 +80,6 @@ from frigate_like.websocket import PATH, LiveHub, WebSocketLogHandler
 logger = logging.getLogger(__name__)
 
 MQTT_SETTLE_TIMEOUT = 3.0  # at start, wait this long for the retained switch states before cameras start
-WATCHDOG_INTERVAL = 5.0
 UPDATES_PER_CAMERA = 50  # bounded queue of FrameUpdates; full → the update is dropped and counted
 EVENTS_SPILL = "events-backlog.jsonl"  # event writes the database refused, kept for when it accepts them
 GROUP_CAMERA_SLOTS = 16  # cameras that camera groups may add at run time (spare detector channels)
@@ -251,6 +250,7 @@ class NVR:
         self.stats.add_camera_section(self.recording.maintainer.stats)
         self.stats.add_camera_section(self._pause_states)
         self.stats.add_service_section("health", self.supervisor.stats)
+        self.supervisor.add_entries(runtimes.input_health)  # ffmpeg:<camera>:<roles>, kept by the camera processes
         registry.subscribe(StatsSubscriber(self.stats, runtimes))
         return mqtt
 
@@ -333,17 +333,13 @@ class NVR:
         self.supervisor.spawn(name, target)
 
     def _watchdog(self) -> None:
-        """Restarts stopped detectors and dead camera processes; each restart counts in ``service.health``."""
-        while not self._threads_stop.wait(WATCHDOG_INTERVAL):
-            try:
-                if self.hub is not None:
-                    for name in self.hub.check():
-                        self.supervisor.health(f"detector:{name}").restarted(self.hub.restart_reasons.get(name))
-            except Exception:
-                logger.exception("detector check failed")
-            if self.runtimes is not None:
-                for name, reason in self.runtimes.restart_dead().items():
-                    self.supervisor.health(f"camera:{name}").restarted(reason)
+        """Replaces stopped or dead detectors and camera processes (bounds in ``supervise.ProcessWatchdog``);
+        each has a ``detector:<name>`` / ``camera:<name>`` entry in ``service.health``."""
+        assert self.hub is not None and self.runtimes is not None
+        watchdog = ProcessWatchdog(self._threads_stop, self.supervisor)
+        watchdog.watch("detector", self.hub)
+        watchdog.watch("camera", self.runtimes)
+        watchdog.run()
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:

@@ -6,7 +6,12 @@ the port of ``$FRIGATE_LIKE_CONFIG`` and exits 1 with one line naming each probl
 - a camera that should run (not paused) gets no frames (``camera_fps`` is 0): the camera is
   offline or its capture is stuck, and the daemon's own reconnects have not brought it back;
 - a detector is not running, or has been inside one inference for ``STUCK_DETECTION_S``: the
-  daemon's watchdog restarts a stuck detector well before that, so this means the restart failed.
+  daemon's watchdog restarts a stuck detector well before that, so this means the restart failed;
+- an entry of ``service.health`` (a thread, a detector or camera process, each ffmpeg of each
+  camera, MQTT, the database...) has not been ok for ``NOT_OK_FOR_S``, named with its error: the
+  daemon replaces a dead process in seconds and restarts a killed ffmpeg at once, so a part still
+  down after that long needs a person (a camera off the network, a disk full, a wrong path).
+  A shorter outage (a camera rebooting) is only in the entry's ``last_error``.
 
 With ``http.api_token`` set it sends the token (``{FRIGATE_*}`` references substituted), so the
 check also works with ``http.auth: required``. It imports no runtime module (only the standard
@@ -32,6 +37,7 @@ from frigate_like import CONFIG_ENV, DEFAULT_CONFIG
 
 DEFAULT_PORT = 5000
 STUCK_DETECTION_S = 60.0
+NOT_OK_FOR_S = 90.0  # with the image's 30 s interval × 3 retries: unhealthy after ~3-4 min of one outage
 TIMEOUT_S = 8.0
 
 
@@ -48,6 +54,21 @@ def pipeline_problems(stats: Mapping[str, Any], now: float) -> list[str]:
             problems.append(f"detector {name}: not running")
         elif started and now - started > STUCK_DETECTION_S:
             problems.append(f"detector {name}: one inference has run for {now - started:.0f} s")
+    return problems + health_problems(stats, now)
+
+
+def health_problems(stats: Mapping[str, Any], now: float, limit: float = NOT_OK_FOR_S) -> list[str]:
+    """One line per ``service.health`` entry not ok for more than ``limit`` s (since ``failing_since``,
+    else since its ``last_error_time``: a daemon older than ``failing_since``)."""
+    problems = []
+    health = (stats.get("service") or {}).get("health") or {}
+    for name, entry in sorted(health.items()):
+        if not isinstance(entry, dict) or entry.get("ok", True):
+            continue
+        since = entry.get("failing_since") or entry.get("last_error_time")
+        if since is None or now - since > limit:
+            down = "" if since is None else f" for {now - since:.0f} s"
+            problems.append(f"{name}: not ok{down}: {entry.get('error') or 'no reason given'}")
     return problems
 
 

@@ -460,10 +460,13 @@ def test_a_named_pipe_whose_writer_stalls_is_waited_for_not_restarted(
         assert wait_for(lambda: rig.metrics.stalled.value == 1, capture_module.STALLED_AFTER + 3)
         time.sleep(2 * FAST["no_frame_timeout"])  # > 3 no-frame timeouts in all
         assert rig.capture.pids == [reader] and rig.metrics.restarts.value == 0  # waits in read(), not restarted
+        [entry] = input_health(rig).values()
+        assert not entry["ok"] and entry["error"] == "nothing comes through its named pipe: waiting for the writer"
         continued_at = time.time()
         os.kill(writer.pid, signal.SIGCONT)
         assert frame_after(rig, continued_at, 10) - continued_at < 5
         assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+        assert wait_for(lambda: all(e["ok"] for e in input_health(rig).values()), 2), "ok again once it delivers"
         rig.capture.stop()  # while the writer runs: ffmpeg ends at SIGTERM
     assert rig.metrics.restarts.value == 0
     assert len(messages(caplog, "nothing comes through its named pipe; waiting for the writer")) == 1
@@ -485,12 +488,61 @@ def test_a_named_pipe_whose_writer_goes_away_waits_for_the_next_one(
         time.sleep(3 * FAST["no_frame_timeout"])
         assert rig.metrics.capture_pid.value == waiting and rig.metrics.restarts.value == 1
         assert rig.metrics.stalled.value == 1
+        [entry] = input_health(rig).values()
+        assert not entry["ok"] and entry["error"] == "the writer closed its named pipe: waiting for the next one"
         with pipe_writer(fifo, media / PERSON, tmp_path / "writer.log"):
             back_at = time.time()
             assert frame_after(rig, back_at, 15) - back_at < 8  # ffmpeg probes 5 s of MPEG-TS before its first frame
             assert rig.metrics.capture_pid.value == waiting
             assert wait_for(lambda: rig.metrics.stalled.value == 0, 2)
+            assert wait_for(lambda: all(e["ok"] for e in input_health(rig).values()), 2)
             rig.capture.stop()
     assert len(messages(caplog, "the writer of back's named pipe closed it; waiting for the next one")) == 1
     assert len(messages(caplog, "the named pipe of back delivers again after")) == 1
     assert not messages(caplog, "exited with code") and not messages(caplog, "keeps failing")
+
+
+def input_health(rig: Rig) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in rig.metrics.inputs.entries()}
+
+
+def test_a_killed_segment_ffmpeg_is_restarted_at_once_and_its_health_entry_says_so(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]))  # the default 1 s backoff: not used
+    assert set(input_health(rig)) == {"ffmpeg:back:detect", "ffmpeg:back:clips"}
+    rig.capture.start()
+    assert wait_for(lambda: len(rig.capture.pids) == 2 and any((rig.cache / "back" / "clips").glob("*.mp4")), 15)
+    [old] = [pid for pid in rig.capture.pids if pid != rig.metrics.capture_pid.value]
+    os.kill(old, signal.SIGKILL)
+    killed_at = time.monotonic()
+    seen: list[dict[str, Any]] = []
+
+    def restarted() -> bool:
+        seen.append(input_health(rig)["ffmpeg:back:clips"])
+        return len(rig.capture.pids) == 2 and old not in rig.capture.pids
+
+    assert wait_for(restarted, 10, step=0.01)
+    # woken by its stderr's end and started in the same pass: no 0.5 s tick, no 1 s backoff (loaded machine: 1 s)
+    assert time.monotonic() - killed_at < 1.0
+    assert any(not entry["ok"] and entry["error"] == f"ffmpeg exited with code -{signal.SIGKILL}" for entry in seen)
+    assert wait_for(lambda: input_health(rig)["ffmpeg:back:clips"]["ok"], 15), "not ok again after a new segment"
+    entry = input_health(rig)["ffmpeg:back:clips"]
+    assert entry["restarts"] == 1 and entry["error"] is None and entry["failing_since"] is None
+    assert entry["last_error"] == f"ffmpeg exited with code -{signal.SIGKILL}"
+    assert input_health(rig)["ffmpeg:back:detect"] == {
+        "name": "ffmpeg:back:detect", "ok": True, "error": None, "last_error": None, "last_error_time": None,
+        "restarts": 0, "failing_since": None,
+    }  # fmt: skip
+
+
+def test_an_unreadable_input_is_not_ok_with_ffmpegs_reason(
+    shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
+) -> None:
+    (media / PERSON).unlink()
+    rig = rig_factory(camera(shared_dir, media, ["detect"]), **FAST)
+    rig.capture.start()
+    assert wait_for(lambda: not input_health(rig)["ffmpeg:back:detect"]["ok"], 10)
+    entry = input_health(rig)["ffmpeg:back:detect"]
+    assert entry["error"].startswith("ffmpeg exited with code 1: ") and "No such file or directory" in entry["error"]
+    assert entry["failing_since"] is not None and entry["failing_since"] == entry["last_error_time"]

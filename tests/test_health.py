@@ -13,6 +13,7 @@ import pytest
 
 from frigate_like.health import (
     DEFAULT_PORT,
+    NOT_OK_FOR_S,
     STUCK_DETECTION_S,
     check,
     configured_port,
@@ -109,3 +110,31 @@ def test_check_over_http(server: tuple[ThreadingHTTPServer, dict[str, Any]]) -> 
     httpd.server_close()
     (problem,) = check(port)
     assert problem.startswith(f"http://127.0.0.1:{port}/api/stats does not answer")
+
+
+def health_entry(ok: bool, since: float | None = None, error: str | None = None) -> dict[str, Any]:
+    return {
+        "ok": ok, "error": error, "last_error": error, "last_error_time": since, "restarts": 1, "backlog": None,
+        "failing_since": since,
+    }  # fmt: skip
+
+
+def test_a_part_not_ok_for_longer_than_the_limit_is_named_with_its_error() -> None:
+    doc = stats(front={})
+    doc["service"]["health"] = {
+        "events": health_entry(True),
+        "camera:front": health_entry(True, None),  # replaced, works again: its last error is history
+        "ffmpeg:front:clips+record": health_entry(False, NOW - NOT_OK_FOR_S - 5, "disk full at /cache/front"),
+        "ffmpeg:front:detect": health_entry(False, NOW - 10, "ffmpeg exited with code -9"),  # being restarted
+    }
+    assert pipeline_problems(doc, NOW) == [
+        f"ffmpeg:front:clips+record: not ok for {NOT_OK_FOR_S + 5:.0f} s: disk full at /cache/front"
+    ]
+
+
+def test_an_entry_without_failing_since_counts_from_its_last_error() -> None:
+    doc = stats(front={})
+    old = health_entry(False, NOW - NOT_OK_FOR_S - 1, "database is locked")
+    del old["failing_since"]  # a daemon from before failing_since
+    doc["service"]["health"] = {"events": old}
+    assert pipeline_problems(doc, NOW) == [f"events: not ok for {NOT_OK_FOR_S + 1:.0f} s: database is locked"]

@@ -193,6 +193,21 @@ def test_orphans_in_progress_salvaged_or_broken(
     assert sorted(probes) == sorted([killed, unlisted]), "each orphan is probed once"
 
 
+def test_a_killed_runs_orphan_starts_where_its_run_left_off(live_run: LiveRun, tmp_path: Path) -> None:
+    """The segment a killed ffmpeg was writing follows the last one its run listed, not its name's whole second."""
+    cache_dir, folder = private_copy(live_run, tmp_path)
+    index = SegmentIndex(cache_dir, "front", "clips", segment_time=SEGMENT_TIME, ffprobe_bin=ffprobe(),
+                         clock=stale_clock)  # fmt: skip
+    last = index.refresh()[-1]
+    last_name = segment_name_time(last.path.name)
+    assert last_name is not None
+    opened = max(int(last.end), int(last_name) + 1)  # the second ffmpeg opened its next file
+    orphan = folder / (datetime.fromtimestamp(opened, UTC).strftime("%Y%m%d%H%M%S") + ".mp4")
+    shutil.copyfile(last.path, orphan)
+    [salvaged] = [s for s in index.refresh() if s.path == orphan]
+    assert salvaged.start == last.end and salvaged.duration == pytest.approx(last.duration, abs=0.05)
+
+
 def test_ffmpeg_restart_orphans_the_old_runs_last_file(live_run: LiveRun, tmp_path: Path) -> None:
     cache_dir, folder = private_copy(live_run, tmp_path)
     last_time = segment_name_time(sorted(folder.glob("2*.mp4"))[-1].name)

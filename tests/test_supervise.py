@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from frigate_like import supervise
-from frigate_like.supervise import Supervisor
+from frigate_like.supervise import RestartBackoff, Supervisor
 
 
 @pytest.fixture
@@ -81,6 +83,7 @@ def test_a_body_ending_at_shutdown_is_not_a_failure(stop: threading.Event) -> No
     supervisor.join(5.0)
     assert supervisor.stats()["retention"] == {
         "ok": True, "error": None, "last_error": None, "last_error_time": None, "restarts": 0, "backlog": None,
+        "failing_since": None,
     }  # fmt: skip
 
 
@@ -124,3 +127,87 @@ def test_a_thread_with_its_own_stop_ends_before_the_others(stop: threading.Event
     stop.set()
     supervisor.join(5.0)
     assert "events" not in {t.name for t in threading.enumerate()}
+
+
+def test_a_process_that_ran_a_while_restarts_at_once_a_crash_loop_backs_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(supervise.time, "monotonic", lambda: now[0])
+    backoff = RestartBackoff(first=1.0, most=4.0, stable_after=10.0)
+    now[0] += 60.0  # worked for a minute, then died
+    assert backoff.ready()
+    for delay in (1.0, 2.0, 4.0, 4.0):  # each new process dies at once
+        backoff.started()
+        now[0] += 0.1
+        assert not backoff.ready()
+        now[0] += delay - 0.01
+        assert not backoff.ready()
+        now[0] += 0.01
+        assert backoff.ready()
+    backoff.started()
+    now[0] += 10.0  # this one lasted: at once again, and the next short run waits 1 s
+    assert backoff.ready()
+    backoff.started()
+    assert not backoff.ready()
+    now[0] += 1.0
+    assert backoff.ready()
+
+
+class OneProcess:
+    """A ``Watched`` of one child process (fork: a sleep), replaced by a new one when it dies."""
+
+    def __init__(self) -> None:
+        self.ctx = multiprocessing.get_context("fork")
+        self.process = self._start()
+        self.deaths: list[float] = []  # monotonic times replace_failed saw it dead
+        self.back = False
+
+    def _start(self) -> Any:
+        process = self.ctx.Process(target=time.sleep, args=(60,), daemon=True)
+        process.start()
+        return process
+
+    def names(self) -> list[str]:
+        return ["one"]
+
+    def sentinels(self) -> list[int]:
+        return [self.process.sentinel] if self.process.exitcode is None else []
+
+    def replace_failed(self) -> dict[str, str]:
+        if self.process.is_alive():
+            return {}
+        self.deaths.append(time.monotonic())
+        self.process = self._start()
+        self.back = True
+        return {"one": "exited"}
+
+    def recovered(self) -> list[str]:
+        back, self.back = self.back, False
+        return ["one"] if back else []
+
+
+def test_the_process_watchdog_replaces_a_dead_process_at_once_and_keeps_its_entry(stop: threading.Event) -> None:
+    supervisor = Supervisor(stop)
+    watched = OneProcess()
+    watchdog = supervise.ProcessWatchdog(stop, supervisor, tick=2.0)  # a tick > 1 s: only the sentinel wakes it sooner
+    watchdog.watch("thing", watched)
+    thread = threading.Thread(target=watchdog.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while "thing:one" not in supervisor.stats() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        watchdog.check()  # the entry exists from the start, ok
+        assert supervisor.stats()["thing:one"]["ok"]
+        old = watched.process
+        time.sleep(0.2)
+        killed = time.monotonic()
+        old.kill()
+        while not watched.deaths and time.monotonic() < killed + 5:
+            time.sleep(0.01)
+        assert watched.deaths and watched.deaths[0] - killed < 1.0, "not woken by the sentinel"
+        entry = supervisor.stats()["thing:one"]
+        assert entry["restarts"] == 1 and entry["last_error"] == "exited"
+    finally:
+        stop.set()
+        thread.join(10)
+        watched.process.kill()

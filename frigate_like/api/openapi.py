@@ -130,6 +130,7 @@ HEALTH: Schema = {
         "last_error_time": {"type": "number", "nullable": True, "description": "epoch s"},
         "restarts": {"type": "integer", "minimum": 0},
         "backlog": {"type": "integer", "nullable": True, "description": "work queued while failing"},
+        "failing_since": {"type": "number", "nullable": True, "description": "epoch s it stopped being ok"},
     },
 }
 STATS: Schema = {

@@ -30,6 +30,7 @@ from frigate_like.detect.channel import (
     RequestQueue,
 )
 from frigate_like.errors import Conflict, DetectorUnavailable, FrigateLikeError, NotFound
+from frigate_like.supervise import RestartBackoff
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,14 @@ _SPEED_ALPHA = 0.1
 _SPARE = "\0spare-"  # key of an unassigned spare channel (no camera name starts with NUL)
 # A new detector process gets this long to load its model before its heartbeat counts.
 START_GRACE = 30.0
+# The liveness beat: a thread of the detector process writes the time every ALIVE_BEAT s, whatever
+# the serving loop does, so a slow inference on a loaded CPU never looks like a stall (LiteRT's
+# invoke releases the GIL; even one that held it for a whole inference would delay a beat by only
+# that long). Stale for STALL_AFTER s = the process does not run at all (SIGSTOP, frozen, swapped
+# out). Bound: noticed within STALL_AFTER + the watchdog's tick (supervise.WATCH_TICK, 0.5 s), i.e.
+# ≤ 2.5 s after the stop; a thread starved for 2 s on a loaded 2-core machine is already a fault.
+ALIVE_BEAT = 0.2
+STALL_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,10 @@ class DetectorMetrics:
     # Watchdog (issue 11): epoch seconds the serving loop last went round; stale while the
     # process is stopped (SIGSTOP) or wedged, whether or not a request is in flight.
     heartbeat: ctypes.c_double
+    # Epoch seconds of the last liveness beat (its own thread, every ALIVE_BEAT s): stale only while
+    # the whole process does not run. And when the serving loop began (0.0 until the model is loaded).
+    alive: ctypes.c_double
+    serving: ctypes.c_double
 
     @classmethod
     def create(cls, ctx: BaseContext) -> DetectorMetrics:
@@ -71,6 +84,8 @@ class DetectorMetrics:
             ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_uint64, 0),
+            ctx.RawValue(ctypes.c_double, 0.0),
+            ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_double, 0.0),
             ctx.RawValue(ctypes.c_double, 0.0),
         )
@@ -108,6 +123,7 @@ class DetectorProcess:
         """Load the model, report on ``ready`` (a ``RuntimeInfo``, or the error text), serve until stopped."""
         # Ctrl-C reaches the whole process group; the main process owns the shutdown.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(target=self._beat, name="alive", daemon=True).start()
         if self.log_setup is not None:
             self.log_setup()
         from frigate_like.detect.runtimes import choose_detector  # the runtimes are only needed here
@@ -133,9 +149,16 @@ class DetectorProcess:
                 camera_buffers.close()
             detector.close()
 
+    def _beat(self) -> None:
+        """The liveness beat (a thread): goes on through model loading and slow inferences."""
+        while not self.stopping.value:
+            self.metrics.alive.value = time.time()
+            time.sleep(ALIVE_BEAT)
+
     def _serve(self, detector: Detector, buffers: list[CameraBuffers]) -> None:
         requests, metrics, channels = self.requests, self.metrics, self.channels
         parent = os.getppid()
+        metrics.serving.value = time.time()
         while not self.stopping.value:
             metrics.heartbeat.value = time.time()
             request = requests.get(POLL_SECONDS)
@@ -258,6 +281,8 @@ class DetectorHub:
         self._processes: dict[str, BaseProcess] = {}
         self._runtimes: dict[str, RuntimeInfo] = {}
         self.restart_reasons: dict[str, str] = {}  # why check() last restarted each detector
+        self._replaced: set[str] = set()  # restarted by check(), not serving yet
+        self._backoff = {name: RestartBackoff() for name in detectors}  # a detector that dies at start waits
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -326,20 +351,28 @@ class DetectorHub:
     def _spawn(self, name: str) -> Connection:
         ready_reader, ready_writer = self.mp_context.Pipe(duplex=False)
         self.metrics[name].detection_start.value = 0.0
-        self.metrics[name].heartbeat.value = time.time() + START_GRACE
+        self.metrics[name].heartbeat.value = self.metrics[name].alive.value = time.time() + START_GRACE
+        self.metrics[name].serving.value = 0.0
         process = self.mp_context.Process(  # type: ignore[attr-defined]
             target=self._workers[name].run, args=(ready_writer,), name=f"detector:{name}", daemon=True
         )
         process.start()
         ready_writer.close()  # the child holds its own copy; EOF here means it died
         self._processes[name] = process
+        self._backoff[name].started()
         return ready_reader
 
     def check(self) -> list[str]:
         """Restart detectors that died or are stuck in one detection; returns their names.
 
-        Call it every few seconds from the app's watchdog. It does not wait for the new
-        process to load its model (a detector that keeps failing is restarted at every call).
+        Call it every half second from the app's watchdog (``supervise.ProcessWatchdog``, which also
+        wakes on a process's exit). It does not wait for the new process to load its model; one that
+        dies within 10 s of its start is started again after 1 s, doubling to 30 s (``RestartBackoff``).
+
+        Three signs, three bounds: exited (at once: the watchdog waits on ``sentinels()``); the
+        liveness beat stale for ``STALL_AFTER`` s (the process is stopped or frozen); the serving loop
+        silent, or one inference running, for ``stuck_after`` s (wedged: a slow inference on a
+        loaded CPU takes well under that, and does not stop the beat).
         """
         restarted: list[str] = []
         with self._lock:
@@ -349,8 +382,13 @@ class DetectorHub:
             for name, process in list(self._processes.items()):
                 started = self.metrics[name].detection_start.value
                 silent = now - self.metrics[name].heartbeat.value
+                stopped = now - self.metrics[name].alive.value
                 if not process.is_alive():
+                    if not self._backoff[name].ready():  # at once, unless it died soon after its start
+                        continue
                     reason = f"exited (code {process.exitcode})"
+                elif stopped > STALL_AFTER:
+                    reason = f"no sign of life for {stopped:.1f} s (stopped or frozen)"
                 elif started and now - started > self.stuck_after:
                     reason = f"stuck in one detection for {now - started:.1f} s"
                 elif not started and silent > self.stuck_after:
@@ -365,8 +403,29 @@ class DetectorHub:
                 if not process.is_alive():
                     process.close()
                 self._spawn(name).close()
+                self._replaced.add(name)
                 restarted.append(name)
         return restarted
+
+    # -- supervise.Watched: the app's watchdog ------------------------------------------------------
+    def names(self) -> list[str]:
+        return list(self._workers)
+
+    def sentinels(self) -> list[int]:
+        """Handles that become ready when a detector process exits (``multiprocessing.connection.wait``)."""
+        with self._lock:
+            return [p.sentinel for p in self._processes.values() if p.exitcode is None]
+
+    def replace_failed(self) -> dict[str, str]:
+        """``check()`` with the reasons: ``{detector: why it was replaced}``."""
+        return {name: self.restart_reasons.get(name, "restarted") for name in self.check()}
+
+    def recovered(self) -> list[str]:
+        """Detectors replaced by ``check()`` that serve again (model loaded) since the last call."""
+        with self._lock:
+            back = [name for name in self._replaced if self.metrics[name].serving.value > 0.0]
+            self._replaced.difference_update(back)
+        return back
 
     def stats(self) -> dict[str, dict[str, float | int | str | None]]:
         """Per detector: ``detection_start`` (epoch s while an inference runs, else 0.0),

@@ -11,6 +11,11 @@ stream origin: ``origin <= name_j + 1 - start_j``. Each segment takes the tighte
 its neighbours in the same run (a sliding window, so a drifting camera clock is followed),
 and ``start = origin + start_offset``: consecutive segments of a run are contiguous, and an
 initial burst (ffmpeg writing what it buffered while probing the stream) does not skew them.
+
+An orphan left by a killed ffmpeg (the segment it was writing, never listed) follows the last
+segment its run listed: it starts where that one ends (when that agrees with its name), not at
+its name's whole second, which would put it up to 1 s early and make the hole
+before the next run look up to 1 s longer than it is.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ SEGMENT_NAME = re.compile(r"^(\d{14})\.mp4$")
 LIST_NAME = re.compile(r"^segments-(.+)\.csv$")
 ORIGIN_WINDOW = 6  # segments on each side whose bounds fix one segment's origin
 PROBE_TIMEOUT_S = 15.0
+RUN_ENDS_KEPT = 16  # runs whose footage end is remembered for an orphan they may have left
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,7 @@ class SegmentIndex:
         self._lists: dict[str, _SegmentList] = {}
         self._salvaged: dict[str, Segment | None] = {}  # orphan name -> probed segment (None: unreadable)
         self._unnamed_warned: set[str] = set()
+        self._run_ends: dict[str, float] = {}  # last listed segment of each run -> where its footage ends
         self.in_progress: Path | None = None
         self.broken: list[Path] = []
 
@@ -188,15 +195,20 @@ class SegmentIndex:
         listed: dict[str, Segment] = {}
         for state in sorted(self._lists.values(), key=lambda s: (s.mtime_ns, s.path.name)):
             bounds = [e.name_time + 1.0 - e.start for e in state.entries]
+            origin = 0.0
             for k, entry in enumerate(state.entries):
                 origin = min(bounds[max(0, k - ORIGIN_WINDOW) : k + ORIGIN_WINDOW + 1])
                 if entry.name in files:
                     path = self.folder / entry.name
                     listed[entry.name] = Segment(path, origin + entry.start, origin + entry.end)
+            if state.entries:  # where this run's footage ends so far (origin: the last entry's)
+                self._run_ends[state.entries[-1].name] = origin + state.entries[-1].end
             # Forget entries whose files are gone, keeping the window before the oldest file
             # left: a run's list grows by thousands of lines a day, the cache does not.
             alive = next((k for k, e in enumerate(state.entries) if e.name in files), len(state.entries))
             del state.entries[: max(0, alive - ORIGIN_WINDOW)]
+        for name in sorted(self._run_ends)[:-RUN_ENDS_KEPT]:
+            del self._run_ends[name]
         return listed
 
     def _all_listed_names(self) -> set[str]:
@@ -237,19 +249,28 @@ class SegmentIndex:
             ):
                 self.in_progress = self.folder / name
                 continue
-            segment = self._salvage(name, name_time)
+            segment = self._salvage(name, name_time, self._run_end_before(name))
             if segment is None:
                 self.broken.append(self.folder / name)
             else:
                 salvaged.append(segment)
         return salvaged
 
-    def _salvage(self, name: str, name_time: float) -> Segment | None:
+    def _run_end_before(self, name: str) -> float | None:
+        """Where the orphan ``name`` starts if it follows the last segment a run listed (that run's
+        ffmpeg was killed while writing it): the end of the latest run end named before it."""
+        before = [other for other in self._run_ends if other < name]
+        return self._run_ends[max(before)] if before else None
+
+    def _salvage(self, name: str, name_time: float, follows: float | None = None) -> Segment | None:
         if name in self._salvaged:
             return self._salvaged[name]
         duration = probe_duration(self._ffprobe_bin, self.folder / name) if self._ffprobe_bin else None
         path = self.folder / name
-        segment = Segment(path, name_time, name_time + duration) if duration else None
+        # The name is the second ffmpeg opened it (floored: up to 1 s early); the end of the run's last listed
+        # segment is finer, and up to 1 s late (its origin is an upper bound): the two agree within [-1, 2) s.
+        start = follows if follows is not None and name_time - 1.0 <= follows < name_time + 2.0 else name_time
+        segment = Segment(path, start, start + duration) if duration else None
         if segment is None:
             logger.warning("orphaned cache segment %s is unreadable (its ffmpeg was killed)", path)
         else:

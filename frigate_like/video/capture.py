@@ -36,11 +36,25 @@ that, but a stopped ffmpeg drops its RTSP session and a ``-re`` file catches up 
 
 Every ffmpeg is started by the watchdog thread, which outlives them all: that is what binds
 each ffmpeg to the camera process's life (``launch.die_with_parent``).
+
+Health (``service.health``, one ``ffmpeg:<camera>:<roles>`` entry per ffmpeg, :class:`InputHealth`):
+not ok from the moment its ffmpeg exits, its source is down, its pipe has no writer, its disk is
+full or it delivers no frame, with the reason (and ffmpeg's last line); ok again when it delivers:
+a frame read (detect), a segment file of the new run written (clips/record), or a run of
+``OK_AFTER`` s (an rtmp-only ffmpeg).
+
+Restart bound of a killed ffmpeg: its stderr's end wakes the watchdog at once (no ``TICK`` wait),
+and the first failure after a run that delivered restarts it in the same pass (no backoff); the
+footage lost is then ffmpeg's start (exec, opening and probing the input: ~0.3-0.6 s here) plus,
+for ``-c copy`` segments, the wait for the source's next key frame. A second failure in a row
+goes by the backoff as before, so a crash loop never spins.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import json
 import logging
 import math
 import multiprocessing as mp
@@ -59,6 +73,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from frigate_like.config import CameraConfig, CameraInput
+from frigate_like.redact import redact_text
 from frigate_like.storage import DISK_FULL_TEXT
 from frigate_like.video.ffmpeg import (
     SEGMENT_ROLES,
@@ -84,6 +99,10 @@ NETWORK_RETRY = 2.0  # s between ffmpeg starts of a network source that answers 
 DISK_FULL_RETRY = 10.0  # s between attempts of a segment ffmpeg that hit a full disk
 RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as working again
 STALLED_AFTER = 5.0  # s without a frame (and at least 3 frame intervals) before the metrics say stalled
+OK_AFTER = 2.0  # s an ffmpeg with neither frames nor segments (rtmp only) must run to count as ok again
+INPUT_SLOTS = 8  # ffmpegs per camera whose health is kept (inputs × detect/segments split)
+_HEALTH_BYTES = 768  # one ffmpeg's health entry, JSON, in shared memory
+_ERROR_CHARS = 300  # an error text is cut to this
 
 
 def named_pipe(path: str) -> bool:
@@ -113,6 +132,57 @@ def pipe_backlog(path: str) -> int | None:
         os.close(fd)
 
 
+class InputHealth:
+    """The health of each ffmpeg of one camera: written by the capture's watchdog thread (one writer,
+    in the camera process), read by the main process for ``service.health``.
+
+    Each slot holds one JSON entry guarded by a sequence number (odd while being written; a reader
+    retries a torn read). It outlives a camera process (it lives in the parts the main process keeps),
+    so a new capture carries the restarts and last error on.
+    """
+
+    def __init__(self, ctx: Any = None, slots: int = INPUT_SLOTS) -> None:
+        ctx = ctx if ctx is not None else mp.get_context()
+        self.slots = slots
+        self._seq = ctx.Array("Q", slots, lock=False)
+        self._data = ctx.Array("c", slots * _HEALTH_BYTES, lock=False)
+        self._used = ctx.Value("i", 0, lock=False)
+
+    def write(self, slot: int, entry: dict[str, Any]) -> None:
+        if slot >= self.slots:
+            return
+        data = json.dumps(entry).encode()
+        if len(data) >= _HEALTH_BYTES:  # cut the texts, never the JSON
+            entry = {**entry, "error": _cut(entry.get("error"), 80), "last_error": _cut(entry.get("last_error"), 80)}
+            data = json.dumps(entry).encode()[: _HEALTH_BYTES - 1]
+        base = slot * _HEALTH_BYTES
+        self._seq[slot] += 1
+        self._data[base : base + _HEALTH_BYTES] = data.ljust(_HEALTH_BYTES, b"\0")
+        self._seq[slot] += 1
+        self._used.value = max(int(self._used.value), slot + 1)
+
+    def read(self, slot: int) -> dict[str, Any] | None:
+        base = slot * _HEALTH_BYTES
+        for _ in range(100):
+            before = self._seq[slot]
+            raw = self._data[base : base + _HEALTH_BYTES]
+            if before % 2 == 0 and self._seq[slot] == before:
+                text = bytes(raw).rstrip(b"\0")
+                try:
+                    return dict(json.loads(text)) if text else None
+                except ValueError:
+                    return None
+            time.sleep(0.0005)
+        return None
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [e for e in (self.read(i) for i in range(min(int(self._used.value), self.slots))) if e]
+
+
+def _cut(text: Any, limit: int = _ERROR_CHARS) -> Any:
+    return text[: limit - 1] + "…" if isinstance(text, str) and len(text) > limit else text
+
+
 class StopEvent(Protocol):
     def is_set(self) -> bool: ...
 
@@ -136,6 +206,7 @@ class CaptureMetrics:
         self.last_frame_time = ctx.Value("d", 0.0, lock=False)
         self.storage_full = ctx.Value("b", 0, lock=False)  # a segment ffmpeg stopped on a full disk
         self.stalled = ctx.Value("b", 0, lock=False)  # no frame for STALLED_AFTER s (not paused)
+        self.inputs = InputHealth(ctx)  # each ffmpeg's health entry
         self._restart_times = ctx.Array("d", RESTART_HISTORY, lock=False)
 
     def record_restart(self, when: float) -> None:
@@ -197,6 +268,17 @@ class _Input:
     writer_awaited_since: float | None = None  # monotonic; a named pipe with nothing in it, or closed
     frames_then: int = 0  # frames read when the wait began: one more ends it (detect)
     probing: bool = False  # its network source did not answer: probed each NETWORK_PROBE s, started once it does
+    slot: int = 0  # its entry in CaptureMetrics.inputs
+    ok: bool = True  # service.health: delivering (or not failed yet)
+    error: str | None = None
+    last_error: str | None = None
+    last_error_time: float | None = None
+    health_since: float | None = None  # epoch s it stopped being ok (service.health)
+    restarts: int = 0
+    run_wall: float = 0.0  # epoch s of the last launch (a segment file newer than this is of this run)
+    frames_at_launch: int = 0
+    delivered: bool = False  # this run has delivered (frames, a segment file)
+    last_line: str = ""  # ffmpeg's last stderr line of this run
 
     @property
     def detect(self) -> bool:
@@ -226,6 +308,7 @@ class _StderrFilter(logging.Filter):
         self._inp = inp
 
     def filter(self, record: logging.LogRecord) -> bool:
+        self._inp.last_line = record.getMessage()
         if DISK_FULL_TEXT in record.getMessage():
             self._inp.saw_disk_full = True
             return False  # said once, with the path, by the watchdog ("disk full at ...")
@@ -282,11 +365,14 @@ class CameraCapture:
             for roles in process_roles(cam, inp, named_pipe=pipe):
                 ffmpeg_log = logging.getLogger(f"ffmpeg.{cam.name}.{'_'.join(roles)}")
                 entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start, pipe=pipe)
+                entry.slot = len(self._inputs)
+                self._carry_health(entry)
                 self._filters.append((ffmpeg_log, _StderrFilter(entry)))
                 self._inputs.append(entry)
         if sum(1 for i in self._inputs if i.detect) > 1:
             raise ValueError(f"camera {cam.name}: more than one input has the detect role")
         self._halt = threading.Event()
+        self._wake = threading.Event()  # an ffmpeg ended (or stop): the watchdog looks now, not at its next tick
         self._stop_timeout = 5.0
         self._watchdog: threading.Thread | None = None
         self._slot = 0  # next ring slot to write
@@ -319,6 +405,7 @@ class CameraCapture:
         """Stops every ffmpeg (SIGTERM, SIGKILL after ``timeout`` s) and joins every thread."""
         self._stop_timeout = timeout
         self._halt.set()
+        self._wake.set()
         if self._watchdog is not None:
             self._watchdog.join(timeout + 5.0)
             if self._watchdog.is_alive():
@@ -345,6 +432,7 @@ class CameraCapture:
                 for inp in self._inputs:
                     try:
                         self._check(inp, now)
+                        self._check_health(inp, now)
                     except Exception:  # keep watching: this thread's end would SIGTERM every ffmpeg
                         self._log.exception("capture watchdog error on input %d", inp.index)
                 stalled = detects and not self._is_paused() and now - self._frame_seen > self._stall_after
@@ -356,12 +444,71 @@ class CameraCapture:
                     self.metrics.camera_fps.value = round(camera_rate.update(self._frames_read, now), 2)
                     self.metrics.skipped_fps.value = round(skipped_rate.update(self._skipped, now), 2)
                     last_rates = now
-                self._halt.wait(TICK)
+                self._wake.wait(TICK)
+                self._wake.clear()
         finally:
             self._shutdown(self._stop_timeout)
 
     def _is_paused(self) -> bool:
         return self._paused is not None and self._paused.is_set()
+
+    # -- health ---------------------------------------------------------------------------------
+    def health_name(self, inp: _Input) -> str:
+        return f"ffmpeg:{self.cam.name}:{'+'.join(inp.roles)}"
+
+    def _carry_health(self, inp: _Input) -> None:
+        """An earlier camera process's entry for the same ffmpeg: its restarts and last error go on."""
+        old = self.metrics.inputs.read(inp.slot)
+        if old is not None and old.get("name") == self.health_name(inp):
+            inp.restarts = int(old.get("restarts") or 0)
+            inp.last_error, inp.last_error_time = old.get("last_error"), old.get("last_error_time")
+        self._publish_health(inp)
+
+    def _publish_health(self, inp: _Input) -> None:
+        self.metrics.inputs.write(inp.slot, {
+            "name": self.health_name(inp), "ok": inp.ok, "error": inp.error, "last_error": inp.last_error,
+            "last_error_time": inp.last_error_time, "restarts": inp.restarts, "failing_since": inp.health_since,
+        })  # fmt: skip
+
+    def _failed(self, inp: _Input, error: str) -> None:
+        """Not delivering: the reason (credentials masked) and when, until it delivers again."""
+        text = _cut(redact_text(error))
+        if inp.ok or inp.error != text:
+            inp.ok, inp.error, inp.last_error, inp.last_error_time = False, text, text, time.time()
+            inp.health_since = inp.health_since or inp.last_error_time
+            self._publish_health(inp)
+
+    def _delivering(self, inp: _Input, now: float) -> bool:
+        """This run of ``inp`` has delivered: a frame (detect), a segment file (clips/record), a while (rtmp)."""
+        if inp.proc is None or inp.terminating_since is not None or inp.writer_awaited_since is not None:
+            return False
+        return self._has_delivered(inp, now)
+
+    def _has_delivered(self, inp: _Input, now: float) -> bool:
+        if inp.detect:
+            return self._frames_read > inp.frames_at_launch
+        segment_roles = [role for role in inp.roles if role in SEGMENT_ROLES]
+        if not segment_roles:
+            return now - inp.started_at >= OK_AFTER
+        for role in segment_roles:
+            try:
+                with os.scandir(segment_dir(self.cache_dir, self.cam.name, role)) as entries:
+                    for entry in entries:
+                        if entry.name.endswith(".mp4") and entry.stat().st_mtime >= inp.run_wall:
+                            return True
+            except OSError:
+                continue
+        return False
+
+    def _check_health(self, inp: _Input, now: float) -> None:
+        if inp.ok and inp.delivered:
+            return
+        # not ok within a run that had delivered: a named pipe's writer that stalled, then went on
+        if self._delivering(inp, now):
+            inp.delivered = True
+            if not inp.ok:
+                inp.ok, inp.error, inp.health_since = True, None, None
+                self._publish_health(inp)
 
     def _check(self, inp: _Input, now: float) -> None:
         proc = inp.proc
@@ -373,6 +520,8 @@ class CameraCapture:
         if code is not None:
             self._reap(inp)
             self._exited(inp, code, now)
+            if inp.proc is None and now >= inp.next_start and self._answers_again(inp, now):
+                self._launch(inp, now)  # at once: the first failure after a run that delivered
         elif inp.quiet and now - inp.started_at >= RECOVERED_AFTER:
             self._recovered(inp, now)
         elif inp.terminating_since is not None:
@@ -385,6 +534,7 @@ class CameraCapture:
             self._log.warning(
                 "no frame from %s for %.0f s: restarting its ffmpeg", self.cam.name, now - self._last_frame
             )
+            self._failed(inp, f"no frame for {now - self._last_frame:.0f} s: restarting its ffmpeg")
             inp.terminating_since = now
             proc.terminate()
         elif inp.writer_awaited_since is not None and self._writer_back(inp, now):
@@ -399,6 +549,7 @@ class CameraCapture:
 
     def _await_writer(self, inp: _Input, now: float) -> None:
         if inp.writer_awaited_since is None:
+            self._failed(inp, "nothing comes through its named pipe: waiting for the writer")
             inp.writer_awaited_since, inp.frames_then = now, self._frames_read
             self._log.warning(
                 "no frame from %s for %.0f s: nothing comes through its named pipe; waiting for the writer",
@@ -407,7 +558,12 @@ class CameraCapture:
 
     def _exited(self, inp: _Input, code: int, now: float) -> None:
         roles = "+".join(inp.roles)
+        inp.delivered = inp.delivered or self._has_delivered(inp, now)  # even if the last tick did not see it
+        if inp.terminating_since is None:  # else we stopped it, and said why
+            last_line = f": {inp.last_line}" if inp.last_line else ""
+            self._failed(inp, f"ffmpeg exited with code {code}{last_line}")
         if inp.saw_disk_full:
+            self._failed(inp, f"disk full at {segment_dir(self.cache_dir, self.cam.name, inp.roles[0]).parent}")
             inp.saw_disk_full = False
             if inp.disk_full_since is None:
                 inp.disk_full_since = now
@@ -424,6 +580,7 @@ class CameraCapture:
             if inp.writer_awaited_since is None:
                 inp.writer_awaited_since, inp.frames_then = now, self._frames_read
                 self._log.warning("the writer of %s's named pipe closed it; waiting for the next one", self.cam.name)
+            self._failed(inp, "the writer closed its named pipe: waiting for the next one")
             inp.failures = 0
             self._schedule_restart(inp, now)
             return
@@ -432,6 +589,7 @@ class CameraCapture:
         if inp.terminating_since is None and not inp.quiet:
             self._log.warning("ffmpeg (%s) of %s exited with code %s", roles, self.cam.name, code)
         if inp.network and self._answer(inp, now, TICK) is False:
+            self._failed(inp, f"the source does not answer (ffmpeg exited with code {code}); probing it")
             inp.probing = True
             if inp.failing_since is None:  # once per outage, not per probe
                 inp.failing_since = now
@@ -443,7 +601,7 @@ class CameraCapture:
             retry = f"every {NETWORK_RETRY:.0f} s" if inp.comes_back else "with backoff"
             self._log.warning("ffmpeg (%s) of %s keeps failing; retrying %s (details at debug level)", roles,
                               self.cam.name, retry)  # fmt: skip
-        self._schedule_restart(inp, now)
+        self._schedule_restart(inp, now, at_once=inp.delivered and inp.failures <= 1 and inp.terminating_since is None)
 
     def _answer(self, inp: _Input, now: float, fresh_for: float) -> bool | None:
         """The probe's answer for the input's source: the last one while younger than ``fresh_for`` s,
@@ -477,7 +635,13 @@ class CameraCapture:
         inp.disk_full_since = inp.failing_since = None
         inp.failures = 0
 
-    def _schedule_restart(self, inp: _Input, now: float) -> None:
+    def _schedule_restart(self, inp: _Input, now: float, *, at_once: bool = False) -> None:
+        """The next start after the backoff; ``at_once``: now (a run that delivered was cut: killed, a
+        camera that dropped the stream), the backoff being kept for the next failure in a row."""
+        if at_once:
+            inp.next_start = now
+            self._log.info("restarting ffmpeg (%s) of %s now", "+".join(inp.roles), self.cam.name)
+            return
         if now - inp.started_at >= self.healthy_after:
             inp.backoff = self._backoff_start
         # A camera that answers (or cannot be probed) may be booting, a pipe waits for its next writer:
@@ -515,17 +679,32 @@ class CameraCapture:
             proc = start_ffmpeg(command, self._preexec)
         except OSError as exc:
             self._log.error("cannot start ffmpeg %s: %s", self.ffmpeg_bin, exc)
+            self._failed(inp, f"cannot start ffmpeg: {exc}")
             self._schedule_restart(inp, now)
             return
+        if inp.launches > 1:
+            inp.restarts += 1
+            self._publish_health(inp)
+        inp.run_wall, inp.frames_at_launch, inp.last_line, inp.delivered = time.time(), self._frames_read, "", False
         inp.proc = proc
         assert proc.stderr is not None
         name = f"ffmpeg-log-{self.cam.name}-{inp.index}"
-        inp.threads = [self._thread(name, log_stderr, proc.stderr, inp.ffmpeg_log)]
+        inp.threads = [self._thread(name, self._log_until_exit, proc, inp.ffmpeg_log)]
         if command.detect:
             assert proc.stdout is not None
             self._last_frame = now
             self.metrics.capture_pid.value = proc.pid
             inp.threads.append(self._thread(f"frames-{self.cam.name}", self._read_frames, proc.stdout))
+
+    def _log_until_exit(self, proc: subprocess.Popen[bytes], ffmpeg_log: logging.Logger) -> None:
+        """Logs ffmpeg's stderr; at its end (ffmpeg gone) wakes the watchdog, which restarts it in that pass."""
+        assert proc.stderr is not None
+        log_stderr(proc.stderr, ffmpeg_log)
+        # stderr closes as it exits: reaped within milliseconds (one that closed it and runs on is seen
+        # exiting at a later tick)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(1.0)
+        self._wake.set()
 
     def _thread(self, name: str, target: Callable[..., None], *args: Any) -> threading.Thread:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)

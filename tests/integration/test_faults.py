@@ -25,7 +25,7 @@ import pytest
 
 from frigate_like.comms.mqtt import OUTBOX_LIMIT
 from tests.broker import PrivateBroker, Received, Subscriber, unique_prefix
-from tests.integration.checks import db_events, is_gone
+from tests.integration.checks import db_events, descendants, is_gone
 from tests.integration.daemon import SHARED, Daemon, demo_config, free_port
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
 from tests.mounts import fill, tmpfs
@@ -206,7 +206,7 @@ def test_a_killed_camera_process_is_restarted_and_reported(faulty: tuple[Daemon,
 
     daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, 60, what="frames")
     old_pid, old_ffmpeg = camera_pid(), ffmpeg_pid()
-    assert "camera:demo" not in health(daemon)
+    assert health(daemon)["camera:demo"]["ok"] and health(daemon)["camera:demo"]["restarts"] == 0
     os.kill(old_pid, signal.SIGKILL)
     daemon.wait_for(lambda: camera_pid() not in (0, old_pid), 30, what="the watchdog to restart the camera process")
     camera = health(daemon)["camera:demo"]
@@ -358,11 +358,18 @@ def test_a_network_camera_that_goes_away_is_probed_and_frames_resume(tmp_path: P
         assert reconnects() == before, "an ffmpeg was started while the camera did not answer"
         # a probe about every second (NETWORK_PROBE), one for both ffmpegs of the input, on the 0.5 s tick
         assert 5 <= len(accepted) <= 9, f"{len(accepted)} probes in 8 s"
+        inputs = {name: entry for name, entry in health(daemon).items() if name.startswith("ffmpeg:demo:")}
+        assert set(inputs) == {"ffmpeg:demo:detect", "ffmpeg:demo:clips"}, "an entry per ffmpeg of the camera"
+        for entry in inputs.values():
+            assert not entry["ok"] and entry["error"].startswith("the source does not answer"), entry
         with rtsp_server(port):
             back_at = time.monotonic()
             daemon.wait_for(lambda: latest() != stalled, 30, 0.2, what="frames after the camera came back")
             resumed = time.monotonic() - back_at
             print(f"camera down {back_at - down_at:.1f} s; frames resumed {resumed:.1f} s after it came back")
+            daemon.wait_for(
+                lambda: all(health(daemon)[name]["ok"] for name in inputs), 20, what="the entries ok again"
+            )
     finally:
         code, _ = daemon.terminate()
     assert code == 0
@@ -440,22 +447,6 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (children, their children...)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return {p for p in found if not is_gone(p)}
 
 
 def test_a_stalled_named_pipe_is_waited_for_and_the_other_camera_runs_on(tmp_path: Path) -> None:
