@@ -134,9 +134,13 @@ events {}
 rtmp { server { listen 127.0.0.1:$rtmp_port; application live { live on; } } }
 NGINX
 
-# The starter config the image writes on a first start, with only the camera and port changed.
+# The starter config the image writes on a first start, with only the camera, the port and the broker
+# changed (this machine's Mosquitto on the shared host network, not compose's: the health check counts
+# an MQTT link down for 90 s as unhealthy).
+mqtt_port=${SMOKE_MQTT_PORT:-1883}
 "${engine[@]}" run --rm "${run_opts[@]}" "$image" starter-config \
   | sed -e "s|^  port: 5000|  port: $port|" -e "s|^  host: 0.0.0.0|  host: 127.0.0.1|" \
+        -e "s|^  host: mosquitto .*|  host: 127.0.0.1\n  port: $mqtt_port\n  topic_prefix: smoke-$$|" -e "/^  topic_prefix: frigate$/d" \
         -e "s|- path: rtsp://.*|- path: /footage/$video\n          input_args: -re -stream_loop -1 -fflags +genpts|" \
         -e "s|^    width: 640 .*|    width: 768|" -e "s|^    height: 360|    height: 432|" >"$work/config/config.yml"
 # like compose: /config read-only, media on a volume, the cache on tmpfs, 256 MB of /dev/shm
