@@ -130,5 +130,6 @@ def test_a_secret_in_a_dict_repr_json_or_key_value_text_is_masked(password: str,
     for text in (repr({key: password, "host": "h"}), json.dumps({key: password, "host": "h"})):
         shown = redact_text(text)
         assert shown.replace('"', "'") == f"{{'{key}': '{MASK}', 'host': 'h'}}", (text, shown)
-    bare = password.translate({ord(c): None for c in ",;}&"}) or "x"  # those end a bare value
+    # those end a bare value; a quote would make it a quoted one (masked inside its quotes)
+    bare = password.translate({ord(c): None for c in ",;}&\"'"}) or "x"
     assert redact_text(f"login {key}={bare} next") == f"login {key}={MASK} next"

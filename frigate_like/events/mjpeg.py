@@ -7,8 +7,8 @@ camera frame arrived draws and encodes it under the encoder's lock, the others g
 bytes. No thread runs for an encoder, so an encoder without viewers costs nothing, and the last
 viewer's release drops it at once.
 
-A camera has at most ``max_option_sets`` encoders at once: a viewer asking for another option set
-while that many run gets the nearest running one (closest height, then the most overlays in
+A camera has at most ``max_option_sets`` encoders at once for its streams: an MJPEG viewer asking
+for another option set while that many run gets the nearest running one (closest height, then the most overlays in
 common), so distinct query strings cannot multiply the encoding work.
 
 Viewers of the same fps wake on the same wall-clock ticks (multiples of ``1/fps``), so they ask
@@ -110,7 +110,7 @@ class EncoderRegistry:
                     raise Unavailable(f"too many MJPEG viewers ({self.max_viewers}); try again later")
                 self._streams += 1
             key = (source, options)
-            if key not in self._encoders:
+            if stream and key not in self._encoders:  # a one-off latest.jpg is one encode: asked size
                 running = [o for s, o in self._encoders if s is source]
                 if len(running) >= self.max_option_sets:
                     key = (source, min(running, key=lambda o: _distance(o, options)))

@@ -214,9 +214,11 @@ def test_a_record_restart_is_counted_and_its_gap_reported_then_shutdown_finishes
     daemon.wait_for(lambda: daemon.get_json("/api/stats")["car"]["record"]["restarts"] == 1, 60, what="a restart")
     daemon.wait_for(lambda: len(rows(daemon, "car")) >= before + 2, 60, what="segments after the restart")
     record = daemon.get_json("/api/stats")["car"]["record"]
-    assert record["gaps"] >= 1
     gaps = [g for day in daemon.get_json("/api/car/recordings") for h in day["recordings"] for g in h["gaps"]]
-    assert gaps and all(g["duration"] > 1.0 for g in gaps)
+    # restarted at once (issue 18): the hole is ffmpeg's own start-up, under the timeline's 1 s tolerance
+    # on a quiet machine; on a loaded one a gap may show, and then it is reported, and short
+    assert record["gaps"] <= 1 and len(gaps) <= 1
+    assert all(1.0 < g["duration"] < 5.0 for g in gaps), gaps
 
     status, _ = post(
         daemon,
