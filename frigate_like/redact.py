@@ -51,11 +51,14 @@ _HEADER = re.compile(
 # key = value / "key": "value" in free text (a dict or a command line in a log message)
 # A quoted value runs to its closing quote (escapes skipped: a repr or JSON of a password holding quotes),
 # a bare (or unterminated) one to a blank, "," ";" "}" or "&" (quotes inside it are part of it).
-_KEY_VALUE = re.compile(
+_KEY_NAME = (
     r"(?P<name>\b(?:password|passwd|pwd|secret|client_secret|api_token|api_key|apikey|access_token)[\"']?"
-    r"\s*[:=]\s*)(?P<value>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s,;}&]+)",
-    re.IGNORECASE,
+    r"\s*[:=]\s*)"
 )
+_QUOTED = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'"
+_KEY_VALUE = re.compile(_KEY_NAME + r"(?P<value>" + _QUOTED + r"|[^\s,;}&]+)", re.IGNORECASE)
+# quoted values alone, masked before the query rule: a quoted password holding "&p=" is not a query parameter
+_KEY_QUOTED = re.compile(_KEY_NAME + r"(?P<value>" + _QUOTED + r")", re.IGNORECASE)
 # config keys whose values are secrets: a key is split into words at "_" and "-"
 _SECRET_KEY_WORDS = frozenset(
     {"password", "passwd", "pass", "pwd", "token", "secret", "credential", "credentials", "apikey"}
@@ -110,6 +113,7 @@ def redact_text(text: str) -> str:
     if "://" in text:
         text = _mask_userinfo(text)
         text = _RTMP_KEY.sub(lambda m: m.group("app") + MASK, text)
+    text = _KEY_QUOTED.sub(_key_value, text)
     if "=" in text:
         text = _QUERY_PARAM.sub(_query_param, text)
     text = _KEY_VALUE.sub(_key_value, text)
