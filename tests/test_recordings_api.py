@@ -131,6 +131,11 @@ def test_streamed_exports_share_the_slots_and_free_them_when_the_client_goes(
         exporter.stream("car", start, end)  # the one slot is taken
     chunks.close()  # the client went away: ffmpeg ends, the slot is free
     assert b"".join(exporter.stream("car", start, end))[4:8] == b"ftyp"
+    never_read = exporter.stream("car", start, end)  # a client gone before the body started
+    proc = never_read._proc  # type: ignore[attr-defined]
+    never_read.close()  # type: ignore[attr-defined]  # what the WSGI server calls
+    assert proc.poll() is not None, "ffmpeg left running"
+    exporter.stream("car", start, end).close()  # type: ignore[attr-defined]  # the slot was freed
 
 
 def test_a_stored_export_never_digs_into_the_free_space_floor(recorded: list[dict[str, Any]], tmp_path: Path) -> None:

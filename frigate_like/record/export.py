@@ -148,21 +148,11 @@ class RecordingExporter:
             raise
         logger.info("streaming an export of %s %.3f-%.3f (%d segment(s)), stored nowhere", camera, start, end,
                     len(segments))  # fmt: skip
-        return self._piped(proc, work)
+        return _PipedExport(proc, lambda: self._stream_ended(work))
 
-    def _piped(self, proc: subprocess.Popen[bytes], work: tempfile.TemporaryDirectory[str]) -> Iterator[bytes]:
-        try:
-            assert proc.stdout is not None
-            while chunk := proc.stdout.read(STREAM_CHUNK):
-                yield chunk
-        finally:
-            with contextlib.suppress(OSError):
-                proc.kill()
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-            work.cleanup()
-            self._slots.release()
+    def _stream_ended(self, work: tempfile.TemporaryDirectory[str]) -> None:
+        work.cleanup()
+        self._slots.release()
 
     def _lock_for(self, name: str) -> threading.Lock:
         with self._guard:
@@ -226,3 +216,34 @@ class RecordingExporter:
         with self._guard:
             self._locks.pop(old.name, None)
         return True
+
+
+class _PipedExport:
+    """ffmpeg's stdout as a response body. ``close()`` ends ffmpeg and frees its slot even when the body was
+    never iterated (a generator's ``finally`` would not run then: WSGI servers only call ``close()``)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], release: Callable[[], object]) -> None:
+        self._proc = proc
+        self._release: Callable[[], object] | None = release
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        stdout = self._proc.stdout
+        chunk = stdout.read(STREAM_CHUNK) if stdout is not None and self._release is not None else b""
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        release, self._release = self._release, None
+        if release is None:
+            return
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        release()
