@@ -214,9 +214,9 @@ class CameraRuntimes:
 
     def sentinels(self) -> list[int]:
         """Handles that become ready when a camera process exits (``multiprocessing.connection.wait``)."""
-        return [
-            r.process.sentinel for r in self._runtimes.values() if r.process is not None and r.process.exitcode is None
-        ]
+        # each process read once: a camera being removed sets its ``process`` to None from another thread
+        processes = [r.process for r in list(self._runtimes.values())]
+        return [p.sentinel for p in processes if p is not None and p.exitcode is None]
 
     def replace_failed(self) -> dict[str, str]:
         return self.restart_dead()

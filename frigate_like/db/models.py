@@ -48,6 +48,7 @@ class Event(BaseModel):
     has_snapshot = pw.BooleanField(default=False)
     # [[from, to], ...] unix seconds: stretches of the clip's time range with no footage (migration 004)
     clip_gaps = JSONListField(default=list)
+    node_id = pw.CharField(max_length=64, default="")  # the node that wrote it and holds its files (migration 005)
 
     class Meta:
         table_name = "event"
@@ -71,14 +72,54 @@ class Recording(BaseModel):
     end_time = pw.DoubleField()
     duration = pw.DoubleField()
     size_bytes = pw.BigIntegerField()
+    node_id = pw.CharField(max_length=64, default="")  # the node that holds the file (migration 005)
 
     class Meta:
         table_name = "recordings"
-        # Created by migrations/002_recordings.py; declared so the model describes the real schema.
+        # Created by migrations/002_recordings.py and 005; declared so the model describes the real schema.
         indexes = (
             (("camera", "start_time"), False),
             (("start_time",), False),
+            (("node_id", "start_time"), False),
         )
 
 
-MODELS: tuple[type[pw.Model], ...] = (Event, Recording)
+class ClusterNode(BaseModel):
+    """One node of a cluster (migration 005). Times are epoch seconds from the database's clock."""
+
+    node_id = pw.CharField(primary_key=True, max_length=64)
+    url = pw.TextField(default="")  # how other nodes and browsers reach its HTTP API
+    instance = pw.CharField(max_length=64)  # random per process: tells a second live holder of the id
+    started_at = pw.DoubleField()
+    heartbeat_at = pw.DoubleField()
+    stopped_at = pw.DoubleField(null=True)  # set by a clean stop
+    stats = pw.TextField(default="{}")  # JSON: Frigate 0.8 /api/stats entries of the cameras it runs
+
+    class Meta:
+        table_name = "cluster_node"
+
+
+class CameraLease(BaseModel):
+    """Which node runs a camera, until ``expires_at`` (database clock; migration 005)."""
+
+    camera = pw.CharField(primary_key=True, max_length=64)
+    node_id = pw.CharField(max_length=64, index=True)
+    acquired_at = pw.DoubleField()
+    expires_at = pw.DoubleField()
+
+    class Meta:
+        table_name = "camera_lease"
+
+
+class CameraGroupRow(BaseModel):
+    """A camera group stored in the database in cluster mode (migration 005); ``body`` is its JSON."""
+
+    group_id = pw.CharField(primary_key=True, max_length=64)
+    body = pw.TextField()
+    updated_at = pw.DoubleField()
+
+    class Meta:
+        table_name = "camera_group_row"
+
+
+MODELS: tuple[type[pw.Model], ...] = (Event, Recording, ClusterNode, CameraLease, CameraGroupRow)

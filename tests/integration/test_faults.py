@@ -15,6 +15,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -282,21 +283,30 @@ def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tm
 
 @contextlib.contextmanager
 def rtsp_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """The person video over RTSP from GStreamer's server (skips when python3-gi lacks it)."""
-    proc = subprocess.Popen(
-        [SYSTEM_PYTHON, str(RTSP_SERVER), str(port), str(PERSON)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != b"ready":
-        proc.kill()
-        rest, _ = proc.communicate()
-        pytest.skip(f"no GStreamer RTSP server (scripts/test.sh installs it): {(line + rest).decode()[-300:]}")
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.communicate()  # reaps it and closes its pipe
+    """The person video over RTSP from GStreamer's server (skips when python3-gi lacks it).
+
+    Its stderr goes to a file, not a pipe: nobody reads a pipe after "ready", and GStreamer's
+    warnings would fill it and block the server mid-stream."""
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(RTSP_SERVER), str(port), str(PERSON)], stdout=subprocess.PIPE, stderr=stderr
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != b"ready":
+            proc.kill()
+            proc.communicate()
+            stderr.seek(0)
+            pytest.skip(f"no GStreamer RTSP server (scripts/test.sh installs it): {stderr.read().decode()[-300:]}")
+        try:
+            yield proc
+        finally:
+            proc.kill()
+            proc.communicate()  # reaps it and closes its pipe
+            stderr.seek(0)
+            said = stderr.read().decode(errors="replace").strip()
+            if said:
+                print(f"RTSP server on {port} said:\n{said[-2000:]}")  # shown with a failing test's output
 
 
 @contextlib.contextmanager
