@@ -477,7 +477,7 @@ def test_every_problem_is_collected(tmp_path: Path, minimal: dict[str, Any]) -> 
         "mqtt.port: expected a whole number, got 'abc' (text)",
         "cameras.back.zones.z.coordinates: a polygon needs at least 3 points, got 2",
         "cameras.front.colour: unknown key (known keys here: best_image_timeout, clips, detect, ffmpeg, fps, "
-        "height, motion, mqtt, name, objects, record, rtmp, snapshots, width, zones)",
+        "height, motion, mqtt, name, nodes, objects, record, rtmp, snapshots, width, zones)",
         "cameras.side.height: required, but missing",
     ]
     # the cross checks still run on what did validate

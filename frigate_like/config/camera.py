@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt
 
 from frigate_like.config.base import StrictModel
@@ -108,6 +110,9 @@ class CameraConfig(StrictModel):
     rtmp: RtmpConfig = Field(default_factory=RtmpConfig)
     snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
     mqtt: CameraMqttConfig = Field(default_factory=CameraMqttConfig)
+    # NEW, cluster mode: the nodes that may run this camera (e.g. the one box a USB camera is plugged
+    # into); unset: any node
+    nodes: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = None
 
     @property
     def frame_shape_yuv(self) -> tuple[int, int]:

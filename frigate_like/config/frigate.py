@@ -15,6 +15,7 @@ from frigate_like.config.objects import DetectConfig, FilterConfig, MotionConfig
 from frigate_like.config.sections import (
     CameraGroupsConfig,
     ClipsConfig,
+    ClusterConfig,
     DatabaseConfig,
     DetectorConfig,
     GlobalSnapshotsConfig,
@@ -57,6 +58,7 @@ class FrigateConfig(StrictModel):
     motion: MotionConfig = Field(default_factory=MotionConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
     rtmp: RtmpServerConfig = Field(default_factory=RtmpServerConfig)
+    cluster: ClusterConfig | None = None  # NEW: absent = a single node (the cluster of one)
     # none is valid: camera groups may add every camera at run time
     cameras: dict[str, CameraConfig] = Field(default_factory=dict)
 

@@ -94,6 +94,29 @@ class DatabaseConfig(StrictModel):
     url: str | None = None
 
 
+NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+def _host_name() -> str:
+    import socket
+
+    return socket.gethostname() or "frigate-like"
+
+
+class ClusterConfig(StrictModel):
+    """NEW ``cluster``: this daemon is one node of several sharing one PostgreSQL database and one broker.
+
+    ``url``: how other nodes and browsers reach this node's HTTP API (e.g. ``http://10.0.0.5:5000``).
+    ``lease_seconds``: how long a camera's lease lasts without renewal (a dead node's cameras move
+    after it). ``shared_media``: every node mounts the same media folder, so any node reads any file.
+    """
+
+    node_id: NodeId = Field(default_factory=_host_name)
+    url: str | None = None
+    lease_seconds: float = Field(default=10.0, ge=2.0, le=600.0)
+    shared_media: bool = False
+
+
 class DetectorConfig(StrictModel):
     """``detectors.<name>``: one detector process; written without ``type`` it is an edgetpu, as in Frigate 0.8
     (NEW types: openvino, onnx, auto)."""
