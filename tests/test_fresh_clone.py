@@ -147,7 +147,10 @@ def test_a_fresh_clone_runs_the_demo_on_its_own(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        leftover = _session_processes(proc.pid, str(clone))
+        # multiprocessing's resource tracker exits once it reads the daemon's end of its pipe: give it a moment
+        settle = time.monotonic() + 10
+        while (leftover := _session_processes(proc.pid, str(clone))) and time.monotonic() < settle:
+            time.sleep(0.2)
         for line in leftover:  # leave nothing running, whatever the outcome
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(line.split()[0]), signal.SIGKILL)
