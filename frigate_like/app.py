@@ -42,6 +42,7 @@ from frigate_like.cameras.subscribers import (
     SwitchesSubscriber,
     clip_cache,
 )
+from frigate_like.cluster.wiring import ClusterParts, build_cluster
 from frigate_like.comms.events import EventPublisher
 from frigate_like.comms.mqtt import MqttClient
 from frigate_like.comms.publisher import FanOut
@@ -120,6 +121,7 @@ class NVR:
         self.ws_hub: LiveHub | None = None  # frames, logs and state over the WebSocket
         self.app: Flask | None = None
         self.http_server: HttpServer | None = None
+        self.cluster: ClusterParts | None = None  # placement (which cameras run here) and, clustered, the node
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -160,8 +162,16 @@ class NVR:
         settings = ProcessSettings(cfg, ffmpeg_bin, self.ctx, self._updates, log_queue, children_stop)
         self.runtimes = CameraRuntimes(settings, self.hub)
         mqtt = self._subscribe_all(ffmpeg_bin)
+        self.cluster = build_cluster(
+            cfg, self.db, self.registry, self.supervisor, self._threads_stop,
+            stats=lambda: self.stats.camera_entries() if self.stats is not None else {},
+            closed_event=self.event_publisher.event_recovered if self.event_publisher is not None else None,
+            on_lost=self._node_id_lost,
+        )  # fmt: skip
+        # desired cameras → placement → registry: a single node runs them all now; a cluster node takes its
+        # share by leases once every part below exists (its placement thread starts at the end)
         for cam in cfg.cameras.values():
-            self.registry.add(cam, CONFIG_SOURCE)
+            self.cluster.placement.want(cam, CONFIG_SOURCE)
         assert self.tracked is not None and self.events is not None
         # Events a crash left open, closed from what is on disk: the YAML cameras' clip caches exist by
         # now and their processes do not run yet (group cameras' events are cut from their recordings).
@@ -176,7 +186,8 @@ class NVR:
         self.registry.subscribe(self.runtimes.processes)
         self._spawn_thread("tracked-objects", self.tracked.run)
         self._spawn_thread("events", self.events.run)
-        cleanup = EventCleanup(self.registry.configs, media / "clips", queries, self._threads_stop)
+        # retention of every desired camera: this node keeps the events of cameras that moved to another node
+        cleanup = EventCleanup(self.cluster.placement.configs, media / "clips", queries, self._threads_stop)
         self._spawn_thread("event-retention", cleanup.run)
         self._spawn_thread("watchdog", self._watchdog)
         self.groups = GroupManager(
@@ -184,6 +195,7 @@ class NVR:
             free_slots=lambda: self.hub.spare_channels if self.hub is not None else 0, ffprobe_bin=find_ffprobe(),
         )  # fmt: skip
         self.groups.restore()
+        self.cluster.start(self.supervisor, self._threads_stop)
         if self._http_enabled:
             assert self.recording is not None
             self._start_websocket_hub(self._log_listener, self.groups, self.recording.manual)
@@ -329,6 +341,12 @@ class NVR:
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
 
+    def _node_id_lost(self) -> None:
+        """Another process holds this node's id now: stop its cameras at once, then the daemon."""
+        if self.cluster is not None:
+            self.cluster.placement.fence()
+        self.stop_requested.set()
+
     def _spawn_thread(self, name: str, target: Callable[[], object]) -> None:
         self.supervisor.spawn(name, target)
 
@@ -359,6 +377,8 @@ class NVR:
             self.ws_hub.stop()
         if self.runtimes is not None:
             self.runtimes.stop_all()
+        if self.cluster is not None:
+            self.cluster.placement.release()  # processes stopped: other nodes may take the cameras now
         self._threads_stop.set()
         self.supervisor.join(timeout=10)
         if self.tracked is not None:
@@ -370,6 +390,8 @@ class NVR:
             self.comms.stop()  # after the last events: then available goes offline
         if self.hub is not None:
             self.hub.stop()
+        if self.cluster is not None:
+            self.cluster.leave()  # events written: the node is gone (others close nothing of it)
         if self.runtimes is not None:
             self.runtimes.close_rings()
         if self._updates is not None:

@@ -27,6 +27,16 @@ def database_now(db: pw.Database) -> float:
 
 
 @dataclass(frozen=True)
+class LeaseInfo:
+    """One camera's lease row (expired or not)."""
+
+    camera: str
+    node_id: str
+    acquired_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class NodeInfo:
     """One node as the database sees it."""
 
@@ -58,6 +68,12 @@ class ClusterDirectory:
         for lease in leases:
             held.setdefault(lease.node_id, []).append(lease.camera)
         return [self._info(row, now, held.get(row.node_id, [])) for row in rows]
+
+    def leases(self) -> list[LeaseInfo]:
+        """Every lease row, expired ones too, sorted by camera."""
+        with self._db.bind_ctx([CameraLease]):
+            rows = list(CameraLease.select().order_by(CameraLease.camera))
+        return [LeaseInfo(r.camera, r.node_id, r.acquired_at, r.expires_at) for r in rows]
 
     def node(self, node_id: str) -> NodeInfo | None:
         return next((info for info in self.nodes() if info.node_id == node_id), None)
