@@ -42,7 +42,7 @@ from frigate_like.cameras.subscribers import (
     SwitchesSubscriber,
     clip_cache,
 )
-from frigate_like.cluster.wiring import ClusterParts, build_cluster
+from frigate_like.cluster.wiring import ClusterParts, advertised_url, build_cluster
 from frigate_like.comms.events import EventPublisher
 from frigate_like.comms.mqtt import MqttClient
 from frigate_like.comms.publisher import FanOut
@@ -328,6 +328,7 @@ class NVR:
             groups=groups,
             devices=DeviceDiscovery(),
             switches=self.switches,
+            cluster=self._cluster_nodes,
         )
         self.app = create_app(services)
         http = self.cfg.http
@@ -340,6 +341,11 @@ class NVR:
             self.stats.add_service_section("http", self.http_server.stats)
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
+
+    def _cluster_nodes(self) -> list[dict[str, Any]]:
+        assert self.cluster is not None and self.http_server is not None
+        url = advertised_url(self.cfg) if self.cfg.cluster else f"http://{self.cfg.http.host}:{self.http_server.port}"
+        return self.cluster.nodes(url)
 
     def _node_id_lost(self) -> None:
         """Another process holds this node's id now: stop its cameras at once, then the daemon."""

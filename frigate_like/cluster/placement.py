@@ -43,6 +43,7 @@ TICKS_PER_LEASE = 3  # renew every lease/3 s: two renewals may fail before fenci
 FENCE_AFTER = 0.6  # of the lease time since the last renewal: stop the cameras (the lease lasts 1.0)
 REBALANCE_EVERY = 3.0  # lease periods between two hand-backs of this node (no flapping)
 ADD_RETRY_S = 30.0  # a camera the registry refused (e.g. a group camera of that name) is retried after this
+SETTLE_TICKS = 1.5  # ticks without taking (unless others are seen alive) at start and after an outage
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,9 @@ class LeasePlacement(Placement):
         self._left_open: dict[str, float] = {}  # camera taken → until when to look for events left open
         self.fenced = threading.Event()  # set while the cameras are stopped because leases could not be renewed
         self.ticks = 0
+        # after a database outage every heartbeat is stale: take nothing until the others' next beats landed,
+        # or the first node back would see itself alone and take every camera
+        self._settle_until: float | None = None
 
     @property
     def interval(self) -> float:
@@ -269,6 +273,7 @@ class LeasePlacement(Placement):
                     self.tick()
                 except pw.DatabaseError as exc:
                     logger.warning("placement: the database is away (%s); cameras stop if it stays away", exc)
+                    self._settle_until = None  # set when it answers again
                     if self._health is not None:
                         self._health.failed(exc)
                 else:
@@ -283,6 +288,10 @@ class LeasePlacement(Placement):
         self.ticks += 1
         self._renew()
         nodes = self._directory.nodes()
+        if self._settle_until is None:
+            self._settle_until = self._clock() + SETTLE_TICKS * self.interval
+            if self.ticks > 1:
+                logger.info("placement: the database answers; taking cameras after the nodes' next heartbeats")
         owners = {camera: node.node_id for node in nodes for camera in node.cameras}
         live = [node.node_id for node in nodes if node.alive]
         now = self._clock()
@@ -297,7 +306,8 @@ class LeasePlacement(Placement):
             cooling=set(self._cooling) | set(self._refused), may_rebalance=may_rebalance,
         )  # fmt: skip
         dead = [node for node in nodes if not node.alive and node.node_id != self.node_id]
-        for name in decision.take:
+        settled = now >= self._settle_until or any(n.alive and n.node_id != self.node_id for n in nodes)
+        for name in decision.take if settled else [c for c in decision.take if owners.get(c) == self.node_id]:
             self._take(name, dead)
         if decision.give_back:
             self._give_back(decision.give_back, now)
