@@ -384,7 +384,7 @@ class NVR:
         if self.runtimes is not None:
             self.runtimes.stop_all()
         if self.cluster is not None:
-            self.cluster.placement.release()  # processes stopped: other nodes may take the cameras now
+            self.cluster.release()  # processes stopped: other nodes may take the cameras now
         self._threads_stop.set()
         self.supervisor.join(timeout=10)
         if self.tracked is not None:

@@ -46,6 +46,7 @@ class NodeInfo:
     heartbeat_at: float
     cameras: tuple[str, ...]  # cameras it holds an unexpired lease on, sorted
     stats: dict[str, object]  # what it last wrote to its row (see migrations/005_cluster.py)
+    silent_for: float = 0.0  # seconds since its last heartbeat, by the database's clock
 
 
 class ClusterDirectory:
@@ -109,4 +110,5 @@ class ClusterDirectory:
             heartbeat_at=row.heartbeat_at,
             cameras=tuple(sorted(cameras)),
             stats=stats if isinstance(stats, dict) else {},
+            silent_for=max(0.0, now - row.heartbeat_at),
         )

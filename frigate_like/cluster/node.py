@@ -36,6 +36,9 @@ RETURNING instance
 _HOLDER = f"SELECT url, {DB_NOW} - heartbeat_at FROM cluster_node WHERE node_id = %s"
 _BEAT = f"UPDATE cluster_node SET heartbeat_at = {DB_NOW}, stats = %s WHERE node_id = %s AND instance = %s"
 _LEAVE = f"UPDATE cluster_node SET stopped_at = {DB_NOW} WHERE node_id = %s AND instance = %s"
+_STOPPING = (
+    f"UPDATE cluster_node SET stopped_at = {DB_NOW}, heartbeat_at = {DB_NOW} WHERE node_id = %s AND instance = %s"
+)
 
 
 class NodeIdTaken(FrigateLikeError):
@@ -110,6 +113,15 @@ class NodeMembership:
                     self._health.ok()
             self._stop.wait(self.interval)
         self._stop.wait()  # lost: nothing more to do, but returning early would read as a crash
+
+    def stopping(self) -> None:
+        """A clean stop has begun (cameras stopped, leases given back): no longer counted among the live
+        nodes, so none hands cameras to it; it still writes its last events (others leave them alone while
+        its heartbeat is fresh)."""
+        try:
+            self._db.execute_sql(_STOPPING, (self.node_id, self.instance))
+        except pw.DatabaseError as exc:
+            logger.warning("node %s: stop not recorded (%s)", self.node_id, exc)
 
     def leave(self) -> None:
         """A clean stop: others see this node gone at once, not after the lease time."""

@@ -43,6 +43,7 @@ TICKS_PER_LEASE = 3  # renew every lease/3 s: two renewals may fail before fenci
 FENCE_AFTER = 0.6  # of the lease time since the last renewal: stop the cameras (the lease lasts 1.0)
 REBALANCE_EVERY = 3.0  # lease periods between two hand-backs of this node (no flapping)
 ADD_RETRY_S = 30.0  # a camera the registry refused (e.g. a group camera of that name) is retried after this
+GONE_AFTER = 2.0  # lease periods without a heartbeat: the node is dead; others close the events it left open
 SETTLE_TICKS = 1.5  # ticks without taking (unless others are seen alive) at start and after an outage
 
 
@@ -305,7 +306,8 @@ class LeasePlacement(Placement):
             self.node_id, wanted, owners, live, running,
             cooling=set(self._cooling) | set(self._refused), may_rebalance=may_rebalance,
         )  # fmt: skip
-        dead = [node for node in nodes if not node.alive and node.node_id != self.node_id]
+        # events are left to their node while it may still write them (a clean stop ends its own)
+        dead = [n for n in nodes if n.node_id != self.node_id and n.silent_for > GONE_AFTER * self.lease_seconds]
         settled = now >= self._settle_until or any(n.alive and n.node_id != self.node_id for n in nodes)
         for name in decision.take if settled else [c for c in decision.take if owners.get(c) == self.node_id]:
             self._take(name, dead)
