@@ -47,6 +47,7 @@ class NodeInfo:
     cameras: tuple[str, ...]  # cameras it holds an unexpired lease on, sorted
     stats: dict[str, object]  # what it last wrote to its row (see migrations/005_cluster.py)
     silent_for: float = 0.0  # seconds since its last heartbeat, by the database's clock
+    stopped: bool = False  # it stopped cleanly (or is stopping)
 
 
 class ClusterDirectory:
@@ -111,4 +112,5 @@ class ClusterDirectory:
             cameras=tuple(sorted(cameras)),
             stats=stats if isinstance(stats, dict) else {},
             silent_for=max(0.0, now - row.heartbeat_at),
+            stopped=row.stopped_at is not None,
         )

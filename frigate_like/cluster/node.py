@@ -101,14 +101,20 @@ class NodeMembership:
 
     def run(self) -> None:
         """Beats every ``lease/3`` s until stopped; a failed beat is logged and shown in health, then retried."""
+        failing = False
         while not self._stop.is_set() and not self.lost.is_set():
             try:
                 self.beat()
             except pw.DatabaseError as exc:
-                logger.warning("node %s: heartbeat failed: %s", self.node_id, exc)
+                if not failing:  # once per outage: the database's own entry says the rest
+                    logger.warning("node %s: heartbeat failed (%s); retrying", self.node_id, exc)
+                failing = True
                 if self._health is not None:
                     self._health.failed(exc)
             else:
+                if failing:
+                    logger.info("node %s: heartbeat written again", self.node_id)
+                failing = False
                 if self._health is not None:
                     self._health.ok()
             self._stop.wait(self.interval)

@@ -273,7 +273,8 @@ class LeasePlacement(Placement):
                 try:
                     self.tick()
                 except pw.DatabaseError as exc:
-                    logger.warning("placement: the database is away (%s); cameras stop if it stays away", exc)
+                    if self._settle_until is not None:  # once per outage
+                        logger.warning("placement: the database is away (%s); cameras stop if it stays away", exc)
                     self._settle_until = None  # set when it answers again
                     if self._health is not None:
                         self._health.failed(exc)

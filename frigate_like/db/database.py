@@ -129,6 +129,19 @@ def _migration_lock(db: pw.Database) -> Iterator[None]:
             logger.debug("migration lock not released: the connection is gone", exc_info=True)
 
 
+def connect_database(db_cfg: DatabaseSettings) -> pw.Database:
+    """Connects without migrating or binding (a read-only tool such as ``cluster status``).
+
+    ``Unavailable`` when the server cannot be reached, ``ConfigError`` for an unusable URL.
+    """
+    db, _ = _connect(db_cfg)
+    try:
+        db.connect()
+    except pw.OperationalError as exc:
+        raise Unavailable(f"cannot connect to the database {_describe(db_cfg)}: {exc}") from exc
+    return db
+
+
 class CorruptDatabase(FrigateLikeError):
     """The SQLite file is damaged. It is never deleted or overwritten: the user chooses."""
 
