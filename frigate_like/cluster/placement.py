@@ -44,6 +44,7 @@ FENCE_AFTER = 0.6  # of the lease time since the last renewal: stop the cameras 
 REBALANCE_EVERY = 3.0  # lease periods between two hand-backs of this node (no flapping)
 ADD_RETRY_S = 30.0  # a camera the registry refused (e.g. a group camera of that name) is retried after this
 GONE_AFTER = 2.0  # lease periods without a heartbeat: the node is dead; others close the events it left open
+COOLING_TICKS = 1.5  # a camera given back is not taken again by its giver before the others' next tick
 SETTLE_TICKS = 1.5  # ticks without taking (unless others are seen alive) at start and after an outage
 
 
@@ -80,12 +81,15 @@ def plan(
     *,
     cooling: Collection[str] = (),
     may_rebalance: bool = False,
+    takers: Collection[str] | None = None,
 ) -> Plan:
     """What this node should take and give back now.
 
     ``owners``: camera → node of its unexpired lease; ``live``: live node ids (this one counts
     anyway); ``running``: the cameras this node runs; ``cooling``: cameras it gave back lately
-    (not taken again before another node could); ``may_rebalance``: the hand-back period has passed.
+    (not taken again before another node could); ``may_rebalance``: the hand-back period has passed;
+    ``takers``: the live nodes that beat lately (default: all live ones): only those count as poorer
+    nodes to give cameras to — a node that just died still looks alive, with its leases expiring.
     """
     nodes = set(live) | {me}
     names = {w.name for w in wanted}
@@ -116,8 +120,10 @@ def plan(
             take.append(w.name)
             count += 1
     give_back: list[str] = []
-    others = [counts.get(n, 0) for n in nodes if n != me]
-    if may_rebalance and others and count - min(others) >= 2:
+    others = [counts.get(n, 0) for n in (nodes if takers is None else set(takers) & nodes) if n != me]
+    # only once every camera has a node: while some are free, the poorer nodes are still taking them
+    settled = not take and all(w.name in owners or w.name in running for w in wanted)
+    if may_rebalance and settled and others and count - min(others) >= 2:
         surplus = (count - min(others)) // 2
         by_want = {w.name: w for w in wanted}
         candidates = [c for c in running if c in by_want and not only_me(by_want[c])]
@@ -296,6 +302,7 @@ class LeasePlacement(Placement):
                 logger.info("placement: the database answers; taking cameras after the nodes' next heartbeats")
         owners = {camera: node.node_id for node in nodes for camera in node.cameras}
         live = [node.node_id for node in nodes if node.alive]
+        takers = [node.node_id for node in nodes if node.alive and node.silent_for < 2 * self.interval]
         now = self._clock()
         self._cooling = {c: t for c, t in self._cooling.items() if t > now}
         self._refused = {c: t for c, t in self._refused.items() if t > now}
@@ -305,7 +312,7 @@ class LeasePlacement(Placement):
         may_rebalance = now - self._last_give_back >= REBALANCE_EVERY * self.lease_seconds
         decision = plan(
             self.node_id, wanted, owners, live, running,
-            cooling=set(self._cooling) | set(self._refused), may_rebalance=may_rebalance,
+            cooling=set(self._cooling) | set(self._refused), may_rebalance=may_rebalance, takers=takers,
         )  # fmt: skip
         # events are left to their node while it may still write them (a clean stop ends its own)
         dead = [n for n in nodes if n.node_id != self.node_id and n.silent_for > GONE_AFTER * self.lease_seconds]
@@ -356,7 +363,7 @@ class LeasePlacement(Placement):
         logger.info("placement: giving back %s so the cameras spread evenly", ", ".join(names))
         self._last_give_back = now
         for name in names:
-            self._cooling[name] = now + 2 * self.lease_seconds
+            self._cooling[name] = now + COOLING_TICKS * self.interval
             self._stop(name)
 
     def _look_for_left_open(self, dead: list[NodeInfo], now: float) -> None:
