@@ -9,6 +9,7 @@ node, the events on MQTT and in the database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -35,24 +36,36 @@ SHARED_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 VIDEO = SHARED / "media" / "one-by-one-person-detection.mp4"
 
 
-@pytest.fixture
-def cluster_db() -> Iterator[str]:
-    """A database of the test's own on the machine's server (the advisory lock and the tables are its own)."""
+@contextlib.contextmanager
+def own_database() -> Iterator[str]:
+    """A database of its own on the machine's server (the advisory lock and the tables are its own)."""
     name = f"fl_cluster_{uuid.uuid4().hex[:10]}"
     conn = psycopg2.connect(SHARED_DSN)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {name}")
     conn.close()
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    conn = psycopg2.connect(SHARED_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    conn.close()
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        conn = psycopg2.connect(SHARED_DSN)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.close()
 
 
-def node_config(tmp: Path, node_id: str, db_url: str, prefix: str) -> dict[str, Any]:
+@pytest.fixture
+def cluster_db() -> Iterator[str]:
+    with own_database() as url:
+        yield url
+
+
+RECORD_ARGS = "-f segment -segment_time 2 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -an"
+
+
+def node_config(tmp: Path, node_id: str, db_url: str, prefix: str, *, record: bool = False) -> dict[str, Any]:
+    """``record``: 24/7 recording in 2 s segments too (the failover benchmark measures the footage gap)."""
     cfg = demo_config(tmp, loop=True, fps=2)
     cfg["database"] = {"url": db_url}
     cfg["mqtt"] = {**_mqtt(prefix, 1883), "client_id": f"{prefix}-{node_id}"}
@@ -67,6 +80,10 @@ def node_config(tmp: Path, node_id: str, db_url: str, prefix: str) -> dict[str, 
         cam = json.loads(json.dumps(template))
         cam["ffmpeg"]["inputs"][0]["path"] = str(link)
         cam["width"], cam["height"] = 384, 216
+        if record:
+            cam["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips", "record"]
+            cam["ffmpeg"]["output_args"] = {"record": RECORD_ARGS}
+            cam["record"] = {"enabled": True}
         cfg["cameras"][name] = cam
     return cfg
 
@@ -156,12 +173,12 @@ def db_rows(db_url: str, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def make_nodes(tmp_path: Path, db_url: str, prefix: str) -> dict[str, Daemon]:
+def make_nodes(tmp_path: Path, db_url: str, prefix: str, *, record: bool = False) -> dict[str, Daemon]:
     daemons = {}
     for node_id in NODES:
         folder = tmp_path / node_id
         folder.mkdir()
-        daemons[node_id] = Daemon(folder, node_config(folder, node_id, db_url, prefix))
+        daemons[node_id] = Daemon(folder, node_config(folder, node_id, db_url, prefix, record=record))
     return daemons
 
 
