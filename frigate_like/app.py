@@ -381,6 +381,8 @@ class NVR:
             self.live.close()  # ends MJPEG streams; no frame is read from the rings after this
         if self.ws_hub is not None:
             self.ws_hub.stop()
+        if self.cluster is not None:
+            self.cluster.placement.halt()  # no camera taken while the others stop
         if self.runtimes is not None:
             self.runtimes.stop_all()
         if self.cluster is not None:

@@ -217,6 +217,9 @@ def test_a_node_that_cannot_renew_stops_its_cameras_before_the_lease_expires(db:
     assert node.names() == set() and node.placement.fenced.is_set()
     node.placement.tick()  # the database answers again: its own leases are its own still
     assert node.names() == {"door", "yard"} and not node.placement.fenced.is_set()
+    node.registry.remove("door")  # e.g. the groups API's "close all"
+    node.placement.fence()
+    assert node.names() == set(), "a camera already gone is no error"
 
 
 def test_a_returning_node_gets_cameras_back_without_flapping(db: pw.Database) -> None:

@@ -35,6 +35,7 @@ from frigate_like.cameras.registry import CameraRegistry
 from frigate_like.cluster.directory import ClusterDirectory, NodeInfo
 from frigate_like.cluster.leases import LeaseStore
 from frigate_like.config import CameraConfig
+from frigate_like.errors import NotFound
 from frigate_like.supervise import Health
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,9 @@ class Placement:
         """The supervised thread body (a single node has nothing to do)."""
         stop.wait()
 
+    def halt(self) -> None:
+        """At a clean stop, before the cameras' processes stop: no camera is taken or given any more."""
+
     def release(self) -> None:
         """At a clean stop, after the cameras' processes stopped: let others take them now."""
 
@@ -182,9 +186,16 @@ class Placement:
         with self._lock:
             for name in sorted(self._running):
                 self._running.discard(name)
-                self.registry.remove(name)
+                self._remove(name)
 
     # -- registry changes -----------------------------------------------------------------------------------
+    def _remove(self, name: str) -> None:
+        """Removes a camera placement started; one already gone (``close all`` of the groups API) is no error."""
+        try:
+            self.registry.remove(name)
+        except NotFound:
+            logger.info("camera %s was already stopped", name)
+
     def _start(self, name: str) -> bool:
         with self._lock:
             entry = self._desired.get(name)
@@ -199,7 +210,7 @@ class Placement:
         with self._lock:
             if name in self._running:
                 self._running.discard(name)
-                self.registry.remove(name)
+                self._remove(name)
 
 
 class _DesiredConfigs(Mapping[str, CameraConfig]):
@@ -251,6 +262,8 @@ class LeasePlacement(Placement):
         # after a database outage every heartbeat is stale: take nothing until the others' next beats landed,
         # or the first node back would see itself alone and take every camera
         self._settle_until: float | None = None
+        self._halted = threading.Event()
+        self._tick_lock = threading.Lock()  # one tick at a time; ``halt`` waits for the one under way
 
     @property
     def interval(self) -> float:
@@ -275,7 +288,7 @@ class LeasePlacement(Placement):
         fence = threading.Thread(target=self._fence_loop, args=(stop,), name="cluster-fence", daemon=True)
         fence.start()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not self._halted.is_set():
                 try:
                     self.tick()
                 except pw.DatabaseError as exc:
@@ -293,6 +306,17 @@ class LeasePlacement(Placement):
 
     def tick(self) -> None:
         """Renew, look, take, give back. Raises ``peewee.DatabaseError`` when the database is away."""
+        with self._tick_lock:
+            if not self._halted.is_set():
+                self._tick()
+
+    def halt(self) -> None:
+        """No more ticks (the one under way finishes first): the daemon is stopping its cameras."""
+        self._halted.set()
+        with self._tick_lock:
+            pass
+
+    def _tick(self) -> None:
         self.ticks += 1
         self._renew()
         nodes = self._directory.nodes()
@@ -338,7 +362,7 @@ class LeasePlacement(Placement):
                 if name in self._running:
                     logger.warning("camera %s: its lease is no longer this node's; stopping it", name)
                     self._running.discard(name)
-                    self.registry.remove(name)
+                    self._remove(name)
 
     def _take(self, name: str, dead: list[NodeInfo]) -> None:
         renewed = self._renewed_at
@@ -405,7 +429,7 @@ class LeasePlacement(Placement):
             )  # fmt: skip
             for name in names:
                 self._running.discard(name)
-                self.registry.remove(name)
+                self._remove(name)
         if self._health is not None:
             self._health.failed("leases not renewed: cameras stopped (fenced)")
 

@@ -203,6 +203,18 @@ def test_three_nodes_place_every_camera_once_and_fail_over(tmp_path: Path, clust
 
             # nodes that did not see each other at their first look even out by hand-backs (a few lease periods)
             first = daemons["node-a"].wait_for(spread, 8 * LEASE, 0.3, "one camera on each node")
+
+            # a second live process with a node's id refuses to start, naming the holder
+            twin_dir = tmp_path / "twin"
+            twin_dir.mkdir()
+            twin_cfg = node_config(twin_dir, "node-a", cluster_db, prefix)
+            twin_cfg["mqtt"]["client_id"] += "-twin"  # not the broker session of the real node-a
+            twin = Daemon(twin_dir, twin_cfg)
+            with pytest.raises(AssertionError, match="exited with 1"):
+                twin.start(timeout=60)
+            url_a = daemons["node-a"].cfg["cluster"]["url"]
+            assert f"cluster.node_id 'node-a' is held by a live node at {url_a}" in twin.log(), twin.log()[-2000:]
+            assert placed_once(daemons, all_nodes) == first, "the twin took nothing"
             daemons["node-a"].wait_for(
                 lambda: any(e["type"] == "new" for e in _events(sub.snapshot())), 60, what="an event"
             )
