@@ -212,6 +212,7 @@ def test_three_nodes_place_every_camera_once_and_fail_over(tmp_path: Path, clust
             twin = Daemon(twin_dir, twin_cfg)
             with pytest.raises(AssertionError, match="exited with 1"):
                 twin.start(timeout=60)
+            assert twin.wait_exit(5) == 1  # closes its log
             url_a = daemons["node-a"].cfg["cluster"]["url"]
             assert f"cluster.node_id 'node-a' is held by a live node at {url_a}" in twin.log(), twin.log()[-2000:]
             assert placed_once(daemons, all_nodes) == first, "the twin took nothing"
