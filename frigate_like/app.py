@@ -62,7 +62,7 @@ from frigate_like.events.media import EventMedia
 from frigate_like.events.processor import EventProcessor
 from frigate_like.events.recovery import RecordedClips
 from frigate_like.events.tracked import LifecycleListener, TrackedObjectProcessor
-from frigate_like.groups import GroupManager, GroupStore
+from frigate_like.groups import GroupManager
 from frigate_like.log import add_listener_handler, configure_child_logging, configure_main_logging, new_log_queue
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
@@ -190,12 +190,14 @@ class NVR:
         cleanup = EventCleanup(self.cluster.placement.configs, media / "clips", queries, self._threads_stop)
         self._spawn_thread("event-retention", cleanup.run)
         self._spawn_thread("watchdog", self._watchdog)
+        # a single node: its registry and a file; a cluster: the placement and the shared table
         self.groups = GroupManager(
-            self.registry, cfg, GroupStore(self.groups_path), DeviceDiscovery(),
+            self.cluster.group_cameras(self.registry), cfg, self.cluster.group_store(self.groups_path),
+            DeviceDiscovery(),
             free_slots=lambda: self.hub.spare_channels if self.hub is not None else 0, ffprobe_bin=find_ffprobe(),
         )  # fmt: skip
         self.groups.restore()
-        self.cluster.start(self.supervisor, self._threads_stop)
+        self.cluster.start(self.supervisor, self._threads_stop, groups_sync=self.groups.sync)
         if self._http_enabled:
             assert self.recording is not None
             self._start_websocket_hub(self._log_listener, self.groups, self.recording.manual)

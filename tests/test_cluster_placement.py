@@ -21,12 +21,16 @@ from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
 from frigate_like.cluster.directory import ClusterDirectory
 from frigate_like.cluster.leases import LeaseStore
 from frigate_like.cluster.node import NodeIdTaken, NodeMembership
-from frigate_like.cluster.placement import FENCE_AFTER, LeasePlacement, Wanted, plan, score
+from frigate_like.cluster.placement import FENCE_AFTER, LeasePlacement, PlacedCameras, Wanted, plan, score
 from frigate_like.cluster.takeover import LeftOpenEvents
-from frigate_like.config import CameraConfig
+from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.db import queries, recordings
 from frigate_like.db.database import open_database
 from frigate_like.db.owner import RowOwner, set_row_owner
+from frigate_like.devices import DeviceDiscovery
+from frigate_like.groups import GroupManager
+from frigate_like.groups.models import GroupCameraConfig
+from frigate_like.groups.store import DatabaseGroupStore
 from frigate_like.migrations import MIGRATIONS_DIR
 
 LEASE = 6.0
@@ -284,3 +288,52 @@ def test_each_node_deletes_only_its_own_rows(db: pw.Database) -> None:
     set_row_owner(RowOwner(""))
     assert [row["id"] for row in queries.delete_events_before(2000.0)] == [single]
     assert queries.get_event(theirs) is not None
+
+
+# -- camera groups in the database ---------------------------------------------------------------------------
+def test_a_group_added_on_one_node_is_placed_once_and_taken_up_by_the_others(
+    db: pw.Database, model_path: Path, labelmap_path: Path, person_video: Path, tmp_path: Path
+) -> None:
+    cfg = config_from_dict(
+        {
+            "camera_groups": {"file_roots": [str(person_video.parent)]},
+            "model": {"path": str(model_path), "labelmap_path": str(labelmap_path), "width": 300, "height": 300},
+            "cameras": {},
+        }
+    )
+    clock = Clock()
+    nodes = [Node(db, node_id, [], clock) for node_id in "ab"]
+    managers = [
+        GroupManager(
+            PlacedCameras(n.placement), cfg, DatabaseGroupStore(db), DeviceDiscovery(tmp_path / "sys", tmp_path / "d"),
+            free_slots=lambda: 8,
+        )  # fmt: skip
+        for n in nodes
+    ]
+    source = {"source": str(person_video), "loop": True, "framerate": 5}
+    answer = managers[0].apply(
+        {"camera_configs": {"0": {"camera_name": "g0", **source}, "1": {"camera_name": "g1", **source}}}
+    )
+    assert managers[1].sync(), "node b takes the group up from the table"
+    assert not managers[1].sync(), "nothing new the second time"
+    for _ in range(2):
+        for node in nodes:
+            node.placement.tick()
+    assert owners(nodes) == Counter({"g0": 1, "g1": 1}), "each group camera runs on one node"
+    assert managers[1].state()["groups"][answer["group_id"]]["camera_configs"].keys() == {"0", "1"}
+    managers[1].close_all()  # forgets the groups everywhere
+    assert managers[0].sync()
+    for node in nodes:
+        node.placement.tick()
+    assert owners(nodes) == Counter()
+    assert DatabaseGroupStore(db).load() == {}
+
+
+def test_two_nodes_saving_at_once_keep_each_others_groups(db: pw.Database) -> None:
+    first, second = DatabaseGroupStore(db), DatabaseGroupStore(db)
+    first.load()
+    second.load()
+    config = GroupCameraConfig(camera_name="x", source="rtsp://10.0.0.9/x")
+    first.save({"g1": {"0": config}})
+    second.save({"g2": {"0": config}})  # it has not seen g1: it must not delete it
+    assert set(DatabaseGroupStore(db).load()) == {"g1", "g2"}

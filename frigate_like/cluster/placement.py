@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
-from frigate_like.cameras.registry import CameraRegistry
+from frigate_like.cameras.registry import Camera, CameraRegistry
 from frigate_like.cluster.directory import ClusterDirectory, NodeInfo
 from frigate_like.cluster.leases import LeaseStore
 from frigate_like.config import CameraConfig
-from frigate_like.errors import NotFound
+from frigate_like.errors import Conflict, NotFound
 from frigate_like.supervise import Health
 
 logger = logging.getLogger(__name__)
@@ -151,6 +151,29 @@ class Placement:
             self._desired[config.name] = (config, source)
         self._wanted(config.name)
 
+    def update(self, config: CameraConfig) -> None:
+        """A desired camera's new config; running here, it restarts with it (``registry.update``)."""
+        with self._lock:
+            entry = self._desired.get(config.name)
+            if entry is None:
+                raise NotFound(f"no camera named {config.name!r}")
+            self._desired[config.name] = (config, entry[1])
+            if config.name in self._running:
+                try:
+                    self.registry.update(config)
+                except Exception:
+                    self._running.discard(config.name)  # the registry removed it
+                    raise
+
+    def wanted(self, name: str) -> tuple[CameraConfig, str] | None:
+        """A desired camera's config and source."""
+        with self._lock:
+            return self._desired.get(name)
+
+    def wanted_names(self, source: str | None = None) -> list[str]:
+        with self._lock:
+            return [name for name, (_, src) in self._desired.items() if source is None or src == source]
+
     def unwant(self, name: str) -> None:
         """``name`` should run nowhere any more."""
         with self._lock:
@@ -211,6 +234,44 @@ class Placement:
             if name in self._running:
                 self._running.discard(name)
                 self._remove(name)
+
+
+class PlacedCameras:
+    """The camera groups' view of the cameras in cluster mode: the cluster's desired cameras, not this node's.
+
+    A group camera added through it is desired (placed on some node by leases, like a YAML camera); pause
+    and updates reach the registry where the camera runs here. Same methods as the ``CameraRegistry``
+    the groups use on a single node.
+    """
+
+    def __init__(self, placement: Placement) -> None:
+        self._placement = placement
+
+    def names(self, source: str | None = None) -> list[str]:
+        return self._placement.wanted_names(source)
+
+    def get(self, name: str) -> Camera:
+        entry = self._placement.wanted(name)
+        if entry is None:
+            raise NotFound(f"no camera named {name!r}")
+        return Camera(entry[0], entry[1])
+
+    def add(self, config: CameraConfig, source: str, *, paused: bool = False) -> None:
+        if config.name in self._placement.wanted_names():
+            raise Conflict(f"a camera named {config.name!r} already runs")
+        self._placement.want(config, source)
+        if paused and config.name in self._placement.registry.names():
+            self._placement.registry.set_paused(config.name, True)
+
+    def update(self, config: CameraConfig) -> None:
+        self._placement.update(config)
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        if name in self._placement.registry.names():
+            self._placement.registry.set_paused(name, paused)
+
+    def remove(self, name: str) -> None:
+        self._placement.unwant(name)
 
 
 class _DesiredConfigs(Mapping[str, CameraConfig]):

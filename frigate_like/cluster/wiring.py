@@ -3,10 +3,12 @@ node's membership (join, heartbeat) and the directory (who runs what)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import peewee as pw
@@ -15,12 +17,16 @@ from frigate_like.cameras.registry import CameraRegistry
 from frigate_like.cluster.directory import ClusterDirectory
 from frigate_like.cluster.leases import LeaseStore
 from frigate_like.cluster.node import NodeMembership
-from frigate_like.cluster.placement import LeasePlacement, Placement
+from frigate_like.cluster.placement import LeasePlacement, PlacedCameras, Placement
 from frigate_like.cluster.takeover import LeftOpenEvents
 from frigate_like.config import FrigateConfig
 from frigate_like.db import queries
 from frigate_like.db.owner import RowOwner, set_row_owner
+from frigate_like.groups.manager import CameraSink
+from frigate_like.groups.store import DatabaseGroupStore, GroupKeeper, GroupStore
 from frigate_like.supervise import Supervisor
+
+logger = logging.getLogger(__name__)
 
 
 def advertised_url(cfg: FrigateConfig) -> str:
@@ -35,11 +41,26 @@ class ClusterParts:
     placement: Placement
     membership: NodeMembership | None = None  # None: a single node
     directory: ClusterDirectory | None = None
+    db: pw.Database | None = None  # the shared database (cluster mode)
 
-    def start(self, supervisor: Supervisor, stop: threading.Event) -> None:
-        """The heartbeat and placement threads (after every camera subscriber exists)."""
+    def group_cameras(self, registry: CameraRegistry) -> CameraSink:
+        """Where camera groups put their cameras: this node's registry, or the cluster's placement."""
+        return registry if self.membership is None else PlacedCameras(self.placement)
+
+    def group_store(self, path: Path) -> GroupKeeper:
+        """Where camera groups are kept: a file of this node's, or the shared table (any node's API adds one)."""
+        return GroupStore(path) if self.db is None else DatabaseGroupStore(self.db)
+
+    def start(
+        self, supervisor: Supervisor, stop: threading.Event, groups_sync: Callable[[], object] | None = None
+    ) -> None:
+        """The heartbeat and placement threads (after every camera subscriber exists), and in cluster mode
+        the poll of the groups table (``groups_sync``: the groups manager's ``sync``)."""
         if self.membership is not None:
             supervisor.spawn("cluster-node", self.membership.run)
+            if groups_sync is not None:
+                interval = self.membership.interval
+                supervisor.spawn("camera-groups-sync", lambda: _poll(groups_sync, interval, stop))
         supervisor.spawn("placement", lambda: self.placement.run(stop))
 
     def release(self) -> None:
@@ -61,6 +82,20 @@ class ClusterParts:
             {"id": n.node_id, "url": n.url, "alive": n.alive, "cameras": list(n.cameras)}
             for n in self.directory.nodes()
         ]
+
+
+def _poll(sync: Callable[[], object], interval: float, stop: threading.Event) -> None:
+    """Groups added on other nodes are taken up within ``interval`` s; an outage is retried quietly."""
+    failing = False
+    while not stop.wait(interval):
+        try:
+            sync()
+        except pw.DatabaseError as exc:
+            if not failing:
+                logger.warning("camera groups: cannot read the shared table (%s); retrying", exc)
+            failing = True
+        else:
+            failing = False
 
 
 def build_cluster(
@@ -89,4 +124,4 @@ def build_cluster(
         registry, node_id, LeaseStore(db, node_id, lease), directory,
         health=supervisor.health("placement"), on_takeover=LeftOpenEvents(queries, closed_event),
     )  # fmt: skip
-    return ClusterParts(placement, membership, directory)
+    return ClusterParts(placement, membership, directory, db)

@@ -14,6 +14,7 @@ import json
 import signal
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,10 +113,10 @@ def _ppid(pid: int) -> int:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
-def ffmpeg_owners(daemons: dict[str, Daemon]) -> dict[str, set[str]]:
+def ffmpeg_owners(daemons: dict[str, Daemon], cameras: tuple[str, ...] = CAMERAS) -> dict[str, set[str]]:
     """Camera → the nodes whose ffmpeg reads its file now (by process ancestry)."""
     pids = {d.proc.pid: node for node, d in daemons.items() if d.proc is not None and d.proc.poll() is None}
-    owners: dict[str, set[str]] = {name: set() for name in CAMERAS}
+    owners: dict[str, set[str]] = {name: set() for name in cameras}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -129,7 +130,7 @@ def ffmpeg_owners(daemons: dict[str, Daemon]) -> dict[str, set[str]]:
                 pid = _ppid(pid)
         except (OSError, ValueError, IndexError):
             continue
-        for name in CAMERAS:
+        for name in cameras:
             if f"/{name}.mp4" in text:
                 owners[name].add(pids.get(pid, f"orphan:{entry.name}"))
     return owners
@@ -298,3 +299,52 @@ def test_database_away_for_30_s_no_camera_runs_twice_and_all_come_back(tmp_path:
         pg.close()
     for daemon in daemons.values():
         assert "placement failed; restarting" not in daemon.log(), daemon.log()[-4000:]
+
+
+def test_a_camera_group_added_on_one_node_runs_once_in_the_cluster(tmp_path: Path, cluster_db: str) -> None:
+    """Groups are kept in the shared table: node b takes up what node a's API added; placement runs it once."""
+    prefix = unique_prefix("clgroups")
+    inputs = tmp_path / "inputs"
+    daemons: dict[str, Daemon] = {}
+    for node_id in ("node-a", "node-b"):
+        folder = tmp_path / node_id
+        folder.mkdir()
+        cfg = node_config(folder, node_id, cluster_db, prefix)
+        cfg["cameras"] = {}
+        cfg["camera_groups"] = {"file_roots": [str(inputs), str(VIDEO.parent)]}  # the link and what it names
+        daemons[node_id] = Daemon(folder, cfg)
+    both = set(daemons)
+    try:
+        start_all(list(daemons.values()))
+        link = inputs / "grp0.mp4"  # its own file name: its ffmpeg can be told apart
+        link.symlink_to(VIDEO)
+        body = {
+            "camera_configs": {
+                "0": {"camera_name": "grp0", "source": str(link), "loop": True, "framerate": 2,
+                      "resolution": {"width": 384, "height": 216}},
+            }
+        }  # fmt: skip
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{daemons['node-a'].port}/skellycam/camera/group/apply",
+            data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+
+        def once() -> str | None:
+            views = [placement(daemons[n]) for n in both]
+            if any(v is None or set(v) != {"grp0"} for v in views) or views[0] != views[1]:
+                return None
+            owner = views[0]["grp0"] if views[0] else None
+            return owner if ffmpeg_owners(daemons, ("grp0",))["grp0"] == {owner} else None
+
+        owner = daemons["node-a"].wait_for(once, 6 * LEASE, 0.3, "the group camera running on one node")
+        # the other node took the group up too: it runs it if the owner dies
+        other = (both - {owner}).pop()
+        daemons[owner].kill()
+        daemons[other].wait_for(
+            lambda: ffmpeg_owners(daemons, ("grp0",))["grp0"] == {other}, 4 * LEASE, 0.3, "the group camera moved"
+        )
+    finally:
+        stop_all(daemons)
+
