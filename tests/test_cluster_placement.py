@@ -7,6 +7,7 @@ Ticks are driven by the test, and the monotonic clock of the fencing is the test
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -17,12 +18,14 @@ from types import SimpleNamespace
 import peewee as pw
 import pytest
 
+from frigate_like.api import ApiServices, create_app
 from frigate_like.cameras import CONFIG_SOURCE, CameraRegistry
 from frigate_like.cluster.directory import ClusterDirectory
 from frigate_like.cluster.leases import LeaseStore
 from frigate_like.cluster.node import NodeIdTaken, NodeMembership
-from frigate_like.cluster.placement import FENCE_AFTER, LeasePlacement, PlacedCameras, Wanted, plan, score
+from frigate_like.cluster.placement import FENCE_AFTER, LeasePlacement, PlacedCameras, Placement, Wanted, plan, score
 from frigate_like.cluster.takeover import LeftOpenEvents
+from frigate_like.cluster.wiring import ClusterParts
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.db import queries, recordings
 from frigate_like.db.database import open_database
@@ -337,3 +340,24 @@ def test_two_nodes_saving_at_once_keep_each_others_groups(db: pw.Database) -> No
     first.save({"g1": {"0": config}})
     second.save({"g2": {"0": config}})  # it has not seen g1: it must not delete it
     assert set(DatabaseGroupStore(db).load()) == {"g1", "g2"}
+
+
+# -- the API --------------------------------------------------------------------------------------------------
+def test_api_cluster_of_a_single_node_is_itself_and_of_a_cluster_every_node(db: pw.Database) -> None:
+    single = ClusterParts(Placement(CameraRegistry()))
+    single.placement.want(camera("door"), CONFIG_SOURCE)
+    clock = Clock()
+    clustered = Node(db, "a", [camera("yard")], clock)
+    clustered.tick_settled(clock)
+    parts = ClusterParts(clustered.placement, clustered.membership, ClusterDirectory(db, LEASE), db)
+    for nodes, expected in (
+        (single.nodes("http://127.0.0.1:5000"),
+         [{"id": socket.gethostname(), "url": "http://127.0.0.1:5000", "alive": True, "cameras": ["door"]}]),
+        (parts.nodes("unused"), [{"id": "a", "url": "http://a:5000", "alive": True, "cameras": ["yard"]}]),
+    ):  # fmt: skip
+        services = ApiServices(config=None, stats=dict, public_config=dict, events=None, cluster=lambda n=nodes: n)
+        app = create_app(services)
+        answer = app.test_client().get("/api/cluster")
+        assert answer.status_code == 200 and answer.get_json() == {"nodes": expected}
+    missing = create_app(ApiServices(config=None, stats=dict, public_config=dict, events=None))
+    assert missing.test_client().get("/api/cluster").status_code == 503
