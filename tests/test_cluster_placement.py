@@ -211,6 +211,21 @@ def test_sigterm_gives_the_cameras_to_the_others_at_once(db: pw.Database) -> Non
     assert b.names() == {c.name for c in cams}
 
 
+def test_a_halted_node_takes_nothing_and_leaves_its_cameras_to_the_stop(db: pw.Database) -> None:
+    clock = Clock()
+    node = Node(db, "a", [camera("door")], clock)
+    node.tick_settled(clock)
+    node.placement.want(camera("yard"), CONFIG_SOURCE)
+    node.placement.halt()
+    node.placement.tick()
+    assert node.names() == {"door"}, "nothing taken while the daemon stops"
+    clock.now += LEASE
+    node.placement.check_fence()
+    assert node.names() == {"door"}, "the daemon's stop removes it, not the fence racing it"
+    node.placement.release()
+    assert ClusterDirectory(db, LEASE).leases() == []
+
+
 def test_a_node_that_cannot_renew_stops_its_cameras_before_the_lease_expires(db: pw.Database) -> None:
     clock = Clock()
     node = Node(db, "a", [camera("door"), camera("yard")], clock)

@@ -372,10 +372,14 @@ class LeasePlacement(Placement):
                 self._tick()
 
     def halt(self) -> None:
-        """No more ticks (the one under way finishes first): the daemon is stopping its cameras."""
+        """No more ticks (the one under way finishes first) and no fencing: the daemon is stopping its cameras
+        itself. The leases are renewed once more, so they outlast the processes' stop."""
         self._halted.set()
         with self._tick_lock:
-            pass
+            try:
+                self._renew()
+            except pw.DatabaseError as exc:
+                logger.warning("placement: leases not renewed at the stop (%s)", exc)
 
     def _tick(self) -> None:
         self.ticks += 1
@@ -472,6 +476,7 @@ class LeasePlacement(Placement):
         with self._lock:
             renewed = self._renewed_at
             due = renewed is not None and bool(self._running) and self._clock() - renewed > limit
+            due = due and not self._halted.is_set()  # stopping: the daemon stops the cameras itself
         if due:
             self.fence()
         wait = limit if renewed is None else max(0.05, renewed + limit - self._clock() + 0.01)
