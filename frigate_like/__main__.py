@@ -1,5 +1,5 @@
 """Command line: ``run`` the daemon, ``check-config`` a file, ``show-config`` the effective config,
-``convert-model`` the model for the ``onnx`` detector."""
+``convert-model`` the model for the ``onnx`` detector, ``cluster status`` of a cluster's nodes."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         "convert-model", help="convert the config's .tflite model to ONNX once, into the cache (onnx detectors)"
     )
     _add_config_arg(convert)
+    cluster = commands.add_parser("cluster", help="the cluster of the config's database: 'cluster status'")
+    cluster.add_argument("action", choices=["status"], help="status: nodes, heartbeats, leases, cameras")
+    _add_config_arg(cluster)
     return parser
 
 
@@ -135,6 +138,35 @@ def run(path: Path, move_corrupt_database: bool = False) -> int:
         return 1
 
 
+def cluster_status(path: Path) -> int:
+    """Print the nodes, leases and cameras of the config's cluster; the exit status."""
+    cfg = _load(path)
+    if cfg is None:
+        return 1
+    if cfg.cluster is None:
+        print("cluster status: the config has no cluster section (a single node)", file=sys.stderr)
+        return 1
+    from frigate_like.cluster.directory import ClusterDirectory
+    from frigate_like.cluster.status import status_lines
+    from frigate_like.db.database import connect_database
+    from frigate_like.errors import FrigateLikeError
+
+    try:
+        db = connect_database(cfg.database)
+    except FrigateLikeError as err:
+        print(f"cluster status: {err}", file=sys.stderr)
+        return 1
+    try:
+        lines = status_lines(ClusterDirectory(db, cfg.cluster.lease_seconds), cfg.cameras, cfg.cluster.lease_seconds)
+    except Exception as err:  # e.g. the tables do not exist yet: no node ever started
+        print(f"cluster status: cannot read the cluster tables: {err}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print("\n".join(lines))
+    return 0
+
+
 def wait_before_exit(code: int) -> None:
     """After a failed ``run``, waits ``$FRIGATE_LIKE_RETRY_DELAY`` seconds (unset or 0: not at all).
 
@@ -172,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"check-config": check_config, "show-config": show_config, "convert-model": convert_model}
     if args.command == "run":
         code = run(args.config, args.move_corrupt_database)
+    elif args.command == "cluster":
+        code = cluster_status(args.config)
     else:
         code = commands[args.command](args.config)
     if args.command == "run" and code != 0:

@@ -42,6 +42,7 @@ from frigate_like.cameras.subscribers import (
     SwitchesSubscriber,
     clip_cache,
 )
+from frigate_like.cluster.wiring import ClusterParts, advertised_url, build_cluster
 from frigate_like.comms.events import EventPublisher
 from frigate_like.comms.mqtt import MqttClient
 from frigate_like.comms.publisher import FanOut
@@ -61,7 +62,7 @@ from frigate_like.events.media import EventMedia
 from frigate_like.events.processor import EventProcessor
 from frigate_like.events.recovery import RecordedClips
 from frigate_like.events.tracked import LifecycleListener, TrackedObjectProcessor
-from frigate_like.groups import GroupManager, GroupStore
+from frigate_like.groups import GroupManager
 from frigate_like.log import add_listener_handler, configure_child_logging, configure_main_logging, new_log_queue
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
@@ -120,6 +121,7 @@ class NVR:
         self.ws_hub: LiveHub | None = None  # frames, logs and state over the WebSocket
         self.app: Flask | None = None
         self.http_server: HttpServer | None = None
+        self.cluster: ClusterParts | None = None  # placement (which cameras run here) and, clustered, the node
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -160,8 +162,16 @@ class NVR:
         settings = ProcessSettings(cfg, ffmpeg_bin, self.ctx, self._updates, log_queue, children_stop)
         self.runtimes = CameraRuntimes(settings, self.hub)
         mqtt = self._subscribe_all(ffmpeg_bin)
+        self.cluster = build_cluster(
+            cfg, self.db, self.registry, self.supervisor, self._threads_stop,
+            stats=lambda: self.stats.camera_entries() if self.stats is not None else {},
+            closed_event=self.event_publisher.event_recovered if self.event_publisher is not None else None,
+            on_lost=self._node_id_lost,
+        )  # fmt: skip
+        # desired cameras → placement → registry: a single node runs them all now; a cluster node takes its
+        # share by leases once every part below exists (its placement thread starts at the end)
         for cam in cfg.cameras.values():
-            self.registry.add(cam, CONFIG_SOURCE)
+            self.cluster.placement.want(cam, CONFIG_SOURCE)
         assert self.tracked is not None and self.events is not None
         # Events a crash left open, closed from what is on disk: the YAML cameras' clip caches exist by
         # now and their processes do not run yet (group cameras' events are cut from their recordings).
@@ -176,14 +186,18 @@ class NVR:
         self.registry.subscribe(self.runtimes.processes)
         self._spawn_thread("tracked-objects", self.tracked.run)
         self._spawn_thread("events", self.events.run)
-        cleanup = EventCleanup(self.registry.configs, media / "clips", queries, self._threads_stop)
+        # retention of every desired camera: this node keeps the events of cameras that moved to another node
+        cleanup = EventCleanup(self.cluster.placement.configs, media / "clips", queries, self._threads_stop)
         self._spawn_thread("event-retention", cleanup.run)
         self._spawn_thread("watchdog", self._watchdog)
+        # a single node: its registry and a file; a cluster: the placement and the shared table
         self.groups = GroupManager(
-            self.registry, cfg, GroupStore(self.groups_path), DeviceDiscovery(),
+            self.cluster.group_cameras(self.registry), cfg, self.cluster.group_store(self.groups_path),
+            DeviceDiscovery(),
             free_slots=lambda: self.hub.spare_channels if self.hub is not None else 0, ffprobe_bin=find_ffprobe(),
         )  # fmt: skip
         self.groups.restore()
+        self.cluster.start(self.supervisor, self._threads_stop, groups_sync=self.groups.sync)
         if self._http_enabled:
             assert self.recording is not None
             self._start_websocket_hub(self._log_listener, self.groups, self.recording.manual)
@@ -316,6 +330,7 @@ class NVR:
             groups=groups,
             devices=DeviceDiscovery(),
             switches=self.switches,
+            cluster=self._cluster_nodes,
         )
         self.app = create_app(services)
         http = self.cfg.http
@@ -328,6 +343,17 @@ class NVR:
             self.stats.add_service_section("http", self.http_server.stats)
         self.http_server.start()
         logger.info("HTTP API on http://%s:%d", http.host, self.http_server.port)
+
+    def _cluster_nodes(self) -> list[dict[str, Any]]:
+        assert self.cluster is not None and self.http_server is not None
+        url = advertised_url(self.cfg) if self.cfg.cluster else f"http://{self.cfg.http.host}:{self.http_server.port}"
+        return self.cluster.nodes(url)
+
+    def _node_id_lost(self) -> None:
+        """Another process holds this node's id now: stop its cameras at once, then the daemon."""
+        if self.cluster is not None:
+            self.cluster.placement.fence()
+        self.stop_requested.set()
 
     def _spawn_thread(self, name: str, target: Callable[[], object]) -> None:
         self.supervisor.spawn(name, target)
@@ -357,8 +383,12 @@ class NVR:
             self.live.close()  # ends MJPEG streams; no frame is read from the rings after this
         if self.ws_hub is not None:
             self.ws_hub.stop()
+        if self.cluster is not None:
+            self.cluster.placement.halt()  # no camera taken while the others stop
         if self.runtimes is not None:
             self.runtimes.stop_all()
+        if self.cluster is not None:
+            self.cluster.release()  # processes stopped: other nodes may take the cameras now
         self._threads_stop.set()
         self.supervisor.join(timeout=10)
         if self.tracked is not None:
@@ -370,6 +400,8 @@ class NVR:
             self.comms.stop()  # after the last events: then available goes offline
         if self.hub is not None:
             self.hub.stop()
+        if self.cluster is not None:
+            self.cluster.leave()  # events written: the node is gone (others close nothing of it)
         if self.runtimes is not None:
             self.runtimes.close_rings()
         if self._updates is not None:

@@ -84,13 +84,12 @@ class StatsCollector:
     def remove_camera(self, name: str) -> None:
         self._cameras = {k: v for k, v in self._cameras.items() if k != name}
 
-    def stats(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {}
-        total_detection_fps = 0.0
+    def camera_entries(self) -> dict[str, dict[str, Any]]:
+        """The per-camera entries alone (``{camera: {...}}``), cheap: what a cluster node publishes in its row."""
+        doc: dict[str, dict[str, Any]] = {}
         for name, source in self._cameras.items():  # add/remove swap in a new dict: never changed mid-loop
             capture = source.capture
             detection_fps = float(source.metrics.detection_fps.value)
-            total_detection_fps += detection_fps
             doc[name] = {
                 "camera_fps": round(float(capture.camera_fps.value), 2),
                 "detection_fps": round(detection_fps, 2),
@@ -107,7 +106,11 @@ class StatsCollector:
             for name, values in section().items():
                 if name in doc:
                     doc[name].update(values)
-        doc["detection_fps"] = round(total_detection_fps, 2)
+        return doc
+
+    def stats(self) -> dict[str, Any]:
+        doc: dict[str, Any] = dict(self.camera_entries())
+        doc["detection_fps"] = round(sum(entry["detection_fps"] for entry in doc.values()), 2)
         doc["detectors"] = self._detector_stats()
         storage: dict[str, Any] = {}
         for path in self._storage_paths:

@@ -7,13 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
 
+from frigate_like.cluster.leases import LeaseStore
+from frigate_like.cluster.node import NodeMembership
 from frigate_like.config.sections import MODEL_DIR_ENV
+from frigate_like.db.database import open_database
+from frigate_like.migrations import MIGRATIONS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -286,3 +292,30 @@ def test_convert_model_of_a_model_that_is_not_tflite_fails_cleanly(tmp_path: Pat
     result = cli("convert-model", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"})
     assert result.returncode == 1 and "is not a .tflite model" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cluster_status_lists_nodes_leases_and_idle_cameras(
+    tmp_path: Path, config: dict[str, Any], pg_url: str
+) -> None:
+    db = open_database(SimpleNamespace(path=tmp_path / "unused.db", url=pg_url), MIGRATIONS_DIR)
+    try:
+        NodeMembership(db, "node-a", "http://10.0.0.5:5000", 10, dict, threading.Event()).join()
+        assert LeaseStore(db, "node-a", 10).acquire("back")
+    finally:
+        db.close()
+    config["database"] = {"url": pg_url}
+    config["cluster"] = {"node_id": "node-b", "lease_seconds": 10}
+    result = cli(
+        "cluster", "status", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "nodes (1, lease 10 s):"
+    assert lines[1].split()[:3] == ["node-a", "alive", "http://10.0.0.5:5000"] and "cameras: back" in lines[1]
+    assert lines[3].split()[:4] == ["back", "node-a", "expires", "in"]
+    assert lines[-1] == "cameras not running on any node: side"
+    del config["cluster"]
+    single = cli(
+        "cluster", "status", "-c", str(write(tmp_path, config)), cwd=tmp_path, env={"FRIGATE_RTSP_PASSWORD": "x"}
+    )
+    assert single.returncode == 1 and "no cluster section" in single.stderr

@@ -431,6 +431,7 @@ BAD_CONFIGS: list[tuple[str, str, Any, str]] = [
     ("bad log level", "logger.default", "loud", "logger.default: unknown value 'loud'"),
     ("bad port", "http.port", 70000, "http.port: must be at most 65535, got 70000"),
     ("bad database url", "database.url", "mysql://db/x", "database.url: unsupported scheme 'mysql'"),
+    ("cluster on sqlite", "cluster", {"node_id": "a"}, "cluster: needs database.url on PostgreSQL"),
 ]
 
 
@@ -454,6 +455,14 @@ def test_bad_config_names_its_key_path(
     _set(minimal, dotted, value)
     problems = problems_of(tmp_path, minimal)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_cluster_on_postgresql_loads(tmp_path: Path, minimal: dict[str, Any]) -> None:
+    data = copy.deepcopy(minimal)
+    _set(data, "cluster", {"node_id": "a", "url": "http://10.0.0.5:5000"})
+    _set(data, "database.url", "postgresql://frigate@db/frigate")
+    _set(data, "mqtt.port", "abc")  # one other problem: the cluster section is not among them
+    assert [p for p in problems_of(tmp_path, data) if not p.startswith("mqtt.port")] == []
 
 
 def test_every_problem_is_collected(tmp_path: Path, minimal: dict[str, Any]) -> None:

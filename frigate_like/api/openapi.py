@@ -133,6 +133,25 @@ HEALTH: Schema = {
         "failing_since": {"type": "number", "nullable": True, "description": "epoch s it stopped being ok"},
     },
 }
+CLUSTER: Schema = {
+    "type": "object",
+    "properties": {
+        "nodes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "description": "cluster.node_id"},
+                    "url": {"type": "string", "description": "where other nodes and browsers reach its API"},
+                    "alive": {"type": "boolean", "description": "fresh heartbeat and not stopped"},
+                    "cameras": {"type": "array", "items": {"type": "string"}, "description": "the cameras it runs"},
+                },
+                "required": ["id", "url", "alive", "cameras"],
+            },
+        }
+    },
+    "required": ["nodes"],
+}
 STATS: Schema = {
     "type": "object",
     "description": "One entry per camera (CameraStats) plus the totals below.",
@@ -263,6 +282,10 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         "/api/stats": _get("Runtime statistics", {"200": _json(_ref("Stats"), "per camera, detector and service")}),
         "/api/config": _get(
             "The effective config", {"200": _json({"type": "object"}, "passwords and URL credentials masked")}
+        ),
+        "/api/cluster": _get(
+            "The nodes of the cluster and the cameras each runs (a single node: itself)",
+            {"200": _json(_ref("Cluster"), "every node that joined, alive or not"), **_errors(503)},
         ),
         "/api/openapi.json": _get("This document", {"200": _json({"type": "object"}, "OpenAPI 3")}),
         "/docs": _get(
@@ -425,6 +448,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
                 "CameraStats": CAMERA_STATS,
                 "Storage": STORAGE,
                 "Health": HEALTH,
+                "Cluster": CLUSTER,
                 **SKELLYCAM_SCHEMAS,
             },
         },

@@ -51,6 +51,7 @@ class ApiServices:
     groups: GroupManager | None = None  # camera groups at run time
     devices: DeviceDiscovery | None = None  # local cameras and microphones
     switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
+    cluster: Callable[[], list[dict[str, Any]]] | None = None  # GET /api/cluster: every node and its cameras
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")

@@ -1,11 +1,11 @@
-"""Service endpoints: /api/, /api/version, /api/stats, /api/config."""
+"""Service endpoints: /api/, /api/version, /api/stats, /api/config, /api/cluster."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
 from frigate_like import __version__
-from frigate_like.api.service import ApiServices
+from frigate_like.api.service import ApiServices, required
 
 
 def system_blueprint(services: ApiServices) -> Blueprint:
@@ -27,5 +27,10 @@ def system_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/config")
     def config() -> Response:
         return jsonify(services.public_config())
+
+    @bp.get("/api/cluster")
+    def cluster() -> Response:
+        # a single node answers with itself: the cluster of one
+        return jsonify({"nodes": required(services.cluster, "the cluster view")()})
 
     return bp

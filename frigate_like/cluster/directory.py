@@ -27,6 +27,16 @@ def database_now(db: pw.Database) -> float:
 
 
 @dataclass(frozen=True)
+class LeaseInfo:
+    """One camera's lease row (expired or not)."""
+
+    camera: str
+    node_id: str
+    acquired_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class NodeInfo:
     """One node as the database sees it."""
 
@@ -36,6 +46,8 @@ class NodeInfo:
     heartbeat_at: float
     cameras: tuple[str, ...]  # cameras it holds an unexpired lease on, sorted
     stats: dict[str, object]  # what it last wrote to its row (see migrations/005_cluster.py)
+    silent_for: float = 0.0  # seconds since its last heartbeat, by the database's clock
+    stopped: bool = False  # it stopped cleanly (or is stopping)
 
 
 class ClusterDirectory:
@@ -58,6 +70,12 @@ class ClusterDirectory:
         for lease in leases:
             held.setdefault(lease.node_id, []).append(lease.camera)
         return [self._info(row, now, held.get(row.node_id, [])) for row in rows]
+
+    def leases(self) -> list[LeaseInfo]:
+        """Every lease row, expired ones too, sorted by camera."""
+        with self._db.bind_ctx([CameraLease]):
+            rows = list(CameraLease.select().order_by(CameraLease.camera))
+        return [LeaseInfo(r.camera, r.node_id, r.acquired_at, r.expires_at) for r in rows]
 
     def node(self, node_id: str) -> NodeInfo | None:
         return next((info for info in self.nodes() if info.node_id == node_id), None)
@@ -93,4 +111,6 @@ class ClusterDirectory:
             heartbeat_at=row.heartbeat_at,
             cameras=tuple(sorted(cameras)),
             stats=stats if isinstance(stats, dict) else {},
+            silent_for=max(0.0, now - row.heartbeat_at),
+            stopped=row.stopped_at is not None,
         )

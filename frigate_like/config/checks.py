@@ -224,6 +224,19 @@ def _check_mqtt(cfg: FrigateConfig) -> list[str]:
     return problems
 
 
+def _check_cluster(cfg: FrigateConfig) -> list[str]:
+    """Nodes share leases and events through one PostgreSQL database: SQLite is one node's own file."""
+    if cfg.cluster is None:
+        return []
+    scheme = urlsplit(cfg.database.url).scheme if cfg.database.url else "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return []
+    return [
+        "cluster: needs database.url on PostgreSQL (postgresql://...), shared by every node;"
+        f" the database is {scheme}, one node's own"
+    ]
+
+
 def check_config(cfg: FrigateConfig, labelmap: dict[int, str] | None) -> list[str]:
     """Every cross-field problem of a validated config; labels are checked when ``labelmap`` is given."""
     problems: list[str] = []
@@ -238,6 +251,7 @@ def check_config(cfg: FrigateConfig, labelmap: dict[int, str] | None) -> list[st
                 f"database.url: unsupported scheme {scheme or '(none)'!r}; use postgresql://... or sqlite:///..."
             )
     problems += _check_mqtt(cfg)
+    problems += _check_cluster(cfg)
     for name, cam in cfg.cameras.items():
         if not _NAME.match(name) or name in _RESERVED:
             problems.append(f"cameras.{name}: {_name_rule('camera')}")

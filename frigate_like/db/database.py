@@ -8,9 +8,11 @@ server is re-made on the thread's next statement (``db/reconnect.py``).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 MIGRATE_TABLE = "migratehistory"  # peewee_migrate's default history table
 KEEP_BACKUPS = 3
+# pg_advisory_lock key serialising migrations among the nodes of one database (any fixed 64-bit number
+# unlikely to be chosen by another application on the same server)
+MIGRATION_LOCK_KEY = 0x46_4C_4D_49_47_52_41_54  # "FLMIGRAT"
 BUSY_TIMEOUT_S = 10.0
 POSTGRES_SCHEMES = ("postgres", "postgresql")  # built here, with reconnect (db/reconnect.py); others by playhouse
 
@@ -73,27 +78,67 @@ def open_database(
             raise
         raise CorruptDatabase(sqlite_file, exc) from None
     try:
-        router = Router(db, migrate_dir=migrations_dir, migrate_table=MIGRATE_TABLE)
-        try:
-            pending = _pending_migrations(db, router)
-        except pw.DatabaseError as exc:
-            if sqlite_file is None or isinstance(exc, pw.OperationalError):
-                raise  # locked, or a server's error: not damage
-            raise CorruptDatabase(sqlite_file, exc) from None
-        if pending:
-            logger.info("database migrations pending: %s", ", ".join(pending))
-            if existed and sqlite_file is not None:
-                backup = backup_sqlite(db, sqlite_file, keep=keep_backups)
-                logger.info("database backed up to %s before migrating", backup)
-            try:
-                router.run()
-            except Exception as exc:
-                raise FrigateLikeError(f"database migration failed: {exc}") from exc
+        with _migration_lock(db):
+            _migrate(db, migrations_dir, sqlite_file if existed else None, sqlite_file, keep_backups)
         db.bind(MODELS)
     except BaseException:
         db.close()
         raise
     logger.info("database ready: %s", _describe(db_cfg))
+    return db
+
+
+def _migrate(
+    db: pw.Database, migrations_dir: Path, backup_of: Path | None, sqlite_file: Path | None, keep_backups: int
+) -> None:
+    """Applies the pending migrations; ``backup_of``: the SQLite file to back up first (it held data)."""
+    router = Router(db, migrate_dir=migrations_dir, migrate_table=MIGRATE_TABLE)
+    try:
+        pending = _pending_migrations(db, router)
+    except pw.DatabaseError as exc:
+        if sqlite_file is None or isinstance(exc, pw.OperationalError):
+            raise  # locked, or a server's error: not damage
+        raise CorruptDatabase(sqlite_file, exc) from None
+    if not pending:
+        return
+    logger.info("database migrations pending: %s", ", ".join(pending))
+    if backup_of is not None:
+        backup = backup_sqlite(db, backup_of, keep=keep_backups)
+        logger.info("database backed up to %s before migrating", backup)
+    try:
+        router.run()
+    except Exception as exc:
+        raise FrigateLikeError(f"database migration failed: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _migration_lock(db: pw.Database) -> Iterator[None]:
+    """On PostgreSQL, one process at a time checks and applies migrations (a session advisory lock held
+    by this thread's connection): nodes started together wait for the first one's migration, then find
+    nothing pending, instead of racing to create the same tables. SQLite serialises writers by itself."""
+    if not isinstance(db, pw.PostgresqlDatabase):
+        yield
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        try:
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        except pw.DatabaseError:  # the connection is gone: the server dropped the lock with it
+            logger.debug("migration lock not released: the connection is gone", exc_info=True)
+
+
+def connect_database(db_cfg: DatabaseSettings) -> pw.Database:
+    """Connects without migrating or binding (a read-only tool such as ``cluster status``).
+
+    ``Unavailable`` when the server cannot be reached, ``ConfigError`` for an unusable URL.
+    """
+    db, _ = _connect(db_cfg)
+    try:
+        db.connect()
+    except pw.OperationalError as exc:
+        raise Unavailable(f"cannot connect to the database {_describe(db_cfg)}: {exc}") from exc
     return db
 
 

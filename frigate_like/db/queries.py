@@ -18,6 +18,7 @@ import peewee as pw
 
 from frigate_like.db import reconnect
 from frigate_like.db.models import Event
+from frigate_like.db.owner import row_owner
 from frigate_like.errors import BadRequest, Conflict
 
 ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -62,7 +63,7 @@ def create_event(
         Event.insert(
             id=event_id, camera=camera, label=label, start_time=start_time, end_time=end_time,
             top_score=top_score, false_positive=false_positive, zones=list(zones), thumbnail=thumbnail,
-            has_clip=has_clip, has_snapshot=has_snapshot, clip_gaps=clip_gaps,
+            has_clip=has_clip, has_snapshot=has_snapshot, clip_gaps=clip_gaps, node_id=row_owner().node_id,
         ).execute()
     except pw.IntegrityError as exc:
         raise Conflict(f"event {event_id!r} already exists") from exc
@@ -86,9 +87,21 @@ def update_event(event_id: str, **fields: Any) -> bool:
     return Event.update(changes).where(Event.id == event_id).execute() > 0
 
 
-def open_events() -> list[dict[str, Any]]:
-    """Events without an end time, oldest first (at start: the ones a crash left open)."""
-    return _rows(Event.select(*_ROW_FIELDS).where(Event.end_time.is_null()).order_by(Event.start_time))
+def open_events(*, camera: str | None = None, node_id: str | None = None) -> list[dict[str, Any]]:
+    """Events without an end time, oldest first: at start, the ones a crash of this node left open
+    (``node_id`` None: this node's); with ``camera`` and another node's id, the ones a dead node left."""
+    conditions = [Event.end_time.is_null(), Event.node_id == (row_owner().node_id if node_id is None else node_id)]
+    if camera is not None:
+        conditions.append(Event.camera == camera)
+    return _rows(Event.select(*_ROW_FIELDS).where(*conditions).order_by(Event.start_time))
+
+
+def open_event_nodes(camera: str) -> list[str]:
+    """The other nodes that left events of ``camera`` open (a node that died running it)."""
+    query = Event.select(Event.node_id).distinct().where(
+        Event.end_time.is_null(), Event.camera == camera, Event.node_id != row_owner().node_id
+    )
+    return [row["node_id"] for row in _rows(query)]
 
 
 def reset_connection() -> None:
@@ -136,11 +149,13 @@ def list_events(
     include_false_positives: bool = False,
     include_thumbnails: bool = True,
     include_in_progress: bool = True,
+    own_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Events newest first, filtered like Frigate 0.8 (``before``/``after`` compare ``start_time``).
 
     Running events (``end_time`` None) are left out when ``include_in_progress`` is false, as
     ``/api/events`` does by default (Frigate 0.8 stored an event only when it ended).
+    ``own_only``: only this node's events (retention: a node touches only its own files).
     """
     if limit is not None and limit < 1:
         raise BadRequest(f"limit must be at least 1, got {limit}")
@@ -149,6 +164,8 @@ def list_events(
     conditions = _filters(before, after, camera, label, zone, has_snapshot, has_clip, include_false_positives)
     if not include_in_progress:
         conditions.append(Event.end_time.is_null(False))
+    if own_only:
+        conditions.append(row_owner().mine(Event.node_id))
     if conditions:
         query = query.where(*conditions)
     query = query.order_by(Event.start_time.desc(), Event.id.desc())
@@ -203,11 +220,15 @@ def delete_events_before(
     labels: Sequence[str] | None = None,
     exclude_labels: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Deletes ended events that started before ``before``; returns the deleted rows (without thumbnails).
+    """Deletes this node's ended events that started before ``before``; returns the deleted rows (without
+    thumbnails).
 
-    The caller removes their clip and snapshot files. In-progress events are never deleted.
+    The caller removes their clip and snapshot files. In-progress events are never deleted, nor other
+    nodes' events (their files are on those nodes).
     """
-    conditions: list[pw.Expression] = [Event.start_time < before, Event.end_time.is_null(False)]
+    conditions: list[pw.Expression] = [
+        Event.start_time < before, Event.end_time.is_null(False), row_owner().mine(Event.node_id)
+    ]
     if camera is not None:
         conditions.append(Event.camera == camera)
     if labels is not None:

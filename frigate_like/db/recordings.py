@@ -12,6 +12,7 @@ from typing import Any
 import peewee as pw
 
 from frigate_like.db.models import Event, Recording
+from frigate_like.db.owner import row_owner
 
 _FIELDS = (
     Recording.id, Recording.camera, Recording.path, Recording.start_time, Recording.end_time,
@@ -24,7 +25,7 @@ def add_recording(camera: str, path: str, start_time: float, end_time: float, si
     """Inserts a segment's row; the same ``path`` again (a retried move) updates that row instead."""
     values = {
         "camera": camera, "path": path, "start_time": start_time, "end_time": end_time,
-        "duration": end_time - start_time, "size_bytes": size_bytes,
+        "duration": end_time - start_time, "size_bytes": size_bytes, "node_id": row_owner().node_id,
     }  # fmt: skip
     update = {getattr(Recording, k): v for k, v in values.items() if k != "path"}
     Recording.insert(**values).on_conflict(conflict_target=[Recording.path], update=update).execute()
@@ -48,14 +49,17 @@ def last_recording(camera: str) -> dict[str, Any] | None:
 
 
 def ended_before(camera: str, before: float, *, limit: int = DELETE_BATCH) -> list[dict[str, Any]]:
-    """Up to ``limit`` of the camera's oldest segments that ended before ``before``."""
-    query = Recording.select(*_FIELDS).where(Recording.camera == camera, Recording.end_time < before)
+    """Up to ``limit`` of the camera's oldest segments on this node that ended before ``before``."""
+    query = Recording.select(*_FIELDS).where(
+        Recording.camera == camera, Recording.end_time < before, row_owner().mine(Recording.node_id)
+    )
     return _rows(query.order_by(Recording.start_time).limit(limit))
 
 
 def oldest(*, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """The oldest segments of every camera (for freeing disk space), skipping the first ``offset``."""
-    query = Recording.select(*_FIELDS).order_by(Recording.start_time, Recording.id)
+    """The oldest segments on this node, of every camera (for freeing its disk), skipping the first ``offset``."""
+    query = Recording.select(*_FIELDS).where(row_owner().mine(Recording.node_id))
+    query = query.order_by(Recording.start_time, Recording.id)
     return _rows(query.limit(limit).offset(offset))
 
 
@@ -85,10 +89,10 @@ def forget_recording(path: str) -> None:
 
 
 def open_event_starts() -> dict[str, float]:
-    """Per camera, the start of its oldest event without an end time (live, or its clip not cut yet)."""
+    """Per camera, the start of this node's oldest event without an end time (live, or its clip not cut yet)."""
     query = (
         Event.select(Event.camera, pw.fn.MIN(Event.start_time).alias("start"))
-        .where(Event.end_time.is_null())
+        .where(Event.end_time.is_null(), row_owner().mine(Event.node_id))
         .group_by(Event.camera)
     )
     return {row["camera"]: float(row["start"]) for row in _rows(query)}

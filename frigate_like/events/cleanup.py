@@ -34,6 +34,7 @@ class RetentionStore(Protocol):
         limit: int | None = ...,
         has_snapshot: bool | None = ...,
         include_thumbnails: bool = ...,
+        own_only: bool = ...,
     ) -> list[dict[str, Any]]: ...
 
     def update_event(self, event_id: str, **fields: Any) -> bool: ...
@@ -105,6 +106,7 @@ class EventCleanup:
                 has_snapshot=True,
                 limit=None,
                 include_thumbnails=False,
+                own_only=True,  # another node's snapshot files are on that node
             )
             for row in rows:
                 if label is None and row["label"] in retain.objects:

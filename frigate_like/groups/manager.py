@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from frigate_like.cameras.registry import CONFIG_SOURCE, CameraRegistry
+from frigate_like.cameras.registry import CONFIG_SOURCE, Camera
 from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.devices.v4l2 import set_exposure
@@ -32,11 +32,23 @@ from frigate_like.errors import BadRequest, Conflict, FrigateLikeError
 from frigate_like.groups.models import GroupCameraConfig, parse_apply_request
 from frigate_like.groups.probe import detect_fps
 from frigate_like.groups.sources import check_source
-from frigate_like.groups.store import GroupStore
+from frigate_like.groups.store import GroupKeeper
 from frigate_like.groups.translate import source_kind, to_camera_config
 from frigate_like.redact import redact_text, redact_value
 
 logger = logging.getLogger(__name__)
+
+
+class CameraSink(Protocol):
+    """Where group cameras go: the ``CameraRegistry`` on a single node, the cluster's placement
+    (``cluster.placement.PlacedCameras``) on a cluster node."""
+
+    def names(self, source: str | None = None) -> list[str]: ...
+    def get(self, name: str) -> Camera: ...
+    def add(self, config: CameraConfig, source: str, *, paused: bool = False) -> object: ...
+    def update(self, config: CameraConfig) -> object: ...
+    def set_paused(self, name: str, paused: bool) -> object: ...
+    def remove(self, name: str) -> object: ...
 
 
 @dataclass
@@ -52,9 +64,9 @@ class GroupManager:
 
     def __init__(
         self,
-        registry: CameraRegistry,
+        registry: CameraSink,
         cfg: FrigateConfig,
-        store: GroupStore,
+        store: GroupKeeper,
         devices: DeviceDiscovery,
         *,
         free_slots: Callable[[], int],
@@ -132,6 +144,41 @@ class GroupManager:
             if self.groups:
                 logger.info("restored %d camera group(s)", len(self.groups))
         self._changed()
+
+    def sync(self) -> bool:
+        """Takes up the groups another node added, changed or removed (cluster mode: the store is the
+        database's table, polled); returns whether anything changed. A camera that cannot be built here
+        is left out with its error, as at a restore."""
+        saved = self._store.load()
+        changed = False
+        with self._lock:
+            for group_id in [g for g in self.groups if g not in saved]:
+                for name in self.groups.pop(group_id).running.values():
+                    self._registry.remove(name)
+                changed = True
+            for group_id, configs in saved.items():
+                group = self.groups.get(group_id)
+                if group is not None and group.configs == configs:
+                    continue
+                group = group or Group(group_id, {})
+                wanted: dict[str, CameraConfig] = {}
+                errors: dict[str, str] = {}
+                for cid, config in configs.items():
+                    if not config.use_this_camera:
+                        continue
+                    try:
+                        wanted[cid] = self._build(cid, config, group)
+                    except FrigateLikeError as exc:
+                        errors[cid] = str(exc)
+                        logger.error("camera group %s: camera %s not taken up: %s", group_id, cid, exc)
+                self._converge(group, dict(configs), wanted)
+                group.errors.update(errors)
+                self.groups[group_id] = group
+                changed = True
+                logger.info("camera group %s taken up from another node", group_id)
+        if changed:
+            self._changed()
+        return changed
 
     def state(self) -> dict[str, Any]:
         """Groups, their cameras and whether they run, for the WebSocket's state messages.
