@@ -49,6 +49,10 @@ def recording_files_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/recordings/", defaults={"sub": ""})
     @bp.get("/recordings/<path:sub>")
     def recordings(sub: str) -> Response:
+        # a segment another node of the cluster wrote comes from there (media/locate.py); folders list this node's
+        return services.locator.serve(lambda: local(sub), lambda: services.locator.recording_owner(sub))
+
+    def local(sub: str) -> Response:
         base = root()
         if not base.is_dir():
             raise NotFound("no recordings yet")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from frigate_like.errors import Unavailable
+from frigate_like.media.locate import MediaLocator
 
 if TYPE_CHECKING:
     from frigate_like.comms.switches import Switches
@@ -51,6 +52,8 @@ class ApiServices:
     groups: GroupManager | None = None  # camera groups at run time
     devices: DeviceDiscovery | None = None  # local cameras and microphones
     switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
+    # where files and live pictures are in a cluster (default: a single node, everything here)
+    locator: MediaLocator = field(default_factory=MediaLocator)
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")
