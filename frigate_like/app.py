@@ -42,6 +42,7 @@ from frigate_like.cameras.subscribers import (
     SwitchesSubscriber,
     clip_cache,
 )
+from frigate_like.cluster.directory import ClusterDirectory
 from frigate_like.comms.events import EventPublisher
 from frigate_like.comms.mqtt import MqttClient
 from frigate_like.comms.publisher import FanOut
@@ -63,13 +64,14 @@ from frigate_like.events.recovery import RecordedClips
 from frigate_like.events.tracked import LifecycleListener, TrackedObjectProcessor
 from frigate_like.groups import GroupManager, GroupStore
 from frigate_like.log import add_listener_handler, configure_child_logging, configure_main_logging, new_log_queue
+from frigate_like.media.locate import MediaLocator
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.record.clips import remove_partial_clips
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
 from frigate_like.state import camera_groups_path
-from frigate_like.stats import StatsCollector
+from frigate_like.stats import ClusterStats, StatsCollector
 from frigate_like.storage import prepare_folders
 from frigate_like.supervise import ProcessWatchdog, Supervisor
 from frigate_like.track.camera_process import ring_slots
@@ -113,6 +115,7 @@ class NVR:
         self.events: EventProcessor | None = None
         self.event_publisher: EventPublisher | None = None  # MQTT events (when enabled)
         self.stats: StatsCollector | None = None
+        self.directory: ClusterDirectory | None = None  # the cluster's rows (None: a single node)
         self.live: LiveView | None = None  # latest frames and shared MJPEG encoders for the API
         self.media: EventMedia | None = None  # event pictures and clip files for the API
         self.recording: RecordingParts | None = None  # 24/7 and manual recordings, playback
@@ -142,6 +145,8 @@ class NVR:
 
         self.db = open_database(cfg.database, MIGRATIONS_DIR)
         self._started = True  # from here on, stop() has something to undo
+        if cfg.cluster is not None:
+            self.directory = ClusterDirectory(self.db, cfg.cluster.lease_seconds)
         # service.health "database": fed by every statement, and by a probe while nothing else asks
         db_watch = DatabaseWatch(self.db, self.supervisor.health("database"), self._threads_stop)
         self._spawn_thread("database", db_watch.run)
@@ -263,8 +268,24 @@ class NVR:
         assert self.comms is not None and self.stats is not None
         self.comms.start()
         mqtt.wait_settled(MQTT_SETTLE_TIMEOUT)
-        stats = StatsPublisher(self.comms, self.stats.stats, self.cfg.mqtt.stats_interval, self._threads_stop)
+        stats = StatsPublisher(self.comms, self.cluster_stats, self.cfg.mqtt.stats_interval, self._threads_stop)
         self._spawn_thread("mqtt-stats", stats.run)
+
+    def cluster_stats(self) -> dict[str, Any]:
+        """``/api/stats`` and MQTT ``stats``: this node's document, merged with the other nodes' in a cluster."""
+        assert self.stats is not None
+        cluster = self.cfg.cluster
+        if cluster is None or self.directory is None:
+            return self.stats.stats()
+        return ClusterStats(self.stats.stats, cluster.node_id, self.directory).stats()
+
+    def _locator(self) -> MediaLocator:
+        """Where the API finds files and live pictures: here, or (cluster) on the node holding them."""
+        cluster = self.cfg.cluster
+        if cluster is None or self.directory is None:
+            return MediaLocator()
+        token = self.cfg.http.api_token
+        return MediaLocator(cluster.node_id, self.directory, shared_media=cluster.shared_media, token=token)
 
     def _start_websocket_hub(
         self, log_listener: logging.handlers.QueueListener, groups: GroupManager, manual: ManualRecorder
@@ -304,7 +325,7 @@ class NVR:
         assert self.stats is not None and self.recording is not None and self.ws_hub is not None
         services = ApiServices(
             config=self.cfg,
-            stats=self.stats.stats,
+            stats=self.cluster_stats,
             public_config=functools.partial(self.public_config, RtmpStatus(self.cfg.rtmp.stat_url), ffmpeg_bin),
             events=queries,
             live=self.live,
@@ -316,6 +337,7 @@ class NVR:
             groups=groups,
             devices=DeviceDiscovery(),
             switches=self.switches,
+            locator=self._locator(),
         )
         self.app = create_app(services)
         http = self.cfg.http
