@@ -38,6 +38,7 @@ from frigate_like.cameras.subscribers import (
     MqttEventsSubscriber,
     ObjectsSubscriber,
     RecorderSubscriber,
+    RetainedSubscriber,
     StatsSubscriber,
     SwitchesSubscriber,
     clip_cache,
@@ -209,14 +210,15 @@ class NVR:
         registry.subscribe(runtimes)
 
         self.comms = FanOut()
-        mqtt = MqttClient(cfg.mqtt, health=self.supervisor.health("mqtt")) if cfg.mqtt.enabled else None
+        mqtt = self._mqtt_client() if cfg.mqtt.enabled else None
         if mqtt is not None:
             self.comms.add(mqtt)
         else:
             logger.info("MQTT is disabled in the config")
-        self.switches = Switches(self.comms)
+        self.switches = Switches(self.comms, cluster=cfg.cluster is not None)
         self.comms.subscribe(self.switches.handle)
         registry.subscribe(SwitchesSubscriber(self.switches, runtimes))
+        registry.subscribe(RetainedSubscriber(self.comms))
 
         self.events = EventProcessor(
             media / "clips", queries, self._threads_stop, switches=self.switches,
@@ -258,6 +260,18 @@ class NVR:
         self.supervisor.add_entries(runtimes.input_health)  # ffmpeg:<camera>:<roles>, kept by the camera processes
         registry.subscribe(StatsSubscriber(self.stats, runtimes))
         return mqtt
+
+    def _mqtt_client(self) -> MqttClient:
+        """The broker connection; in a cluster, as one node of one Frigate (comms/mqtt.py)."""
+        health = self.supervisor.health("mqtt")
+        cluster, directory = self.cfg.cluster, self.directory
+        if cluster is None or directory is None:
+            return MqttClient(self.cfg.mqtt, health=health)
+
+        def others_alive() -> bool:
+            return any(node.alive and node.node_id != cluster.node_id for node in directory.nodes())
+
+        return MqttClient(self.cfg.mqtt, health=health, node_id=cluster.node_id, others_alive=others_alive)
 
     def _pause_states(self) -> dict[str, dict[str, bool]]:
         """Paused cameras have no frames by design; the container health check skips them."""
