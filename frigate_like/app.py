@@ -13,6 +13,7 @@ import logging.handlers
 import multiprocessing as mp
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +69,7 @@ from frigate_like.log import add_listener_handler, configure_child_logging, conf
 from frigate_like.media.locate import MediaLocator
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
+from frigate_like.prometheus import MetricsExport, MetricSources
 from frigate_like.record.clips import remove_partial_clips
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
@@ -301,6 +303,27 @@ class NVR:
         token = self.cfg.http.api_token
         return MediaLocator(cluster.node_id, self.directory, shared_media=cluster.shared_media, token=token)
 
+    def _metrics(self) -> MetricsExport:
+        """``/metrics``: this node's own figures (each node is scraped for itself), labelled with its id."""
+        assert self.stats is not None and self.hub is not None
+        hub, cluster, directory = self.hub, self.cfg.cluster, self.directory
+        node_id = cluster.node_id if cluster is not None else socket.gethostname()
+
+        def leases_held() -> int:
+            assert directory is not None
+            info = directory.node(node_id)
+            return len(info.cameras) if info is not None else 0
+
+        return MetricsExport(
+            MetricSources(
+                node_id=node_id,
+                stats=self.stats.stats,
+                detector_calls=lambda: {name: int(m.detections.value) for name, m in hub.metrics.items()},
+                event_counts=lambda: queries.event_counts(cluster.node_id if cluster is not None else None),
+                leases_held=leases_held if directory is not None else None,
+            )
+        )
+
     def _start_websocket_hub(
         self, log_listener: logging.handlers.QueueListener, groups: GroupManager, manual: ManualRecorder
     ) -> None:
@@ -352,6 +375,7 @@ class NVR:
             devices=DeviceDiscovery(),
             switches=self.switches,
             locator=self._locator(),
+            metrics=self._metrics().render,
         )
         self.app = create_app(services)
         http = self.cfg.http

@@ -52,6 +52,7 @@ class ApiServices:
     groups: GroupManager | None = None  # camera groups at run time
     devices: DeviceDiscovery | None = None  # local cameras and microphones
     switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
+    metrics: Callable[[], bytes] | None = None  # GET /metrics: the Prometheus text (prometheus.py)
     # where files and live pictures are in a cluster (default: a single node, everything here)
     locator: MediaLocator = field(default_factory=MediaLocator)
 

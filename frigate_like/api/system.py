@@ -1,11 +1,12 @@
-"""Service endpoints: /api/, /api/version, /api/stats, /api/config."""
+"""Service endpoints: /api/, /api/version, /api/stats, /api/config, /metrics (Prometheus)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
 from frigate_like import __version__
-from frigate_like.api.service import ApiServices
+from frigate_like.api.service import ApiServices, required
+from frigate_like.prometheus import CONTENT_TYPE
 
 
 def system_blueprint(services: ApiServices) -> Blueprint:
@@ -23,6 +24,12 @@ def system_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/stats")
     def stats() -> Response:
         return jsonify(services.stats())
+
+    @bp.get("/metrics")
+    def metrics() -> Response:
+        # a read like /api/stats: open, or with the token under http.auth: required (Prometheus sends a Bearer)
+        body = required(services.metrics, "metrics")()
+        return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     @bp.get("/api/config")
     def config() -> Response:

@@ -133,6 +133,16 @@ def event_nodes(event_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
     return {row.id: (row.camera, row.node_id) for row in query}
 
 
+def event_counts(node_id: str | None = None) -> list[tuple[str, str, int]]:
+    """``(camera, label, rows)`` of the events in the database, of those ``node_id`` wrote when given."""
+    query = Event.select(Event.camera, Event.label, pw.fn.COUNT(Event.id).alias("rows"))
+    if node_id is not None:
+        query = query.where(Event.node_id == node_id)
+    grouped = query.group_by(Event.camera, Event.label).order_by(Event.camera, Event.label)
+    rows: Iterable[Sequence[Any]] = grouped.tuples()  # type: ignore[assignment]  # peewee's stubs know no tuples
+    return [(str(row[0]), str(row[1]), int(row[2])) for row in rows]
+
+
 def list_events(
     *,
     before: float | None = None,
