@@ -1,0 +1,225 @@
+"""Two real daemons on one PostgreSQL database, each answering for the other's files and live pictures.
+
+Node ``a`` runs camera ``demo`` and node ``b`` runs camera ``yard`` (the looped person footage). The
+cluster rows the core writes (node heartbeats and stats, camera leases, ``node_id`` on event and
+recording rows) are written by this test, standing for placement: each daemon's config lists only the
+camera it runs, so the test needs nothing beyond this branch. Every request goes over real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from frigate_like.media.locate import PROXIED_HEADER
+from frigate_like.stats import node_stats_row
+from tests.conftest import PG_DSN
+from tests.integration.daemon import Daemon, demo_config
+from tests.integration.http_support import first_jpeg
+
+LEASE_S = 600  # the rows written below stay valid for the whole test
+
+
+def _node_config(tmp: Path, pg_url: str, node_id: str, camera: str) -> dict[str, Any]:
+    cfg = demo_config(tmp, loop=True, fps=5)
+    cfg["database"] = {"url": pg_url}
+    cfg["cameras"] = {camera: cfg["cameras"]["demo"]}
+    cfg["cameras"][camera]["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips", "record"]
+    cfg["record"] = {"enabled": True, "retain_days": 1}
+    port = cfg["http"]["port"]
+    cfg["cluster"] = {"node_id": node_id, "url": f"http://127.0.0.1:{port}", "lease_seconds": LEASE_S}
+    return cfg
+
+
+class Rows:
+    """The cluster rows, written as the core's heartbeat and placement would (database clock)."""
+
+    def __init__(self, pg_url: str) -> None:
+        schema = pg_url.split("search_path%3D", 1)[1]
+        self.conn = psycopg2.connect(PG_DSN, options=f"-csearch_path={schema}")
+        self.conn.autocommit = True
+
+    def sql(self, statement: str, *args: Any) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(statement, args)
+            return list(cur.fetchall()) if cur.description else []
+
+    def node(self, node_id: str, url: str, stats: dict[str, Any] | None = None) -> None:
+        self.sql(
+            "INSERT INTO cluster_node (node_id, url, instance, started_at, heartbeat_at, stats)"
+            " VALUES (%s, %s, %s, EXTRACT(EPOCH FROM clock_timestamp()), EXTRACT(EPOCH FROM clock_timestamp()), %s)"
+            " ON CONFLICT (node_id) DO UPDATE SET url = EXCLUDED.url, stats = EXCLUDED.stats,"
+            " heartbeat_at = EXCLUDED.heartbeat_at",
+            node_id, url, node_id, json.dumps(stats or {}),
+        )  # fmt: skip
+
+    def lease(self, camera: str, node_id: str) -> None:
+        self.sql(
+            "INSERT INTO camera_lease (camera, node_id, acquired_at, expires_at)"
+            " VALUES (%s, %s, EXTRACT(EPOCH FROM clock_timestamp()), EXTRACT(EPOCH FROM clock_timestamp()) + %s)",
+            camera, node_id, LEASE_S,
+        )  # fmt: skip
+
+    def own_rows(self, camera: str, node_id: str) -> None:
+        """``node_id`` on the camera's event and recording rows, as the node writing them will set it."""
+        self.sql("UPDATE event SET node_id = %s WHERE camera = %s", node_id, camera)
+        self.sql("UPDATE recordings SET node_id = %s WHERE camera = %s", node_id, camera)
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """The two daemons' own schema of the test database (tests/conftest.py's pg_url, for the module)."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, module_pg_url: str) -> Iterator[tuple[Daemon, Daemon, Rows]]:
+    tmp_a, tmp_b = tmp_path_factory.mktemp("node_a"), tmp_path_factory.mktemp("node_b")
+    a = Daemon(tmp_a, _node_config(tmp_a, module_pg_url, "a", "demo"))
+    b = Daemon(tmp_b, _node_config(tmp_b, module_pg_url, "b", "yard"))
+    a.start()  # migrates the database first: the advisory lock of concurrent starts is the core's
+    b.start()
+    rows = Rows(module_pg_url)
+    try:
+        for node, camera in ((a, "demo"), (b, "yard")):
+            rows.node(node.cfg["cluster"]["node_id"], node.cfg["cluster"]["url"])
+            rows.lease(camera, node.cfg["cluster"]["node_id"])
+        for node, camera in ((a, "demo"), (b, "yard")):
+            node.wait_for(lambda n=node, c=camera: n.get_json("/api/stats")[c]["process_fps"] > 0, 60, what="frames")
+        yield a, b, rows
+    finally:
+        rows.conn.close()
+        codes = [node.terminate()[0] for node in (a, b)]
+        assert codes == [0, 0], a.log()[-2000:] + b.log()[-2000:]
+
+
+def _get(node: Daemon, path: str, **kwargs: Any) -> requests.Response:
+    return requests.get(f"http://127.0.0.1:{node.port}{path}", timeout=kwargs.pop("timeout", 20), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def ended(cluster: tuple[Daemon, Daemon, Rows]) -> dict[str, Any]:
+    """An ended event of node a's camera with its clip and snapshot written (on a's disk only)."""
+    a, _, rows = cluster
+
+    def find() -> dict[str, Any] | None:
+        for event in a.get_json("/api/events?camera=demo&has_clip=1&include_thumbnails=0"):
+            clip = a.clips_dir / f"demo-{event['id']}.mp4"
+            if event["end_time"] is not None and event["has_snapshot"] and clip.exists():
+                return dict(event)
+        return None
+
+    event = dict(a.wait_for(find, timeout=240, interval=1.0, what="an ended event with a clip"))
+    rows.own_rows("demo", "a")
+    return event
+
+
+def test_every_node_serves_every_clip_snapshot_and_thumbnail(
+    cluster: tuple[Daemon, Daemon, Rows], ended: dict[str, Any]
+) -> None:
+    a, b, _ = cluster
+    name = f"demo-{ended['id']}"
+    clip = (a.clips_dir / f"{name}.mp4").read_bytes()
+    assert not (b.clips_dir / f"{name}.mp4").exists()
+    assert ended["id"] in [e["id"] for e in b.get_json("/api/events?camera=demo&include_thumbnails=0")]
+    whole = _get(b, f"/clips/{name}.mp4")
+    assert whole.status_code == 200 and whole.content == clip
+    assert whole.headers["Content-Type"] == "video/mp4" and whole.headers["Accept-Ranges"] == "bytes"
+    assert whole.headers["Content-Length"] == str(len(clip))
+    part = _get(b, f"/clips/{name}.mp4", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == clip[1000:2000]
+    assert part.headers["Content-Range"] == f"bytes 1000-1999/{len(clip)}"
+    unchanged = _get(b, f"/clips/{name}.mp4", headers={"If-None-Match": whole.headers["ETag"]})
+    assert unchanged.status_code == 304
+    snapshot = (a.clips_dir / f"{name}.jpg").read_bytes()
+    assert _get(b, f"/api/events/{ended['id']}/snapshot.jpg").content == snapshot
+    assert _get(b, f"/clips/{name}.jpg").content == snapshot
+    thumb = _get(b, f"/api/events/{ended['id']}/thumbnail.jpg?format=android")
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
+    # b has no such file and a forwarded request is answered from b's own disk: 404, no loop
+    marked = _get(b, f"/clips/{name}.mp4", headers={PROXIED_HEADER: "a"})
+    assert marked.status_code == 404 and marked.json()["detail"]
+
+
+def test_recordings_of_another_node(cluster: tuple[Daemon, Daemon, Rows]) -> None:
+    a, b, rows = cluster
+    root = Path(a.cfg["paths"]["media_dir"]) / "recordings"
+
+    def segment() -> Path | None:
+        rows.own_rows("demo", "a")
+        found = [p for p in root.rglob("*.mp4") if "/demo/" in str(p)] if root.exists() else []
+        return found[0] if found and rows.sql("SELECT 1 FROM recordings WHERE node_id = 'a'") else None
+
+    path = a.wait_for(segment, timeout=150, interval=2.0, what="a recorded segment of demo")
+    relative = path.relative_to(root).as_posix()
+    data = path.read_bytes()
+    response = _get(b, f"/recordings/{relative}", headers={"Range": "bytes=0-99"})
+    assert response.status_code == 206 and response.content == data[:100], response.text[:200]
+
+
+def test_live_pictures_of_a_camera_run_elsewhere(cluster: tuple[Daemon, Daemon, Rows]) -> None:
+    a, b, _ = cluster
+    latest = _get(b, "/api/demo/latest.jpg?h=120")
+    assert latest.status_code == 200 and latest.headers["Content-Type"] == "image/jpeg"
+    assert latest.content.startswith(b"\xff\xd8")
+    assert _get(a, "/api/yard/latest.jpg").status_code == 200  # and the other way round
+    with requests.get(f"http://127.0.0.1:{b.port}/api/demo?fps=5&h=120", stream=True, timeout=20) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+        frames = [first_jpeg(stream.raw) for _ in range(3)]
+    assert all(frame.startswith(b"\xff\xd8") for frame in frames)
+    assert _get(b, "/api/nowhere/latest.jpg").status_code == 404  # no node runs it
+
+
+def test_a_node_that_does_not_answer_is_a_502_naming_it(cluster: tuple[Daemon, Daemon, Rows]) -> None:
+    _, b, rows = cluster
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    rows.node("c", closed)
+    rows.lease("ghost", "c")
+    response = _get(b, "/api/ghost/latest.jpg")
+    assert response.status_code == 502 and response.headers["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith(f"node c ({closed}) does not answer")
+
+
+def test_stats_of_the_whole_cluster_and_metrics_per_node(cluster: tuple[Daemon, Daemon, Rows]) -> None:
+    a, b, rows = cluster
+    for node in (a, b):  # each node's row, as its heartbeat writes it (node_stats_row of its own document)
+        own = node.cfg["cluster"]["node_id"]
+        doc = node.get_json("/api/stats")
+        local = {k: v for k, v in doc.items() if not isinstance(v, dict) or v.get("node_id", own) == own}
+        local["detectors"] = {k.split(":", 1)[1]: v for k, v in doc["detectors"].items() if v["node_id"] == own}
+        rows.node(own, node.cfg["cluster"]["url"], node_stats_row(local))
+    merged = b.get_json("/api/stats")
+    assert merged["demo"]["node_id"] == "a" and merged["demo"]["camera_fps"] > 0
+    assert merged["yard"]["node_id"] == "b"
+    assert {"a:cpu", "b:cpu"} <= set(merged["detectors"])
+    assert merged["service"]["node_id"] == "b" and merged["service"]["nodes"]["a"]["alive"] is True
+    metrics = _get(a, "/metrics")
+    assert metrics.status_code == 200
+    samples = [s for f in text_string_to_metric_families(metrics.text) for s in f.samples]
+    fps = [s for s in samples if s.name == "frigate_like_camera_fps"]
+    assert [(s.labels["node"], s.labels["camera"]) for s in fps] == [("a", "demo")]
+    leases = [s.value for s in samples if s.name == "frigate_like_leases_held"]
+    assert leases == [1.0]
+    assert [s.value for s in samples if s.name == "frigate_like_database_up"] == [1.0]
