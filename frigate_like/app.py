@@ -351,6 +351,8 @@ class NVR:
         (YAML and group ones), their switches as they are now, ``rtmp.enabled`` where the stream is live."""
         assert self.switches is not None
         running = {name: camera.config for name, camera in self.registry.snapshot().items()}
+        if self.cfg.cluster is not None:  # every node loads the same cameras and runs some: each lists them all
+            running = {**self.cfg.cameras, **running}
         return running_config(
             self.cfg.model_copy(update={"cameras": running}),
             switch_state=self.switches.get,
