@@ -256,3 +256,27 @@ def _model_paths(cluster: Cluster) -> tuple[Path, Path]:
     app = cluster.a.application
     cfg = app.config["SERVICES"].config
     return Path(cfg.model.path), Path(cfg.model.labelmap_path)
+
+
+def test_a_recordings_folder_lists_every_node_s_entries(cluster: Cluster, tmp_path: Path) -> None:
+    b_hour = cluster.b_media / "recordings" / "2026-12" / "07" / "08" / "front"
+    a_hour = tmp_path / "a" / "recordings" / "2026-12" / "07" / "09" / "front"
+    for folder, name in ((b_hour, "05.00.mp4"), (a_hour, "10.00.mp4")):
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(b"segment")
+    (tmp_path / "a" / "recordings" / "2026-12" / "07" / "08").mkdir()  # an hour both nodes have: listed once
+    day = cluster.get("/recordings/2026-12/07/")
+    assert day.status_code == 200
+    assert [(e["name"], e["type"]) for e in day.get_json()] == [("08", "directory"), ("09", "directory")]
+    hour = cluster.get("/recordings/2026-12/07/08/front/")  # only b has it
+    assert [(e["name"], e["type"], e["size"]) for e in hour.get_json()] == [("05.00.mp4", "file", 7)]
+    assert all(hit[PROXIED_HEADER] == "a" for hit in cluster.b_hits)
+    # b answers a forwarded listing with its own entries only
+    cluster.b_hits.clear()
+    assert cluster.get("/recordings/2026-12/07/09/front/", headers={PROXIED_HEADER: "c"}).get_json()[0]["name"] == (
+        "10.00.mp4"
+    )
+    assert cluster.b_hits == []
+    cluster.node("b", cluster.b_url, heartbeat_age=60)  # b down: what a holds is still listed
+    assert [e["name"] for e in cluster.get("/recordings/2026-12/07/").get_json()] == ["08", "09"]
+    assert cluster.get("/recordings/2026-12/07/08/front/").status_code == 404

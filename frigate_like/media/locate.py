@@ -25,7 +25,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 from flask import Response, request
@@ -149,23 +149,54 @@ class MediaLocator:
         if not node.alive or not node.url:
             why = "no heartbeat" if node.url else "it is not in the cluster"
             raise BadGateway(f"node {node.node_id} ({node.url or 'no url'}) does not answer: {why}")
-        url = node.url.rstrip("/") + request.path
-        if request.query_string:
-            url += "?" + request.query_string.decode("latin-1")
         headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
-        headers[PROXIED_HEADER] = self.node_id or "-"
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
         try:
             upstream = self._session().request(
-                request.method, url, headers=headers, stream=True, timeout=self._timeouts, allow_redirects=False
-            )
+                request.method, self._same_request_at(node.url), headers={**headers, **self._node_headers()},
+                stream=True, timeout=self._timeouts, allow_redirects=False,
+            )  # fmt: skip
         except requests.RequestException as exc:
             raise BadGateway(f"node {node.node_id} ({node.url}) does not answer: {exc}") from None
         returned = {name: upstream.headers[name] for name in RETURNED_HEADERS if name in upstream.headers}
         # the body's bytes as they come (no decoding), so Content-Length and Content-Range hold
         body = _Relay(upstream, node)
         return Response(body, status=upstream.status_code, headers=returned, direct_passthrough=True)
+
+    def listings_elsewhere(self) -> list[list[Any]]:
+        """The current folder request (``/recordings/.../``) answered by every other alive node, each with its
+        own entries: the recordings browser of a cluster lists what every node holds. A node that does not
+        answer is left out (its files would be a 502 anyway)."""
+        if self.directory is None or self.shared_media or request.headers.get(PROXIED_HEADER):
+            return []
+        found: list[list[Any]] = []
+        for info in self.directory.nodes():
+            if not info.alive or not info.url or info.node_id == self.node_id:
+                continue
+            try:
+                response = self._session().get(
+                    self._same_request_at(info.url), headers=self._node_headers(), timeout=self._timeouts,
+                    allow_redirects=False,
+                )  # fmt: skip
+                body = response.json() if response.status_code == 200 else None
+            except (requests.RequestException, ValueError) as exc:
+                logger.warning("node %s (%s) did not list %s: %s", info.node_id, info.url, request.path, exc)
+                continue
+            if isinstance(body, list):
+                found.append(body)
+        return found
+
+    def _same_request_at(self, base_url: str) -> str:
+        url = base_url.rstrip("/") + request.path
+        if request.query_string:
+            url += "?" + request.query_string.decode("latin-1")
+        return url
+
+    def _node_headers(self) -> dict[str, str]:
+        """What marks a request as one node's to another and lets it through the other's access policy."""
+        headers = {PROXIED_HEADER: self.node_id or "-"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._sessions, "session", None)
