@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import peewee as pw
@@ -24,10 +25,11 @@ from werkzeug.test import TestResponse
 
 from frigate_like.api import ApiServices, create_app
 from frigate_like.cluster.directory import ClusterDirectory, database_now
+from frigate_like.comms.switches import Switches
 from frigate_like.config import FrigateConfig, config_from_dict, to_public_dict
 from frigate_like.db import queries
 from frigate_like.db.database import close_database, open_database
-from frigate_like.db.models import ClusterNode, Event, Recording
+from frigate_like.db.models import CameraLease, ClusterNode, Event, Recording
 from frigate_like.db.recordings import add_recording
 from frigate_like.events.live import LiveView
 from frigate_like.events.media import EventMedia
@@ -57,7 +59,7 @@ def _config(tmp_path: Path, media: Path, model_path: Path, labelmap_path: Path, 
     )
 
 
-def _app(cfg: FrigateConfig, locator: MediaLocator) -> Flask:
+def _app(cfg: FrigateConfig, locator: MediaLocator, switches: Switches | None = None) -> Flask:
     media = Path(cfg.paths.media_dir)
     return create_app(
         ApiServices(
@@ -67,8 +69,21 @@ def _app(cfg: FrigateConfig, locator: MediaLocator) -> Flask:
             events=queries,
             media=EventMedia(LiveView(), queries, media / "clips", {}),
             locator=locator,
+            switches=switches,
         )
     )
+
+
+def _switches(camera: str) -> tuple[Switches, SimpleNamespace]:
+    """A node's switches with one camera; returns them and that camera's detect flag."""
+    switches = Switches(cluster=True)
+    flag = SimpleNamespace(value=True)
+    cam = SimpleNamespace(
+        name=camera, clips=SimpleNamespace(enabled=False), snapshots=SimpleNamespace(enabled=True),
+        input_for=lambda role: None,
+    )  # fmt: skip
+    switches.add_camera(cam, flag)
+    return switches, flag
 
 
 @dataclass
@@ -78,6 +93,7 @@ class Cluster:
     b_url: str
     b_media: Path
     b_hits: list[dict[str, str]]  # the headers of every request node b received
+    b_detect: SimpleNamespace  # node b's camera yard: its detect switch
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         """Node a's answer, read whole and closed (a local file's handle with it)."""
@@ -118,16 +134,18 @@ def cluster(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[C
     cfg_b = _config(tmp_path, b_media, model_path, labelmap_path, api_token=TOKEN, auth="required")
     db = open_database(cfg_a.database, MIGRATIONS_DIR)
     directory = ClusterDirectory(db, lease_seconds=10)
-    app_b = _app(cfg_b, MediaLocator("b", directory, token=TOKEN))
+    switches_b, b_detect = _switches("yard")
+    app_b = _app(cfg_b, MediaLocator("b", directory, token=TOKEN), switches_b)
     hits: list[dict[str, str]] = []
     app_b.before_request(lambda: hits.append(dict(request.headers)) and None)
     server, thread = _serve(app_b)
     b_url = f"http://127.0.0.1:{server.server_port}"
-    app_a = _app(cfg_a, MediaLocator("a", directory, token=TOKEN, connect_timeout=2.0, read_timeout=5.0))
+    locator_a = MediaLocator("a", directory, token=TOKEN, connect_timeout=2.0, read_timeout=5.0)
+    app_a = _app(cfg_a, locator_a, _switches("front")[0])
     app_a.testing = True
     try:
         with app_a.test_client() as client:
-            result = Cluster(db, client, b_url, b_media, hits)
+            result = Cluster(db, client, b_url, b_media, hits, b_detect)
             result.node("a", "http://127.0.0.1:9")
             result.node("b", b_url)
             yield result
@@ -280,3 +298,20 @@ def test_a_recordings_folder_lists_every_node_s_entries(cluster: Cluster, tmp_pa
     cluster.node("b", cluster.b_url, heartbeat_age=60)  # b down: what a holds is still listed
     assert [e["name"] for e in cluster.get("/recordings/2026-12/07/").get_json()] == ["08", "09"]
     assert cluster.get("/recordings/2026-12/07/08/front/").status_code == 404
+
+
+def test_switches_of_a_camera_another_node_runs(cluster: Cluster) -> None:
+    now = database_now(cluster.db)
+    CameraLease.create(camera="yard", node_id="b", acquired_at=now, expires_at=now + 10)
+    states = cluster.get("/api/switches").get_json()
+    assert set(states) == {"front", "yard"}
+    assert states["yard"] == {"detect": True, "clips": False, "snapshots": True}
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    response = cluster.a.post("/api/yard/switches", json={"detect": False}, headers=bearer)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["detect"] is False
+    assert cluster.b_detect.value is False, "the node running yard applied it"
+    assert cluster.b_hits[-1]["Authorization"] == f"Bearer {TOKEN}"
+    response.close()
+    unknown = cluster.a.post("/api/nowhere/switches", json={"detect": False}, headers=bearer)
+    assert unknown.status_code == 404

@@ -40,12 +40,12 @@ def listing(folder: Path, root: Path) -> list[dict[str, Any]]:
     return [entry for _, _, entry in sorted(entries, key=lambda e: (e[0], e[1]))]
 
 
-def merged_listing(own: list[dict[str, Any]], others: list[list[Any]]) -> list[dict[str, Any]]:
+def merged_listing(own: list[dict[str, Any]], others: list[Any]) -> list[dict[str, Any]]:
     """This node's entries plus those of other nodes not listed yet (a folder every node has is listed once),
     in nginx's order: folders first, then by name."""
     by_name = {entry["name"]: entry for entry in own}
     for entries in others:
-        for entry in entries:
+        for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 by_name.setdefault(entry["name"], entry)
     return sorted(by_name.values(), key=lambda e: (e.get("type") != "directory", e["name"].encode()))
@@ -77,14 +77,14 @@ def recording_files_blueprint(services: ApiServices) -> Blueprint:
                 raise NotFound("no recordings yet")
             path = resolve_inside(base, sub.lstrip("/") or ".", what="file or folder", folders=True)
         except NotFound:
-            elsewhere = services.locator.listings_elsewhere() if request.path.endswith("/") else []
+            elsewhere = services.locator.answers_elsewhere() if request.path.endswith("/") else []
             if not elsewhere:
                 raise
             return listing_response(merged_listing([], elsewhere))  # a folder only other nodes have
         if path.is_dir():
             if not request.path.endswith("/"):  # as nginx: a folder's address ends with a slash
                 return redirect(request.path + "/", code=301)
-            return listing_response(merged_listing(listing(path, base), services.locator.listings_elsewhere()))
+            return listing_response(merged_listing(listing(path, base), services.locator.answers_elsewhere()))
         if not path.is_file():
             raise NotFound(f"no such file: {sub!r}")
         try:

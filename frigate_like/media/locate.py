@@ -145,15 +145,21 @@ class MediaLocator:
 
     # -- fetching -------------------------------------------------------------------------------------
     def forward(self, node: Owner) -> Response:
-        """The current request (method, path, query, range and cache headers) answered by ``node``, streamed."""
+        """The current request (method, path, query, range and cache headers, a change's body) answered by
+        ``node``, streamed. The other node applies its own access policy: without ``http.api_token`` it only
+        lets loopback clients change anything, so a forwarded change between boxes needs the token."""
         if not node.alive or not node.url:
             why = "no heartbeat" if node.url else "it is not in the cluster"
             raise BadGateway(f"node {node.node_id} ({node.url or 'no url'}) does not answer: {why}")
         headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+        sent = None
+        if request.method not in ("GET", "HEAD"):  # a change (a switch): its small JSON body, already bounded
+            sent = request.get_data()
+            headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
         try:
             upstream = self._session().request(
                 request.method, self._same_request_at(node.url), headers={**headers, **self._node_headers()},
-                stream=True, timeout=self._timeouts, allow_redirects=False,
+                data=sent, stream=True, timeout=self._timeouts, allow_redirects=False,
             )  # fmt: skip
         except requests.RequestException as exc:
             raise BadGateway(f"node {node.node_id} ({node.url}) does not answer: {exc}") from None
@@ -162,13 +168,13 @@ class MediaLocator:
         body = _Relay(upstream, node)
         return Response(body, status=upstream.status_code, headers=returned, direct_passthrough=True)
 
-    def listings_elsewhere(self) -> list[list[Any]]:
-        """The current folder request (``/recordings/.../``) answered by every other alive node, each with its
-        own entries: the recordings browser of a cluster lists what every node holds. A node that does not
-        answer is left out (its files would be a 502 anyway)."""
+    def answers_elsewhere(self) -> list[Any]:
+        """The JSON answers of every other alive node to the current GET, each from what that node holds
+        alone (a ``/recordings/`` folder's entries, its cameras' switches), for a view that merges them.
+        A node that does not answer is left out (its files would be a 502 anyway)."""
         if self.directory is None or self.shared_media or request.headers.get(PROXIED_HEADER):
             return []
-        found: list[list[Any]] = []
+        found: list[Any] = []
         for info in self.directory.nodes():
             if not info.alive or not info.url or info.node_id == self.node_id:
                 continue
@@ -179,9 +185,9 @@ class MediaLocator:
                 )  # fmt: skip
                 body = response.json() if response.status_code == 200 else None
             except (requests.RequestException, ValueError) as exc:
-                logger.warning("node %s (%s) did not list %s: %s", info.node_id, info.url, request.path, exc)
+                logger.warning("node %s (%s) did not answer %s: %s", info.node_id, info.url, request.path, exc)
                 continue
-            if isinstance(body, list):
+            if body is not None:
                 found.append(body)
         return found
 
