@@ -139,8 +139,7 @@ def event_counts(node_id: str | None = None) -> list[tuple[str, str, int]]:
     if node_id is not None:
         query = query.where(Event.node_id == node_id)
     grouped = query.group_by(Event.camera, Event.label).order_by(Event.camera, Event.label)
-    rows: Iterable[Sequence[Any]] = grouped.tuples()  # type: ignore[assignment]  # peewee's stubs know no tuples
-    return [(str(row[0]), str(row[1]), int(row[2])) for row in rows]
+    return [(row["camera"], row["label"], int(row["rows"])) for row in _rows(grouped)]
 
 
 def list_events(

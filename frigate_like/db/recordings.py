@@ -41,6 +41,16 @@ def recording_node(camera: str, relative: str) -> str | None:
     return next((row.node_id for row in query.limit(5) if row.path.endswith(suffix)), None)
 
 
+def span_nodes(camera: str, after: float, before: float) -> dict[str, int]:
+    """How many of ``camera``'s segments overlapping ``[after, before]`` each node holds."""
+    query = (
+        Recording.select(Recording.node_id, pw.fn.COUNT(Recording.id).alias("segments"))
+        .where((Recording.camera == camera) & (Recording.end_time > after) & (Recording.start_time < before))
+        .group_by(Recording.node_id)
+    )
+    return {row["node_id"]: int(row["segments"]) for row in _rows(query)}
+
+
 def recordings(camera: str, *, after: float | None = None, before: float | None = None) -> list[dict[str, Any]]:
     """A camera's segments that end after ``after`` and start before ``before``, oldest first."""
     conditions: list[pw.Node] = [Recording.camera == camera]

@@ -33,7 +33,7 @@ from werkzeug.wrappers.response import Response as AnyResponse
 
 from frigate_like.cluster.directory import ClusterDirectory, NodeInfo
 from frigate_like.db import queries
-from frigate_like.db.recordings import recording_node
+from frigate_like.db.recordings import recording_node, span_nodes
 from frigate_like.errors import BadGateway, NotFound
 
 logger = logging.getLogger(__name__)
@@ -133,6 +133,16 @@ class MediaLocator:
         if len(parts) != 5:
             return None
         return self.files_of(recording_node(parts[3], relative.strip("/")))
+
+    def export_owner(self, camera: str, start: float, end: float) -> Owner | None:
+        """Who holds most of ``camera``'s footage of ``[start, end]`` (an export is cut where its segments are;
+        a span recorded on two nodes is cut from the one holding most of it)."""
+        if self.directory is None:
+            return None
+        held = span_nodes(camera, start, end)
+        if not held:
+            return None
+        return self.files_of(max(held, key=lambda node_id: held[node_id]))
 
     def camera_owner(self, camera: str) -> Owner | None:
         """The node running ``camera`` now (its lease), when that is another node: its live pictures."""

@@ -174,6 +174,13 @@ def test_recordings_of_another_node(cluster: tuple[Daemon, Daemon, Rows]) -> Non
     data = path.read_bytes()
     response = _get(b, f"/recordings/{relative}", headers={"Range": "bytes=0-99"})
     assert response.status_code == 206 and response.content == data[:100], response.text[:200]
+    parts = relative.split("/")
+    listed = _get(b, "/recordings/" + "/".join(parts[:4]) + "/")  # b's browser lists a's footage too
+    assert listed.status_code == 200 and parts[4] in [entry["name"] for entry in listed.json()]
+    ((start, end),) = rows.sql("SELECT start_time, end_time FROM recordings WHERE node_id = 'a' LIMIT 1")
+    export = _get(b, f"/api/demo/recordings/{start + 1:.3f}/{end - 1:.3f}.mp4", timeout=60)  # cut on a
+    assert export.status_code == 200 and export.headers["Content-Type"] == "video/mp4", export.text[:200]
+    assert b"ftyp" in export.content[:64]
 
 
 def test_live_pictures_of_a_camera_run_elsewhere(cluster: tuple[Daemon, Daemon, Rows]) -> None:
@@ -223,3 +230,5 @@ def test_stats_of_the_whole_cluster_and_metrics_per_node(cluster: tuple[Daemon, 
     leases = [s.value for s in samples if s.name == "frigate_like_leases_held"]
     assert leases == [1.0]
     assert [s.value for s in samples if s.name == "frigate_like_database_up"] == [1.0]
+    events = [s for s in samples if s.name == "frigate_like_events" and s.labels["camera"] == "demo"]
+    assert events and sum(s.value for s in events) >= 1  # a's rows (node_id set above)
