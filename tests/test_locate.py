@@ -315,3 +315,14 @@ def test_switches_of_a_camera_another_node_runs(cluster: Cluster) -> None:
     response.close()
     unknown = cluster.a.post("/api/nowhere/switches", json={"detect": False}, headers=bearer)
     assert unknown.status_code == 404
+
+
+def test_the_database_away_while_locating_is_a_503(cluster: Cluster) -> None:
+    name = cluster.clip_on_b(b"x")
+    cluster.db.execute_sql("ALTER TABLE event RENAME TO event_away")  # every event read fails now
+    try:
+        response = cluster.get(f"/clips/{name}")
+    finally:
+        cluster.db.execute_sql("ALTER TABLE event_away RENAME TO event")
+    assert response.status_code == 503
+    assert "cannot tell which node holds it" in response.get_json()["detail"]

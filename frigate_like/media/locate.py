@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import peewee as pw
 import requests
 from flask import Response, request
 from werkzeug.wrappers.response import Response as AnyResponse
@@ -34,7 +35,7 @@ from werkzeug.wrappers.response import Response as AnyResponse
 from frigate_like.cluster.directory import ClusterDirectory, NodeInfo
 from frigate_like.db import queries
 from frigate_like.db.recordings import recording_node, span_nodes
-from frigate_like.errors import BadGateway, NotFound
+from frigate_like.errors import BadGateway, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,10 @@ class MediaLocator:
         except NotFound:
             if self.directory is None or request.headers.get(PROXIED_HEADER):
                 raise
-            node = owner()
+            try:
+                node = owner()
+            except pw.PeeweeException as exc:  # the shared database away: which node holds it is unknown
+                raise Unavailable(f"cannot tell which node holds it: the database does not answer ({exc})") from None
             if node is None:
                 raise
             return self.forward(node)
