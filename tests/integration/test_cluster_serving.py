@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from frigate_like.media.locate import PROXIED_HEADER
 from frigate_like.stats import node_stats_row
+from tests.broker import retained, unique_prefix
 from tests.conftest import PG_DSN
 from tests.integration.daemon import Daemon, demo_config
 from tests.integration.http_support import first_jpeg
@@ -29,9 +30,14 @@ from tests.integration.http_support import first_jpeg
 LEASE_S = 600  # the rows written below stay valid for the whole test
 
 
+PREFIX = unique_prefix("cluster-serving")
+
+
 def _node_config(tmp: Path, pg_url: str, node_id: str, camera: str) -> dict[str, Any]:
     cfg = demo_config(tmp, loop=True, fps=5)
     cfg["database"] = {"url": pg_url}
+    # one Frigate on the broker: one prefix and, as a shared config has it, one client_id
+    cfg["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": 1883, "topic_prefix": PREFIX, "client_id": "frigate"}
     cfg["cameras"] = {camera: cfg["cameras"]["demo"]}
     cfg["cameras"][camera]["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips", "record"]
     cfg["record"] = {"enabled": True, "retain_days": 1}
@@ -232,3 +238,17 @@ def test_stats_of_the_whole_cluster_and_metrics_per_node(cluster: tuple[Daemon, 
     assert [s.value for s in samples if s.name == "frigate_like_database_up"] == [1.0]
     events = [s for s in samples if s.name == "frigate_like_events" and s.labels["camera"] == "demo"]
     assert events and sum(s.value for s in events) >= 1  # a's rows (node_id set above)
+
+
+def test_one_frigate_on_mqtt(cluster: tuple[Daemon, Daemon, Rows]) -> None:
+    a, b, _ = cluster
+    for node in (a, b):  # one client_id in the config, yet both stay connected
+        health = node.get_json("/api/stats")["service"]["health"]["mqtt"]
+        assert health["ok"], health
+    assert retained(PREFIX, "available") == "online"
+    assert retained(PREFIX, "node/a/available") == "online" and retained(PREFIX, "node/b/available") == "online"
+    assert retained(PREFIX, "demo/detect/state") == "ON" and retained(PREFIX, "yard/detect/state") == "ON"
+    code, _ = a.terminate()  # b lives on: the shared topic stays online, a's own goes offline
+    assert code == 0
+    assert retained(PREFIX, "node/a/available") == "offline"
+    assert retained(PREFIX, "available") == "online"
