@@ -13,6 +13,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg2
@@ -20,10 +21,18 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from frigate_like.media.locate import PROXIED_HEADER
+from frigate_like.api import ApiServices, create_app
+from frigate_like.api.server import HttpServer
+from frigate_like.cluster.directory import ClusterDirectory
+from frigate_like.db import queries
+from frigate_like.db.database import close_database, open_database
+from frigate_like.events.live import LiveView
+from frigate_like.media.locate import PROXIED_HEADER, MediaLocator
+from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.stats import node_stats_row
 from tests.broker import retained, unique_prefix
 from tests.conftest import PG_DSN
+from tests.integration.browser import Page, chromium_browser
 from tests.integration.daemon import Daemon, demo_config
 from tests.integration.http_support import first_jpeg
 
@@ -238,6 +247,37 @@ def test_stats_of_the_whole_cluster_and_metrics_per_node(cluster: tuple[Daemon, 
     assert [s.value for s in samples if s.name == "frigate_like_database_up"] == [1.0]
     events = [s for s in samples if s.name == "frigate_like_events" and s.labels["camera"] == "demo"]
     assert events and sum(s.value for s in events) >= 1  # a's rows (node_id set above)
+
+
+def test_the_web_grid_shows_a_camera_another_node_runs(
+    cluster: tuple[Daemon, Daemon, Rows], module_pg_url: str, tmp_path: Path
+) -> None:
+    """A third node in this process that runs no camera: its grid shows a's camera (its lease) from latest.jpg."""
+    db = open_database(SimpleNamespace(url=module_pg_url, path=None), MIGRATIONS_DIR)
+    server = HttpServer(
+        create_app(
+            ApiServices(
+                config=None, stats=dict, public_config=lambda: {"cameras": {"demo": {}}}, events=queries,
+                live=LiveView(), locator=MediaLocator("web", ClusterDirectory(db, LEASE_S)),
+            )
+        ),
+        "127.0.0.1", 0,
+    )  # fmt: skip
+    server.start()
+    try:
+        with chromium_browser(tmp_path) as browser:
+            page = Page(browser, f"http://127.0.0.1:{server.port}/#/live")
+            try:
+                page.wait_for("(window.__live?.frames?.demo || 0) >= 3", 60, "three pictures of demo")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: {page.evaluate('document.body.innerText')!r}") from None
+            caption = page.evaluate("document.querySelector('.tile[data-camera=demo] .caption').innerText")
+            assert "from its node" in caption and "768×432" not in caption  # h=270: a smaller picture
+            note = page.evaluate("document.querySelector('.toolbar p').innerText")
+            assert "1 run by other nodes" in note
+    finally:
+        server.stop()
+        close_database(db)
 
 
 def test_one_frigate_on_mqtt(cluster: tuple[Daemon, Daemon, Rows]) -> None:
