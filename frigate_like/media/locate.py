@@ -45,7 +45,7 @@ FORWARDED_REQUEST_HEADERS = (
 )  # fmt: skip
 RETURNED_HEADERS = (
     "Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified",
-    "Content-Encoding", "Cache-Control", "Content-Disposition", "Retry-After", "WWW-Authenticate",
+    "Content-Encoding", "Cache-Control", "Content-Disposition", "Retry-After", "WWW-Authenticate", "Location",
 )  # fmt: skip
 CHUNK_BYTES = 64 * 1024  # a chunked response (MJPEG) is relayed per chunk as it arrives, a file in these
 CONNECT_TIMEOUT_S = 3.0  # a node that does not accept within this long is down (502)
