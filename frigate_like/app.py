@@ -13,6 +13,7 @@ import logging.handlers
 import multiprocessing as mp
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -38,10 +39,12 @@ from frigate_like.cameras.subscribers import (
     MqttEventsSubscriber,
     ObjectsSubscriber,
     RecorderSubscriber,
+    RetainedSubscriber,
     StatsSubscriber,
     SwitchesSubscriber,
     clip_cache,
 )
+from frigate_like.cluster.directory import ClusterDirectory
 from frigate_like.cluster.wiring import ClusterParts, advertised_url, build_cluster
 from frigate_like.comms.events import EventPublisher
 from frigate_like.comms.mqtt import MqttClient
@@ -64,13 +67,15 @@ from frigate_like.events.recovery import RecordedClips
 from frigate_like.events.tracked import LifecycleListener, TrackedObjectProcessor
 from frigate_like.groups import GroupManager
 from frigate_like.log import add_listener_handler, configure_child_logging, configure_main_logging, new_log_queue
+from frigate_like.media.locate import MediaLocator
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
+from frigate_like.prometheus import MetricsExport, MetricSources
 from frigate_like.record.clips import remove_partial_clips
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
 from frigate_like.state import camera_groups_path
-from frigate_like.stats import StatsCollector
+from frigate_like.stats import ClusterStats, StatsCollector, node_stats_row
 from frigate_like.storage import prepare_folders
 from frigate_like.supervise import ProcessWatchdog, Supervisor
 from frigate_like.track.camera_process import ring_slots
@@ -114,6 +119,7 @@ class NVR:
         self.events: EventProcessor | None = None
         self.event_publisher: EventPublisher | None = None  # MQTT events (when enabled)
         self.stats: StatsCollector | None = None
+        self.directory: ClusterDirectory | None = None  # the cluster's rows (None: a single node)
         self.live: LiveView | None = None  # latest frames and shared MJPEG encoders for the API
         self.media: EventMedia | None = None  # event pictures and clip files for the API
         self.recording: RecordingParts | None = None  # 24/7 and manual recordings, playback
@@ -144,6 +150,8 @@ class NVR:
 
         self.db = open_database(cfg.database, MIGRATIONS_DIR)
         self._started = True  # from here on, stop() has something to undo
+        if cfg.cluster is not None:
+            self.directory = ClusterDirectory(self.db, cfg.cluster.lease_seconds)
         # service.health "database": fed by every statement, and by a probe while nothing else asks
         db_watch = DatabaseWatch(self.db, self.supervisor.health("database"), self._threads_stop)
         self._spawn_thread("database", db_watch.run)
@@ -164,9 +172,10 @@ class NVR:
         mqtt = self._subscribe_all(ffmpeg_bin)
         self.cluster = build_cluster(
             cfg, self.db, self.registry, self.supervisor, self._threads_stop,
-            stats=lambda: self.stats.camera_entries() if self.stats is not None else {},
+            stats=lambda: node_stats_row(self.stats.stats()) if self.stats is not None else {},
             closed_event=self.event_publisher.event_recovered if self.event_publisher is not None else None,
             on_lost=self._node_id_lost,
+            directory=self.directory,
         )  # fmt: skip
         # desired cameras → placement → registry: a single node runs them all now; a cluster node takes its
         # share by leases once every part below exists (its placement thread starts at the end)
@@ -218,14 +227,15 @@ class NVR:
         registry.subscribe(runtimes)
 
         self.comms = FanOut()
-        mqtt = MqttClient(cfg.mqtt, health=self.supervisor.health("mqtt")) if cfg.mqtt.enabled else None
+        mqtt = self._mqtt_client() if cfg.mqtt.enabled else None
         if mqtt is not None:
             self.comms.add(mqtt)
         else:
             logger.info("MQTT is disabled in the config")
-        self.switches = Switches(self.comms)
+        self.switches = Switches(self.comms, cluster=cfg.cluster is not None)
         self.comms.subscribe(self.switches.handle)
         registry.subscribe(SwitchesSubscriber(self.switches, runtimes))
+        registry.subscribe(RetainedSubscriber(self.comms))
 
         self.events = EventProcessor(
             media / "clips", queries, self._threads_stop, switches=self.switches,
@@ -268,6 +278,18 @@ class NVR:
         registry.subscribe(StatsSubscriber(self.stats, runtimes))
         return mqtt
 
+    def _mqtt_client(self) -> MqttClient:
+        """The broker connection; in a cluster, as one node of one Frigate (comms/mqtt.py)."""
+        health = self.supervisor.health("mqtt")
+        cluster, directory = self.cfg.cluster, self.directory
+        if cluster is None or directory is None:
+            return MqttClient(self.cfg.mqtt, health=health)
+
+        def others_alive() -> bool:
+            return any(node.alive and node.node_id != cluster.node_id for node in directory.nodes())
+
+        return MqttClient(self.cfg.mqtt, health=health, node_id=cluster.node_id, others_alive=others_alive)
+
     def _pause_states(self) -> dict[str, dict[str, bool]]:
         """Paused cameras have no frames by design; the container health check skips them."""
         return {name: {"paused": camera.paused} for name, camera in self.registry.snapshot().items()}
@@ -277,8 +299,45 @@ class NVR:
         assert self.comms is not None and self.stats is not None
         self.comms.start()
         mqtt.wait_settled(MQTT_SETTLE_TIMEOUT)
-        stats = StatsPublisher(self.comms, self.stats.stats, self.cfg.mqtt.stats_interval, self._threads_stop)
+        stats = StatsPublisher(self.comms, self.cluster_stats, self.cfg.mqtt.stats_interval, self._threads_stop)
         self._spawn_thread("mqtt-stats", stats.run)
+
+    def cluster_stats(self) -> dict[str, Any]:
+        """``/api/stats`` and MQTT ``stats``: this node's document, merged with the other nodes' in a cluster."""
+        assert self.stats is not None
+        cluster = self.cfg.cluster
+        if cluster is None or self.directory is None:
+            return self.stats.stats()
+        return ClusterStats(self.stats.stats, cluster.node_id, self.directory).stats()
+
+    def _locator(self) -> MediaLocator:
+        """Where the API finds files and live pictures: here, or (cluster) on the node holding them."""
+        cluster = self.cfg.cluster
+        if cluster is None or self.directory is None:
+            return MediaLocator()
+        token = self.cfg.http.api_token
+        return MediaLocator(cluster.node_id, self.directory, shared_media=cluster.shared_media, token=token)
+
+    def _metrics(self) -> MetricsExport:
+        """``/metrics``: this node's own figures (each node is scraped for itself), labelled with its id."""
+        assert self.stats is not None and self.hub is not None
+        hub, cluster, directory = self.hub, self.cfg.cluster, self.directory
+        node_id = cluster.node_id if cluster is not None else socket.gethostname()
+
+        def leases_held() -> int:
+            assert directory is not None
+            info = directory.node(node_id)
+            return len(info.cameras) if info is not None else 0
+
+        return MetricsExport(
+            MetricSources(
+                node_id=node_id,
+                stats=self.stats.stats,
+                detector_calls=lambda: {name: int(m.detections.value) for name, m in hub.metrics.items()},
+                event_counts=lambda: queries.event_counts(cluster.node_id if cluster is not None else None),
+                leases_held=leases_held if directory is not None else None,
+            )
+        )
 
     def _start_websocket_hub(
         self, log_listener: logging.handlers.QueueListener, groups: GroupManager, manual: ManualRecorder
@@ -307,6 +366,8 @@ class NVR:
         (YAML and group ones), their switches as they are now, ``rtmp.enabled`` where the stream is live."""
         assert self.switches is not None
         running = {name: camera.config for name, camera in self.registry.snapshot().items()}
+        if self.cfg.cluster is not None:  # every node loads the same cameras and runs some: each lists them all
+            running = {**self.cfg.cameras, **running}
         return running_config(
             self.cfg.model_copy(update={"cameras": running}),
             switch_state=self.switches.get,
@@ -318,7 +379,7 @@ class NVR:
         assert self.stats is not None and self.recording is not None and self.ws_hub is not None
         services = ApiServices(
             config=self.cfg,
-            stats=self.stats.stats,
+            stats=self.cluster_stats,
             public_config=functools.partial(self.public_config, RtmpStatus(self.cfg.rtmp.stat_url), ffmpeg_bin),
             events=queries,
             live=self.live,
@@ -331,6 +392,8 @@ class NVR:
             devices=DeviceDiscovery(),
             switches=self.switches,
             cluster=self._cluster_nodes,
+            locator=self._locator(),
+            metrics=self._metrics().render,
         )
         self.app = create_app(services)
         http = self.cfg.http

@@ -57,3 +57,7 @@ class CameraUnavailable(Unavailable):
 
 class DetectorUnavailable(Unavailable):
     """A detector cannot start (no Coral attached, model missing, ...)."""
+
+
+class BadGateway(FrigateLikeError):
+    """Another node of the cluster, which holds what was asked for, does not answer (HTTP 502)."""

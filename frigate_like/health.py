@@ -44,11 +44,17 @@ TIMEOUT_S = 8.0
 def pipeline_problems(stats: Mapping[str, Any], now: float) -> list[str]:
     """One line per stuck part of the pipeline in an ``/api/stats`` document; empty when healthy."""
     problems = []
+    # in a cluster the document lists every node's cameras and detectors: this node answers for its own
+    here = (stats.get("service") or {}).get("node_id")
     for name, entry in stats.items():
         is_camera = isinstance(entry, dict) and "camera_fps" in entry
-        if is_camera and not entry.get("paused", False) and not entry["camera_fps"]:
+        if not is_camera or entry.get("node_id", here) != here:
+            continue
+        if not entry.get("paused", False) and not entry["camera_fps"]:
             problems.append(f"camera {name}: no frames (camera_fps 0)")
     for name, detector in (stats.get("detectors") or {}).items():
+        if detector.get("node_id", here) != here:
+            continue
         started = detector.get("detection_start") or 0.0
         if detector.get("pid") is None:
             problems.append(f"detector {name}: not running")

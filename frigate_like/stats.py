@@ -1,18 +1,23 @@
-"""Builds the /api/stats document (Frigate 0.8's shape) from the live metrics."""
+"""Builds the /api/stats document (Frigate 0.8's shape) from the live metrics; in a cluster, merged with the
+other nodes' rows (:class:`ClusterStats`), and what a node writes to its row (:func:`node_stats_row`)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from frigate_like import __version__
+from frigate_like.cluster.directory import ClusterDirectory, NodeInfo
 from frigate_like.metrics import CameraMetrics
 from frigate_like.video.capture import CaptureMetrics
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -125,3 +130,77 @@ class StatsCollector:
         for key, section in self._service_sections.items():
             doc["service"][key] = section()
         return doc
+
+
+# -- the cluster: one document from every node's row ----------------------------------------------------
+NON_CAMERA_KEYS = frozenset({"detection_fps", "detectors", "service"})
+
+
+def camera_entries(stats: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The per-camera entries of an ``/api/stats`` document (every key but the three of the service)."""
+    return {name: entry for name, entry in stats.items() if name not in NON_CAMERA_KEYS and isinstance(entry, dict)}
+
+
+def node_stats_row(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """What a node writes to its ``cluster_node.stats`` (JSON): its cameras' entries, its detectors and its
+    service, from its own :meth:`StatsCollector.stats` document: ``json.dumps(node_stats_row(collector.stats()))``.
+    """
+    return {
+        "cameras": camera_entries(stats),
+        "detectors": dict(stats.get("detectors") or {}),
+        "service": dict(stats.get("service") or {}),
+    }
+
+
+def merge_cluster_stats(local: Mapping[str, Any], node_id: str, others: Iterable[NodeInfo]) -> dict[str, Any]:
+    """One ``/api/stats`` document in Frigate 0.8's shape for the whole cluster: this node's live ``local``
+    document, plus the cameras and detectors of every other alive node's row (``node_stats_row``).
+
+    Each camera entry and detector gains ``node_id`` (the node running it), and detectors are keyed
+    ``<node>:<detector>`` so two nodes' ``cpu`` do not clash; ``service`` is this node's, with
+    ``service.node_id`` and ``service.nodes`` (each node's liveness and cameras). A camera listed by two
+    nodes (it just moved) is the running node's: this one first, then the freshest heartbeat.
+    """
+    doc: dict[str, Any] = {}
+    detectors: dict[str, Any] = {}
+    for name, entry in camera_entries(local).items():
+        doc[name] = {**entry, "node_id": node_id}
+    for name, detector in (local.get("detectors") or {}).items():
+        detectors[f"{node_id}:{name}"] = {**detector, "node_id": node_id}
+    nodes: dict[str, Any] = {}
+    for info in sorted(others, key=lambda n: -n.heartbeat_at):
+        nodes[info.node_id] = {"alive": info.alive, "url": info.url, "cameras": list(info.cameras)}
+        if info.node_id == node_id or not info.alive:
+            continue
+        cameras, their_detectors = info.stats.get("cameras"), info.stats.get("detectors")
+        for name, entry in (cameras if isinstance(cameras, dict) else {}).items():
+            if name not in doc and isinstance(entry, dict):
+                doc[name] = {**entry, "node_id": info.node_id}
+        for name, detector in (their_detectors if isinstance(their_detectors, dict) else {}).items():
+            if isinstance(detector, dict):
+                detectors[f"{info.node_id}:{name}"] = {**detector, "node_id": info.node_id}
+    doc["detection_fps"] = round(sum(float(e.get("detection_fps") or 0.0) for e in doc.values()), 2)
+    doc["detectors"] = detectors
+    doc["service"] = {**(local.get("service") or {}), "node_id": node_id, "nodes": dict(sorted(nodes.items()))}
+    return doc
+
+
+class ClusterStats:
+    """``/api/stats`` (and MQTT ``stats``) of a node in a cluster: its live document merged with the rows of
+    the others. The database away: this node's own cameras, with ``service.cluster_error`` saying why."""
+
+    def __init__(self, local: Callable[[], dict[str, Any]], node_id: str, directory: ClusterDirectory) -> None:
+        self._local = local
+        self._node_id = node_id
+        self._directory = directory
+
+    def stats(self) -> dict[str, Any]:
+        local = self._local()
+        try:
+            nodes = self._directory.nodes()
+        except Exception as exc:  # a database outage must not take /api/stats down with it
+            logger.debug("cluster rows unreadable", exc_info=True)
+            doc = merge_cluster_stats(local, self._node_id, [])
+            doc["service"]["cluster_error"] = f"the other nodes' stats are unreadable: {exc}"
+            return doc
+        return merge_cluster_stats(local, self._node_id, nodes)

@@ -68,3 +68,49 @@ def test_the_setup_the_readme_describes() -> None:
     assert yaml.safe_load(starter_text())["mqtt"]["host"] == "mosquitto"
     mosquitto_conf = _volume(broker, "/mosquitto/config/mosquitto.conf").split(":")[0]
     assert (REPO / mosquitto_conf).is_file()
+
+
+# -- docker-compose.cluster.yml ---------------------------------------------------------------------------
+CLUSTER_COMPOSE = REPO / "docker-compose.cluster.yml"
+NODES = ("node-a", "node-b")
+
+
+def test_cluster_compose_file_is_valid() -> None:
+    result = validate(CLUSTER_COMPOSE)
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    assert set(resolved["services"]) == {*NODES, "postgres", "mosquitto"}
+
+
+def test_the_cluster_nodes_are_consistent_with_each_other_and_the_database(
+    tmp_path: Path, model_path: Path, labelmap_path: Path
+) -> None:
+    from frigate_like.config.loader import load_config
+
+    compose = yaml.safe_load(CLUSTER_COMPOSE.read_text())
+    services = compose["services"]
+    postgres = services["postgres"]["environment"]
+    seen_ids, seen_ports, seen_media = set(), set(), set()
+    for name in NODES:
+        node = services[name]
+        env = {k: str(v) for k, v in node["environment"].items()}
+        config_file = Path(env["FRIGATE_LIKE_CONFIG"])
+        host_config = REPO / _volume(node, "/config").split(":")[0] / config_file.name
+        assert config_file.parent == Path("/config") and host_config.is_file()
+        data = yaml.safe_load(host_config.read_text())
+        data["model"].update(path=str(model_path), labelmap_path=str(labelmap_path))  # the image's, not here
+        (tmp_path / name).mkdir()
+        (tmp_path / name / config_file.name).write_text(yaml.safe_dump(data))
+        cfg = load_config(tmp_path / name / config_file.name, env=env)
+        assert cfg.cluster is not None and cfg.cluster.node_id == env["FRIGATE_NODE_ID"] == node["hostname"]
+        # the other nodes reach it by its service name on the port it listens on inside the network
+        assert cfg.cluster.url == f"http://{name}:{cfg.http.port}"
+        assert cfg.database.url is not None and cfg.database.url.startswith("postgresql://")
+        user, password, database = postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"]
+        assert cfg.database.url == f"postgresql://{user}:{password}@postgres:5432/{database}"
+        assert cfg.mqtt.host == "mosquitto" and not cfg.cluster.shared_media
+        seen_ids.add(cfg.cluster.node_id)
+        seen_ports.add(next(p.split(":")[0] for p in node["ports"]))
+        seen_media.add(_volume(node, "/media/frigate").split(":")[0])
+        assert node["shm_size"] and _volume(node, "/tmp/cache")["type"] == "tmpfs"
+    assert len(seen_ids) == len(seen_ports) == len(seen_media) == len(NODES), "each node its own id, port, media"

@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from frigate_like.errors import (
+    BadGateway,
     BadRequest,
     Conflict,
     Forbidden,
@@ -32,6 +33,7 @@ STATUS_OF: list[tuple[type[FrigateLikeError], int]] = [
     (PayloadTooLarge, 413),
     (UnsupportedMediaType, 415),
     (Unavailable, 503),
+    (BadGateway, 502),
 ]
 
 

@@ -57,8 +57,13 @@ def events_blueprint(services: ApiServices) -> Blueprint:
         kind = request.args.get("format") or "ios"
         if kind not in THUMBNAIL_FORMATS:
             raise BadRequest(f"format must be one of {', '.join(THUMBNAIL_FORMATS)}, got {kind!r}")
-        jpeg = services.need_media().thumbnail_jpeg(event_id, android=kind == "android")
-        return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+        def local() -> Response:
+            jpeg = services.need_media().thumbnail_jpeg(event_id, android=kind == "android")
+            return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+        # in progress on another node: its picture is in that node's memory
+        return services.locator.serve(local, lambda: services.locator.event_owner(event_id))
 
     @bp.get("/api/events/<event_id>/snapshot.jpg")
     def snapshot(event_id: str) -> Response:
@@ -69,9 +74,13 @@ def events_blueprint(services: ApiServices) -> Blueprint:
             timestamp=flag_param(args, "timestamp"),
             crop=flag_param(args, "crop"),
         )
-        picture = services.need_media().snapshot(event_id, wanted)
-        if isinstance(picture, Path):
-            return send_file(picture, mimetype="image/jpeg", conditional=True, max_age=0)
-        return Response(picture, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+        def local() -> Response:
+            picture = services.need_media().snapshot(event_id, wanted)
+            if isinstance(picture, Path):
+                return send_file(picture, mimetype="image/jpeg", conditional=True, max_age=0)
+            return Response(picture, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+        return services.locator.serve(local, lambda: services.locator.event_owner(event_id))
 
     return bp

@@ -1,4 +1,5 @@
-"""Live pictures: the MJPEG debug stream, latest.jpg and a label's best.jpg."""
+"""Live pictures: the MJPEG debug stream, latest.jpg and a label's best.jpg (of a camera another node runs:
+from that node, media/locate.py)."""
 
 from __future__ import annotations
 
@@ -33,20 +34,31 @@ def media_blueprint(services: ApiServices) -> Blueprint:
         # in the request's context, since the stream is iterated later on a worker thread
         gone = client_gone_event()
         disconnected: Callable[[], bool] = (lambda: gone.is_set()) if gone is not None else (lambda: False)
-        stream = services.need_live().open_stream(camera_name, options, float(fps or MJPEG_DEFAULT_FPS), disconnected)
-        return Response(stream, content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE)
+
+        def local() -> Response:
+            stream = services.need_live().open_stream(
+                camera_name, options, float(fps or MJPEG_DEFAULT_FPS), disconnected
+            )
+            return Response(stream, content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE)
+
+        # a camera another node runs: its stream relayed from there (media/locate.py)
+        return services.locator.serve(local, lambda: services.locator.camera_owner(camera_name))
 
     @bp.get("/api/<camera_name>/latest.jpg")
     def latest(camera_name: str) -> Response:
         options = view_options(request.args, None)
-        return jpeg_response(services.need_live().latest_jpeg(camera_name, options))
+        return services.locator.serve(
+            lambda: jpeg_response(services.need_live().latest_jpeg(camera_name, options)),
+            lambda: services.locator.camera_owner(camera_name),
+        )
 
     @bp.get("/api/<camera_name>/<label>/best.jpg")
     def best(camera_name: str, label: str) -> Response:
         args = request.args
-        jpeg = services.need_media().best_jpeg(
-            camera_name, label, height_param(args), bool(flag_param(args, "crop", False))
+        height, crop = height_param(args), bool(flag_param(args, "crop", False))
+        return services.locator.serve(
+            lambda: jpeg_response(services.need_media().best_jpeg(camera_name, label, height, crop)),
+            lambda: services.locator.camera_owner(camera_name),
         )
-        return jpeg_response(jpeg)
 
     return bp

@@ -263,7 +263,7 @@ def _recording_files() -> dict[str, Any]:
                 "200": {**listing, "content": {**listing["content"], **_binary("video/mp4", "")["content"]}},
                 "206": _binary("video/mp4", "the requested byte range"),
                 "301": {"description": "a folder asked without its trailing slash"},
-                **_errors(404, 416),
+                **_errors(404, 416, 502),
             },
             [_path("path", "a path below the recordings folder, e.g. 2021-08/10/14/back/03.00.mp4", None)],
             tag="recordings",
@@ -280,6 +280,11 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         "/api/": _get("Alive message", {"200": _text("a plain-text alive message")}),
         "/api/version": _get("Version", {"200": _text("the version, plain text (Home Assistant reads it)")}),
         "/api/stats": _get("Runtime statistics", {"200": _json(_ref("Stats"), "per camera, detector and service")}),
+        "/metrics": _get(
+            "Prometheus metrics of this node",
+            {"200": _text("the Prometheus text format: cameras, detectors, events, leases, database and MQTT health,"
+                          " each labelled with the node"), **_errors(503)},
+        ),  # fmt: skip
         "/api/config": _get(
             "The effective config", {"200": _json({"type": "object"}, "passwords and URL credentials masked")}
         ),
@@ -316,7 +321,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         "/api/events/{event_id}/thumbnail.jpg": _get(
             "An event's thumbnail",
-            {"200": jpeg, **_errors(400, 404, 503)},
+            {"200": jpeg, **_errors(400, 404, 503, 502)},
             [
                 event_id,
                 _query(
@@ -330,7 +335,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         "/api/events/{event_id}/snapshot.jpg": _get(
             "An event's snapshot",
-            {"200": jpeg, **_errors(400, 404, 503)},
+            {"200": jpeg, **_errors(400, 404, 503, 502)},
             [
                 event_id,
                 _height("the camera's snapshots.height, else full size"),
@@ -349,7 +354,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
                     "description": "an endless multipart stream of JPEG frames",
                     "content": {f"multipart/x-mixed-replace; boundary={BOUNDARY}": {"schema": {"type": "string"}}},
                 },
-                **_errors(400, 404, 503),
+                **_errors(400, 404, 503, 502),
             },
             [
                 camera,
@@ -367,14 +372,14 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
         ),
         "/api/{camera_name}/latest.jpg": _get(
             "The latest processed frame",
-            {"200": jpeg, **_errors(400, 404, 503)},
+            {"200": jpeg, **_errors(400, 404, 503, 502)},
             [camera, _height("the detect resolution"), *_overlays()],
             "503 until the camera has delivered its first frame.",
             tag="live",
         ),
         "/api/{camera_name}/{label}/best.jpg": _get(
             "The best picture of a label",
-            {"200": jpeg, **_errors(400, 404)},
+            {"200": jpeg, **_errors(400, 404, 502)},
             [
                 camera,
                 _path("label", "a tracked label", example_label),
@@ -393,7 +398,7 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             {
                 "200": _binary(media_type, "the whole file"),
                 "206": _binary(media_type, "the requested byte range"),
-                **_errors(404, 416),
+                **_errors(404, 416, 502),
             },
             [
                 _path("camera", "the event's camera", example_camera),

@@ -52,6 +52,7 @@ def errors(*codes: int) -> dict[str, Schema]:
         415: "a state change needs Content-Type: application/json (or the token as a Bearer header)",
         416: "the range cannot be satisfied",
         429: "too many wrong tokens from this address: wait the Retry-After header's seconds (doubling, at most 60)",
+        502: "the node of the cluster that holds it does not answer (the detail names it)",
         503: "not available right now; retry later",
     }
     answers = {str(code): json_response(ref("Error"), words[code]) for code in codes}

@@ -215,7 +215,7 @@ def skellycam_paths(example_camera: str | None) -> dict[str, Any]:
         ),
         "/api/{camera}/recordings/{start}/{end}.mp4": get(
             "The recorded footage between two epoch times, joined without re-encoding",
-            {**ranged, **errors(400, 404, 416, 503)},
+            {**ranged, **errors(400, 404, 416, 503, 502)},
             [camera, _epoch("start", 1700000000), _epoch("end", 1700000060)],
             tag="recordings",
         ),

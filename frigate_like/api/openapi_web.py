@@ -43,7 +43,7 @@ def web_paths(example_camera: str | None) -> dict[str, Any]:
             operation(
                 "post",
                 "Set a camera's switches, as the MQTT <camera>/<switch>/set commands do",
-                {"200": json_response(SWITCH_STATES, "the camera's switches now"), **errors(400, 404, 503)},
+                {"200": json_response(SWITCH_STATES, "the camera's switches now"), **errors(400, 404, 503, 502)},
                 [path("camera_name", "a camera", example_camera)],
                 tag="live",
                 body=SWITCH_CHANGES,

@@ -40,6 +40,23 @@ def listing(folder: Path, root: Path) -> list[dict[str, Any]]:
     return [entry for _, _, entry in sorted(entries, key=lambda e: (e[0], e[1]))]
 
 
+def merged_listing(own: list[dict[str, Any]], others: list[Any]) -> list[dict[str, Any]]:
+    """This node's entries plus those of other nodes not listed yet (a folder every node has is listed once),
+    in nginx's order: folders first, then by name."""
+    by_name = {entry["name"]: entry for entry in own}
+    for entries in others:
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                by_name.setdefault(entry["name"], entry)
+    return sorted(by_name.values(), key=lambda e: (e.get("type") != "directory", e["name"].encode()))
+
+
+def listing_response(entries: list[dict[str, Any]]) -> Response:
+    response = jsonify(entries)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def recording_files_blueprint(services: ApiServices) -> Blueprint:
     bp = Blueprint("recording_files", __name__)
 
@@ -49,16 +66,25 @@ def recording_files_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/recordings/", defaults={"sub": ""})
     @bp.get("/recordings/<path:sub>")
     def recordings(sub: str) -> Response:
+        # in a cluster (media/locate.py) a segment another node wrote comes from there, and a folder lists the
+        # entries of every node
+        return services.locator.serve(lambda: local(sub), lambda: services.locator.recording_owner(sub))
+
+    def local(sub: str) -> Response:
         base = root()
-        if not base.is_dir():
-            raise NotFound("no recordings yet")
-        path = resolve_inside(base, sub.lstrip("/") or ".", what="file or folder", folders=True)
+        try:
+            if not base.is_dir():
+                raise NotFound("no recordings yet")
+            path = resolve_inside(base, sub.lstrip("/") or ".", what="file or folder", folders=True)
+        except NotFound:
+            elsewhere = services.locator.answers_elsewhere() if request.path.endswith("/") else []
+            if not elsewhere:
+                raise
+            return listing_response(merged_listing([], elsewhere))  # a folder only other nodes have
         if path.is_dir():
             if not request.path.endswith("/"):  # as nginx: a folder's address ends with a slash
                 return redirect(request.path + "/", code=301)
-            response = jsonify(listing(path, base))
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return listing_response(merged_listing(listing(path, base), services.locator.answers_elsewhere()))
         if not path.is_file():
             raise NotFound(f"no such file: {sub!r}")
         try:

@@ -40,7 +40,11 @@ def recordings_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/<camera>/recordings/<start>/<end>.mp4")
     def export(camera: str, start: str, end: str) -> Response:
         span = (camera, _epoch("start", start), _epoch("end", end))
-        name = f"{camera}-{start}-{end}.mp4"
+        # footage another node of the cluster recorded is cut there (media/locate.py)
+        return services.locator.serve(lambda: cut(span, f"{camera}-{start}-{end}.mp4"),
+                                      lambda: services.locator.export_owner(*span))  # fmt: skip
+
+    def cut(span: tuple[str, float, float], name: str) -> Response:
         if not may_change_state():  # a read anyone may make writes no file (record/export.py)
             return Response(
                 recordings().stream_export(*span), mimetype="video/mp4",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from frigate_like.errors import Unavailable
+from frigate_like.media.locate import MediaLocator
 
 if TYPE_CHECKING:
     from frigate_like.comms.switches import Switches
@@ -52,6 +53,9 @@ class ApiServices:
     devices: DeviceDiscovery | None = None  # local cameras and microphones
     switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
     cluster: Callable[[], list[dict[str, Any]]] | None = None  # GET /api/cluster: every node and its cameras
+    metrics: Callable[[], bytes] | None = None  # GET /metrics: the Prometheus text (prometheus.py)
+    # where files and live pictures are in a cluster (default: a single node, everything here)
+    locator: MediaLocator = field(default_factory=MediaLocator)
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")

@@ -1,9 +1,10 @@
 """The detect/clips/snapshots switches over HTTP, through the same ``Switches`` object MQTT commands use.
 
 ``GET /api/switches`` reads every camera's; ``POST /api/<camera>/switches`` with a JSON object
-such as ``{"detect": false}`` sets some. The POST is guarded by ``api/access.py`` like every other change, and it
-must be sent as ``Content-Type: application/json``: a cross-site form cannot send that without a
-CORS preflight, which this server never grants.
+such as ``{"detect": false}`` sets some. In a cluster both reach the cameras other nodes run
+(media/locate.py). The POST is guarded by ``api/access.py`` like every other change, and it must be sent
+as ``Content-Type: application/json``: a cross-site form cannot send that without a CORS preflight,
+which this server never grants.
 """
 
 from __future__ import annotations
@@ -48,13 +49,23 @@ def switches_blueprint(services: ApiServices) -> Blueprint:
 
     @bp.get("/api/switches")
     def read_all() -> Response:
-        return jsonify(_states(switches()))
+        states = _states(switches())
+        for theirs in services.locator.answers_elsewhere():  # a cluster: the cameras other nodes run too
+            if isinstance(theirs, dict):
+                states = {**theirs, **states}
+        return jsonify(states)
 
     @bp.post("/api/<camera_name>/switches")  # a write: api/access.py guards it like every other change
     def set_some(camera_name: str) -> Response:
         if not request.is_json:
             raise BadRequest("send the switches as JSON (Content-Type: application/json)")
         changes = _changes(request.get_json(silent=True))
+        # a camera another node runs: the change goes to that node (media/locate.py)
+        return services.locator.serve(
+            lambda: apply(camera_name, changes), lambda: services.locator.camera_owner(camera_name)
+        )
+
+    def apply(camera_name: str, changes: dict[Switch, bool]) -> Response:
         if camera_name not in _states(switches()):
             raise NotFound(f"camera {camera_name!r} not found")
         for switch, on in changes.items():

@@ -1,4 +1,4 @@
-"""Service endpoints: /api/, /api/version, /api/stats, /api/config, /api/cluster."""
+"""Service endpoints: /api/, /api/version, /api/stats, /api/config, /api/cluster, /metrics (Prometheus)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify
 
 from frigate_like import __version__
 from frigate_like.api.service import ApiServices, required
+from frigate_like.prometheus import CONTENT_TYPE
 
 
 def system_blueprint(services: ApiServices) -> Blueprint:
@@ -23,6 +24,12 @@ def system_blueprint(services: ApiServices) -> Blueprint:
     @bp.get("/api/stats")
     def stats() -> Response:
         return jsonify(services.stats())
+
+    @bp.get("/metrics")
+    def metrics() -> Response:
+        # a read like /api/stats: open, or with the token under http.auth: required (Prometheus sends a Bearer)
+        body = required(services.metrics, "metrics")()
+        return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     @bp.get("/api/config")
     def config() -> Response:

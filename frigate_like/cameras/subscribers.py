@@ -25,6 +25,7 @@ from typing import Protocol
 from frigate_like.cameras.registry import Camera, RestartOnUpdate
 from frigate_like.cameras.runtime import FrameReader
 from frigate_like.comms.events import EventPublisher
+from frigate_like.comms.publisher import Publisher
 from frigate_like.comms.switches import Switches
 from frigate_like.config import CameraConfig
 from frigate_like.events.live import LiveCamera, LiveView
@@ -75,6 +76,23 @@ class SwitchesSubscriber(RestartOnUpdate):
 
     def camera_removed(self, camera: Camera) -> None:
         self._switches.remove_camera(camera.name)
+
+
+class RetainedSubscriber(RestartOnUpdate):
+    """A camera removed (in a cluster: moved to another node) is no longer re-sent as retained after a
+    reconnect: it would overwrite the switch states and snapshots its new node publishes."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+
+    def camera_added(self, camera: Camera) -> None:
+        pass
+
+    def camera_updated(self, old: Camera, new: Camera) -> None:
+        pass  # still run here: its retained topics stay this node's
+
+    def camera_removed(self, camera: Camera) -> None:
+        self._publisher.forget_retained(camera.name)
 
 
 class EventsSubscriber(RestartOnUpdate):

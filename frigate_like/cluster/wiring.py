@@ -108,8 +108,10 @@ def build_cluster(
     stats: Callable[[], Mapping[str, object]],
     closed_event: Callable[[dict[str, Any]], None] | None = None,
     on_lost: Callable[[], None] | None = None,
+    directory: ClusterDirectory | None = None,
 ) -> ClusterParts:
-    """Joins the cluster (``NodeIdTaken`` when a live node holds the id) and sets the rows' owner."""
+    """Joins the cluster (``NodeIdTaken`` when a live node holds the id) and sets the rows' owner.
+    ``directory``: the node's one reader of the cluster rows, when the caller already has it."""
     if cfg.cluster is None:
         set_row_owner(RowOwner(""))
         return ClusterParts(Placement(registry))
@@ -119,7 +121,7 @@ def build_cluster(
         db, node_id, advertised_url(cfg), lease, stats, stop, supervisor.health("cluster-node"), on_lost=on_lost
     )
     membership.join()
-    directory = ClusterDirectory(db, lease)
+    directory = directory or ClusterDirectory(db, lease)
     placement = LeasePlacement(
         registry, node_id, LeaseStore(db, node_id, lease), directory,
         health=supervisor.health("placement"), on_takeover=LeftOpenEvents(queries, closed_event),

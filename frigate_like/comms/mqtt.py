@@ -14,6 +14,17 @@ published, and only while the connection is up; paho's own network thread
 - The link's state goes to a ``Health`` handle (``service.health.mqtt`` in the stats):
   not ok with the reason while the broker is unreachable, refuses us or dropped us, ok
   once the connection is live again; its backlog is the outbox.
+
+In a cluster (``node_id`` given) every node is one Frigate on one ``topic_prefix``: each publishes
+only the topics of the cameras it runs (the registry adds them; a camera moved away is forgotten,
+:meth:`MqttClient.forget_retained`), under its own client id (``<client_id>-<node_id>``: the broker
+drops a client whose id connects again). ``<prefix>/available`` is ``online`` while any node is
+up: each node publishes it on connecting and keeps the last will ``offline`` on it (so the last
+node dying turns it off), watches it, and re-asserts ``online`` when a dying node's will turned it
+off; a node stopping cleanly sends ``offline`` there only when no other node is alive
+(``others_alive``). A second small connection holds ``<prefix>/node/<node_id>/available``, with
+its own will (one will per connection). The switch states stay subscribed, so the receivers learn
+the states of cameras run elsewhere (and take them over when a camera moves here).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import logging
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,10 +106,18 @@ class MqttClient:
         max_delay: int = MAX_RECONNECT_DELAY,
         keepalive: int = KEEPALIVE,
         health: Health | None = None,
+        node_id: str | None = None,
+        others_alive: Callable[[], bool] | None = None,
     ) -> None:
+        """``node_id``: this daemon is that node of a cluster (see above); ``others_alive``: whether another
+        node is alive now (ClusterDirectory), asked when stopping cleanly."""
         self._cfg = cfg
         self._health = health
         self._prefix = cfg.topic_prefix
+        self._node_id = node_id
+        self._others_alive = others_alive
+        self._client_id = cfg.client_id if node_id is None else f"{cfg.client_id}-{node_id}"
+        self._presence: mqtt.Client | None = None  # cluster: the node's own availability topic and its will
         self._delays = (min_delay, max_delay)
         self._keepalive = keepalive
         self._receivers: list[Receiver] = []
@@ -155,18 +175,40 @@ class MqttClient:
                 )
             self._cond.notify_all()
 
+    def forget_retained(self, camera: str) -> None:
+        """``camera`` runs elsewhere now: its retained topics (switch states, snapshots) are no longer sent
+        again after a reconnect, where they would overwrite what the node running it publishes."""
+        head = camera + "/"
+        with self._cond:
+            self._retained = {topic: data for topic, data in self._retained.items() if not topic.startswith(head)}
+
     def start(self) -> None:
         """Connects in the background; a missing broker is retried with backoff, logged once."""
         try:
-            self._client = self._make_client()
+            self._client = self._make_client(self._client_id, topics.AVAILABLE)
+            self._client.on_connect = self._on_connect
+            self._client.on_connect_fail = self._on_connect_fail
+            self._client.on_disconnect = self._on_disconnect
+            self._client.on_subscribe = self._on_subscribe
+            self._client.on_message = self._on_message
             self._client.connect_async(self._cfg.host, self._cfg.port, self._keepalive)
+            if self._node_id is not None:
+                self._presence = self._make_client(f"{self._client_id}-node", self._node_topic)
+                self._presence.on_connect = self._on_presence_connect
+                self._presence.connect_async(self._cfg.host, self._cfg.port, self._keepalive)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             logger.error("MQTT cannot be set up (%s); the daemon runs without it", exc)
-            self._client = None
+            self._client = self._presence = None
             self._settled.set()
             return
         self._sender.start()
         self._client.loop_start()
+        if self._presence is not None:
+            self._presence.loop_start()
+
+    @property
+    def _node_topic(self) -> str:
+        return topics.node_available(self._node_id or "")
 
     def wait_settled(self, timeout: float) -> bool:
         """Waits until the first connection is live (states read back) or has failed; True when live."""
@@ -183,20 +225,32 @@ class MqttClient:
             self._cond.notify_all()
         if self._sender.is_alive():
             self._sender.join(timeout)
-        if self.connected:
-            info = client.publish(topics.full(self._prefix, topics.AVAILABLE), OFFLINE, qos=QOS, retain=True)
-            if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                # RuntimeError: the connection dropped meanwhile, and the last will says offline
-                with contextlib.suppress(RuntimeError, ValueError):
-                    info.wait_for_publish(timeout)
+        if self.connected and self._last_one_up():
+            _publish_and_wait(client, topics.full(self._prefix, topics.AVAILABLE), OFFLINE, timeout)
         client.disconnect()
         client.loop_stop()
         self._client = None
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            if presence.is_connected():
+                _publish_and_wait(presence, topics.full(self._prefix, self._node_topic), OFFLINE, timeout)
+            presence.disconnect()
+            presence.loop_stop()
+
+    def _last_one_up(self) -> bool:
+        """Whether stopping turns the shared ``available`` off: a single node, or no other node alive."""
+        if self._others_alive is None:
+            return True
+        try:
+            return not self._others_alive()
+        except Exception as exc:  # the database away: offline, which a live node turns back at once
+            logger.warning("cannot tell whether other nodes are alive (%s); publishing offline", exc)
+            return True
 
     # -- paho -----------------------------------------------------------------------------------
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self, client_id: str, will_topic: str) -> mqtt.Client:
         cfg = self._cfg
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id, protocol=mqtt.MQTTv311)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
         if cfg.user is not None:
             client.username_pw_set(cfg.user, cfg.password)
         if cfg.tls_ca_certs is not None:
@@ -207,14 +261,13 @@ class MqttClient:
             )
             if cfg.tls_insecure:
                 client.tls_insecure_set(True)
-        client.will_set(topics.full(self._prefix, topics.AVAILABLE), OFFLINE, qos=QOS, retain=True)
+        client.will_set(topics.full(self._prefix, will_topic), OFFLINE, qos=QOS, retain=True)
         client.reconnect_delay_set(*self._delays)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
         return client
+
+    def _on_presence_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if not reason.is_failure:  # the main connection logs and reports the broker's state
+            client.publish(topics.full(self._prefix, self._node_topic), ONLINE, qos=QOS, retain=True)
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
@@ -222,10 +275,12 @@ class MqttClient:
             self._report(f"broker at {self.where} refused us: {reason}")
             self._settled.set()
             return
-        self._log_state("connected", logging.INFO, "MQTT connected to %s as %s", self.where, self._cfg.client_id)
+        self._log_state("connected", logging.INFO, "MQTT connected to %s as %s", self.where, self._client_id)
         client.publish(topics.full(self._prefix, topics.AVAILABLE), ONLINE, qos=QOS, retain=True)
         with self._cond:
             self._link_up, self._resend_retained = True, True
+        if self._node_id is not None:  # a dying node's will may turn the shared topic off: watched
+            client.subscribe(topics.full(self._prefix, topics.AVAILABLE), QOS)
         if not self._restored:
             client.subscribe([(topics.full(self._prefix, t), QOS) for t in topics.state_subscriptions()])
         # The broker answers subscriptions in order, each after the retained messages it matched:
@@ -239,7 +294,8 @@ class MqttClient:
             return
         if not self._restored:
             self._restored = True
-            client.unsubscribe([topics.full(self._prefix, t) for t in topics.state_subscriptions()])
+            if self._node_id is None:  # in a cluster the states of the cameras run elsewhere keep coming
+                client.unsubscribe([topics.full(self._prefix, t) for t in topics.state_subscriptions()])
         with self._cond:
             self._live = self._link_up
             if self._live and self._health is not None:
@@ -247,18 +303,30 @@ class MqttClient:
             self._cond.notify_all()
         self._settled.set()
 
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         topic = topics.relative(self._prefix, message.topic)
         if topic is None:
             return
+        if topic == topics.AVAILABLE:
+            self._keep_online(client, bytes(message.payload))
+            return
         parsed = topics.parse_switch_topic(topic)
-        if parsed is not None and parsed.kind == "state" and (self._restored or not message.retain):
-            return  # states are read back once, at start; after that they are ours
+        restored_once = self._node_id is None and (self._restored or not message.retain)
+        if parsed is not None and parsed.kind == "state" and restored_once:
+            return  # a single node reads the states back once, at start; after that they are ours
         for receiver in self._receivers:
             try:
                 receiver(topic, bytes(message.payload))
             except Exception:
                 logger.exception("handling %s failed", message.topic)
+
+    def _keep_online(self, client: mqtt.Client, payload: bytes) -> None:
+        """Cluster: another node's will (or clean stop) said ``offline`` while this node is up: ``online``."""
+        with self._cond:
+            closing = self._closing
+        if payload.strip() == OFFLINE.encode() and not closing:
+            logger.info("MQTT: %s/available went offline while this node runs; publishing online", self._prefix)
+            client.publish(topics.full(self._prefix, topics.AVAILABLE), ONLINE, qos=QOS, retain=True)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         with self._cond:
@@ -356,3 +424,12 @@ class MqttClient:
             logger.info("MQTT: delivering %d message(s) queued while the broker was away", len(self._outbox))
         self._waited = False
         return [Message(topic, payload, True) for topic, payload in self._retained.items()]
+
+
+def _publish_and_wait(client: mqtt.Client, topic: str, payload: str, timeout: float) -> None:
+    """Publishes a retained ``payload`` and waits (≤ ``timeout``) until it has left."""
+    info = client.publish(topic, payload, qos=QOS, retain=True)
+    if info.rc == mqtt.MQTT_ERR_SUCCESS:
+        # RuntimeError: the connection dropped meanwhile, and the last will says offline
+        with contextlib.suppress(RuntimeError, ValueError):
+            info.wait_for_publish(timeout)

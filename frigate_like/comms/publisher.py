@@ -26,6 +26,10 @@ class Publisher(Protocol):
 
     def subscribe(self, receiver: Receiver) -> None: ...
 
+    def forget_retained(self, camera: str) -> None:
+        """Stops re-sending ``camera``'s retained topics (it runs elsewhere now: another node owns them)."""
+        ...
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -62,6 +66,10 @@ class FanOut:
                 channel.publish(topic, payload, retain=retain, backlog=backlog)
             except Exception:
                 logger.exception("publishing %s on %s failed", topic, type(channel).__name__)
+
+    def forget_retained(self, camera: str) -> None:
+        for channel in self._channels:
+            channel.forget_retained(camera)
 
     def start(self) -> None:
         for channel in self._channels:

@@ -47,7 +47,8 @@ def state_payload(on: bool) -> str:
 class Switches:
     """The switches of every camera; thread-safe (commands arrive on the MQTT thread)."""
 
-    def __init__(self, publisher: Publisher | None = None) -> None:
+    def __init__(self, publisher: Publisher | None = None, *, cluster: bool = False) -> None:
+        """``cluster``: other nodes run the cameras this one does not; their commands and states are theirs."""
         # per camera, added by the registry's SwitchesSubscriber
         self._detect: dict[str, SharedFlag] = {}
         self._clips: dict[str, bool] = {}
@@ -57,6 +58,9 @@ class Switches:
         self._publisher = publisher
         self._commanded: set[tuple[str, Switch]] = set()
         self._lock = threading.Lock()
+        self._cluster = cluster
+        # cluster: the last state the broker showed of each camera run elsewhere, taken when it moves here
+        self._elsewhere: dict[tuple[str, Switch], bool] = {}
 
     def add_camera(self, cam: Any, detect_flag: SharedFlag) -> None:
         """A camera added (YAML or camera group) starts with its config's switches."""
@@ -65,6 +69,10 @@ class Switches:
             self._clips[cam.name] = bool(cam.clips.enabled)
             self._snapshots[cam.name] = bool(cam.snapshots.enabled)
             self._has_clips_input[cam.name] = cam.input_for("clips") is not None
+            for switch in topics.SWITCHES:  # a camera moved here keeps what its last node had
+                on = self._elsewhere.pop((cam.name, switch), None)
+                if on is not None:
+                    self._store(cam.name, switch, on)
 
     def remove_camera(self, name: str) -> None:
         """A camera gone: its switches are forgotten (a camera added again starts from its config)."""
@@ -113,21 +121,38 @@ class Switches:
                 return False
             if not restore:
                 self._commanded.add((camera, switch))
-            if switch == "clips" and on and not self._has_clips_input[camera]:
-                logger.warning("%s: clips cannot be switched on: no input has the clips role", camera)
-                on = False
-            before = self.get(camera, switch)
-            if switch == "detect":
-                self._detect[camera].value = on
-            elif switch == "clips":
-                self._clips[camera] = on
-            else:
-                self._snapshots[camera] = on
+            before = self._store(camera, switch, on)
+            on = self.get(camera, switch)
+        if restore and before == on and self._cluster:
+            return False  # the broker holds this value (our own state coming back): nothing to send
         if before != on:
             how = "restored from the broker" if restore else "by command"
             logger.info("%s: %s switched %s (%s)", camera, switch, state_payload(on), how)
         self._publish(camera, switch, on)
         return before != on
+
+    def _store(self, camera: str, switch: Switch, on: bool) -> bool:
+        """Under the lock: sets one switch of a camera run here; returns the value it had."""
+        if switch == "clips" and on and not self._has_clips_input[camera]:
+            logger.warning("%s: clips cannot be switched on: no input has the clips role", camera)
+            on = False
+        before = self.get(camera, switch)
+        if switch == "detect":
+            self._detect[camera].value = on
+        elif switch == "clips":
+            self._clips[camera] = on
+        else:
+            self._snapshots[camera] = on
+        return before
+
+    def _elsewhere_message(self, parsed: topics.SwitchTopic, on: bool) -> bool:
+        """Cluster: a command or state of a camera another node runs: its state remembered, nothing done."""
+        with self._lock:
+            if not self._cluster or parsed.camera in self._clips:
+                return False
+            if parsed.kind == "state":
+                self._elsewhere[(parsed.camera, parsed.switch)] = on
+            return True
 
     def handle(self, topic: str, payload: bytes) -> None:
         """A ``Receiver``: applies ``<camera>/<switch>/set`` commands and restored ``/state`` values."""
@@ -137,6 +162,8 @@ class Switches:
         on = parse_switch_payload(payload)
         if on is None:
             logger.warning("%s: expected ON or OFF, got %r; ignored", topic, payload[:40])
+            return
+        if self._elsewhere_message(parsed, on):
             return
         self.set(parsed.camera, parsed.switch, on, restore=parsed.kind == "state")
 

@@ -17,6 +17,11 @@ EVENTS: Final = "events"
 STATS: Final = "stats"
 
 
+def node_available(node_id: str) -> str:
+    """``node/<node_id>/available``: one node's own ``online``/``offline`` in a cluster (retained, with a will)."""
+    return f"node/{node_id}/available"
+
+
 def count(camera_or_zone: str, label: str) -> str:
     """``<camera>/<label>`` or ``<zone>/<label>``: how many true positives are in view."""
     return f"{camera_or_zone}/{label}"

@@ -136,6 +136,25 @@ def get_event(event_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def event_nodes(event_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``{id: (camera, node_id)}`` of the events among ``event_ids`` that exist: the node holding each one's
+    files (``''``: a row from before the cluster, whose files are on the node that migrated it)."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    query = Event.select(Event.id, Event.camera, Event.node_id).where(Event.id.in_(ids))
+    return {row.id: (row.camera, row.node_id) for row in query}
+
+
+def event_counts(node_id: str | None = None) -> list[tuple[str, str, int]]:
+    """``(camera, label, rows)`` of the events in the database, of those ``node_id`` wrote when given."""
+    query = Event.select(Event.camera, Event.label, pw.fn.COUNT(Event.id).alias("rows"))
+    if node_id is not None:
+        query = query.where(Event.node_id == node_id)
+    grouped = query.group_by(Event.camera, Event.label).order_by(Event.camera, Event.label)
+    return [(row["camera"], row["label"], int(row["rows"])) for row in _rows(grouped)]
+
+
 def list_events(
     *,
     before: float | None = None,

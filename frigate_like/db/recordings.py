@@ -31,6 +31,27 @@ def add_recording(camera: str, path: str, start_time: float, end_time: float, si
     Recording.insert(**values).on_conflict(conflict_target=[Recording.path], update=update).execute()
 
 
+def recording_node(camera: str, relative: str) -> str | None:
+    """The node holding ``<recordings>/<relative>`` of ``camera`` (each node has its own media folder, so
+    rows are matched on the path below ``recordings/``), None when no row names it."""
+    suffix = "/recordings/" + relative.lstrip("/")
+    pattern = "%" + suffix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    query = Recording.select(Recording.path, Recording.node_id).where(
+        (Recording.camera == camera) & pw.NodeList((Recording.path, pw.SQL("LIKE"), pattern, pw.SQL("ESCAPE '!'")))
+    )
+    return next((row.node_id for row in query.limit(5) if row.path.endswith(suffix)), None)
+
+
+def span_nodes(camera: str, after: float, before: float) -> dict[str, int]:
+    """How many of ``camera``'s segments overlapping ``[after, before]`` each node holds."""
+    query = (
+        Recording.select(Recording.node_id, pw.fn.COUNT(Recording.id).alias("segments"))
+        .where((Recording.camera == camera) & (Recording.end_time > after) & (Recording.start_time < before))
+        .group_by(Recording.node_id)
+    )
+    return {row["node_id"]: int(row["segments"]) for row in _rows(query)}
+
+
 def recordings(camera: str, *, after: float | None = None, before: float | None = None) -> list[dict[str, Any]]:
     """A camera's segments that end after ``after`` and start before ``before``, oldest first."""
     conditions: list[pw.Node] = [Recording.camera == camera]

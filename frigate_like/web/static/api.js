@@ -50,6 +50,14 @@ export async function request(method, url, body, changesState = method !== "GET"
 }
 
 export const get = (url) => request("GET", url);
+
+// A picture as a Blob, with the same credentials as every other request (latest.jpg polled by the grid).
+export async function getBlob(url) {
+  const headers = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+  const response = await fetch(url, { headers, credentials: "same-origin", cache: "no-store" });
+  if (!response.ok) throw new ApiError(response.status, `${response.status} ${response.statusText}`, url);
+  return response.blob();
+}
 // the SkellyCam API's GETs that change state (pause/unpause, record stop)
 export const change = (url) => request("GET", url, undefined, true);
 export const post = (url, body = {}) => request("POST", url, body);

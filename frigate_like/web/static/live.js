@@ -3,12 +3,17 @@
 // Why the WebSocket for the grid: a browser opens at most six HTTP/1.1 connections per host, so one
 // MJPEG stream per tile stalls every request past the sixth camera. One WebSocket carries every
 // camera; the server encodes each frame once for all viewers and drops stale frames per client.
-import { ApiError, config, get, post, query } from "./api.js";
+//
+// In a cluster the WebSocket carries the cameras this node runs; /api/config lists every camera of
+// the cluster, and the tiles of those another node runs poll latest.jpg (this node relays it from
+// there), one request at a time, so they never take more than one of the browser's connections.
+import { ApiError, config, get, getBlob, post, query } from "./api.js";
 import { clear, errorLine, h } from "./dom.js";
 import { clock } from "./format.js";
 import { live } from "./ws.js";
 
 const GRID_FPS = 5;
+const POLL_MS = 1000; // a camera of another node: latest.jpg about once a second
 const OVERLAYS = ["bbox", "timestamp", "zones", "mask", "motion", "regions"];
 const SWITCHES = ["detect", "clips", "snapshots"];
 
@@ -49,10 +54,11 @@ class Tile {
           this.canvas.height = bitmap.height;
         }
         this.canvas.getContext("2d").drawImage(bitmap, 0, 0);
+        const size = `${frame.width || bitmap.width}×${frame.height || bitmap.height}`;
         bitmap.close();
         metrics.frames[this.name] = (metrics.frames[this.name] || 0) + 1;
         if (!(this.name in metrics.firstFrameAt)) metrics.firstFrameAt[this.name] = performance.now();
-        this.info.textContent = `${frame.width}×${frame.height} · ${clock(frame.captureTime)}`;
+        this.info.textContent = `${size} · ${clock(frame.captureTime)}${frame.polled ? " · from its node" : ""}`;
         this.node.classList.add("has-frame");
       } catch (err) {
         this.info.textContent = `bad frame: ${err.message}`;
@@ -67,9 +73,14 @@ export function mountGrid(root) {
   const note = h("p", { class: "muted" }, "Waiting for the daemon's camera list…");
   clear(root, h("div", { class: "toolbar" }, h("h1", {}, "Live"), note), grid);
   const tiles = new Map();
+  let here = []; // cameras this node runs (the WebSocket's state)
+  let cluster = []; // every camera of the config (/api/config): in a cluster, some run on other nodes
+  let paused = false;
+  let mounted = true;
+  const elsewhere = () => cluster.filter((name) => !here.includes(name));
 
-  const offState = live.on("state", (state) => {
-    const names = Object.keys(state.cameras || {}).sort();
+  const render = () => {
+    const names = [...new Set([...here, ...cluster])].sort();
     for (const [name, tile] of tiles) {
       if (!names.includes(name)) {
         tile.node.remove();
@@ -80,16 +91,53 @@ export function mountGrid(root) {
       if (!tiles.has(name)) tiles.set(name, new Tile(name));
     }
     grid.replaceChildren(...names.map((name) => tiles.get(name).node));
+    const others = elsewhere().length;
     note.textContent = names.length
-      ? `${names.length} camera(s), ${GRID_FPS} fps each over one WebSocket${state.paused ? " · groups paused" : ""}`
+      ? `${here.length} camera(s), ${GRID_FPS} fps each over one WebSocket${paused ? " · groups paused" : ""}` +
+        (others ? ` · ${others} run by other nodes (a picture a second)` : "")
       : "No camera runs. Add one in the config or apply a camera group.";
+  };
+
+  const offState = live.on("state", (state) => {
+    here = Object.keys(state.cameras || {});
+    paused = Boolean(state.paused);
+    render();
   });
+  config()
+    .then((cfg) => {
+      cluster = Object.keys(cfg.cameras || {});
+      render();
+    })
+    .catch(() => {}); // the WebSocket's cameras are shown anyway
   const offFrame = live.on("frame", (frame) => {
     const tile = tiles.get(frame.camera);
     if (tile) tile.push(frame);
   });
   live.want("grid", { cameras: null, maxFps: GRID_FPS });
+
+  // The cameras run elsewhere, polled in turn (never two requests at once).
+  const poll = async () => {
+    while (mounted) {
+      const started = performance.now();
+      for (const name of elsewhere()) {
+        if (!mounted) return;
+        const tile = tiles.get(name);
+        try {
+          const jpeg = await getBlob(`api/${encodeURIComponent(name)}/latest.jpg${query({ h: 270 })}`);
+          if (tile) tile.push({ jpeg, captureTime: Date.now() / 1000, polled: true });
+        } catch (err) {
+          if (err.status === 404) {
+            cluster = cluster.filter((other) => other !== name); // no node runs it (a removed group camera)
+            render();
+          } else if (tile) tile.info.textContent = `no picture from its node (${err.status || "?"}): ${err.message}`;
+        }
+      }
+      await new Promise((done) => setTimeout(done, Math.max(100, POLL_MS - (performance.now() - started))));
+    }
+  };
+  poll();
   return () => {
+    mounted = false;
     offState();
     offFrame();
     live.drop("grid");

@@ -1,0 +1,1 @@
+"""Where the files and live pictures the API serves are, in a cluster of nodes (``locate.py``)."""
