@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,16 +50,25 @@ def person_video(shared_dir: Path) -> Path:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped afterwards."""
+    with pg_schema() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def pg_schema() -> Iterator[str]:
+    """A URL of the test database whose search_path is a fresh schema of its own, dropped on leaving."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg2.connect(PG_DSN) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA {schema}")
     conn.close()
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {schema} CASCADE")
-    conn.close()
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        conn = psycopg2.connect(PG_DSN)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,7 +29,7 @@ from frigate_like.events.live import LiveView
 from frigate_like.media.locate import PROXIED_HEADER, MediaLocator
 from frigate_like.migrations import MIGRATIONS_DIR
 from tests.broker import retained, unique_prefix
-from tests.conftest import PG_DSN
+from tests.conftest import PG_DSN, pg_schema
 from tests.integration.browser import Page, chromium_browser
 from tests.integration.daemon import Daemon, demo_config
 from tests.integration.http_support import first_jpeg
@@ -90,17 +89,8 @@ class Rows:
 @pytest.fixture(scope="module")
 def module_pg_url() -> Iterator[str]:
     """The two daemons' own schema of the test database (tests/conftest.py's pg_url, for the module)."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
