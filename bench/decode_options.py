@@ -83,6 +83,19 @@ def video_seconds(ffprobe: str) -> float:
     return float(out.stdout.strip())
 
 
+def write_medians(out: Path, samples: dict[str, list[float]], unit: str, **about: Any) -> None:
+    """Writes ``samples`` and their medians (``<unit>_median``) with the load average to ``out``; prints the medians."""
+    result: dict[str, Any] = {
+        **about,
+        "load": Path("/proc/loadavg").read_text().split()[:3],
+        f"{unit}_median": {k: round(statistics.median(v), 2) for k, v in samples.items()},
+        "samples": {k: [round(x, 2) for x in v] for k, v in samples.items()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result[f"{unit}_median"], indent=2), "load", result["load"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
@@ -100,17 +113,7 @@ def main() -> None:
             names = list(runs) if rnd % 2 == 0 else list(reversed(runs))
             for name in names:
                 samples.setdefault(name, []).append(1000.0 * cpu_of(runs[name]) / seconds)
-    result: dict[str, Any] = {
-        "video": VIDEO.name,
-        "video_seconds": seconds,
-        "load": Path("/proc/loadavg").read_text().split()[:3],
-        "cpu_ms_per_video_second_median": {k: round(statistics.median(v), 2) for k, v in samples.items()},
-        "samples": {k: [round(x, 2) for x in v] for k, v in samples.items()},
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result["cpu_ms_per_video_second_median"], indent=2), "load", result["load"])
-
+    write_medians(args.out, samples, "cpu_ms_per_video_second", video=VIDEO.name, video_seconds=seconds)
 
 if __name__ == "__main__":
     main()

@@ -86,6 +86,16 @@ def _clips_and_cache(tmp_path: Path, cache_dir: Path, camera: CameraConfig) -> t
     return clips_dir, source, source.segments()[0].start
 
 
+def run_event(processor: EventProcessor, start: float, end: float, shared_dir: Path) -> ObjectState:
+    """One car event from ``start`` to ``end`` through ``processor``, handled to its end (clip and snapshot)."""
+    state = _state(start, _frame(shared_dir))
+    processor.object_started(state)
+    state.end_time = end
+    processor.object_ended(state)
+    processor.finish(timeout=10)
+    return state
+
+
 def _state(start: float, frame: np.ndarray) -> ObjectState:
     box = (300, 200, 420, 300)
     tracked = TrackedObject("evt-1", "car", 0.9, box, 12000, (200, 100, 500, 400), (360, 250), start, True, 0)
@@ -184,12 +194,7 @@ def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp
     camera.snapshots.enabled = False
     source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
     t0 = source.segments()[0].start
-    processor = processor_for(camera, source, tmp_path, clock=lambda: t0 + 60)
-    state = _state(t0 + 4, _frame(shared_dir))
-    processor.object_started(state)
-    state.end_time = t0 + 8
-    processor.object_ended(state)
-    processor.finish(timeout=5)
+    state = run_event(processor_for(camera, source, tmp_path, clock=lambda: t0 + 60), t0 + 4, t0 + 8, shared_dir)
     row = queries.get_event(state.id)
     assert row is not None and row["end_time"] == pytest.approx(t0 + 8)
     assert not row["has_clip"] and not row["has_snapshot"]
