@@ -29,8 +29,6 @@ DEFAULT_INPUT = [
     "-timeout", "5000000", "-use_wallclock_as_timestamps", "1",
 ]  # fmt: skip
 NO_FPS_PROBE = ["-fpsprobesize", "0"]  # an RTSP detect input: no frame-rate estimate before the first frame
-NO_LOOP_FILTER = ["-skip_loop_filter", "all"]  # detect decoding without deblocking (~20 % less CPU)
-DECODE = ["-threads", "1", *NO_LOOP_FILTER]  # the decoder options every detect input gets by default
 CLIPS = shlex.split("-f segment -segment_time 10 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c copy -an")
 RECORD = shlex.split(
     "-f segment -segment_time 60 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac"
@@ -87,7 +85,7 @@ def test_all_roles_on_one_input_detect_apart_from_storage(shared_dir: Path) -> N
     assert detect.roles == ("detect",) and storage.roles == ("clips", "record")
     assert detect.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720) and storage.frame_size is None
     head = ["/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "warning", "-hwaccel", "vaapi", *DEFAULT_INPUT]
-    assert detect.args == [*head, *DECODE, *NO_FPS_PROBE, "-i", RTSP, *detect_tail()]
+    assert detect.args == [*head, "-threads", "1", *NO_FPS_PROBE, "-i", RTSP, *detect_tail()]
     assert storage.args == [*head, "-i", RTSP, *segments("clips", CLIPS), *segments("record", RECORD)]
 
 
@@ -129,7 +127,7 @@ def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Pa
     hwaccel = ["-hwaccel", "vaapi", "-hwaccel_device", "/dev/dri/renderD128"]
     assert detect.roles == ("detect",) and detect.frame_size == 640 * 360 * 3 // 2
     assert detect.args == [
-        "ffmpeg", "-hide_banner", "-loglevel", "warning", *hwaccel, "-rtsp_transport", "udp", *DECODE,
+        "ffmpeg", "-hide_banner", "-loglevel", "warning", *hwaccel, "-rtsp_transport", "udp", "-threads", "1",
         *NO_FPS_PROBE, "-i", "rtsp://cam/sub", *detect_tail(640, 360, "4"),
     ]  # fmt: skip
     # no decoding on a copy-only input, so no decoder thread setting either
@@ -153,8 +151,8 @@ def test_user_filters_and_threads_are_kept(shared_dir: Path) -> None:
         },
     )
     [command] = build_commands(cam, CACHE, "ffmpeg", "r")
-    assert command.args[command.args.index("-i") - 6 :] == [
-        "-threads", "2", *NO_LOOP_FILTER, *NO_FPS_PROBE, "-i", RTSP,
+    assert command.args[command.args.index("-i") - 4 :] == [
+        "-threads", "2", *NO_FPS_PROBE, "-i", RTSP,
         "-vf", "hwdownload,format=nv12", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-r", "5", "-s", "1280x720", "pipe:",
     ]  # fmt: skip
 
@@ -181,7 +179,7 @@ def test_the_frame_rate_estimate_is_skipped_only_for_an_rtsp_detect_ffmpeg_left_
     assert "-fpsprobesize" not in detect_args("file:/media/footage.mp4", "-re")
     head = ["ffmpeg", "-hide_banner", "-loglevel", "warning"]
     for own in ("-rtsp_transport tcp -analyzeduration 1000M -probesize 1000M", "-probesize 5M", "-fpsprobesize 5"):
-        assert detect_args(RTSP, own) == [*head, *own.split(), *DECODE]
+        assert detect_args(RTSP, own) == [*head, *own.split(), "-threads", "1"]
 
 
 def test_disabled_rtmp_and_record_are_logged_and_get_no_output(

@@ -128,7 +128,7 @@ def test_a_device_camera_reads_v4l2_at_the_asked_size_rate_and_fourcc(cfg: Friga
     at = args.index("-i")
     assert args[args.index("v4l2") - 1 : at + 2] == [
         "-f", "v4l2", "-input_format", "yuyv422", "-video_size", "1280x720", "-framerate", "30",
-        "-threads", "1", "-skip_loop_filter", "all", "-i", "/dev/video2",
+        "-threads", "1", "-i", "/dev/video2",
     ]  # fmt: skip
     assert "transpose=clock" in args and args[-3:] == ["-s", "720x1280", "pipe:"]
     assert cam.objects.track == ["person", "car"]  # global sections apply as to a YAML camera
@@ -141,7 +141,7 @@ def test_a_file_camera_plays_like_a_live_one(cfg: FrigateConfig, person_video: P
     cam = to_camera_config(cfg, config, fps=10)
     command = build_command(cam, cam.ffmpeg.inputs[0], tmp_path, "ffmpeg", "run")
     assert command is not None
-    assert command.args[command.args.index("-i") - 9 :][:5] == ["-re", "-stream_loop", "-1", "-fflags", "+genpts"]
+    assert command.args[command.args.index("-i") - 7 :][:5] == ["-re", "-stream_loop", "-1", "-fflags", "+genpts"]
     assert command.roles == ("detect", "clips") and "hflip,vflip" in command.args
     assert cam.snapshots.enabled and cam.clips.enabled and not cam.record.enabled
 

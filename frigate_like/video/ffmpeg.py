@@ -203,28 +203,6 @@ def opens_once(inp: CameraInput, *, named_pipe: bool = False) -> bool:
     return inp.path.startswith("/dev/") or device_format or named_pipe
 
 
-# Decoder options of a detect input (before -i), each unless input_args set it. One thread:
-# frame threading costs ~10 % more CPU in hand-offs plus a frame of delay per thread, and one
-# thread decodes 1080p H.264 ~25x faster than real time here (a 4K/H.265 stream on a weak CPU
-# may need more: set -threads in input_args). -skip_loop_filter all: no deblocking, ~20 % less
-# decode CPU (bench/decode_options.py); the same events and snapshot scores on the person
-# video (bench/events_per_visit.py, BENCHMARKS.md). Only decoding changes: copied outputs
-# (clips, record, rtmp) sharing the ffmpeg are untouched. -flags2 fast measured no gain.
-DETECT_DECODER_OPTIONS: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = (
-    (_THREAD_OPTIONS, ("-threads", "1")),
-    (frozenset({"-skip_loop_filter"}), ("-skip_loop_filter", "all")),
-)
-
-
-def detect_decoder_args(input_args: Sequence[str]) -> list[str]:
-    """The decoder options a detect input gets: those of :data:`DETECT_DECODER_OPTIONS` it does not set."""
-    args: list[str] = []
-    for names, option in DETECT_DECODER_OPTIONS:
-        if not names.intersection(input_args):
-            args.extend(option)
-    return args
-
-
 def build_command(
     cam: CameraConfig,
     inp: CameraInput,
@@ -242,7 +220,13 @@ def build_command(
     if not roles:
         return None
     input_args = list(inp.input_args)
-    decode_args = detect_decoder_args(input_args) if "detect" in roles else []
+    decode_args: list[str] = []
+    if "detect" in roles and not _THREAD_OPTIONS.intersection(input_args):
+        # One decoder thread (-threads before -i = the decoder's): frame threading costs ~10 %
+        # more CPU in hand-offs plus a frame of delay per thread, and one thread decodes 1080p
+        # H.264 ~25x faster than real time here. A 4K/H.265 detect stream on a weak CPU may
+        # need more: a -threads in input_args is kept as it is.
+        decode_args = ["-threads", "1"]
     if tuple(roles) == ("detect",) and _rtsp(inp.path) and not _ANALYSIS_OPTIONS.intersection(input_args):
         # Before its first frame ffmpeg reads 20 frames to estimate the frame rate (2 s of a
         # 10 fps camera, at every (re)connect). The detect output sets its own rate (fps filter
