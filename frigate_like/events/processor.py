@@ -127,7 +127,11 @@ class EventProcessor:
         self._stop = stop
         self._clock = clock
         self._switches = switches  # run-time clips/snapshots switches (MQTT); None = config only
-        self._inbox: queue.Queue[tuple[str, EventData]] = queue.Queue()
+        self._inbox: queue.Queue[tuple[str, EventData]] = queue.Queue()  # starts and ends, in order
+        # The latest update of each live event (one per object per frame arrives): taken at each step,
+        # so an update neither wakes the writer nor queues behind the others.
+        self._updates: dict[str, EventData] = {}
+        self._updates_lock = threading.Lock()
         self._live: dict[str, _LiveEvent] = {}
         self._pending: list[PendingClip] = []
         self._retries = MediaRetries()  # clips and snapshots a full disk kept from being written
@@ -151,7 +155,9 @@ class EventProcessor:
             self._inbox.put(("start", data))
 
     def object_updated(self, obj: ObjectState, reason: str) -> None:
-        self._inbox.put(("update", EventData.of(obj)))
+        data = EventData.of(obj)
+        with self._updates_lock:
+            self._updates[obj.id] = data
 
     def object_ended(self, obj: ObjectState) -> None:
         self._inbox.put(("end", EventData.of(obj)))
@@ -165,14 +171,15 @@ class EventProcessor:
         next_maintenance = 0.0
         next_steps = 0.0  # monotonic
         while not self._stop.is_set():
-            urgent = self._handle_queued(timeout=STEP_INTERVAL)
-            # Updates come every frame of every object with an event (20/s at 4 busy cameras): after
-            # them the steps below (the clips cache's listing among them) run at most every
+            handled = self._handle_queued(timeout=max(0.0, next_steps - time.monotonic()))
+            # Updates come every frame of every object with an event (20/s at 4 busy cameras): they
+            # are taken, with the steps below (the clips cache's listing among them), every
             # STEP_INTERVAL; after a start or an end at once, as before.
-            if not urgent and time.monotonic() < next_steps:
+            if not handled and time.monotonic() < next_steps:
                 continue
             next_steps = time.monotonic() + STEP_INTERVAL
             now = self._clock()
+            self._step("taking updates", self._take_updates)
             self._step("retrying queued event writes", self._writes.retry)
             self._step("updating live events", self._flush_live, now)
             self._step("finishing ended events", self._finish_ready, now, False)
@@ -186,15 +193,15 @@ class EventProcessor:
                         logger.exception("clip cache maintenance failed")
 
     def _handle_queued(self, timeout: float) -> bool:
-        """Waits up to ``timeout`` s for a message, then handles it and every other one queued;
-        True when one was not an update (a start or an end)."""
-        block, urgent = True, False
+        """Waits up to ``timeout`` s for a start or an end, then handles it and every other one queued;
+        True when it handled one."""
+        block, handled = True, False
         while True:
             try:
-                kind, data = self._inbox.get(timeout=timeout) if block else self._inbox.get_nowait()
+                kind, data = self._inbox.get(timeout=timeout) if block and timeout > 0 else self._inbox.get_nowait()
             except queue.Empty:
-                return urgent
-            block, urgent = False, urgent or kind != "update"
+                return handled
+            block, handled = False, True
             try:
                 self._handle(kind, data)
             except Exception:
@@ -212,6 +219,7 @@ class EventProcessor:
                 self._handle(kind, data)
             except Exception:
                 logger.exception("event processing failed at shutdown")
+        self._take_updates()
         self._flush_live(self._clock(), force=True)
         while self._pending and time.monotonic() < deadline:
             if self._finish_ready(self._clock(), force=False) == 0:
@@ -220,6 +228,13 @@ class EventProcessor:
         self._retries.attempt(self._clock(), self._clip_sources, self._writes.update, force=True)
         self._retries.give_up(self._clip_sources)
         self._writes.close()
+
+    def _take_updates(self) -> None:
+        """Applies the latest update of each live event (one of an event already ended is dropped)."""
+        with self._updates_lock:
+            updates, self._updates = self._updates, {}
+        for data in updates.values():
+            self._handle("update", data)
 
     def _step(self, what: str, step: Callable[..., object], *args: object) -> None:
         """One periodic step; its failure is logged and the loop goes on (the next pass retries)."""
