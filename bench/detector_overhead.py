@@ -11,6 +11,15 @@ The three model timings run interleaved in blocks so that drift (clock, cache, n
 hits them alike. Writes ``bench/results/detector_overhead.json``.
 
     .venv/bin/python bench/detector_overhead.py [--n 500] [--warmup 50]
+
+``--paced RATE`` measures CPU instead of wall time, at the daemon's pace (RATE calls per second,
+idle in between, so caches are as cold as in the daemon): the bare ``invoke()`` in this process
+(its CPU time per call: the floor) against a call through the detector process (that process's
+utime+stime from /proc per call, everything in it counted: the wire, post-processing, metrics,
+its liveness thread), alternating in blocks; plus that process's CPU per second with no call
+at all. Writes ``bench/results/detector_cpu_per_call.json``.
+
+    .venv/bin/python bench/detector_overhead.py --paced 5 --n 150
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import queue
 import statistics
@@ -147,11 +157,53 @@ def ipc_alternatives(ctx: BaseContext, n: int, warmup: int) -> dict[str, dict[st
 # --- the model: in place vs through the detector process ------------------------------------
 
 
+def process_cpu(pid: int) -> float:
+    """utime+stime of process ``pid`` in seconds (every thread of it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def paced(interpreter: Any, client: DetectorClient, pid: int, rate: float, n: int, block: int) -> dict[str, Any]:
+    """CPU per call at ``rate`` calls/s: bare invoke (this thread's CPU) and through the detector (its process's)."""
+    gap = 1.0 / rate
+    bare: list[float] = []
+    hub_cpu = 0.0
+    hub_calls = 0
+    while hub_calls < n:
+        size = min(block, n - hub_calls)
+        for _ in range(size):
+            started = time.thread_time()
+            interpreter.invoke()
+            bare.append(time.thread_time() - started)
+            time.sleep(gap)
+        before = process_cpu(pid)
+        for _ in range(size):
+            client.detect()
+            time.sleep(gap)
+        hub_cpu += process_cpu(pid) - before
+        hub_calls += size
+    before = process_cpu(pid)
+    time.sleep(10.0)
+    idle = (process_cpu(pid) - before) / 10.0
+    floor = statistics.fmean(bare) * 1000.0
+    through = hub_cpu / hub_calls * 1000.0
+    return {
+        "rate_per_s": rate,
+        "calls": hub_calls,
+        "bare_invoke_cpu_ms_per_call": round(floor, 3),
+        "detector_process_cpu_ms_per_call": round(through, 3),
+        "overhead_cpu_ms_per_call": round(through - floor, 3),
+        "detector_process_idle_cpu_ms_per_s": round(idle * 1000.0, 3),
+        "note": "/proc CPU has clock-tick (10 ms) resolution: blocks of calls are summed, not single calls",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500, help="timed detections per variant")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--block", type=int, default=50, help="interleave variants in blocks of this size")
+    parser.add_argument("--paced", type=float, help="CPU per call at this many calls per second (see above)")
     args = parser.parse_args()
 
     model_file = SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite"
@@ -172,6 +224,19 @@ def main() -> None:
     try:
         client.input[:] = tensor
         assert np.array_equal(client.detect(), in_process.detect_raw(tensor)), "results differ"
+        if args.paced:
+            pid = hub.stats()["cpu"]["pid"]
+            assert isinstance(pid, int)
+            for _ in range(args.warmup):
+                interpreter.invoke()
+                client.detect()
+            figures = paced(interpreter, client, pid, args.paced, args.n, args.block) | {"machine": machine()}
+            figures["load"] = Path("/proc/loadavg").read_text().split()[:3]
+            out = RESULTS.with_name("detector_cpu_per_call.json")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(figures, indent=2) + "\n")
+            print(json.dumps(figures, indent=2))
+            return
 
         variants: dict[str, Callable[[], object]] = {
             "invoke": interpreter.invoke,

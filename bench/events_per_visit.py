@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from frigate_like.config import DetectorConfig, ModelConfig  # noqa: E402
 from frigate_like.detect.api import ModelSpec  # noqa: E402
 from frigate_like.detect.tflite import LiteRTDetector  # noqa: E402
 from frigate_like.track.regions import yuv_region_to_rgb  # noqa: E402
@@ -51,22 +52,19 @@ def snapshot_person_score(detector: LiteRTDetector, path: Path) -> float:
 
 
 def model_detector() -> LiteRTDetector:
-    class Model:
-        path = SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite"
-        width = height = 300
+    model = ModelConfig(path=SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite", width=300, height=300)
+    return LiteRTDetector(model, DetectorConfig(type="cpu", num_threads=1), spec=ModelSpec(300, 300))
 
-    class Cpu:
-        type, device, num_threads = "cpu", None, 1
-
-    return LiteRTDetector(Model(), Cpu(), spec=ModelSpec(300, 300))
 
 VIDEO_SECONDS = 139.0
 
 
-def run_once(fps: int) -> dict[str, Any]:
+def run_once(fps: int, source: Path | None = None) -> dict[str, Any]:
+    """One run; ``source``: a folder holding another frigate_like for the daemon (a worktree of older code)."""
     with tempfile.TemporaryDirectory(prefix="fl-visits-") as tmpdir:
         tmp = Path(tmpdir)
-        daemon = Daemon(tmp, demo_config(tmp, loop=False, fps=fps))
+        env = {} if source is None else {"PYTHONPATH": str(source)}
+        daemon = Daemon(tmp, demo_config(tmp, loop=False, fps=fps), env=env)
         daemon.start()
         daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["process_fps"] > 0, 60, what="frames")
         first_frame = time.time()
@@ -95,11 +93,12 @@ def run_once(fps: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fps", type=int, nargs="+", default=[5, 10])
+    parser.add_argument("--source", type=Path, help="run the daemon of this tree (default: this one)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "events_per_visit.json")
     args = parser.parse_args()
     results = []
     for fps in args.fps:
-        result = run_once(fps)
+        result = run_once(fps, args.source)
         results.append(result)
         print(
             f"{fps} fps: {result['events']} events, starts {result['starts_s']} s, "

@@ -71,7 +71,8 @@ from frigate_like.media.locate import MediaLocator
 from frigate_like.messages import FrameUpdate
 from frigate_like.migrations import MIGRATIONS_DIR
 from frigate_like.prometheus import MetricsExport, MetricSources
-from frigate_like.record.clips import remove_partial_clips
+from frigate_like.record.clips import ClipWriter, remove_partial_clips
+from frigate_like.record.deferred import DeferredClips
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
 from frigate_like.state import camera_groups_path
@@ -122,6 +123,7 @@ class NVR:
         self.directory: ClusterDirectory | None = None  # the cluster's rows (None: a single node)
         self.live: LiveView | None = None  # latest frames and shared MJPEG encoders for the API
         self.media: EventMedia | None = None  # event pictures and clip files for the API
+        self.deferred: DeferredClips | None = None  # clips cut on their first request
         self.recording: RecordingParts | None = None  # 24/7 and manual recordings, playback
         self.groups: GroupManager | None = None
         self.ws_hub: LiveHub | None = None  # frames, logs and state over the WebSocket
@@ -196,7 +198,9 @@ class NVR:
         self._spawn_thread("tracked-objects", self.tracked.run)
         self._spawn_thread("events", self.events.run)
         # retention of every desired camera: this node keeps the events of cameras that moved to another node
-        cleanup = EventCleanup(self.cluster.placement.configs, media / "clips", queries, self._threads_stop)
+        cleanup = EventCleanup(
+            self.cluster.placement.configs, media / "clips", queries, self._threads_stop, deferred=self.deferred
+        )
         self._spawn_thread("event-retention", cleanup.run)
         self._spawn_thread("watchdog", self._watchdog)
         # a single node: its registry and a file; a cluster: the placement and the shared table
@@ -222,6 +226,10 @@ class NVR:
         assert runtimes is not None and self._updates is not None
         media = Path(cfg.paths.media_dir)
         removed = remove_partial_clips(media / "clips")
+        ffprobe_bin = find_ffprobe()
+        # Clips are cut on their first request: an event ending keeps only its segments (record/deferred.py).
+        self.deferred = DeferredClips(media / "clips", ClipWriter(ffmpeg_bin, ffprobe_bin=ffprobe_bin))
+        removed += self.deferred.sweep()
         if removed:
             logger.warning("removed %d partial clip(s) left by an earlier crash", len(removed))
         registry.subscribe(runtimes)
@@ -242,10 +250,10 @@ class NVR:
             spill_path=media / EVENTS_SPILL, health=self.supervisor.health("events"),
         )  # fmt: skip
         self.supervisor.health("events", self.events.backlog)
-        ffprobe_bin = find_ffprobe()
         cache_dir = Path(cfg.paths.cache_dir)
+        deferred = self.deferred
         registry.subscribe(
-            EventsSubscriber(self.events, lambda cam: clip_cache(cam, cache_dir, ffmpeg_bin, ffprobe_bin))
+            EventsSubscriber(self.events, lambda cam: clip_cache(cam, cache_dir, ffmpeg_bin, ffprobe_bin, deferred))
         )
         self.tracked = TrackedObjectProcessor(self._updates, self._threads_stop)
         listeners: list[LifecycleListener] = [self.events]
@@ -258,7 +266,7 @@ class NVR:
         self.live = LiveView()
         listeners.append(self.live)  # remembers ended objects for best.jpg and event pictures
         registry.subscribe(ObjectsSubscriber(self.tracked, self.live, runtimes, listeners))
-        self.media = EventMedia(self.live, queries, media / "clips", registry.configs)
+        self.media = EventMedia(self.live, queries, media / "clips", registry.configs, deferred)
 
         self.recording = build_recording_parts(cfg, registry.configs, ffmpeg_bin, self._threads_stop)
         registry.subscribe(RecorderSubscriber(self.recording.maintainer))

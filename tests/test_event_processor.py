@@ -20,7 +20,7 @@ from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.db import database, queries
 from frigate_like.db.database import close_database, open_database
 from frigate_like.events import backlog as backlog_module
-from frigate_like.events.processor import EventProcessor
+from frigate_like.events.processor import STEP_INTERVAL, EventProcessor
 from frigate_like.events.tracked import BestFrame, ObjectState
 from frigate_like.messages import TrackedObject
 from frigate_like.migrations import MIGRATIONS_DIR
@@ -63,9 +63,11 @@ def camera(tmp_path: Path, model_path: Path, labelmap_path: Path) -> Iterator[Ca
     close_database(db)
 
 
-def processor_for(camera: CameraConfig, source: ClipCache, clips_dir: Path, **kwargs: Any) -> EventProcessor:
+def processor_for(
+    camera: CameraConfig, source: ClipCache, clips_dir: Path, stop: threading.Event | None = None, **kwargs: Any
+) -> EventProcessor:
     """An event processor that gets ``camera`` (and its clip cache) through the registry, as in the daemon."""
-    processor = EventProcessor(clips_dir, queries, threading.Event(), **kwargs)
+    processor = EventProcessor(clips_dir, queries, stop or threading.Event(), **kwargs)
     registry_with([EventsSubscriber(processor, lambda cam: source)], [camera])
     return processor
 
@@ -84,6 +86,16 @@ def _clips_and_cache(tmp_path: Path, cache_dir: Path, camera: CameraConfig) -> t
     clips_dir.mkdir()
     source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
     return clips_dir, source, source.segments()[0].start
+
+
+def run_event(processor: EventProcessor, start: float, end: float, shared_dir: Path) -> ObjectState:
+    """One car event from ``start`` to ``end`` through ``processor``, handled to its end (clip and snapshot)."""
+    state = _state(start, _frame(shared_dir))
+    processor.object_started(state)
+    state.end_time = end
+    processor.object_ended(state)
+    processor.finish(timeout=10)
+    return state
 
 
 def _state(start: float, frame: np.ndarray) -> ObjectState:
@@ -184,12 +196,7 @@ def test_clips_disabled_gives_no_clip(camera: CameraConfig, cache_dir: Path, tmp
     camera.snapshots.enabled = False
     source = ClipCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
     t0 = source.segments()[0].start
-    processor = processor_for(camera, source, tmp_path, clock=lambda: t0 + 60)
-    state = _state(t0 + 4, _frame(shared_dir))
-    processor.object_started(state)
-    state.end_time = t0 + 8
-    processor.object_ended(state)
-    processor.finish(timeout=5)
+    state = run_event(processor_for(camera, source, tmp_path, clock=lambda: t0 + 60), t0 + 4, t0 + 8, shared_dir)
     row = queries.get_event(state.id)
     assert row is not None and row["end_time"] == pytest.approx(t0 + 8)
     assert not row["has_clip"] and not row["has_snapshot"]
@@ -325,3 +332,47 @@ def test_an_event_that_ended_before_the_crash_ends_when_it_did_and_is_not_announ
     assert closed == []  # MQTT heard its end already
     row = queries.get_event(state.id)
     assert row is not None and row["end_time"] == pytest.approx(t0 + 30) and row["has_clip"]
+
+
+class CountingCache(ClipCache):
+    """A real clips cache that counts how often its folder is listed."""
+
+    listings = 0
+
+    def segments(self) -> list[Any]:
+        self.listings += 1
+        return super().segments()
+
+
+def test_a_flood_of_updates_does_not_list_the_clips_cache_for_each(
+    camera: CameraConfig, cache_dir: Path, tmp_path: Path, shared_dir: Path
+) -> None:
+    """An event waiting for its post-capture footage is checked every STEP_INTERVAL, not at every update
+    of the other objects (one per object per frame); its end is still handled at once."""
+    source = CountingCache(cache_dir, "drive", camera.clips, find_ffmpeg(), segment_time=5)
+    t_end = source.segments()[-1].end
+    stop = threading.Event()
+    processor = processor_for(camera, source, tmp_path, stop, clock=lambda: t_end + 1)
+    waiting = _state(t_end - 3, _frame(shared_dir))  # its post capture runs past the cached footage: it waits
+    busy = _state(t_end - 2, waiting.best.frame if waiting.best else _frame(shared_dir))
+    busy.id = f"{busy.start_time}-busy"
+    writer = threading.Thread(target=processor.run)
+    writer.start()
+    try:
+        processor.object_started(waiting)
+        processor.object_started(busy)
+        waiting.end_time = t_end
+        processor.object_ended(waiting)
+        time.sleep(0.5)
+        before, started = source.listings, time.monotonic()
+        for _ in range(400):  # 20 updates a second for 20 s, sent in 2 s
+            processor.object_updated(busy, "frame")
+            time.sleep(0.005)
+        elapsed = time.monotonic() - started
+        listings = source.listings - before
+    finally:
+        stop.set()
+        writer.join(10)
+    # per step: clip_ready, plus maintain's listing every 5 s; at most one step per STEP_INTERVAL
+    assert listings <= 2 * (elapsed / STEP_INTERVAL + 2), (listings, elapsed)
+    assert processor.backlog() == 0

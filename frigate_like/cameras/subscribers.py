@@ -33,7 +33,7 @@ from frigate_like.events.processor import EventProcessor
 from frigate_like.events.tracked import CameraObjects, LifecycleListener, TrackedObjectProcessor
 from frigate_like.metrics import CameraMetrics
 from frigate_like.record.camera_writer import CameraSource
-from frigate_like.record.clips import ClipCache
+from frigate_like.record.clips import ClipCache, DeferredKeeper
 from frigate_like.record.maintainer import RecordCamera, RecordingMaintainer
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import segment_time
@@ -58,12 +58,16 @@ class RuntimeParts(Protocol):
     def upstream_drops(self, camera: str) -> Callable[[], int]: ...
 
 
-def clip_cache(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, ffprobe_bin: str | None) -> ClipCache | None:
-    """The camera's clip cache, None when no input has the clips role."""
+def clip_cache(
+    cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, ffprobe_bin: str | None, deferred: DeferredKeeper | None = None
+) -> ClipCache | None:
+    """The camera's clip cache, None when no input has the clips role; ``deferred``: see ``ClipCache``."""
     if cam.input_for("clips") is None:
         return None
     seconds = segment_time(cam.ffmpeg.output_args.get("clips", []), CLIPS_SEGMENT_TIME)
-    return ClipCache(cache_dir, cam.name, cam.clips, ffmpeg_bin, ffprobe_bin=ffprobe_bin, segment_time=seconds)
+    return ClipCache(
+        cache_dir, cam.name, cam.clips, ffmpeg_bin, ffprobe_bin=ffprobe_bin, segment_time=seconds, deferred=deferred
+    )
 
 
 class SwitchesSubscriber(RestartOnUpdate):

@@ -40,6 +40,10 @@ class RetentionStore(Protocol):
     def update_event(self, event_id: str, **fields: Any) -> bool: ...
 
 
+class Discarder(Protocol):
+    def discard(self, name: str) -> None: ...
+
+
 class EventCleanup:
     """Deletes expired events with their clip and snapshot files; the thread runs it hourly."""
 
@@ -50,8 +54,11 @@ class EventCleanup:
         store: RetentionStore,
         stop: threading.Event,
         clock: Callable[[], float] = time.time,
+        deferred: Discarder | None = None,
     ) -> None:
+        """``deferred``: the clips not cut yet (record/deferred.py), whose kept footage goes with the event."""
         self._cameras = cameras
+        self._deferred = deferred
         self._clips_dir = clips_dir
         self._store = store
         self._stop = stop
@@ -91,6 +98,8 @@ class EventCleanup:
             now - retain.default * DAY, camera=camera, exclude_labels=list(retain.objects)
         )
         for row in rows:
+            if self._deferred is not None:
+                self._deferred.discard(f"{camera}-{row['id']}.mp4")
             self._remove(camera, row["id"], ".mp4")
             self._remove(camera, row["id"], ".jpg")
         return len(rows)

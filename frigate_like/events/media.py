@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from frigate_like.errors import NotFound
+from frigate_like.errors import NotFound, Unavailable
 from frigate_like.events.live import LiveView
 from frigate_like.events.snapshot import render_snapshot, resize_to_height, thumbnail_b64
 from frigate_like.events.tracked import ObjectState
@@ -46,23 +46,43 @@ class SnapshotRequest:
     crop: bool | None = None
 
 
+class DeferredCuts(Protocol):
+    """The clips cut on their first request (record/deferred.py DeferredClips)."""
+
+    def ensure(self, name: str) -> bool: ...
+    def pending(self, name: str) -> bool: ...
+
+
 class EventMedia:
     """Thumbnails, snapshots, ``best.jpg`` and clip files, wherever each one is right now."""
 
-    def __init__(self, live: LiveView, store: EventReader, clips_dir: Path, cameras: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        live: LiveView,
+        store: EventReader,
+        clips_dir: Path,
+        cameras: Mapping[str, Any],
+        deferred: DeferredCuts | None = None,
+    ) -> None:
+        """``deferred``: cuts a clip whose event kept only its footage when it is first asked for."""
         self.live = live
         self.store = store
         self.clips_dir = clips_dir
         self.cameras = cameras
+        self.deferred = deferred
 
     # -- files ----------------------------------------------------------------------------------
     def media_file(self, name: str) -> Path:
         """``clips/<name>`` for an ``.mp4`` or ``.jpg`` name; ``NotFound`` for anything else.
 
         The real path (after symlinks) must be a regular file directly inside the clips folder.
+        A clip not cut yet is cut now (``Unavailable`` when that fails; the next request tries again).
         """
         if not MEDIA_NAME.fullmatch(name) or name.startswith("."):
             raise NotFound(f"no such file: {name!r}")
+        deferred = self.deferred
+        if deferred is not None and name.endswith(".mp4") and not deferred.ensure(name) and deferred.pending(name):
+            raise Unavailable(f"the clip {name!r} could not be cut from its footage; try again later")
         return resolve_inside(self.clips_dir, name)
 
     # -- best.jpg -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from frigate_like import files
 from frigate_like.events.backlog import Write
 from frigate_like.record.clips import ClipCut, ClipWriter, Span
+from frigate_like.record.deferred import is_kept
 from frigate_like.record.segments import Segment
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ def close_crashed_events(
         end = max(start, end if end is not None else start)
         cut: ClipCut | None = None
         clip = live.clips_dir / media_name(camera, event_id, ".mp4")
-        kept_clip = clip.is_file() and clip.stat().st_size > 0  # cut before the crash (clips land atomically)
+        # cut before the crash (clips land atomically), or its footage kept for a cut on request
+        kept_clip = (clip.is_file() and clip.stat().st_size > 0) or is_kept(clip)
         times = capture_times(camera)
         cutters = [clip_sources.get(camera), recorded(camera) if recorded is not None else None]
         for source in cutters:

@@ -251,6 +251,14 @@ class ClipSettings(Protocol):
     def max_seconds(self) -> int: ...
 
 
+class DeferredKeeper(Protocol):
+    """Keeps a clip's footage for a cut when it is first asked for (record/deferred.py DeferredClips)."""
+
+    def keep(
+        self, segments: Sequence[Segment], start: float, end: float, out_path: Path, *, event: Span | None = None
+    ) -> ClipCut | None: ...
+
+
 class ClipCache:
     """One camera's cached ``clips`` segments: holds for open events, clips, cleanup.
 
@@ -271,7 +279,10 @@ class ClipCache:
         segment_time: float = CLIPS_SEGMENT_TIME,
         margin: float = DEFAULT_MARGIN_S,
         clock: Callable[[], float] = time.time,
+        deferred: DeferredKeeper | None = None,
     ) -> None:
+        """``deferred``: keeps each clip's footage for a cut on its first request (record/deferred.py)
+        instead of cutting it now; None cuts at once."""
         self.camera = camera
         self.pre_capture = float(clips_cfg.pre_capture)
         self.max_seconds = float(clips_cfg.max_seconds)
@@ -280,6 +291,7 @@ class ClipCache:
             cache_dir, camera, "clips", segment_time=segment_time, ffprobe_bin=ffprobe_bin, clock=clock
         )
         self.writer = ClipWriter(ffmpeg_bin, ffprobe_bin=ffprobe_bin)
+        self.deferred = deferred
         self._clock = clock
         self._holds: dict[str, float] = {}
         self._truncated: set[str] = set()  # events already warned about
@@ -304,7 +316,10 @@ class ClipCache:
         return bool(segments) and segments[-1].end >= end_time
 
     def make_clip(self, start: float, end: float, out_path: Path, *, event: Span | None = None) -> ClipCut | None:
-        """Cuts ``[start, end]`` into ``out_path`` (mp4); None when no cached footage overlaps."""
+        """Cuts ``[start, end]`` into ``out_path`` (mp4), or keeps its footage for a later cut (``deferred``);
+        None when no cached footage overlaps or it could not be written."""
+        if self.deferred is not None:
+            return self.deferred.keep(self.segments(), start, end, out_path, event=event)
         return self.writer.cut_clip(self.segments(), start, end, out_path, event=event)
 
     def has_footage(self, start: float, end: float) -> bool:

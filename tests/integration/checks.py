@@ -11,7 +11,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from frigate_like.video.binaries import find_ffprobe
+from frigate_like.record.clips import ClipWriter
+from frigate_like.record.deferred import DeferredClips
+from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
 from tests.integration.daemon import SHARED
 
 MODEL = SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite"
@@ -22,6 +24,14 @@ def db_events(db_path: Path) -> list[dict[str, Any]]:
         conn.row_factory = sqlite3.Row
         rows = conn.execute("SELECT * FROM event ORDER BY start_time").fetchall()
     return [dict(row) for row in rows]
+
+
+def event_clip(clips_dir: Path, camera: str, event_id: str) -> Path:
+    """The event's clip file: an event keeps only its footage when it ends (record/deferred.py), so
+    the clip is cut here exactly as its first request would (a daemon stopped serves no request)."""
+    name = f"{camera}-{event_id}.mp4"
+    DeferredClips(clips_dir, ClipWriter(find_ffmpeg(), ffprobe_bin=find_ffprobe())).ensure(name)
+    return clips_dir / name
 
 
 def clip_duration(path: Path) -> float:

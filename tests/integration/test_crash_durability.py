@@ -23,7 +23,7 @@ import psycopg2.extras
 import pytest
 
 from tests.broker import Received, Subscriber, unique_prefix
-from tests.integration.checks import clip_duration, db_events, is_gone
+from tests.integration.checks import clip_duration, db_events, event_clip, is_gone
 from tests.integration.daemon import Daemon
 from tests.integration.test_faults import GAP_S, check_aftermath, fault_config, open_on_mqtt
 from tests.integration.test_mqtt_daemon import _events
@@ -100,7 +100,7 @@ def test_a_kill_9_while_the_database_is_held_loses_no_event_and_damages_none(
                     """Events ended during the lock whose clip and snapshot are on disk: id → (clip, s, jpg)."""
                     found = {}
                     for end in _kinds(sub.snapshot(), "end", locked_since):
-                        clip = daemon.clips_dir / f"demo-{end['after']['id']}.mp4"
+                        clip = event_clip(daemon.clips_dir, "demo", end["after"]["id"])
                         jpg = daemon.clips_dir / f"demo-{end['after']['id']}.jpg"
                         if clip.exists() and jpg.exists():
                             found[end["after"]["id"]] = (_digest(clip), clip_duration(clip), _digest(jpg))

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from tests.integration.checks import clip_duration, db_events
+from tests.integration.checks import clip_duration, db_events, event_clip
 from tests.integration.daemon import Daemon, demo_config
 
 # The whole person video (six visits) is checked once, with MQTT on: test_mqtt_daemon.py.
@@ -53,6 +53,7 @@ def test_ffmpeg_killed_then_sigterm_mid_event(tmp_path: Path) -> None:
     rows = {e["id"]: e for e in db_events(daemon.db_path)}
     event = rows[live[0]["id"]]
     assert event["end_time"] is not None
-    assert event["has_clip"] and (daemon.clips_dir / f"demo-{event['id']}.mp4").exists()
+    clip = event_clip(daemon.clips_dir, "demo", event["id"])
+    assert event["has_clip"] and clip.exists()
     assert event["has_snapshot"] and (daemon.clips_dir / f"demo-{event['id']}.jpg").exists()
-    assert clip_duration(daemon.clips_dir / f"demo-{event['id']}.mp4") > 1.0
+    assert clip_duration(clip) > 1.0

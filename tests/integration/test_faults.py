@@ -26,7 +26,7 @@ import pytest
 
 from frigate_like.comms.mqtt import OUTBOX_LIMIT
 from tests.broker import PrivateBroker, Received, Subscriber, unique_prefix
-from tests.integration.checks import db_events, descendants, is_gone
+from tests.integration.checks import db_events, descendants, event_clip, is_gone
 from tests.integration.daemon import SHARED, Daemon, demo_config, free_port
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
 from tests.mounts import fill, tmpfs
@@ -128,7 +128,7 @@ def check_aftermath(
         row = rows.get(event_id)
         assert row is not None, f"event {event_id} was published on MQTT but is not in the database"
         assert row["end_time"] is not None and row["end_time"] >= row["start_time"], row
-        clip = daemon.clips_dir / f"{row['camera']}-{event_id}.mp4"
+        clip = event_clip(daemon.clips_dir, row["camera"], event_id)
         snapshot = daemon.clips_dir / f"{row['camera']}-{event_id}.jpg"
         assert bool(row["has_clip"]) == clip.exists(), (event_id, row["has_clip"])
         assert bool(row["has_snapshot"]) == snapshot.exists(), (event_id, row["has_snapshot"])

@@ -18,7 +18,7 @@ import cv2
 import pytest
 
 from tests.broker import Subscriber, unique_prefix
-from tests.integration.checks import clip_duration, db_events
+from tests.integration.checks import clip_duration, db_events, event_clip
 from tests.integration.daemon import Daemon, demo_config
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
 from tests.mounts import kept_full, tmpfs
@@ -85,7 +85,7 @@ def test_clips_and_snapshots_lost_to_a_full_disk_are_written_once_space_returns(
     assert len(rows) >= 2
     for row in rows:
         assert row["end_time"] is not None, row
-        clip = daemon.clips_dir / f"{row['camera']}-{row['id']}.mp4"
+        clip = event_clip(daemon.clips_dir, row["camera"], row["id"])
         snapshot = daemon.clips_dir / f"{row['camera']}-{row['id']}.jpg"
         assert bool(row["has_clip"]) == clip.exists() and bool(row["has_snapshot"]) == snapshot.exists(), row
         # only an event whose clip range meets the time the cache could not be written may lack footage

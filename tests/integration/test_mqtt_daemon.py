@@ -17,7 +17,7 @@ import pytest
 
 from tests.broker import PrivateBroker, Received, Subscriber, retained, send, unique_prefix
 from tests.event_schema import EVENT_SCHEMA, schema_errors
-from tests.integration.checks import clip_duration, db_events, is_gone, person_score
+from tests.integration.checks import clip_duration, db_events, event_clip, is_gone, person_score
 from tests.integration.daemon import Daemon, demo_config, free_port
 
 PERSON_VIDEO_SECONDS = 139.0
@@ -167,7 +167,7 @@ def _check_core_results(daemon: Daemon, started_at: float, in_progress: list[str
     for event in people:
         assert event["end_time"] is not None and event["end_time"] >= event["start_time"]
         assert event["start_time"] - started_at > 4.0, summary  # the empty room gives no event
-        clip = daemon.clips_dir / f"demo-{event['id']}.mp4"
+        clip = event_clip(daemon.clips_dir, "demo", event["id"])
         snapshot = daemon.clips_dir / f"demo-{event['id']}.jpg"
         assert event["has_clip"] and clip.exists(), f"no clip for {event['id']}"
         assert clip_duration(clip) >= event["end_time"] - event["start_time"] - 0.5
