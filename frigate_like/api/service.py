@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from frigate_like.record.manual import ManualRecorder
     from frigate_like.record.nvr import Recordings
     from frigate_like.record.playback import PlaybackLibrary
+    from frigate_like.restream.live import LiveStreams
 
 T = TypeVar("T")
 
@@ -51,6 +52,7 @@ class ApiServices:
     groups: GroupManager | None = None  # camera groups at run time
     devices: DeviceDiscovery | None = None  # local cameras and microphones
     switches: Switches | None = None  # detect/clips/snapshots at run time (GET/POST .../switches)
+    live_video: LiveStreams | None = None  # /api/<camera>/live.mp4 (the camera's own stream, copied)
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from frigate_like.cameras.registry import Camera
-from frigate_like.config import FrigateConfig
+from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.process import DetectorHub
 from frigate_like.errors import Unavailable
@@ -79,6 +79,8 @@ class ProcessSettings:
     updates: Queue[FrameUpdate]
     log_queue: Queue[logging.LogRecord]
     children_stop: EventType  # set when the daemon stops (no restarts)
+    # input path → restream URL (``RestreamServer.routes``): the camera's ffmpegs read the restream
+    routes: Callable[[CameraConfig], dict[str, str]] = lambda _cam: {}
 
 
 class CameraRuntimes:
@@ -279,6 +281,7 @@ class CameraRuntimes:
             log_default=s.cfg.logger.default,
             log_levels=dict(s.cfg.logger.logs),
             paused=s.ctx.Event(),
+            routes=s.routes(cam),
         )
         if camera.paused:
             parts.paused.set()

@@ -6,7 +6,7 @@ import logging
 import os
 import queue
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -56,6 +56,7 @@ class CameraProcessParts:
     log_default: str
     log_levels: dict[str, str]
     paused: EventType  # set = capture drops every frame (pause)
+    routes: dict[str, str] = field(default_factory=dict)  # input path → restream URL its ffmpegs read instead
 
 
 class CameraProcess:
@@ -104,6 +105,7 @@ class CameraProcess:
             parts.ffmpeg_bin,
             logging.getLogger(f"ffmpeg.{cam.name}"),
             paused=parts.paused,
+            routes=parts.routes,
         )
         processor = FrameProcessor(cam, parts.model, client.detect, client.input)
         process_rate, detection_rate = RateMeter(), RateMeter()

@@ -67,7 +67,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -279,6 +279,7 @@ class _Input:
     frames_at_launch: int = 0
     delivered: bool = False  # this run has delivered (frames, a segment file)
     last_line: str = ""  # ffmpeg's last stderr line of this run
+    source: str | None = None  # the restream URL its ffmpeg reads instead of config.path (probes still ask the camera)
 
     @property
     def detect(self) -> bool:
@@ -337,6 +338,7 @@ class CameraCapture:
         paused: StopEvent | None = None,
         rtmp_listening: Callable[[str], bool] = server_listening,
         probe: Callable[[str], bool | None] = probe_source,
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         if frames.maxsize <= 0 or ring.slots < frames.maxsize + 2:
             # queued slots + the one the consumer holds + the one being written
@@ -365,6 +367,8 @@ class CameraCapture:
             for roles in process_roles(cam, inp, named_pipe=pipe):
                 ffmpeg_log = logging.getLogger(f"ffmpeg.{cam.name}.{'_'.join(roles)}")
                 entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start, pipe=pipe)
+                # one session per camera: its ffmpegs read the restream, the camera itself is only probed
+                entry.source = (routes or {}).get(inp.path)
                 entry.slot = len(self._inputs)
                 self._carry_health(entry)
                 self._filters.append((ffmpeg_log, _StderrFilter(entry)))
@@ -656,8 +660,9 @@ class CameraCapture:
     def _launch(self, inp: _Input, now: float) -> None:
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"
         rtmp_up = "rtmp" not in inp.roles or self._rtmp_listening(self.cam.rtmp.url or "")
+        config = inp.config if inp.source is None else inp.config.model_copy(update={"path": inp.source})
         command = build_command(
-            self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id, inp.roles, rtmp_server_up=rtmp_up
+            self.cam, config, self.cache_dir, self.ffmpeg_bin, run_id, inp.roles, rtmp_server_up=rtmp_up
         )
         if not rtmp_up:
             self._log.warning(
