@@ -52,12 +52,19 @@ def once(function: Any, *args: Any) -> bool:
     return False
 
 
-def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
-    import gi
+NOT_INSTALLED = 3  # exit code: python3-gi or GStreamer's RTSP server is missing
 
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtspServer
+
+def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
+    try:
+        import gi
+
+        gi.require_version("Gst", "1.0")
+        gi.require_version("GstRtspServer", "1.0")
+        from gi.repository import GLib, Gst, GstRtspServer
+    except (ImportError, ValueError) as exc:
+        emit({"error": f"GStreamer's RTSP server is not installed (gir1.2-gst-rtsp-server-1.0, python3-gi): {exc}"})
+        sys.exit(NOT_INSTALLED)
 
     address, port = sys.argv[1], sys.argv[2]
     Gst.init(None)
@@ -68,7 +75,7 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
     role = None
     if user and password:
         auth = GstRtspServer.RTSPAuth()
-        token = GstRtspServer.RTSPToken.new_empty()
+        token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", "viewer")
         auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
         server.set_auth(auth)

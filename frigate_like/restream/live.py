@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from frigate_like.cameras import Camera
 from frigate_like.config import CameraConfig
@@ -184,6 +185,10 @@ class Mp4Feed:
             self._cond.notify_all()
 
     # -- viewers ----------------------------------------------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        return self._gop is not None and self._proc is not None
+
     def count_viewer(self, delta: int) -> None:
         with self._cond:
             self.viewers += delta
@@ -305,10 +310,15 @@ class LiveStreams:
         content_type = f'video/mp4; codecs="{codec}"' if codec else "video/mp4"
         return content_type, LiveMp4Body(feed, self._stop, disconnected)
 
-    def stats(self) -> dict[str, dict[str, int]]:
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per camera: ``live_streaming`` (its feed holds a key frame: a viewer starts at once),
+        ``live_viewers`` and ``live_bytes_out`` (bytes sent to them)."""
         with self._lock:
             feeds = dict(self._feeds)
-        return {name: {"live_viewers": feed.viewers, "live_bytes_out": feed.bytes_out} for name, feed in feeds.items()}
+        return {
+            name: {"live_streaming": feed.streaming, "live_viewers": feed.viewers, "live_bytes_out": feed.bytes_out}
+            for name, feed in feeds.items()
+        }
 
     def close(self) -> None:
         """Ends every viewer's response and every feed (the daemon stops)."""

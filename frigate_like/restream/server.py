@@ -96,11 +96,7 @@ class RestreamServer:
         if not said.get("ready"):
             proc.kill()
             proc.wait()
-            reason = said.get("error") or (
-                "GStreamer's RTSP server is not installed (gir1.2-gst-rtsp-server-1.0, python3-gi)"
-                if proc.returncode == 1 else f"the server did not start (exit code {proc.returncode})"
-            )  # fmt: skip
-            return str(reason)
+            return str(said.get("error") or f"the server did not start (exit code {proc.returncode})")
         with self._lock:
             self._proc = proc
             for mounts in self._mounts.values():
