@@ -96,6 +96,8 @@ class RestreamServer:
         if not said.get("ready"):
             proc.kill()
             proc.wait()
+            proc.stdin.close()  # type: ignore[union-attr]
+            proc.stdout.close()
             return str(said.get("error") or f"the server did not start (exit code {proc.returncode})")
         with self._lock:
             self._proc = proc
@@ -144,9 +146,10 @@ class RestreamServer:
             proc.wait()
 
     def _log_stderr(self, stderr: IO[str]) -> None:
-        for line in stderr:
-            if line.strip():
-                logger.warning("restream: %s", line.rstrip())
+        with stderr:
+            for line in stderr:
+                if line.strip():
+                    logger.warning("restream: %s", line.rstrip())
 
     def _send(self, command: dict[str, str]) -> None:
         proc = self._proc
