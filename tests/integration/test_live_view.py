@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from frigate_like.restream.routes import RESTREAM_USER
+from tests.integration.browser import Page, chromium_browser
 from tests.integration.daemon import Daemon, demo_config, free_port
 from tests.integration.rtsp_camera import rtsp_server
 
@@ -84,9 +85,10 @@ class Viewer(threading.Thread):
                         self.first_fragment = time.monotonic()
 
 
-def camera_config(tmp_path: Path, camera_port: int) -> dict[str, Any]:
+def camera_config(tmp_path: Path, camera_port: int, token: str | None = TOKEN) -> dict[str, Any]:
     cfg = demo_config(tmp_path, fps=5)
-    cfg["http"]["api_token"] = TOKEN  # the restream then asks for credentials; reads stay open
+    if token:
+        cfg["http"]["api_token"] = token  # the restream then asks for credentials; reads stay open
     cam = cfg["cameras"]["demo"]
     cam["width"], cam["height"] = 640, 360
     cam["ffmpeg"]["inputs"] = [
@@ -165,3 +167,28 @@ def test_live_mp4_and_the_restream_are_the_camera_s_own_stream_from_one_camera_s
     for viewer in viewers:
         viewer.join(10)
         assert viewer.bytes > 100_000
+
+
+def test_the_web_ui_plays_one_camera_at_its_own_size_and_the_time_advances(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "camera.mp4", seconds=60)
+    camera_port = free_port()
+    cfg = camera_config(tmp_path, camera_port, token=None)
+    daemon = Daemon(tmp_path, cfg)
+    with rtsp_server(camera_port, source):
+        daemon.start()
+        try:
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 60, what="the live feed")
+            with chromium_browser(tmp_path) as browser:
+                page = Page(browser, f"http://127.0.0.1:{daemon.port}/#/camera/demo")
+                video = "document.querySelector('video.live-video')"
+                page.wait_for(f"{video} && {video}.videoWidth > 0", 20, "the video's first frame")
+                size = page.evaluate(f"[{video}.videoWidth, {video}.videoHeight, {video}.hidden]")
+                assert size == [1280, 720, False], size  # the camera's own size, not the detect stream's 640x360
+                assert page.evaluate("document.querySelector('img.stream').hidden")  # no JPEG fallback
+                start = float(page.evaluate(f"{video}.currentTime"))
+                page.wait_for(f"{video}.currentTime > {start} + 2", 20, "the time to advance")
+                assert daemon.get_json("/api/stats")["demo"]["live_viewers"] == 1
+                page.screenshot(tmp_path / "live-video.png")
+        finally:
+            code, _ = daemon.terminate()
+    assert code == 0
