@@ -34,6 +34,10 @@ slot is written again); camera_fps reads 0 at once. Resuming is instant, with no
 old frames; the price is the decoding ffmpeg keeps doing while paused. (SIGSTOP would save
 that, but a stopped ffmpeg drops its RTSP session and a ``-re`` file catches up in a rush.)
 
+One session per camera (``routes``, from ``restream/``): an input whose path has a route is read by its
+ffmpegs from the local RTSP restream instead of the camera; its probes still ask the camera itself, so
+every reader of a camera that dropped starts in the tick the camera answers again.
+
 Every ffmpeg is started by the watchdog thread, which outlives them all: that is what binds
 each ffmpeg to the camera process's life (``launch.die_with_parent``).
 
