@@ -216,6 +216,7 @@ class NVR:
             ffmpeg_bin,
             lambda name, body, until: self.supervisor.spawn(name, body, until=until),
             self.restream,
+            runtimes.camera_answers,
         )
         registry.subscribe(self.live_video)
 
@@ -282,7 +283,7 @@ class NVR:
                                 self.supervisor.health("restream"))  # fmt: skip
         if not server.start():
             return None
-        self._spawn_thread("restream", server.run)
+        self.supervisor.spawn("restream", server.run, until=server.stopped)
         return server
 
     def _pause_states(self) -> dict[str, dict[str, bool]]:

@@ -245,6 +245,11 @@ class CameraRuntimes:
                 )  # fmt: skip
         return entries
 
+    def camera_answers(self, camera: str) -> bool | None:
+        """False while the camera's capture probes its source (down), True otherwise, None for no such camera."""
+        runtime = self._runtimes.get(camera)
+        return None if runtime is None else not runtime.parts.capture_metrics.inputs.source_down()
+
     def stop_all(self) -> None:
         """Daemon stop: no more restarts; every process asked at once, then joined."""
         self._settings.children_stop.set()

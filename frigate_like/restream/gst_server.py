@@ -38,7 +38,7 @@ CHAINS = {
 }
 
 
-REPORT_MS = 500  # the figures' period: the live view waits for the first reader's session through them
+REPORT_MS = 500  # the period of the per-mount figures (stats)
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -107,15 +107,31 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
 
         def count(_pad: Any, info: Any) -> Any:
             # what leaves the payloader once goes to each client of the mount
-            buffer, listed = info.get_buffer(), info.get_buffer_list()
-            size = buffer.get_size() if buffer is not None else 0
-            if listed is not None:
-                size += sum(listed.get(i).get_size() for i in range(listed.length()))
+            if info.type & Gst.PadProbeType.BUFFER_LIST:
+                listed = info.get_buffer_list()
+                size = sum(listed.get(i).get_size() for i in range(listed.length()))
+            else:
+                size = info.get_buffer().get_size()
             sent[mount] = sent.get(mount, 0) + size * clients.get(mount, 0)
             return Gst.PadProbeReturn.OK
 
-        part.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, count)
+        out = part.get_static_pad("src")
+        out.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, count)
+        out.add_probe(Gst.PadProbeType.QUERY_UPSTREAM | Gst.PadProbeType.EVENT_UPSTREAM, live_only)
         dyn.add_pad(ghost)
+
+    def live_only(_pad: Any, info: Any) -> Any:
+        """A relayed camera is live, even when its SDP gives a range (a file served as a camera): not seekable.
+        Else a new client's PLAY with ``Range: npt=0-`` seeks the shared media, and every other client's
+        timestamps jump back (their recordings get non-monotonous DTS, their detect frames stall)."""
+        query = info.get_query() if info.type & Gst.PadProbeType.QUERY_UPSTREAM else None
+        if query is not None and query.type == Gst.QueryType.SEEKING:
+            query.set_seeking(query.parse_seeking()[0], False, 0, -1)
+            return Gst.PadProbeReturn.HANDLED
+        event = info.get_event() if info.type & Gst.PadProbeType.EVENT_UPSTREAM else None
+        if event is not None and event.type == Gst.EventType.SEEK:
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
 
     class Relay(GstRtspServer.RTSPMediaFactory):
         def __init__(self, mount: str, url: str) -> None:

@@ -34,7 +34,6 @@ from frigate_like.restream.routes import live_input
 from frigate_like.restream.server import RestreamServer
 from frigate_like.video.ffmpeg import opens_once
 from frigate_like.video.launch import die_with_parent
-from frigate_like.video.probe import network_source, probe_source
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ LIVE_MOVFLAGS = "empty_moov+default_base_moof+frag_every_frame"
 
 
 def live_command(ffmpeg_bin: str, cam: CameraConfig, source: str | None) -> tuple[list[str], str] | None:
-    """The feed's ffmpeg argv and the camera URL it depends on, or None when the camera has no live input
+    """The feed's ffmpeg argv and the camera's own URL, or None when the camera has no live input
     that may be opened a second time (a device, a pipe)."""
     inp = live_input(cam)
     if inp is None or opens_once(inp) or inp.path.startswith("pipe:"):
@@ -254,9 +253,10 @@ class LiveStreams:
         ffmpeg_bin: str,
         spawn: Callable[[str, Callable[[], object], threading.Event], object],
         restream: RestreamServer | None,
-        probe: Callable[[str], bool | None] = probe_source,
+        camera_answers: Callable[[str], bool | None],
     ) -> None:
-        self._ffmpeg_bin, self._spawn, self._restream, self._probe = ffmpeg_bin, spawn, restream, probe
+        """``camera_answers(camera)``: False while the capture finds the camera down (its probes say so)."""
+        self._ffmpeg_bin, self._spawn, self._restream, self._answers = ffmpeg_bin, spawn, restream, camera_answers
         self._feeds: dict[str, Mp4Feed] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -269,17 +269,10 @@ class LiveStreams:
         built = live_command(self._ffmpeg_bin, cam, source)
         if built is None:
             return
-        command, camera_url = built
-        ready: Callable[[], bool | None]
-        if source is not None and restream is not None:
-            # The capture's ffmpegs of this camera probe it while it is down and are back first: the feed
-            # follows them (their sessions on its mount) rather than probing the camera a second time.
-            ready = functools.partial(restream.has_readers, f"/{cam.name}")
-        elif network_source(camera_url):
-            ready = functools.partial(self._probe, camera_url)
-        else:
-            ready = lambda: None  # noqa: E731 - a file: nothing to ask
-        feed = Mp4Feed(cam.name, command, ready)
+        command, _camera_url = built
+        # The capture probes a camera that is down and its ffmpegs are back first: the feed follows the
+        # capture's health rather than probing the camera a second time.
+        feed = Mp4Feed(cam.name, command, functools.partial(self._answers, cam.name))
         with self._lock:
             self._feeds[cam.name] = feed
         self._spawn(f"live-{cam.name}", feed.run, feed.stopped)

@@ -57,7 +57,7 @@ class RestreamServer:
         self._mounts: dict[str, list[routing.Mount]] = {}  # camera → its mounts
         self._figures: dict[str, dict[str, int]] = {"clients": {}, "bytes": {}}
         self.running = False  # listening: readers go through it
-        self._stopping = False
+        self.stopped = threading.Event()  # stop() was called: run() returning is the end, not a failure
 
     # -- life -----------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -128,11 +128,11 @@ class RestreamServer:
             if "clients" in figures:
                 self._figures = figures
         code = proc.wait()
-        if not self._stopping:
+        if not self.stopped.is_set():
             raise RuntimeError(f"the RTSP restream server exited with code {code}")
 
     def stop(self) -> None:
-        self._stopping = True
+        self.stopped.set()
         with self._lock:
             proc, self._proc = self._proc, None
         if proc is None:
@@ -190,10 +190,6 @@ class RestreamServer:
         with self._lock:
             for mount in self._mounts.pop(camera.name, []):
                 self._send({"op": "remove", "mount": mount.path})
-
-    def has_readers(self, mount: str) -> bool:
-        """Some client reads ``mount`` now: its camera answers (as of the server's last report)."""
-        return int(self._figures.get("clients", {}).get(mount, 0)) > 0
 
     # -- stats ----------------------------------------------------------------------------------
     def stats(self) -> dict[str, dict[str, Any]]:

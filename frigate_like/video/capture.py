@@ -105,6 +105,7 @@ RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as workin
 STALLED_AFTER = 5.0  # s without a frame (and at least 3 frame intervals) before the metrics say stalled
 OK_AFTER = 2.0  # s an ffmpeg with neither frames nor segments (rtmp only) must run to count as ok again
 INPUT_SLOTS = 8  # ffmpegs per camera whose health is kept (inputs × detect/segments split)
+SOURCE_DOWN = "the source does not answer"  # how a health entry starts while its network source is probed
 _HEALTH_BYTES = 768  # one ffmpeg's health entry, JSON, in shared memory
 _ERROR_CHARS = 300  # an error text is cut to this
 
@@ -181,6 +182,10 @@ class InputHealth:
 
     def entries(self) -> list[dict[str, Any]]:
         return [e for e in (self.read(i) for i in range(min(int(self._used.value), self.slots))) if e]
+
+    def source_down(self) -> bool:
+        """Some ffmpeg of the camera found its network source down and is probing it (no ffmpeg runs)."""
+        return any(not e.get("ok") and str(e.get("error") or "").startswith(SOURCE_DOWN) for e in self.entries())
 
 
 def _cut(text: Any, limit: int = _ERROR_CHARS) -> Any:
@@ -597,7 +602,7 @@ class CameraCapture:
         if inp.terminating_since is None and not inp.quiet:
             self._log.warning("ffmpeg (%s) of %s exited with code %s", roles, self.cam.name, code)
         if inp.network and self._answer(inp, now, TICK) is False:
-            self._failed(inp, f"the source does not answer (ffmpeg exited with code {code}); probing it")
+            self._failed(inp, f"{SOURCE_DOWN} (ffmpeg exited with code {code}); probing it")
             inp.probing = True
             if inp.failing_since is None:  # once per outage, not per probe
                 inp.failing_since = now
