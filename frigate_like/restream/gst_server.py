@@ -121,15 +121,12 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
         dyn.add_pad(ghost)
 
     def live_only(_pad: Any, info: Any) -> Any:
-        """A relayed camera is live, even when its SDP gives a range (a file served as a camera): not seekable.
+        """A relayed camera is live, even when its SDP gives a range (a file served as a camera): never seeked.
         Else a new client's PLAY with ``Range: npt=0-`` seeks the shared media, and every other client's
         timestamps jump back (their recordings get non-monotonous DTS, their detect frames stall)."""
-        query = info.get_query() if info.type & Gst.PadProbeType.QUERY_UPSTREAM else None
-        if query is not None and query.type == Gst.QueryType.SEEKING:
-            query.set_seeking(query.parse_seeking()[0], False, 0, -1)
-            return Gst.PadProbeReturn.HANDLED
-        event = info.get_event() if info.type & Gst.PadProbeType.EVENT_UPSTREAM else None
-        if event is not None and event.type == Gst.EventType.SEEK:
+        if info.type & Gst.PadProbeType.QUERY_UPSTREAM:  # "can it seek?" finds no answer: not seekable
+            return Gst.PadProbeReturn.DROP if info.get_query().type == Gst.QueryType.SEEKING else Gst.PadProbeReturn.OK
+        if info.get_event().type == Gst.EventType.SEEK:
             return Gst.PadProbeReturn.DROP
         return Gst.PadProbeReturn.OK
 
