@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 FIRST_INIT_WAIT = 5.0  # s a request waits for a feed that has no init segment yet
 VIEWER_POLL = 1.0  # s between checks of a waiting viewer for its client and the daemon's stop
-RETRY = 1.0  # s between ffmpeg runs (and probes of a camera that is down)
+RETRY = 0.5  # s between ffmpeg runs, and between looks at a camera the capture finds down
 LIVE_MOVFLAGS = "empty_moov+default_base_moof+frag_every_frame"
 
 
@@ -50,9 +50,12 @@ def live_command(ffmpeg_bin: str, cam: CameraConfig, source: str | None) -> tupl
     if inp is None or opens_once(inp) or inp.path.startswith("pipe:"):
         return None
     url = source or inp.path
+    # RTSP carries exact timestamps: no 20-frame frame-rate estimate before the first fragment (as for detect)
+    rtsp = url.lower().startswith("rtsp://")
+    analysis = ["-fpsprobesize", "0"] if rtsp and "-fpsprobesize" not in inp.input_args else []
     args = [
         ffmpeg_bin, "-hide_banner", "-loglevel", "error", "-nostdin",
-        *inp.input_args, "-i", url,
+        *inp.input_args, *analysis, "-i", url,
         "-map", "0:v:0", "-c", "copy", "-f", "mp4", "-movflags", LIVE_MOVFLAGS, "-flush_packets", "1", "pipe:1",
     ]  # fmt: skip
     return [a for a in args if a != ""], inp.path

@@ -633,6 +633,8 @@ class CameraCapture:
             return False
         inp.probing = False
         self._log.debug("the source of %s (%s) answers again", self.cam.name, "+".join(inp.roles))
+        # not ok until it delivers, but no longer down: the camera's other readers (the live feed) go now
+        self._failed(inp, "the source answers again: its ffmpeg starts")
         return True
 
     def _recovered(self, inp: _Input, now: float) -> None:

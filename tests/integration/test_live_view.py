@@ -71,7 +71,7 @@ class Viewer(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        with urllib.request.urlopen(self.url, timeout=10) as response:
+        with urllib.request.urlopen(self.url, timeout=30) as response:  # a camera outage sends nothing meanwhile
             self.content_type = response.headers["Content-Type"]
             seen = b""
             while not self.stop.is_set():
@@ -195,3 +195,40 @@ def test_the_web_ui_plays_one_camera_at_its_own_size_and_the_time_advances(tmp_p
         finally:
             code, _ = daemon.terminate()
     assert code == 0
+
+
+def test_a_camera_that_drops_comes_back_as_one_session_and_live_viewers_go_on(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "camera.mp4", seconds=90)
+    camera_port, count_file = free_port(), tmp_path / "camera-sessions"
+    cfg = camera_config(tmp_path, camera_port, token=None)
+    daemon = Daemon(tmp_path, cfg)
+    viewer = Viewer(f"http://{daemon.host}:{daemon.port}/api/demo/live.mp4")
+    with rtsp_server(camera_port, source, count_file):
+        daemon.start()
+        try:
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 60, what="the live feed")
+            viewer.start()
+            daemon.wait_for(lambda: viewer.first_fragment is not None, 10, what="live video")
+        except BaseException:
+            daemon.terminate()
+            raise
+    try:
+        time.sleep(4)  # down: the restream drops its readers, the capture probes the camera
+        received = viewer.bytes
+        time.sleep(2)
+        assert viewer.bytes == received, "live video while the camera is down?"
+        assert viewer.is_alive(), "the viewer's response ended with the camera"
+        with rtsp_server(camera_port, source, count_file):
+            back = time.monotonic()
+            daemon.wait_for(lambda: viewer.bytes > received + 50_000, 20, 0.1, what="live video again")
+            print(f"live video again {time.monotonic() - back:.1f} s after the camera came back")
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, 20, what="frames")
+            time.sleep(3)
+            now, most = sessions(count_file)
+            assert (now, most) == (1, 1), f"after the return the camera saw {now} sessions now, {most} at most"
+            assert daemon.get_json("/api/stats")["demo"]["live_viewers"] == 1
+    finally:
+        viewer.stop.set()
+        code, _ = daemon.terminate()
+    assert code == 0
+    viewer.join(10)
