@@ -114,7 +114,10 @@ export function mountCamera(root, [name]) {
     stream.src = `api/${encodeURIComponent(name)}${query({ fps: 5, h: 432, ...flags })}`;
     stream.dataset.overlays = OVERLAYS.filter((o) => options[o]).join(",");
   };
-  stream.addEventListener("load", () => (streamStatus.textContent = view === "debug" ? "" : streamStatus.textContent));
+  let note = ""; // why the JPEG stream is shown instead of the camera's video (kept once the stream loads)
+  stream.addEventListener("load", () => {
+    if (view === "debug") streamStatus.textContent = note;
+  });
   stream.addEventListener("error", () => {
     streamStatus.textContent = `The stream of ${name} is not available (unknown camera, not started yet, or too many viewers).`;
   });
@@ -133,8 +136,9 @@ export function mountCamera(root, [name]) {
       label,
     ),
   );
-  async function setView(wanted, note = "") {
+  async function setView(wanted, why = "") {
     view = wanted;
+    note = why;
     viewInputs.forEach((label) => (label.firstChild.checked = label.firstChild.value === wanted));
     if (stopVideo) {
       stopVideo();
