@@ -128,6 +128,7 @@ class RestreamServer:
             if "clients" in figures:
                 self._figures = figures
         code = proc.wait()
+        self._figures = {"clients": {}, "bytes": {}}  # its sessions went with it
         if not self.stopped.is_set():
             raise RuntimeError(f"the RTSP restream server exited with code {code}")
 

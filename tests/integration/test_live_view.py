@@ -9,6 +9,8 @@ running, it must see one session. ``live.mp4`` and the restream must be the came
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -20,6 +22,7 @@ import pytest
 
 from frigate_like.restream.routes import RESTREAM_USER
 from tests.integration.browser import Page, chromium_browser
+from tests.integration.checks import descendants
 from tests.integration.daemon import Daemon, demo_config, free_port
 from tests.integration.rtsp_camera import rtsp_server
 
@@ -97,6 +100,13 @@ def camera_config(tmp_path: Path, camera_port: int, token: str | None = TOKEN) -
     ]  # fmt: skip
     cam["record"] = {"enabled": True, "retain_days": 1}
     return cfg
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def sessions(count_file: Path) -> tuple[int, int]:
@@ -264,4 +274,32 @@ def test_an_hevc_camera_the_browser_cannot_play_falls_back_to_the_jpeg_stream(tm
             assert "cannot play the camera's codec (hvc1." in said and "detect stream instead" in said, said
     finally:
         code, _ = daemon.terminate()
+    assert code == 0
+
+
+def test_a_restream_server_that_dies_is_started_again_and_the_readers_come_back(tmp_path: Path) -> None:
+    camera_port, count_file = free_port(), tmp_path / "camera-sessions"
+    cfg = camera_config(tmp_path, camera_port, token=None)
+    daemon = Daemon(tmp_path, cfg)
+    with rtsp_server(camera_port, make_source(tmp_path / "camera.mp4", seconds=60), count_file):
+        daemon.start()
+        try:
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 60, what="the live feed")
+            server = [pid for pid in descendants(daemon.proc.pid) if b"gst_server.py" in cmdline(pid)]  # type: ignore[union-attr]
+            assert len(server) == 1
+            os.kill(server[0], signal.SIGKILL)
+            health = daemon.wait_for(
+                lambda: (h := daemon.get_json("/api/stats")["service"]["health"]["restream"])["restarts"] and h, 10,
+                what="the restream's health to count a restart",
+            )  # fmt: skip
+            assert "exited with code -9" in health["last_error"], health
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["restream_clients"] >= 3, 20,
+                            what="detect, segments and the live feed back on the new server")  # fmt: skip
+            daemon.wait_for(lambda: daemon.get_json("/api/stats")["service"]["health"]["restream"]["ok"], 10,
+                            what="the restream's health ok again")  # fmt: skip
+            latest = daemon.get("/api/demo/latest.jpg")
+            daemon.wait_for(lambda: daemon.get("/api/demo/latest.jpg") != latest, 20, what="frames again")
+            assert sessions(count_file)[1] == 1, "two sessions to the camera at once"
+        finally:
+            code, _ = daemon.terminate()
     assert code == 0
