@@ -96,11 +96,14 @@ RUN mkdir /debs \
 FROM ${BASE_IMAGE}
 ARG CORAL=std
 COPY --from=coral /debs/ /tmp/coral/
-# ffmpeg: Debian's (VAAPI/QSV/V4L2 decoders); tini: PID 1, reaps orphans; nginx + rtmp: RTMP re-stream.
+# ffmpeg: Debian's (VAAPI/QSV/V4L2 decoders); tini: PID 1, reaps orphans; nginx + rtmp: RTMP re-stream;
+# python3-gi + GStreamer's RTSP server (good: RTP (de)payloaders, rtspsrc; bad: h264parse/h265parse): the
+# RTSP restream (frigate_like/restream/), run by this python3, not the venv's.
 RUN apt-get update \
  && if [ "$CORAL" = max ]; then echo "libedgetpu1-max libedgetpu/accepted-eula boolean true" | debconf-set-selections; fi \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       python3 ffmpeg tini nginx-light libnginx-mod-rtmp $(ls /tmp/coral/*.deb 2>/dev/null) \
+      python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
  # Mesa's OpenGL drivers and the LLVM they link (160 MB) come in only through SDL2, for ffplay's
  # window; ffmpeg never loads them. Nor does anything here use the desktop's MIME database or
  # the network tools nginx's package wants for its init scripts. Purged from dpkg's records as
@@ -122,7 +125,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     FRIGATE_LIKE_RETRY_DELAY=60 \
     HOME=/media/frigate/home
 VOLUME ["/media/frigate"]
-EXPOSE 5000 1935
+EXPOSE 5000 1935 8554
 STOPSIGNAL SIGTERM
 # Unhealthy when the API does not answer or the pipeline is stuck: a camera that should run has
 # no frames, or a detector has been inside one inference for too long (frigate_like/health.py).

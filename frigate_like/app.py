@@ -75,6 +75,8 @@ from frigate_like.record.clips import ClipWriter, remove_partial_clips
 from frigate_like.record.deferred import DeferredClips
 from frigate_like.record.manual import ManualRecorder
 from frigate_like.record.wiring import RecordingParts, build_recording_parts
+from frigate_like.restream.live import LiveStreams
+from frigate_like.restream.server import RestreamServer
 from frigate_like.state import camera_groups_path
 from frigate_like.stats import ClusterStats, StatsCollector, node_stats_row
 from frigate_like.storage import prepare_folders
@@ -130,6 +132,8 @@ class NVR:
         self.app: Flask | None = None
         self.http_server: HttpServer | None = None
         self.cluster: ClusterParts | None = None  # placement (which cameras run here) and, clustered, the node
+        self.restream: RestreamServer | None = None  # the RTSP restream (None: off, or cameras read directly)
+        self.live_video: LiveStreams | None = None  # /api/<camera>/live.mp4 feeds
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -169,7 +173,11 @@ class NVR:
             model_cache_dir=Path(cfg.paths.cache_dir) / "models",
         )
         self.hub.start()
-        settings = ProcessSettings(cfg, ffmpeg_bin, self.ctx, self._updates, log_queue, children_stop)
+        self.restream = self._start_restream()
+        settings = ProcessSettings(
+            cfg, ffmpeg_bin, self.ctx, self._updates, log_queue, children_stop,
+            routes=self.restream.routes if self.restream is not None else ProcessSettings.routes,
+        )  # fmt: skip
         self.runtimes = CameraRuntimes(settings, self.hub)
         mqtt = self._subscribe_all(ffmpeg_bin)
         self.cluster = build_cluster(
@@ -233,6 +241,15 @@ class NVR:
         if removed:
             logger.warning("removed %d partial clip(s) left by an earlier crash", len(removed))
         registry.subscribe(runtimes)
+        if self.restream is not None:  # mounts before any reader: the processes start last
+            registry.subscribe(self.restream)
+        self.live_video = LiveStreams(
+            ffmpeg_bin,
+            lambda name, body, until: self.supervisor.spawn(name, body, until=until),
+            self.restream,
+            runtimes.camera_answers,
+        )
+        registry.subscribe(self.live_video)
 
         self.comms = FanOut()
         mqtt = self._mqtt_client() if cfg.mqtt.enabled else None
@@ -281,6 +298,9 @@ class NVR:
         )
         self.stats.add_camera_section(self.recording.maintainer.stats)
         self.stats.add_camera_section(self._pause_states)
+        self.stats.add_camera_section(self.live_video.stats)  # live_viewers, live_bytes_out
+        if self.restream is not None:
+            self.stats.add_camera_section(self.restream.stats)  # restream_clients, restream_bytes_out
         self.stats.add_service_section("health", self.supervisor.stats)
         self.supervisor.add_entries(runtimes.input_health)  # ffmpeg:<camera>:<roles>, kept by the camera processes
         registry.subscribe(StatsSubscriber(self.stats, runtimes))
@@ -297,6 +317,18 @@ class NVR:
             return any(node.alive and node.node_id != cluster.node_id for node in directory.nodes())
 
         return MqttClient(self.cfg.mqtt, health=health, node_id=cluster.node_id, others_alive=others_alive)
+
+    def _start_restream(self) -> RestreamServer | None:
+        """The RTSP restream (``restream.enabled``); None when off or it cannot run (cameras read directly)."""
+        cfg = self.cfg
+        if not cfg.restream.enabled:
+            return None
+        server = RestreamServer(cfg.http.host, cfg.restream.rtsp_port, cfg.http.api_token,
+                                self.supervisor.health("restream"))  # fmt: skip
+        if not server.start():
+            return None
+        self.supervisor.spawn("restream", server.run, until=server.stopped)
+        return server
 
     def _pause_states(self) -> dict[str, dict[str, bool]]:
         """Paused cameras have no frames by design; the container health check skips them."""
@@ -402,6 +434,7 @@ class NVR:
             cluster=self._cluster_nodes,
             locator=self._locator(),
             metrics=self._metrics().render,
+            live_video=self.live_video,
         )
         self.app = create_app(services)
         http = self.cfg.http
@@ -452,6 +485,8 @@ class NVR:
             self.recording.manual.shutdown()  # finished while frames still flow; its files are complete
         if self.live is not None:
             self.live.close()  # ends MJPEG streams; no frame is read from the rings after this
+        if self.live_video is not None:
+            self.live_video.close()  # ends live.mp4 responses and their ffmpegs
         if self.ws_hub is not None:
             self.ws_hub.stop()
         if self.cluster is not None:
@@ -460,6 +495,8 @@ class NVR:
             self.runtimes.stop_all()
         if self.cluster is not None:
             self.cluster.release()  # processes stopped: other nodes may take the cameras now
+        if self.restream is not None:
+            self.restream.stop()  # after the readers: none of them sees it go
         self._threads_stop.set()
         self.supervisor.join(timeout=10)
         if self.tracked is not None:

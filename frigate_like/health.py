@@ -39,6 +39,8 @@ DEFAULT_PORT = 5000
 STUCK_DETECTION_S = 60.0
 NOT_OK_FOR_S = 90.0  # with the image's 30 s interval × 3 retries: unhealthy after ~3-4 min of one outage
 TIMEOUT_S = 8.0
+# the RTSP restream off (port in use, no GStreamer): cameras are read directly, stats say why; not unhealthy
+DEGRADED_ONLY = frozenset({"restream"})
 
 
 def pipeline_problems(stats: Mapping[str, Any], now: float) -> list[str]:
@@ -65,11 +67,12 @@ def pipeline_problems(stats: Mapping[str, Any], now: float) -> list[str]:
 
 def health_problems(stats: Mapping[str, Any], now: float, limit: float = NOT_OK_FOR_S) -> list[str]:
     """One line per ``service.health`` entry not ok for more than ``limit`` s (since ``failing_since``,
-    else since its ``last_error_time``: a daemon older than ``failing_since``)."""
+    else since its ``last_error_time``: a daemon older than ``failing_since``). ``DEGRADED_ONLY`` entries
+    are left out: the daemon does its job without them."""
     problems = []
     health = (stats.get("service") or {}).get("health") or {}
     for name, entry in sorted(health.items()):
-        if not isinstance(entry, dict) or entry.get("ok", True):
+        if not isinstance(entry, dict) or entry.get("ok", True) or name in DEGRADED_ONLY:
             continue
         since = entry.get("failing_since") or entry.get("last_error_time")
         if since is None or now - since > limit:

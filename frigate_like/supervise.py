@@ -11,6 +11,8 @@ Parts whose health is kept in another process (each camera's ffmpegs) add their 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -313,3 +315,16 @@ class ProcessWatchdog:
             self._supervisor.health(f"{kind}:{name}").restarted(why)
         for name in watched.recovered():
             self._supervisor.health(f"{kind}:{name}").ok()
+
+
+def spawning_parent_pid() -> int:
+    """In a child process: the pid of the daemon that started it, as recorded at the spawn.
+
+    A child compares ``os.getppid()`` against this to notice the daemon was killed (-9). Asking
+    ``os.getppid()`` itself at start-up is not enough: a daemon killed before that moment makes the
+    child read 1 (it was re-parented already), and it would then never see a change and outlive it.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        return parent.pid
+    return os.getppid()

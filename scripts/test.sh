@@ -10,7 +10,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # headless playback
 # the RTMP server of the rtmp role (tests start it on free ports), and Frigate 0.8's /recordings/ listing
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need_apt+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need_apt+=(libnginx-mod-rtmp)
-# local RTSP camera of the fault tests: GStreamer's RTSP server through the system python3
+# the RTSP restream and the tests' local RTSP camera: GStreamer's RTSP server through the system python3
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1 \
   || need_apt+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 if [ ${#need_apt[@]} -gt 0 ]; then

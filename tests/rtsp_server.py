@@ -5,7 +5,10 @@ kill it to take the camera down, start it again on the same port to bring it bac
 the file's own: the person video has a key frame every 1 s (every 10th frame at 10 fps), as a
 typical camera sends them, so a client that joins waits at most 1 s for one.
 
-    /usr/bin/python3 tests/rtsp_server.py <port> <file.mp4>
+    /usr/bin/python3 tests/rtsp_server.py <port> <file.mp4> [<count file>]
+
+With a count file, it holds "<clients connected now> <most at once>" after each connection or hang-up:
+the camera's own view of how many sessions the daemon opened.
 """
 
 from __future__ import annotations
@@ -34,10 +37,36 @@ def main() -> None:
     )
     factory.set_shared(True)  # every client sees the same live stream, as from a camera
     server.get_mount_points().add_factory("/cam", factory)
+    if len(sys.argv) > 3:
+        count_clients(server, sys.argv[3])
     if server.attach(None) == 0:
         sys.exit(f"cannot listen on 127.0.0.1:{port}")
     print("ready", flush=True)
     GLib.MainLoop().run()
+
+
+def count_clients(server: object, path: str) -> None:
+    counts = {"now": 0, "most": 0}
+
+    def write() -> None:
+        with open(path + ".tmp", "w") as out:
+            out.write(f"{counts['now']} {counts['most']}\n")
+        import os
+
+        os.replace(path + ".tmp", path)
+
+    def closed(_client: object) -> None:
+        counts["now"] -= 1
+        write()
+
+    def connected(_server: object, client: object) -> None:
+        counts["now"] += 1
+        counts["most"] = max(counts["most"], counts["now"])
+        client.connect("closed", closed)  # type: ignore[attr-defined]
+        write()
+
+    server.connect("client-connected", connected)  # type: ignore[attr-defined]
+    write()
 
 
 if __name__ == "__main__":

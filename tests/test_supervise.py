@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from frigate_like import supervise
-from frigate_like.supervise import RestartBackoff, Supervisor
+from frigate_like.supervise import RestartBackoff, Supervisor, spawning_parent_pid
 
 
 @pytest.fixture
@@ -214,3 +216,26 @@ def test_the_process_watchdog_replaces_a_dead_process_at_once_and_keeps_its_entr
         stop.set()
         thread.join(10)
         watched.process.kill()
+
+
+def _report_parent(path: str) -> None:
+    time.sleep(1.0)  # by now the process that started this one has exited
+    Path(path).write_text(f"{spawning_parent_pid()} {os.getppid()}")
+
+
+def _start_child_and_die(path: str) -> None:
+    multiprocessing.get_context("spawn").Process(target=_report_parent, args=(path,)).start()
+    os._exit(0)  # gone before the child asks who its parent is, as a daemon killed with -9
+
+
+def test_a_child_whose_parent_died_before_it_asked_still_knows_it_was_orphaned(tmp_path: Path) -> None:
+    out = tmp_path / "parent.txt"
+    middle = multiprocessing.get_context("spawn").Process(target=_start_child_and_die, args=(str(out),))
+    middle.start()
+    middle.join(10)
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    recorded, now = (int(v) for v in out.read_text().split())
+    assert recorded == middle.pid, "the pid of the process that started it, not the re-parenting one"
+    assert now != recorded  # what the camera and detector processes compare to notice they outlived it

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from frigate_like.api.bridge import client_gone_event
 from frigate_like.api.params import flag_param, height_param, int_param, view_options
-from frigate_like.api.service import ApiServices
+from frigate_like.api.service import ApiServices, required
 from frigate_like.events.mjpeg import BOUNDARY
 
 MJPEG_DEFAULT_FPS = 3
@@ -40,6 +40,19 @@ def media_blueprint(services: ApiServices) -> Blueprint:
                 camera_name, options, float(fps or MJPEG_DEFAULT_FPS), disconnected
             )
             return Response(stream, content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE)
+
+        # a camera another node runs: its stream relayed from there (media/locate.py)
+        return services.locator.serve(local, lambda: services.locator.camera_owner(camera_name))
+
+    @bp.get("/api/<camera_name>/live.mp4")
+    def live_mp4(camera_name: str) -> Response:
+        gone = client_gone_event()
+        disconnected: Callable[[], bool] = (lambda: gone.is_set()) if gone is not None else (lambda: False)
+
+        def local() -> Response:
+            content_type, body = required(services.live_video, "live video").open(camera_name, disconnected)
+            # streamed for as long as the client reads; no length, no ranges, never cached
+            return Response(body, content_type=content_type, headers=NO_STORE, direct_passthrough=True)
 
         # a camera another node runs: its stream relayed from there (media/locate.py)
         return services.locator.serve(local, lambda: services.locator.camera_owner(camera_name))

@@ -370,6 +370,23 @@ def openapi_document(example_camera: str | None = None, example_label: str | Non
             "503 when too many viewers are connected.",
             tag="live",
         ),
+        "/api/{camera_name}/live.mp4": _get(
+            "Live video at camera quality",
+            {
+                "200": {
+                    "description": "an endless fragmented MP4 (init segment, then a fragment per frame) of the "
+                    "camera's own video, copied without re-encoding; Content-Type carries the codec "
+                    '(video/mp4; codecs="avc1.640028")',
+                    "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **_errors(404, 503),
+            },
+            [camera],
+            "The stream of the input with the record role (else rtmp, else detect), from the restream when it "
+            "runs. It starts at the last key frame, which the daemon keeps in memory, so a player starts at "
+            "once; every viewer shares one ffmpeg. Video only. 503 while the camera has sent no key frame.",
+            tag="live",
+        ),
         "/api/{camera_name}/latest.jpg": _get(
             "The latest processed frame",
             {"200": jpeg, **_errors(400, 404, 503, 502)},

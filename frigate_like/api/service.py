@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from frigate_like.record.manual import ManualRecorder
     from frigate_like.record.nvr import Recordings
     from frigate_like.record.playback import PlaybackLibrary
+    from frigate_like.restream.live import LiveStreams
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class ApiServices:
     metrics: Callable[[], bytes] | None = None  # GET /metrics: the Prometheus text (prometheus.py)
     # where files and live pictures are in a cluster (default: a single node, everything here)
     locator: MediaLocator = field(default_factory=MediaLocator)
+    live_video: LiveStreams | None = None  # /api/<camera>/live.mp4 (the camera's own stream, copied)
 
     def need_live(self) -> LiveView:
         return required(self.live, "the live view")

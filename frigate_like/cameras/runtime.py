@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from frigate_like.cameras.registry import Camera
-from frigate_like.config import FrigateConfig
+from frigate_like.config import CameraConfig, FrigateConfig
 from frigate_like.detect.channel import DetectorChannel
 from frigate_like.detect.process import DetectorHub
 from frigate_like.errors import Unavailable
@@ -79,6 +79,8 @@ class ProcessSettings:
     updates: Queue[FrameUpdate]
     log_queue: Queue[logging.LogRecord]
     children_stop: EventType  # set when the daemon stops (no restarts)
+    # input path → restream URL (``RestreamServer.routes``): the camera's ffmpegs read the restream
+    routes: Callable[[CameraConfig], dict[str, str]] = lambda _cam: {}
 
 
 class CameraRuntimes:
@@ -243,6 +245,11 @@ class CameraRuntimes:
                 )  # fmt: skip
         return entries
 
+    def camera_answers(self, camera: str) -> bool | None:
+        """False while the camera's capture probes its source (down), True otherwise, None for no such camera."""
+        runtime = self._runtimes.get(camera)
+        return None if runtime is None else not runtime.parts.capture_metrics.inputs.source_down()
+
     def stop_all(self) -> None:
         """Daemon stop: no more restarts; every process asked at once, then joined."""
         self._settings.children_stop.set()
@@ -279,6 +286,7 @@ class CameraRuntimes:
             log_default=s.cfg.logger.default,
             log_levels=dict(s.cfg.logger.logs),
             paused=s.ctx.Event(),
+            routes=s.routes(cam),
         )
         if camera.paused:
             parts.paused.set()

@@ -26,6 +26,7 @@ from frigate_like.config.sections import (
     ModelConfig,
     MqttConfig,
     PathsConfig,
+    RestreamConfig,
     RtmpServerConfig,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "RetainConfig",
     "Role",
     "RtmpConfig",
+    "RestreamConfig",
     "RtmpServerConfig",
     "SnapshotsConfig",
     "StrictModel",

@@ -24,6 +24,7 @@ from frigate_like.config.sections import (
     ModelConfig,
     MqttConfig,
     PathsConfig,
+    RestreamConfig,
     RtmpServerConfig,
     _default_detectors,
 )
@@ -58,6 +59,7 @@ class FrigateConfig(StrictModel):
     motion: MotionConfig = Field(default_factory=MotionConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
     rtmp: RtmpServerConfig = Field(default_factory=RtmpServerConfig)
+    restream: RestreamConfig = Field(default_factory=RestreamConfig)
     cluster: ClusterConfig | None = None  # NEW: absent = a single node (the cluster of one)
     # none is valid: camera groups may add every camera at run time
     cameras: dict[str, CameraConfig] = Field(default_factory=dict)

@@ -184,6 +184,17 @@ class RtmpServerConfig(StrictModel):
     stat_url: str | None = "http://127.0.0.1:1936/stat"
 
 
+class RestreamConfig(StrictModel):
+    """NEW ``restream``: an RTSP server relaying each camera's own stream (copied, never decoded) at
+    ``rtsp://<http.host>:<rtsp_port>/<camera>``; the daemon's own readers use it too, so each network camera
+    sees one session. With ``http.api_token`` set it asks for RTSP basic auth (user ``frigate``, the token as
+    password). ``enabled: false``, a port already in use or a host without GStreamer's RTSP server: every
+    reader opens the camera itself, as before."""
+
+    enabled: bool = True
+    rtsp_port: Port = 8554
+
+
 class LoggerConfig(StrictModel):
     """``logger``: the default level and per-module levels."""
 

@@ -30,7 +30,7 @@ from frigate_like.detect.channel import (
     RequestQueue,
 )
 from frigate_like.errors import Conflict, DetectorUnavailable, FrigateLikeError, NotFound
-from frigate_like.supervise import RestartBackoff
+from frigate_like.supervise import RestartBackoff, spawning_parent_pid
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class DetectorProcess:
 
     def _serve(self, detector: Detector, buffers: list[CameraBuffers]) -> None:
         requests, metrics, channels = self.requests, self.metrics, self.channels
-        parent = os.getppid()
+        parent = spawning_parent_pid()  # not os.getppid(): the daemon may be gone already
         metrics.serving.value = time.time()
         while not self.stopping.value:
             metrics.heartbeat.value = time.time()

@@ -6,7 +6,7 @@ import logging
 import os
 import queue
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -18,6 +18,7 @@ from frigate_like.detect.client import DetectorClient
 from frigate_like.errors import DetectorUnavailable
 from frigate_like.messages import FrameUpdate
 from frigate_like.metrics import CameraMetrics, RateMeter
+from frigate_like.supervise import spawning_parent_pid
 
 if TYPE_CHECKING:  # the capture (and its imports) loads in the camera process only
     from frigate_like.video.capture import CaptureMetrics
@@ -56,6 +57,7 @@ class CameraProcessParts:
     log_default: str
     log_levels: dict[str, str]
     paused: EventType  # set = capture drops every frame (pause)
+    routes: dict[str, str] = field(default_factory=dict)  # input path → restream URL its ffmpegs read instead
 
 
 class CameraProcess:
@@ -104,6 +106,7 @@ class CameraProcess:
             parts.ffmpeg_bin,
             logging.getLogger(f"ffmpeg.{cam.name}"),
             paused=parts.paused,
+            routes=parts.routes,
         )
         processor = FrameProcessor(cam, parts.model, client.detect, client.input)
         process_rate, detection_rate = RateMeter(), RateMeter()
@@ -111,7 +114,7 @@ class CameraProcess:
         detecting = True
         capture.start()
         logger.info("camera %s started (%dx%d @ %s fps)", cam.name, cam.width, cam.height, cam.fps)
-        parent = os.getppid()
+        parent = spawning_parent_pid()  # not os.getppid(): the daemon may be gone already
         last_parent_check = 0.0
         try:
             while not parts.stop.is_set():

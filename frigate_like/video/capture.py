@@ -34,6 +34,10 @@ slot is written again); camera_fps reads 0 at once. Resuming is instant, with no
 old frames; the price is the decoding ffmpeg keeps doing while paused. (SIGSTOP would save
 that, but a stopped ffmpeg drops its RTSP session and a ``-re`` file catches up in a rush.)
 
+One session per camera (``routes``, from ``restream/``): an input whose path has a route is read by its
+ffmpegs from the local RTSP restream instead of the camera; its probes still ask the camera itself, so
+every reader of a camera that dropped starts in the tick the camera answers again.
+
 Every ffmpeg is started by the watchdog thread, which outlives them all: that is what binds
 each ffmpeg to the camera process's life (``launch.die_with_parent``).
 
@@ -67,7 +71,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -101,6 +105,7 @@ RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as workin
 STALLED_AFTER = 5.0  # s without a frame (and at least 3 frame intervals) before the metrics say stalled
 OK_AFTER = 2.0  # s an ffmpeg with neither frames nor segments (rtmp only) must run to count as ok again
 INPUT_SLOTS = 8  # ffmpegs per camera whose health is kept (inputs × detect/segments split)
+SOURCE_DOWN = "the source does not answer"  # how a health entry starts while its network source is probed
 _HEALTH_BYTES = 768  # one ffmpeg's health entry, JSON, in shared memory
 _ERROR_CHARS = 300  # an error text is cut to this
 
@@ -177,6 +182,10 @@ class InputHealth:
 
     def entries(self) -> list[dict[str, Any]]:
         return [e for e in (self.read(i) for i in range(min(int(self._used.value), self.slots))) if e]
+
+    def source_down(self) -> bool:
+        """Some ffmpeg of the camera found its network source down and is probing it (no ffmpeg runs)."""
+        return any(not e.get("ok") and str(e.get("error") or "").startswith(SOURCE_DOWN) for e in self.entries())
 
 
 def _cut(text: Any, limit: int = _ERROR_CHARS) -> Any:
@@ -279,6 +288,7 @@ class _Input:
     frames_at_launch: int = 0
     delivered: bool = False  # this run has delivered (frames, a segment file)
     last_line: str = ""  # ffmpeg's last stderr line of this run
+    source: str | None = None  # the restream URL its ffmpeg reads instead of config.path (probes still ask the camera)
 
     @property
     def detect(self) -> bool:
@@ -337,6 +347,7 @@ class CameraCapture:
         paused: StopEvent | None = None,
         rtmp_listening: Callable[[str], bool] = server_listening,
         probe: Callable[[str], bool | None] = probe_source,
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         if frames.maxsize <= 0 or ring.slots < frames.maxsize + 2:
             # queued slots + the one the consumer holds + the one being written
@@ -365,6 +376,8 @@ class CameraCapture:
             for roles in process_roles(cam, inp, named_pipe=pipe):
                 ffmpeg_log = logging.getLogger(f"ffmpeg.{cam.name}.{'_'.join(roles)}")
                 entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start, pipe=pipe)
+                # one session per camera: its ffmpegs read the restream, the camera itself is only probed
+                entry.source = (routes or {}).get(inp.path)
                 entry.slot = len(self._inputs)
                 self._carry_health(entry)
                 self._filters.append((ffmpeg_log, _StderrFilter(entry)))
@@ -589,7 +602,7 @@ class CameraCapture:
         if inp.terminating_since is None and not inp.quiet:
             self._log.warning("ffmpeg (%s) of %s exited with code %s", roles, self.cam.name, code)
         if inp.network and self._answer(inp, now, TICK) is False:
-            self._failed(inp, f"the source does not answer (ffmpeg exited with code {code}); probing it")
+            self._failed(inp, f"{SOURCE_DOWN} (ffmpeg exited with code {code}); probing it")
             inp.probing = True
             if inp.failing_since is None:  # once per outage, not per probe
                 inp.failing_since = now
@@ -620,6 +633,8 @@ class CameraCapture:
             return False
         inp.probing = False
         self._log.debug("the source of %s (%s) answers again", self.cam.name, "+".join(inp.roles))
+        # not ok until it delivers, but no longer down: the camera's other readers (the live feed) go now
+        self._failed(inp, "the source answers again: its ffmpeg starts")
         return True
 
     def _recovered(self, inp: _Input, now: float) -> None:
@@ -656,8 +671,9 @@ class CameraCapture:
     def _launch(self, inp: _Input, now: float) -> None:
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}-{inp.launches}"
         rtmp_up = "rtmp" not in inp.roles or self._rtmp_listening(self.cam.rtmp.url or "")
+        config = inp.config if inp.source is None else inp.config.model_copy(update={"path": inp.source})
         command = build_command(
-            self.cam, inp.config, self.cache_dir, self.ffmpeg_bin, run_id, inp.roles, rtmp_server_up=rtmp_up
+            self.cam, config, self.cache_dir, self.ffmpeg_bin, run_id, inp.roles, rtmp_server_up=rtmp_up
         )
         if not rtmp_up:
             self._log.warning(

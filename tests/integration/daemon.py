@@ -41,6 +41,7 @@ def demo_config(
     cfg["database"] = {"path": str(tmp / "media" / "frigate.db")}
     cfg["http"] = {"host": "127.0.0.1", "port": free_port()}
     cfg["mqtt"] = {"enabled": False}
+    cfg["restream"] = {"rtsp_port": free_port()}  # never the shared 8554: daemons of other tests run alongside
     cfg["model"]["path"] = str(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
     cfg["model"]["labelmap_path"] = str(SHARED / "models" / "coco_labelmap.txt")
     cam = cfg["cameras"]["demo"]

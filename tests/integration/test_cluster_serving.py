@@ -199,6 +199,14 @@ def test_live_pictures_of_a_camera_run_elsewhere(cluster: tuple[Daemon, Daemon, 
         assert stream.headers["Content-Type"].startswith("multipart/x-mixed-replace")
         frames = [first_jpeg(stream.raw) for _ in range(3)]
     assert all(frame.startswith(b"\xff\xd8") for frame in frames)
+    with requests.get(f"http://127.0.0.1:{b.port}/api/demo/live.mp4", stream=True, timeout=20) as live:
+        assert live.status_code == 200 and live.headers["Content-Type"].startswith("video/mp4")
+        head = b""
+        for chunk in live.iter_content(4096):
+            head += chunk
+            if b"moof" in head:
+                break
+    assert head[4:8] == b"ftyp" and b"moov" in head, head[:64]  # a's own stream, relayed from its start
     assert _get(b, "/api/nowhere/latest.jpg").status_code == 404  # no node runs it
 
 

@@ -14,8 +14,6 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -28,13 +26,12 @@ from frigate_like.comms.mqtt import OUTBOX_LIMIT
 from tests.broker import PrivateBroker, Received, Subscriber, unique_prefix
 from tests.integration.checks import db_events, descendants, event_clip, is_gone
 from tests.integration.daemon import SHARED, Daemon, demo_config, free_port
+from tests.integration.rtsp_camera import rtsp_server
 from tests.integration.test_mqtt_daemon import _check_lifecycles, _events, _mqtt
 from tests.mounts import fill, tmpfs
 from tests.named_pipes import pipe_writer
 
 PERSON = SHARED / "media" / "one-by-one-person-detection.mp4"
-RTSP_SERVER = Path(__file__).resolve().parents[1] / "rtsp_server.py"
-SYSTEM_PYTHON = "/usr/bin/python3"  # python3-gi lives in the system python, not in the venv
 
 RECORD_ARGS = "-f segment -segment_time 5 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -an"
 GAP_S = 1.5  # more footage than this missing between two recordings is a gap
@@ -279,34 +276,6 @@ def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tm
         assert log.count("disk full at") == 1, [line for line in log.splitlines() if "disk full" in line]
         assert f"disk full at {small / 'cache' / 'demo'}" in log
         check_aftermath(daemon, sub.snapshot(), clips_required=False, fault=(filled_at - 10, freed_at + 20))
-
-
-@contextlib.contextmanager
-def rtsp_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """The person video over RTSP from GStreamer's server (skips when python3-gi lacks it).
-
-    Its stderr goes to a file, not a pipe: nobody reads a pipe after "ready", and GStreamer's
-    warnings would fill it and block the server mid-stream."""
-    with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(
-            [SYSTEM_PYTHON, str(RTSP_SERVER), str(port), str(PERSON)], stdout=subprocess.PIPE, stderr=stderr
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if line.strip() != b"ready":
-            proc.kill()
-            proc.communicate()
-            stderr.seek(0)
-            pytest.skip(f"no GStreamer RTSP server (scripts/test.sh installs it): {stderr.read().decode()[-300:]}")
-        try:
-            yield proc
-        finally:
-            proc.kill()
-            proc.communicate()  # reaps it and closes its pipe
-            stderr.seek(0)
-            said = stderr.read().decode(errors="replace").strip()
-            if said:
-                print(f"RTSP server on {port} said:\n{said[-2000:]}")  # shown with a failing test's output
 
 
 @contextlib.contextmanager

@@ -107,6 +107,8 @@ CORNER = """(() => {
 
 def test_an_overlay_toggle_changes_the_picture(ui: Ui) -> None:
     ui.open("camera/person")
+    ui.wait("document.querySelector('input[name=view][value=debug]') !== null", 10, "the view switch")
+    ui.page.click("input[name=view][value=debug]")  # the camera's own video first; overlays are the debug view
     ui.wait("document.querySelector('img.stream')?.naturalWidth > 0", 30, "the MJPEG stream")
     time.sleep(1)
     assert ui.page.evaluate("document.querySelector('img.stream').dataset.overlays") == "bbox,timestamp"
@@ -252,6 +254,8 @@ def test_a_manual_recording_started_and_stopped_from_the_ui_plays_back(ui: Ui) -
     ui.wait("!document.querySelector('pre.logs').textContent.startsWith('Waiting')", 30, "a log record")
     ui.shot("system")
     ui.open("camera/person")
+    ui.wait("document.querySelector('input[name=view][value=debug]') !== null", 10, "the view switch")
+    ui.page.click("input[name=view][value=debug]")  # the camera's own video first; overlays are the debug view
     ui.wait("document.querySelector('img.stream')?.naturalWidth > 0", 30, "the MJPEG stream")
     ui.wait("document.querySelector('.best img:not([hidden])')?.naturalWidth > 0", 30, "the best picture of a person")
     ui.shot("camera")

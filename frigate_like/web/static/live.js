@@ -1,4 +1,7 @@
-// Live: the grid of every camera over the one WebSocket, and one camera's debug view over its MJPEG stream.
+// Live: the grid of every camera over the one WebSocket, and one camera on its own: its own video at
+// camera quality (live.mp4 through Media Source Extensions, player.js), or the debug view with the
+// detection overlays over its MJPEG stream, which is also the fallback when the browser cannot play
+// the camera's codec (H.265 in most browsers) or the camera has no live video (a local device).
 //
 // Why the WebSocket for the grid: a browser opens at most six HTTP/1.1 connections per host, so one
 // MJPEG stream per tile stalls every request past the sixth camera. One WebSocket carries every
@@ -10,6 +13,7 @@
 import { ApiError, config, get, getBlob, post, query } from "./api.js";
 import { clear, errorLine, h } from "./dom.js";
 import { clock } from "./format.js";
+import { playLive, Unplayable } from "./player.js";
 import { live } from "./ws.js";
 
 const GRID_FPS = 5;
@@ -147,17 +151,72 @@ export function mountGrid(root) {
 // -- one camera -------------------------------------------------------------------------------------
 export function mountCamera(root, [name]) {
   const options = { bbox: true, timestamp: true, zones: false, mask: false, motion: false, regions: false };
-  const stream = h("img", { class: "stream", alt: `${name} live` });
+  const stream = h("img", { class: "stream", alt: `${name} live`, hidden: true });
+  const video = h("video", { class: "stream live-video", muted: true, playsInline: true, hidden: true });
   const streamStatus = h("p", { class: "muted" }, "connecting to the stream…");
+  let view = "video"; // "video": camera quality; "debug": the detect stream with overlays
+  let stopVideo = null;
   const setStream = () => {
     const flags = Object.fromEntries(OVERLAYS.map((o) => [o, options[o] ? 1 : 0]));
     stream.src = ""; // ends the previous MJPEG connection before opening the next
     stream.src = `api/${encodeURIComponent(name)}${query({ fps: 5, h: 432, ...flags })}`;
     stream.dataset.overlays = OVERLAYS.filter((o) => options[o]).join(",");
   };
-  stream.addEventListener("load", () => (streamStatus.textContent = ""));
+  let note = ""; // why the JPEG stream is shown instead of the camera's video (kept once the stream loads)
+  stream.addEventListener("load", () => {
+    if (view === "debug") streamStatus.textContent = note;
+  });
   stream.addEventListener("error", () => {
     streamStatus.textContent = `The stream of ${name} is not available (unknown camera, not started yet, or too many viewers).`;
+  });
+  video.addEventListener("livestreamended", () => {
+    if (view === "video") streamStatus.textContent = "The live video ended (camera reconnecting?): reopen the view.";
+  });
+  const overlayBox = h("div", { class: "overlays", hidden: true }, h("span", {}, "Overlays:"));
+  const viewInputs = [
+    ["video", "camera quality"],
+    ["debug", "detection overlays"],
+  ].map(([value, label]) =>
+    h(
+      "label",
+      { class: "toggle" },
+      h("input", { type: "radio", name: "view", value, checked: value === view, onchange: () => setView(value) }),
+      label,
+    ),
+  );
+  async function setView(wanted, why = "") {
+    view = wanted;
+    note = why;
+    viewInputs.forEach((label) => (label.firstChild.checked = label.firstChild.value === wanted));
+    if (stopVideo) {
+      stopVideo();
+      stopVideo = null;
+    }
+    const debug = wanted === "debug";
+    video.hidden = debug;
+    stream.hidden = !debug;
+    overlayBox.hidden = !debug;
+    if (debug) {
+      setStream();
+      streamStatus.textContent = note;
+      return;
+    }
+    stream.src = "";
+    streamStatus.textContent = "connecting to the camera's video…";
+    try {
+      const stop = await playLive(video, `api/${encodeURIComponent(name)}/live.mp4`);
+      if (view !== "video") return stop(); // the user switched meanwhile
+      stopVideo = stop;
+      streamStatus.textContent = "";
+    } catch (err) {
+      if (view !== "video") return;
+      const why = err instanceof Unplayable ? err.message : `no live video (${err.message})`;
+      setView("debug", `${why}: showing the detect stream instead.`);
+    }
+  }
+  video.addEventListener("resize", () => {
+    video.dataset.size = `${video.videoWidth}x${video.videoHeight}`;
+    streamStatus.textContent = view === "video" ? `${video.videoWidth}×${video.videoHeight}, as the camera sends it` : "";
   });
   const toggles = OVERLAYS.map((overlay) =>
     h(
@@ -175,6 +234,7 @@ export function mountCamera(root, [name]) {
       overlay,
     ),
   );
+  overlayBox.append(...toggles);
   const switches = h("div", { class: "switches" }, h("span", { class: "muted" }, "loading switches…"));
   const best = h("div", { class: "best" });
   const stats = h("dl", { class: "facts" });
@@ -184,7 +244,15 @@ export function mountCamera(root, [name]) {
     h(
       "div",
       { class: "camera-view" },
-      h("section", {}, stream, streamStatus, h("div", { class: "overlays" }, h("span", {}, "Overlays:"), toggles)),
+      h(
+        "section",
+        {},
+        h("div", { class: "views" }, h("span", {}, "View:"), viewInputs),
+        video,
+        stream,
+        streamStatus,
+        overlayBox,
+      ),
       h(
         "aside",
         {},
@@ -197,7 +265,7 @@ export function mountCamera(root, [name]) {
       ),
     ),
   );
-  setStream();
+  setView("video");
   loadSwitches(name, switches);
   loadBest(name, best);
   const refreshStats = () => loadStats(name, stats);
@@ -208,6 +276,8 @@ export function mountCamera(root, [name]) {
   }, 5000);
   return () => {
     clearInterval(timer);
+    view = "gone";
+    if (stopVideo) stopVideo();
     stream.src = "";
   };
 }
@@ -301,6 +371,8 @@ async function loadStats(name, list) {
       ["skipped fps", stats.skipped_fps],
       ["detection fps", stats.detection_fps],
       ["reconnects (1 h)", stats.reconnects_last_hour],
+      ["live viewers", stats.live_viewers ?? "–"],
+      ["restream clients", stats.restream ? stats.restream_clients : "off"],
     ];
     clear(list, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
   } catch (err) {

@@ -1,0 +1,255 @@
+"""The RTSP restream server: GStreamer's RTSP server relaying each camera without decoding.
+
+Run by the system ``python3`` (python3-gi and gir1.2-gst-rtsp-server-1.0; the daemon's venv cannot
+import ``gi``), as a subprocess the daemon supervises (``restream/server.py``). Standard library and
+``gi`` only: this file is run as a script, never imported by the daemon.
+
+    /usr/bin/python3 gst_server.py <address> <port>
+
+- stdin: one JSON command a line, ``{"op": "add", "mount": "/front", "url": "rtsp://..."}`` or
+  ``{"op": "remove", "mount": "/front"}``. stdin's end stops the server (the daemon went away).
+- stdout: one JSON line ``{"ready": true}`` once listening (or ``{"error": "..."}`` and exit 2 when the
+  port cannot be had), then ``{"clients": {mount: sessions}, "bytes": {mount: bytes}}`` every ``REPORT_MS``.
+- env ``RESTREAM_USER`` / ``RESTREAM_PASSWORD``: when set, RTSP basic auth is required.
+
+Each mount is a *shared* media: the first client's DESCRIBE makes GStreamer open the camera once
+(``rtspsrc`` over TCP), every later client joins that one session. The RTP payload is taken apart and
+put back together (depay → parse → pay: no decoding) so SPS/PPS go before every key frame and a late
+joiner starts at the next one. When the camera drops, the media errors: its clients are disconnected
+at once (their ffmpegs exit and the capture's probe brings them back together), and the next DESCRIBE
+opens the camera again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+# encoding-name → (depayloader, parser or "", payloader): copied as they come, nothing decoded
+CHAINS = {
+    "H264": ("rtph264depay", "h264parse config-interval=-1", "rtph264pay config-interval=-1 pt=96"),
+    "H265": ("rtph265depay", "h265parse config-interval=-1", "rtph265pay config-interval=-1 pt=96"),
+    "MPEG4-GENERIC": ("rtpmp4gdepay", "aacparse", "rtpmp4gpay pt=97"),
+    "PCMU": ("rtppcmudepay", "", "rtppcmupay pt=0"),
+    "PCMA": ("rtppcmadepay", "", "rtppcmapay pt=8"),
+}
+
+
+REPORT_MS = 500  # the period of the per-mount figures (stats)
+
+
+def emit(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def once(function: Any, *args: Any) -> bool:
+    """``function(*args)`` as a GLib idle callback that runs once."""
+    function(*args)
+    return False
+
+
+NOT_INSTALLED = 3  # exit code: python3-gi or GStreamer's RTSP server is missing
+
+
+def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
+    try:
+        import gi
+
+        gi.require_version("Gst", "1.0")
+        gi.require_version("GstRtspServer", "1.0")
+        from gi.repository import GLib, Gst, GstRtspServer
+    except (ImportError, ValueError) as exc:
+        emit({"error": f"GStreamer's RTSP server is not installed (gir1.2-gst-rtsp-server-1.0, python3-gi): {exc}"})
+        sys.exit(NOT_INSTALLED)
+
+    address, port = sys.argv[1], sys.argv[2]
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(address)
+    server.set_service(port)
+    user, password = os.environ.get("RESTREAM_USER"), os.environ.get("RESTREAM_PASSWORD")
+    role = None
+    if user and password:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "viewer")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        server.set_auth(auth)
+        role = Gst.Structure.from_string(
+            "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+        )[0]
+    medias: dict[Any, str] = {}  # live media → mount
+    sent: dict[str, int] = {}  # mount → RTP bytes sent to clients (all sessions)
+    clients: dict[str, int] = {}  # mount → sessions at the last count
+
+    def link_chain(src: Any, pad: Any, dyn: Any) -> None:
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        encoding = caps.get_structure(0).get_string("encoding-name") or ""
+        chain = CHAINS.get(encoding.upper())
+        if chain is None:  # a codec we do not relay (metadata, ONVIF...): swallowed
+            sink = Gst.ElementFactory.make("fakesink")
+            dyn.add(sink)
+            sink.sync_state_with_parent()
+            pad.link(sink.get_static_pad("sink"))
+            return
+        text = " ! ".join(part for part in chain if part)
+        part = Gst.parse_bin_from_description(text, True)
+        dyn.add(part)
+        part.sync_state_with_parent()
+        pad.link(part.get_static_pad("sink"))
+        ghost = Gst.GhostPad.new(f"src_{len(dyn.srcpads)}", part.get_static_pad("src"))
+        ghost.set_active(True)
+        mount = getattr(dyn, "mount", "")
+
+        def count(_pad: Any, info: Any) -> Any:
+            # what leaves the payloader once goes to each client of the mount
+            if info.type & Gst.PadProbeType.BUFFER_LIST:
+                listed = info.get_buffer_list()
+                size = sum(listed.get(i).get_size() for i in range(listed.length()))
+            else:
+                size = info.get_buffer().get_size()
+            sent[mount] = sent.get(mount, 0) + size * clients.get(mount, 0)
+            return Gst.PadProbeReturn.OK
+
+        out = part.get_static_pad("src")
+        out.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, count)
+        out.add_probe(Gst.PadProbeType.QUERY_UPSTREAM | Gst.PadProbeType.EVENT_UPSTREAM, live_only)
+        dyn.add_pad(ghost)
+
+    def live_only(_pad: Any, info: Any) -> Any:
+        """A relayed camera is live, even when its SDP gives a range (a file served as a camera): never seeked.
+        Else a new client's PLAY with ``Range: npt=0-`` seeks the shared media, and every other client's
+        timestamps jump back (their recordings get non-monotonous DTS, their detect frames stall)."""
+        if info.type & Gst.PadProbeType.QUERY_UPSTREAM:  # "can it seek?" finds no answer: not seekable
+            return Gst.PadProbeReturn.DROP if info.get_query().type == Gst.QueryType.SEEKING else Gst.PadProbeReturn.OK
+        if info.get_event().type == Gst.EventType.SEEK:
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    class Relay(GstRtspServer.RTSPMediaFactory):
+        def __init__(self, mount: str, url: str) -> None:
+            super().__init__()
+            self.mount, self.url = mount, url
+            self.set_shared(True)
+            self.set_latency(0)
+            if role is not None:
+                self.add_role_from_structure(role)
+
+        def do_create_element(self, _url: Any) -> Any:
+            top = Gst.Bin.new(None)
+            dyn = Gst.Bin.new("dynpay0")  # the server makes a stream of each pad it adds
+            dyn.mount = self.mount
+            src = Gst.ElementFactory.make("rtspsrc")
+            src.set_property("location", self.url)
+            src.set_property("protocols", "tcp")
+            src.set_property("latency", 0)
+            src.set_property("tcp-timeout", 5_000_000)  # µs: a camera that stops talking is dropped
+            dyn.add(src)
+            src.connect("pad-added", link_chain, dyn)
+            src.connect("no-more-pads", lambda _src: dyn.no_more_pads())
+            top.add(dyn)
+            return top
+
+    mounts = server.get_mount_points()
+
+    def media_configure(_factory: Any, media: Any, mount: str) -> None:
+        medias[media] = mount
+        media.connect("unprepared", lambda m: medias.pop(m, None))
+        media.connect("handle-message", media_message, mount)
+
+    def media_message(media: Any, message: Any, mount: str) -> bool:
+        if message.type in (Gst.MessageType.ERROR, Gst.MessageType.EOS) and medias.pop(media, None) is not None:
+            # the camera dropped (or ended): its clients go now, and the next DESCRIBE opens it again
+            sys.stderr.write(f"{mount}: the source ended ({Gst.MessageType.get_name(message.type)})\n")
+            GLib.idle_add(once, drop_clients, lambda m: m is media)
+        return False
+
+    def each_session_media(visit: Any) -> None:
+        """Calls ``visit(client, media)`` for the media of every session of every client."""
+
+        def by_client(_server: Any, client: Any) -> Any:
+            def by_session(_client: Any, session: Any) -> Any:
+                def by_media(_session: Any, smedia: Any) -> Any:
+                    visit(client, smedia.get_media())
+                    return GstRtspServer.RTSPFilterResult.KEEP
+
+                session.filter(by_media)
+                return GstRtspServer.RTSPFilterResult.KEEP
+
+            client.session_filter(by_session)
+            return GstRtspServer.RTSPFilterResult.KEEP
+
+        server.client_filter(by_client)
+
+    def drop_clients(match: Any) -> None:
+        """Closes the connection of every client with a session on a media ``match`` accepts: its reader
+        exits now instead of waiting for a timeout."""
+        doomed: list[Any] = []
+        each_session_media(lambda client, media: doomed.append(client) if match(media) else None)
+        for client in doomed:
+            client.close()
+
+    factories: dict[str, Any] = {}
+
+    def add(mount: str, url: str) -> None:
+        remove(mount)
+        factory = Relay(mount, url)
+        factory.connect("media-configure", media_configure, mount)
+        mounts.add_factory(mount, factory)
+        factories[mount] = factory
+
+    def remove(mount: str) -> None:
+        if factories.pop(mount, None) is not None:
+            mounts.remove_factory(mount)
+            drop_clients(lambda media: medias.get(media) == mount)
+        sent.pop(mount, None)
+
+    def command(line: str) -> None:
+        try:
+            cmd = json.loads(line)
+            if cmd.get("op") == "add":
+                add(str(cmd["mount"]), str(cmd["url"]))
+            elif cmd.get("op") == "remove":
+                remove(str(cmd["mount"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            sys.stderr.write(f"bad command: {exc}\n")
+
+    def sessions() -> dict[str, int]:
+        counts = dict.fromkeys(factories, 0)
+
+        def count(_client: Any, media: Any) -> None:
+            mount = medias.get(media)
+            if mount in counts:
+                counts[mount] += 1
+
+        each_session_media(count)
+        return counts
+
+    def report() -> bool:
+        clients.clear()
+        clients.update(sessions())
+        emit({"clients": clients, "bytes": {m: sent.get(m, 0) for m in factories}})
+        return True
+
+    loop = GLib.MainLoop()
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            GLib.idle_add(once, command, line)
+        GLib.idle_add(loop.quit)
+
+    if server.attach(None) == 0:
+        emit({"error": f"cannot listen on {address}:{port}"})
+        sys.exit(2)
+    threading.Thread(target=read_stdin, daemon=True).start()
+    GLib.timeout_add(REPORT_MS, report)
+    emit({"ready": True})
+    loop.run()
+
+
+if __name__ == "__main__":
+    main()
