@@ -187,33 +187,3 @@ def test_the_worker_pool_is_bounded_and_hands_back_results_and_errors() -> None:
         pool.submit(lambda: 1 / 0).result(10)
     pool.shutdown()
     assert pool.threads == 2
-
-
-def test_the_housekeeping_tick_runs_once_a_second_and_stop_wakes_it(
-    model_path: Path, labelmap_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """uvicorn's own loop ticks ten times a second; ours once (the Date header still refreshes each
-    tick), and stop() does not wait for the next tick: with an hour-long tick it still stops."""
-    from frigate_like.api import server as server_module
-
-    ticks: list[float] = []
-    original = server_module._TickingServer.on_tick
-
-    async def counting(self: Any, counter: int) -> bool:
-        ticks.append(time.monotonic())
-        return await original(self, counter)
-
-    monkeypatch.setattr(server_module._TickingServer, "on_tick", counting)
-    server = HttpServer(make_app(model_path, labelmap_path), "127.0.0.1", 0)
-    server.start()
-    try:
-        first = requests.get(f"http://127.0.0.1:{server.port}/api/version", timeout=10)
-        assert "date" in first.headers
-        time.sleep(2.5)
-    finally:
-        monkeypatch.setattr(server_module._TickingServer, "TICK_S", 3600.0)  # the next wait is an hour long
-        time.sleep(1.2)  # the tick now in progress ends and the hour-long wait starts
-        server.stop(timeout=10)
-    assert server._thread is not None and not server._thread.is_alive()
-    window = [t for t in ticks if ticks[0] + 0.5 <= t <= ticks[0] + 3.0]  # 2.5 s of ticks (uvicorn's: 25)
-    assert 1 <= len(window) <= 4

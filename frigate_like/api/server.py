@@ -68,39 +68,6 @@ def build_asgi_app(
     return app
 
 
-class _TickingServer(uvicorn.Server):
-    """uvicorn's server with its housekeeping tick once a second instead of ten times.
-
-    The tick only refreshes the Date header (once a second anyway) and looks at ``should_exit``;
-    ten wake-ups a second were ~0.2 % of a core in an idle daemon. :meth:`request_exit` wakes the
-    tick at once, so stopping is no slower than before.
-    """
-
-    TICK_S = 1.0
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-
-    async def main_loop(self) -> None:
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        if self.should_exit:  # asked to stop before the loop could be woken
-            return
-        # counter 0: every tick is a "once a second" tick for uvicorn (the Date header)
-        while not await self.on_tick(0):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.TICK_S)
-
-    def request_exit(self) -> None:
-        """``should_exit``, seen at once (callable from any thread)."""
-        self.should_exit = True
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed already
-                loop.call_soon_threadsafe(wake.set)
-
-
 def _quiet_slow_clients() -> None:
     error_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, SlowClientLogFilter) for f in error_log.filters):
@@ -155,7 +122,7 @@ class HttpServer:
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             ws_max_size=64 * 1024,  # clients only send small JSON requests
         )
-        self._server = _TickingServer(config)
+        self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         _quiet_slow_clients()
 
@@ -190,7 +157,7 @@ class HttpServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.bridge.stop()
-        self._server.request_exit()
+        self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
