@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 FIRST_INIT_WAIT = 5.0  # s a request waits for a feed that has no init segment yet
 VIEWER_POLL = 1.0  # s between checks of a waiting viewer for its client and the daemon's stop
 RETRY = 0.5  # s between ffmpeg runs, and between looks at a camera the capture finds down
+# s a viewer rests after each write, so the fragments (one a frame) that come meanwhile go out as one write:
+# each write is a hand-off through the HTTP bridge, the per-viewer cost; it adds at most this to the delay
+GATHER = 0.15
 LIVE_MOVFLAGS = "empty_moov+default_base_moof+frag_every_frame"
 
 
@@ -205,9 +208,12 @@ class Mp4Feed:
             return self._gop.codec or ""
 
     def chunks(self, stop: threading.Event, disconnected: Callable[[], bool]) -> Generator[bytes, None, None]:
-        """What one viewer is sent: init + the GOP so far, then each fragment as it comes."""
+        """What one viewer is sent: init + the GOP so far at once, then what came since its last write,
+        at most one write each ``GATHER`` s."""
         generation, next_seq = -1, 0
         while not (stop.is_set() or self.stopped.is_set() or disconnected()):
+            if generation != -1:
+                stop.wait(GATHER)
             with self._cond:
                 if self._generation == generation and self._seq < next_seq and not self.stopped.is_set():
                     self._cond.wait(VIEWER_POLL)  # woken by each new fragment
