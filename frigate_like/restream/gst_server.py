@@ -40,7 +40,7 @@ CHAINS = {
 
 
 REPORT_MS = 500  # the period of the per-mount figures (stats)
-HOLD_MS = 250  # a new media's packets wait this long for its readers to join (see hold_start)
+HOLD_MS = 150  # a new media's packets wait this long for its readers to join (see hold_start)
 
 
 def emit(message: dict[str, Any]) -> None:
