@@ -66,12 +66,15 @@ def live_command(ffmpeg_bin: str, cam: CameraConfig, source: str | None) -> tupl
 
 @dataclass
 class _Gop:
-    """One ffmpeg run's init segment and the fragments since its last key frame (``start`` = the first's number)."""
+    """One ffmpeg run's init segment and the fragments since its last key frame (``start`` = the first's number),
+    plus the group before (a viewer gathering when a key frame comes goes on without a gap)."""
 
     init: bytes
     codec: str | None
     fragments: list[bytes] = field(default_factory=list)
     start: int = 0
+    previous: list[bytes] = field(default_factory=list)
+    previous_start: int = 0
 
 
 class Mp4Feed:
@@ -176,6 +179,7 @@ class Mp4Feed:
                 return
             self._seq += 1
             if key:
+                gop.previous, gop.previous_start = gop.fragments, gop.start
                 gop.fragments, gop.start = [fragment], self._seq
             else:
                 gop.fragments.append(fragment)
@@ -222,6 +226,8 @@ class Mp4Feed:
                     continue
                 if self._generation != generation:
                     parts = [gop.init, *gop.fragments]
+                elif next_seq < gop.start and gop.previous and next_seq >= gop.previous_start:
+                    parts = [*gop.previous[next_seq - gop.previous_start :], *gop.fragments]
                 elif next_seq < gop.start:  # fell behind by more than a GOP: on from the latest key frame
                     parts = list(gop.fragments)
                 else:
