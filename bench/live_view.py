@@ -169,10 +169,14 @@ def delays(camera: str, daemon: Daemon, restream: str, seconds: float) -> dict[s
     return result
 
 
+KINDS = ("live.mp4", "rtsp", "websocket")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--viewers", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="which viewers to measure")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "live_view.json")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
@@ -190,7 +194,7 @@ def main() -> None:
                 daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 60, what="live")
                 time.sleep(5)
                 rows.append(measure(daemon, "none", 0, args.seconds, restream))
-                for kind in ("live.mp4", "rtsp", "websocket"):
+                for kind in args.kinds:
                     for viewers in args.viewers:
                         rows.append(measure(daemon, kind, viewers, args.seconds, restream))
                 delay = delays(f"rtsp://127.0.0.1:{camera_port}/cam", daemon, restream, args.seconds)

@@ -98,23 +98,24 @@ def test_a_viewer_starts_at_the_last_key_frame_and_one_that_stops_reading_holds_
     assert next(slow) == b"INITK2p2"  # init + the GOP so far, at once
     assert next(fast) == b"INITK2p2"
     got: list[bytes] = []
+    expected = b"p3K3p4K4p5"
 
-    def read_fast() -> None:
-        for _ in range(3):
+    def read_fast() -> None:  # what came since its last write, gathered: a key frame on the way skips nothing
+        while b"".join(got) != expected and len(b"".join(got)) < len(expected):
             got.append(next(fast))
 
     reader = threading.Thread(target=read_fast)
     reader.start()
-    for fragment, key in ((b"p3", False), (b"K3", True), (b"p4", False)):  # the slow viewer reads none of them
-        feed._append(fragment, key)
+    for fragment, key in ((b"p3", False), (b"K3", True), (b"p4", False), (b"K4", True), (b"p5", False)):
+        feed._append(fragment, key)  # the slow viewer reads none of them
         time.sleep(0.05)
     reader.join(5)
-    assert b"".join(got) == b"p3K3p4"
-    assert next(slow) == b"K3p4"  # fell a GOP behind: on from the latest key frame, not from p3
+    assert b"".join(got) == expected
+    assert next(slow) == b"K4p5"  # fell more than a GOP behind: on from the latest key frame, not from p3
     feed._new_run(b"INIT2", "avc1.640028")  # ffmpeg started again
     feed._append(b"q", key=False)
-    feed._append(b"K4", key=True)
-    assert next(slow) == b"INIT2K4"
+    feed._append(b"K5", key=True)
+    assert next(slow) == b"INIT2K5"
     stop.set()
 
 

@@ -15,9 +15,10 @@ import ``gi``), as a subprocess the daemon supervises (``restream/server.py``). 
 Each mount is a *shared* media: the first client's DESCRIBE makes GStreamer open the camera once
 (``rtspsrc`` over TCP), every later client joins that one session. The RTP payload is taken apart and
 put back together (depay → parse → pay: no decoding) so SPS/PPS go before every key frame and a late
-joiner starts at the next one. When the camera drops, the media errors: its clients are disconnected
-at once (their ffmpegs exit and the capture's probe brings them back together), and the next DESCRIBE
-opens the camera again.
+joiner starts at the next one. A new media holds its packets for ``HOLD_MS`` after the first, so the
+readers that join while the camera connects all get its first key frame (``hold_start``). When the
+camera drops, the media errors: its clients are disconnected at once (their ffmpegs exit and the
+capture's probe brings them back together), and the next DESCRIBE opens the camera again.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ CHAINS = {
 
 
 REPORT_MS = 500  # the period of the per-mount figures (stats)
+HOLD_MS = 150  # a new media's packets wait this long for its readers to join (see hold_start)
 
 
 def emit(message: dict[str, Any]) -> None:
@@ -119,6 +121,30 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
         out.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, count)
         out.add_probe(Gst.PadProbeType.QUERY_UPSTREAM | Gst.PadProbeType.EVENT_UPSTREAM, live_only)
         dyn.add_pad(ghost)
+        hold_start(out)
+
+    def hold_start(out: Any) -> None:
+        """Holds a new media's packets, after its first, for ``HOLD_MS``: the readers that ask while the camera
+        connects (the daemon starts them together) are all in the session when the camera's first key frame
+        goes out, instead of all but the first waiting a group of pictures for the next one. The first packet
+        must pass (the media is prepared, and DESCRIBE answered, once a packet reaches the server); it is a
+        parameter set (the payloader's config-interval=-1 puts SPS/PPS before a key frame, and the SDP
+        carries them too) or a frame nobody can decode before a key frame anyway."""
+        probe = {"passed": False, "id": 0}
+
+        def release() -> bool:
+            out.remove_probe(probe["id"])
+            return False
+
+        def first_passes(_pad: Any, _info: Any) -> Any:
+            if probe["passed"]:
+                return Gst.PadProbeReturn.OK  # blocked until release()
+            probe["passed"] = True
+            GLib.timeout_add(HOLD_MS, release)
+            return Gst.PadProbeReturn.PASS
+
+        kinds = Gst.PadProbeType.BLOCK | Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST
+        probe["id"] = out.add_probe(kinds, first_passes)
 
     def live_only(_pad: Any, info: Any) -> Any:
         """A relayed camera is live, even when its SDP gives a range (a file served as a camera): never seeked.

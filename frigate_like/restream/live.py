@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 FIRST_INIT_WAIT = 5.0  # s a request waits for a feed that has no init segment yet
 VIEWER_POLL = 1.0  # s between checks of a waiting viewer for its client and the daemon's stop
 RETRY = 0.5  # s between ffmpeg runs, and between looks at a camera the capture finds down
+# s a viewer rests after each write, so the fragments (one a frame) that come meanwhile go out as one write:
+# each write is a hand-off through the HTTP bridge, the per-viewer cost; it adds at most this to the delay
+GATHER = 0.15
 LIVE_MOVFLAGS = "empty_moov+default_base_moof+frag_every_frame"
 
 
@@ -63,12 +66,15 @@ def live_command(ffmpeg_bin: str, cam: CameraConfig, source: str | None) -> tupl
 
 @dataclass
 class _Gop:
-    """One ffmpeg run's init segment and the fragments since its last key frame (``start`` = the first's number)."""
+    """One ffmpeg run's init segment and the fragments since its last key frame (``start`` = the first's number),
+    plus the group before (a viewer gathering when a key frame comes goes on without a gap)."""
 
     init: bytes
     codec: str | None
     fragments: list[bytes] = field(default_factory=list)
     start: int = 0
+    previous: list[bytes] = field(default_factory=list)
+    previous_start: int = 0
 
 
 class Mp4Feed:
@@ -173,6 +179,7 @@ class Mp4Feed:
                 return
             self._seq += 1
             if key:
+                gop.previous, gop.previous_start = gop.fragments, gop.start
                 gop.fragments, gop.start = [fragment], self._seq
             else:
                 gop.fragments.append(fragment)
@@ -205,9 +212,12 @@ class Mp4Feed:
             return self._gop.codec or ""
 
     def chunks(self, stop: threading.Event, disconnected: Callable[[], bool]) -> Generator[bytes, None, None]:
-        """What one viewer is sent: init + the GOP so far, then each fragment as it comes."""
+        """What one viewer is sent: init + the GOP so far at once, then what came since its last write,
+        at most one write each ``GATHER`` s."""
         generation, next_seq = -1, 0
         while not (stop.is_set() or self.stopped.is_set() or disconnected()):
+            if generation != -1:
+                stop.wait(GATHER)
             with self._cond:
                 if self._generation == generation and self._seq < next_seq and not self.stopped.is_set():
                     self._cond.wait(VIEWER_POLL)  # woken by each new fragment
@@ -216,6 +226,8 @@ class Mp4Feed:
                     continue
                 if self._generation != generation:
                     parts = [gop.init, *gop.fragments]
+                elif next_seq < gop.start and gop.previous and next_seq >= gop.previous_start:
+                    parts = [*gop.previous[next_seq - gop.previous_start :], *gop.fragments]
                 elif next_seq < gop.start:  # fell behind by more than a GOP: on from the latest key frame
                     parts = list(gop.fragments)
                 else:
