@@ -173,3 +173,19 @@ class _Clips:
 @pytest.fixture(autouse=True)
 def _db(camera: CameraConfig) -> Iterator[None]:  # noqa: F811  (every test gets its own database)
     yield
+
+
+def test_kept_footage_shorter_than_listed_is_cut_from_what_there_is(footage: list[Segment], clips: Path) -> None:
+    """A segment written while its disk filled up is listed whole but holds less (here: nothing readable)."""
+    deferred = _deferred(clips)
+    start, end = footage[0].start, footage[2].end
+    name = "drive-short.mp4"
+    assert deferred.keep(footage[:3], start, end, clips / name) is not None
+    kept = sorted(p for p in parts_dir(clips / name).iterdir() if p.suffix == ".mp4")
+    broken = kept[-1]
+    data = broken.read_bytes()
+    broken.unlink()  # a hard link: truncate a copy of its own, not the module's cache
+    broken.write_bytes(data[: len(data) // 3])
+    assert deferred.ensure(name), "the clip of the readable footage"
+    listed = end - start
+    assert 1.0 < clip_duration(clips / name) < listed - 2.0

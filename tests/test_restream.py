@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import threading
@@ -119,8 +120,11 @@ def test_a_viewer_starts_at_the_last_key_frame_and_one_that_stops_reading_holds_
     stop.set()
 
 
-def test_a_device_has_no_live_feed_and_a_file_is_read_with_its_input_args() -> None:
+def test_a_device_has_no_live_feed_and_a_file_is_read_with_its_input_args(tmp_path: Path) -> None:
     assert live_command("ffmpeg", camera([{"path": "/dev/video0", "roles": ["detect"]}]), None) is None
+    fifo = tmp_path / "cam.ts"
+    os.mkfifo(fifo)  # a second reader would take part of the capture's bytes
+    assert live_command("ffmpeg", camera([{"path": str(fifo), "roles": ["detect"]}]), None) is None
     cam = camera([{"path": "/media/front.mp4", "roles": ["detect"], "input_args": "-re -stream_loop -1"}])
     built = live_command("ffmpeg", cam, None)
     assert built is not None

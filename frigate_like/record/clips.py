@@ -318,9 +318,17 @@ class ClipCache:
     def make_clip(self, start: float, end: float, out_path: Path, *, event: Span | None = None) -> ClipCut | None:
         """Cuts ``[start, end]`` into ``out_path`` (mp4), or keeps its footage for a later cut (``deferred``);
         None when no cached footage overlaps or it could not be written."""
-        if self.deferred is not None:
-            return self.deferred.keep(self.segments(), start, end, out_path, event=event)
-        return self.writer.cut_clip(self.segments(), start, end, out_path, event=event)
+        segments = self.segments()
+        if self.deferred is not None and not self._spans_a_gap(segments, start, end, event):
+            return self.deferred.keep(segments, start, end, out_path, event=event)
+        # footage with a gap (an ffmpeg restart: a full disk, a camera that dropped) is cut at once, while
+        # its runs are all in the cache: a later concat of kept runs came out short (issue 21, not understood yet)
+        return self.writer.cut_clip(segments, start, end, out_path, event=event)
+
+    @staticmethod
+    def _spans_a_gap(segments: list[Segment], start: float, end: float, event: Span | None) -> bool:
+        parts = sorted((s for s in segments if s.end > start and s.start < end), key=lambda s: s.start)
+        return bool(parts) and bool(missing(parts, event if event is not None else (start, end)))
 
     def has_footage(self, start: float, end: float) -> bool:
         """Whether a finished segment in the cache overlaps ``[start, end]`` (a failed clip may be retried)."""

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from frigate_like.record.clips import ClipCut, ClipWriter, Span, missing
-from frigate_like.record.segments import Segment
+from frigate_like.record.segments import Segment, probe_duration
 
 logger = logging.getLogger(__name__)
 
@@ -122,15 +122,31 @@ class DeferredClips:
                 return False
             segments = [Segment(folder / s["file"], float(s["start"]), float(s["end"])) for s in manifest["segments"]]
             event = manifest.get("event")
-            cut = self.writer.cut_clip(
-                segments, float(manifest["start"]), float(manifest["end"]), out_path,
-                event=(float(event[0]), float(event[1])) if event else None,
-            )  # fmt: skip
+            span = (float(manifest["start"]), float(manifest["end"]))
+            event_span = (float(event[0]), float(event[1])) if event else None
+            cut = self.writer.cut_clip(segments, *span, out_path, event=event_span)
+            if cut is None:
+                # A segment written while its disk filled up is listed with its planned length but holds
+                # less: cut again from what each kept file really holds (probed only on this path).
+                measured = self._measured(segments)
+                if measured != segments:
+                    logger.warning("clip %s: kept footage is shorter than listed; cutting what there is", name)
+                    cut = self.writer.cut_clip(measured, *span, out_path, event=event_span)
             if cut is None:
                 return False
             _remove_tree(folder)
             logger.info("clip %s cut on its first request", name)
             return True
+
+    def _measured(self, segments: Sequence[Segment]) -> list[Segment]:
+        """``segments`` with the end each file's container really reaches; unreadable files left out."""
+        measured = []
+        for segment in segments:
+            duration = probe_duration(self.writer.ffprobe_bin, segment.path)
+            if duration is None or duration <= 0:
+                continue
+            measured.append(Segment(segment.path, segment.start, min(segment.end, segment.start + duration)))
+        return measured
 
     def discard(self, name: str) -> None:
         """Deletes the kept footage of clip ``name`` (its event is deleted)."""

@@ -32,6 +32,7 @@ from frigate_like.errors import NotFound, Unavailable
 from frigate_like.restream import fmp4
 from frigate_like.restream.routes import live_input
 from frigate_like.restream.server import RestreamServer
+from frigate_like.video.capture import named_pipe
 from frigate_like.video.ffmpeg import opens_once
 from frigate_like.video.launch import die_with_parent
 
@@ -50,7 +51,8 @@ def live_command(ffmpeg_bin: str, cam: CameraConfig, source: str | None) -> tupl
     """The feed's ffmpeg argv and the camera's own URL, or None when the camera has no live input
     that may be opened a second time (a device, a pipe)."""
     inp = live_input(cam)
-    if inp is None or opens_once(inp) or inp.path.startswith("pipe:"):
+    # a FIFO too: a second reader would take part of the capture's bytes, and both streams would break
+    if inp is None or opens_once(inp, named_pipe=named_pipe(inp.path)) or inp.path.startswith("pipe:"):
         return None
     url = source or inp.path
     # RTSP carries exact timestamps: no 20-frame frame-rate estimate before the first fragment (as for detect)

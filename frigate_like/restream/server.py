@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from frigate_like.cameras import Camera
 from frigate_like.config import CameraConfig
+from frigate_like.redact import redact_text
 from frigate_like.restream import routes as routing
 from frigate_like.supervise import Health
 
@@ -150,7 +151,8 @@ class RestreamServer:
         with stderr:
             for line in stderr:
                 if line.strip():
-                    logger.warning("restream: %s", line.rstrip())
+                    # GStreamer's errors name the camera's URI, credentials included
+                    logger.warning("restream: %s", redact_text(line.rstrip()))
 
     def _send(self, command: dict[str, str]) -> None:
         proc = self._proc

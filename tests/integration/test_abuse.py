@@ -54,6 +54,8 @@ def abuse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Abuse]:
     cfg["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": broker.port, "topic_prefix": prefix,
                    "client_id": prefix, "stats_interval": 2}  # fmt: skip
     cfg["logger"] = {"default": "info", "logs": {"ffmpeg": "debug"}}  # ffmpeg command lines in the log
+    # the cameras' own URLs in ffmpeg's command lines, not the restream's (its log lines are redacted too)
+    cfg["restream"] = {"enabled": False}
     cfg["camera_groups"] = {"file_roots": [str(SHARED / "media")]}
     daemon = Daemon(tmp, cfg, env={"HOME": str(tmp / "home")})
     mqtt = Subscriber(prefix, broker.port)
