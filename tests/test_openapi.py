@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,9 @@ def test_parameters_and_errors_are_described(app: Flask) -> None:
     assert events["include_in_progress"]["schema"]["default"] == 0  # ended events only, as Frigate 0.8
     summary = {p["name"] for p in paths["/api/events/summary"]["get"]["parameters"]}
     assert summary == {"has_clip", "has_snapshot", "include_in_progress"}
+    height = next(p for p in paths["/api/{camera_name}/latest.jpg"]["get"]["parameters"] if p["name"] == "h")
+    assert (height["schema"]["minimum"], height["schema"]["maximum"]) == (1, 2160)
+    assert not re.search(r'"(ge|le|gt|lt)":', json.dumps(paths)), "a range pydantic could not say in JSON Schema"
     for path, item in paths.items():
         for operation in item.values():
             if any(p["in"] in ("path", "query") for p in operation.get("parameters", [])):
@@ -103,12 +107,12 @@ def _documented_query_parameters(document: dict[str, Any]) -> list[tuple[str, st
     for path, item in document["paths"].items():
         for method, operation in item.items():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] != "query":
-                    continue
-                if parameter["schema"]["type"] == "string" and "enum" not in parameter["schema"]:
-                    if "maxLength" not in parameter["schema"]:
-                        continue  # any string is a valid one
-                cases.append((path, method, parameter["schema"], parameter["name"]))
+                schema = parameter["schema"]
+                if parameter["in"] != "query" or (
+                    schema["type"] == "string" and not {"enum", "maxLength"} & set(schema)
+                ):
+                    continue  # a path parameter, or a free string: any value is a valid one
+                cases.append((path, method, schema, parameter["name"]))
     return cases
 
 
@@ -140,6 +144,9 @@ def test_a_query_parameter_keeps_its_rules(app: Flask) -> None:
     assert client.get("/api/events?camera=" + "c" * 201).get_json()["detail"] == "camera is too long"
     # an empty value is an absent one: the default applies (503: this app runs without the events)
     assert client.get("/api/events?limit=&has_clip=&camera=").status_code == 503
+    twice = client.get("/api/events?before=1&before=2").get_json()["detail"]
+    assert twice == "before is given 2 different values; give it once"  # not the first quietly taken
+    assert client.get("/api/events?limit=5&limit=5").status_code == 503  # the same value twice is that value
     wrong = client.get("/api/events/x/thumbnail.jpg?format=png").get_json()["detail"]
     assert wrong == "format must be one of ios, android, got 'png'"
 

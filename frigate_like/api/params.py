@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, ClassVar, Literal, NoReturn
 
-from flask import request
+from flask import has_request_context, request
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -92,7 +92,7 @@ def _integer(raw: object) -> object:
     return raw
 
 
-def _number(message: str) -> Any:
+def _number(message: str) -> BeforeValidator:
     def parse(raw: object) -> object:
         if not isinstance(raw, str):
             return raw
@@ -137,6 +137,9 @@ Flag = Annotated[
 Bool = Annotated[bool, BeforeValidator(_boolean)]
 """``true/false``, ``1/0``, ``yes/no``, ``on/off`` (any case), as FastAPI-style clients send them."""
 QueryText = Annotated[str, Field(max_length=MAX_QUERY_TEXT)]
+# the range of an optional parameter goes inside its type, before the parsing: after it, or on the field of an
+# ``X | None``, pydantic documents it as "ge"/"le", which OpenAPI does not know
+Height = Annotated[int, Field(ge=1, le=MAX_HEIGHT), BeforeValidator(_integer)]
 
 
 def flag(default: bool | None, description: str) -> Any:
@@ -145,18 +148,11 @@ def flag(default: bool | None, description: str) -> Any:
     return Field(default, description=description, json_schema_extra=shown)
 
 
-def _checked(path: bool) -> AfterValidator:
-    def check(value: str | None, info: ValidationInfo) -> str | None:
-        name = info.field_name or "value"
-        if value is None:
-            return None
-        return checked_path(name, value) if path else checked_text(name, value)
-
-    return AfterValidator(check)
+def _checked_path(value: str, info: ValidationInfo) -> str:
+    return checked_path(info.field_name or "value", value)
 
 
-BodyText = Annotated[str, _checked(path=False)]
-BodyPath = Annotated[str, _checked(path=True)]
+BodyPath = Annotated[str, AfterValidator(_checked_path)]
 """A file-system path in a JSON body: :func:`checked_path`."""
 
 
@@ -185,8 +181,20 @@ class QueryModel(BaseModel):
     @classmethod
     def _empty_is_absent(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            cls._once_each()
             return {key: value for key, value in data.items() if value != ""}
         return data
+
+    @classmethod
+    def _once_each(cls) -> None:
+        """A parameter given again with another value (``?before=1&before=2``) is refused rather than one of them
+        quietly dropped; the same value twice (``?bbox=1&bbox=1``) is that value."""
+        if not has_request_context():
+            return
+        for name in cls.model_fields:
+            values = set(request.args.getlist(name))
+            if len(values) > 1:
+                raise BadRequest(f"{name} is given {len(values)} different values; give it once")
 
     @classmethod
     def model_json_schema(
@@ -209,12 +217,16 @@ class QueryModel(BaseModel):
 class PathModel(QueryModel):
     """The path parameters of a route (always present: Flask's URL rule matched them)."""
 
+    @classmethod
+    def _once_each(cls) -> None:  # a path parameter is never repeated
+        return
+
 
 class HeightQuery(QueryModel):
     """``h`` (or its alias ``height``; ``h`` wins when both are given): a picture height in pixels."""
 
-    h: Int | None = Field(None, ge=1, le=MAX_HEIGHT, description="height in pixels (aspect kept)")
-    height: Int | None = Field(None, ge=1, le=MAX_HEIGHT, description="alias of h (h wins)")
+    h: Height | None = Field(None, description="height in pixels (aspect kept)")
+    height: Height | None = Field(None, description="alias of h (h wins)")
 
     def height_or(self, default: int | None) -> int | None:
         if self.h is not None:
