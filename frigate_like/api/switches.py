@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import JsonDict
 
 from frigate_like.api.openapi import errors
 from frigate_like.api.openapi_models import AllSwitchStates, SwitchStates
@@ -31,11 +32,16 @@ def _states(switches: Switches) -> dict[str, dict[str, bool]]:
     return states
 
 
+def _switches_schema(schema: JsonDict) -> None:
+    """Each switch a boolean (never null: an absent one stays as it is), at least one, nothing else."""
+    schema["properties"] = {switch: {"type": "boolean"} for switch in SWITCHES}
+    schema.update(minProperties=1, additionalProperties=False, example={"detect": False})
+
+
 class SwitchChanges(JsonBody):
     """Some of the switches, each true or false; nothing else."""
 
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "additionalProperties": False,
-                                                 "example": {"detect": False}})  # fmt: skip
+    model_config = ConfigDict(json_schema_extra=_switches_schema)
     not_an_object = f"expected a JSON object with some of {', '.join(SWITCHES)} set to true or false"
     checks_strings = False  # only booleans are taken
 
