@@ -12,6 +12,8 @@ from flask import Flask
 from werkzeug.exceptions import NotFound as RouteNotFound
 
 from frigate_like.api import ApiServices, create_app
+from frigate_like.api.openapi_models import SwitchStates
+from frigate_like.comms.topics import SWITCHES
 from frigate_like.config import config_from_dict
 
 # Routes the document leaves out on purpose: the Swagger UI page's own static files.
@@ -185,3 +187,7 @@ def test_the_operations_that_need_the_token_are_the_state_changes(app: Flask) ->
             assert {"403", "415"} & set(op["responses"]) == ({"403"} if method == "get" else {"403", "415"}), path
         secured |= {path} if "security" in op else set()
     assert {"/shutdown", "/skellycam/camera/group/all/pause_unpause", "/skellycam/playback/load"} <= secured
+
+
+def test_the_switch_answer_names_every_switch() -> None:
+    assert tuple(SwitchStates.model_fields) == SWITCHES

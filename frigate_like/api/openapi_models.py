@@ -10,8 +10,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from frigate_like.comms.topics import SWITCHES
-
 
 class ApiError(BaseModel):
     """Every error: JSON ``{"detail": ...}``."""
@@ -257,12 +255,11 @@ class Timestamps(BaseModel):
 
 # -- switches --------------------------------------------------------------------------------------
 class SwitchStates(BaseModel):
+    """One field per switch of comms/topics.py (tests/test_openapi.py checks)."""
+
     detect: bool
     clips: bool
     snapshots: bool
-
-
-assert tuple(SwitchStates.model_fields) == tuple(SWITCHES)  # one model field per switch of comms/topics.py
 
 
 class AllSwitchStates(RootModel[dict[str, SwitchStates]]):

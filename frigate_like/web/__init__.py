@@ -11,9 +11,10 @@ from pathlib import Path
 
 from flask import Response, send_file
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from frigate_like.api.openapi import errors
+from frigate_like.api.params import PathModel
 from frigate_like.errors import NotFound
 from frigate_like.files import resolve_inside
 
@@ -22,7 +23,7 @@ INDEX = "index.html"
 PAGE = {"description": "the web UI's page", "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
-class AssetPath(BaseModel):
+class AssetPath(PathModel):
     name: str = Field(description="a file name of the UI", json_schema_extra={"example": "app.js"})
 
 
