@@ -158,6 +158,15 @@ def _finish_operation(operation: dict[str, Any], method: str, kind: str) -> None
         responses[str(code)] = _error(code)
 
 
+def _describe_answers(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A JSON answer's description is its model's docstring, where flask-openapi3 wrote only "OK"."""
+    for answer in operation["responses"].values():
+        ref = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        described = schemas.get(ref.rsplit("/", 1)[-1], {}).get("description")
+        if answer.get("description") == "OK" and described:
+            answer["description"] = described
+
+
 def _set_examples(operation: dict[str, Any], examples: dict[str, str]) -> None:
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "path" and parameter["name"] in examples:
@@ -168,8 +177,10 @@ def openapi_document(app: OpenAPI, example_camera: str | None, example_label: st
     """The whole document; ``example_*`` give the interactive page working defaults."""
     document = copy.deepcopy(app.api_doc)
     examples = {"camera_name": example_camera, "camera": example_camera, "label": example_label}
+    schemas = document["components"]["schemas"]
     for path, item in document["paths"].items():
         for method, operation in item.items():
             _finish_operation(operation, method, _access_kind(app, path, method))
+            _describe_answers(operation, schemas)
             _set_examples(operation, {name: value for name, value in examples.items() if value is not None})
     return document

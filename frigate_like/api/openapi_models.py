@@ -19,6 +19,8 @@ class ApiError(BaseModel):
 
 # -- events ----------------------------------------------------------------------------------------
 class Event(BaseModel):
+    """One event."""
+
     id: str = Field(examples=["1607123955.475377-mxklsc"])
     label: str
     camera: str
@@ -123,6 +125,8 @@ class Node(BaseModel):
 
 
 class Cluster(BaseModel):
+    """Every node that joined, alive or not."""
+
     nodes: list[Node]
 
 
@@ -131,10 +135,14 @@ class AnyObject(RootModel[dict[str, Any]]):
 
 
 class Status(BaseModel):
+    """Done: logged in or out."""
+
     status: str
 
 
 class ShutdownStarted(BaseModel):
+    """Shutdown initiated."""
+
     status: str
     message: str
 
@@ -204,16 +212,22 @@ class Device(BaseModel):
 
 
 class Devices(BaseModel):
+    """Capture-capable devices."""
+
     cameras: list[Device]
 
 
 class Microphones(BaseModel):
+    """ALSA capture devices."""
+
     model_config = ConfigDict(extra="allow")
 
     microphones: dict[str, Any] = Field(description="device index → name")
 
 
 class Group(BaseModel):
+    """The group as applied (sources masked)."""
+
     model_config = ConfigDict(extra="allow")
 
     group_id: Any
@@ -243,11 +257,15 @@ class LoadedVideo(BaseModel):
 
 
 class LoadedRecording(BaseModel):
+    """The videos found."""
+
     recording_path: str
     videos: list[LoadedVideo]
 
 
 class Timestamps(BaseModel):
+    """Frame timestamps by video id."""
+
     model_config = ConfigDict(extra="allow")
 
     timestamps: Any = Field(description="by video id")
@@ -255,8 +273,9 @@ class Timestamps(BaseModel):
 
 # -- switches --------------------------------------------------------------------------------------
 class SwitchStates(BaseModel):
-    """One field per switch of comms/topics.py (tests/test_openapi.py checks)."""
+    """The camera's switches now."""
 
+    # one field per switch of comms/topics.py (tests/test_openapi.py checks)
     detect: bool
     clips: bool
     snapshots: bool
