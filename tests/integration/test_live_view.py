@@ -165,6 +165,12 @@ def test_live_mp4_and_the_restream_are_the_camera_s_own_stream_from_one_camera_s
             print("stats:", {k: v for k, v in stats.items() if k.startswith(("live", "restream"))})
             assert stats["live_viewers"] == 2
             assert stats["live_bytes_out"] > 0 and stats["restream_bytes_out"] > 0
+            # bytes out is what each reader of the restream took: about its clients times the camera's bitrate
+            clients, sent, t0 = stats["restream_clients"], stats["restream_bytes_out"], time.monotonic()
+            time.sleep(4)
+            sent = daemon.get_json("/api/stats")["demo"]["restream_bytes_out"] - sent
+            expected = clients * source.stat().st_size / 120 * (time.monotonic() - t0)  # make_source's 120 s file
+            assert 0.5 * expected < sent < 2 * expected, f"{sent} bytes out, ~{expected:.0f} expected"
             assert stats["camera_fps"] > 0  # detect at 640x360 goes on (its rate depends on the shared CPU)
             for role in ("clips", "record"):
                 assert list((tmp_path / "cache" / "demo" / role).glob("*.mp4")), f"no {role} segment"
