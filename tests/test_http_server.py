@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask, Response
-from flask.testing import FlaskClient
 
 from frigate_like.api import ApiServices, create_app
-from frigate_like.api.bridge import DaemonThreadPool, client_disconnected
+from frigate_like.api.bridge import client_disconnected
 from frigate_like.api.server import HttpServer
 from frigate_like.config import config_from_dict, to_public_dict
 from frigate_like.db import queries
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.errors import Unavailable
+from tests.asgi_client import StackClient, stack_client
 
 TOKEN = "s3cret-token"
 
@@ -109,10 +109,10 @@ def test_health_and_shutdown_from_loopback(served: tuple[str, Stream, list[str]]
 
 
 @pytest.fixture
-def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[FlaskClient, list[str]]]:
+def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[StackClient, list[str]]]:
     calls: list[str] = []
     app = make_app(model_path, labelmap_path, token=TOKEN, shutdown=lambda: calls.append("shutdown"))
-    with app.test_client() as client:
+    with stack_client(app) as client:
         yield client, calls
 
 
@@ -126,7 +126,7 @@ def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[FlaskClient
     ],
 )
 def test_with_a_token_configured_a_request_without_it_gets_401(
-    guarded: tuple[FlaskClient, list[str]], method: str, path: str
+    guarded: tuple[StackClient, list[str]], method: str, path: str
 ) -> None:
     client, calls = guarded
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -137,7 +137,7 @@ def test_with_a_token_configured_a_request_without_it_gets_401(
     assert calls == []
 
 
-def test_with_the_token_shutdown_is_accepted(guarded: tuple[FlaskClient, list[str]]) -> None:
+def test_with_the_token_shutdown_is_accepted(guarded: tuple[StackClient, list[str]]) -> None:
     client, calls = guarded
     answer = client.get("/shutdown", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.get_json()["status"] == "shutdown_initiated"
@@ -148,7 +148,7 @@ def test_with_the_token_shutdown_is_accepted(guarded: tuple[FlaskClient, list[st
 def test_without_a_token_only_loopback_clients_may_shut_down(model_path: Path, labelmap_path: Path) -> None:
     calls: list[str] = []
     app = make_app(model_path, labelmap_path, shutdown=lambda: calls.append("shutdown"))
-    with app.test_client() as client:
+    with stack_client(app) as client:
         answer = client.get("/shutdown", environ_base={"REMOTE_ADDR": "192.0.2.7"})
         assert answer.status_code == 401 and "loopback" in answer.get_json()["detail"]
     assert calls == []
@@ -172,18 +172,3 @@ def test_a_port_in_use_is_a_clear_start_error(model_path: Path, labelmap_path: P
         server = HttpServer(make_app(model_path, labelmap_path), "127.0.0.1", busy.getsockname()[1])
         with pytest.raises(Unavailable, match="cannot serve HTTP"):
             server.start()
-
-
-def test_the_worker_pool_is_bounded_and_hands_back_results_and_errors() -> None:
-    pool = DaemonThreadPool(2)
-    release = threading.Event()
-    blocked = [pool.submit(release.wait, 10) for _ in range(3)]
-    time.sleep(0.1)
-    assert pool.threads == 2 and not blocked[2].running()  # the third waits for a free worker
-    release.set()
-    assert all(f.result(10) is True for f in blocked)
-    assert pool.submit(lambda: 6 * 7).result(10) == 42
-    with pytest.raises(ZeroDivisionError):
-        pool.submit(lambda: 1 / 0).result(10)
-    pool.shutdown()
-    assert pool.threads == 2

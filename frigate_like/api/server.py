@@ -1,7 +1,15 @@
 """The HTTP server: uvicorn in a thread of the daemon, serving WebSockets natively and Flask through a bridge.
 
-One port for everything: the Starlette app routes the WebSocket path(s) to their ASGI
-endpoints and mounts every other path on the Flask app through :class:`WsgiBridge`.
+One port for everything, one stack of ASGI layers, each configured through public interfaces:
+
+1. :class:`~frigate_like.api.connections.AnsweringTracker` tells the connection guards (uvicorn's h11
+   protocol inside :class:`~frigate_like.api.connections.GuardedConnection`) which connection is
+   being answered, so its request-head timer is off;
+2. :class:`~frigate_like.api.limits.RequestLimits`: per-client requests in flight, the body size;
+3. :class:`~frigate_like.api.access.AccessGuard`: the access policy, for HTTP and the WebSocket alike;
+4. the Starlette router: the WebSocket path(s) to their endpoints, every other request to the
+   Flask app through :class:`~frigate_like.api.bridge.WsgiBridge` (a2wsgi).
+
 uvicorn runs in a thread (``server.run()``); it installs no signal handlers there (they
 are only installed from the main thread), so SIGTERM stays the daemon's.
 """
@@ -15,15 +23,30 @@ import resource
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Literal
 
 import uvicorn
+from flask import Flask
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from frigate_like.api.access import WebSocketEndpoint
+from frigate_like.api.access import (
+    SAFE_METHODS,
+    AccessGuard,
+    AccessPolicy,
+    WebSocketEndpoint,
+    flask_route_kinds,
+    policy_of,
+)
 from frigate_like.api.bridge import SEND_TIMEOUT_S, SlowClientLogFilter, WsgiBridge
-from frigate_like.api.connections import AcceptFailures, ConnectionLimits, ConnectionTable, guarded_protocol
+from frigate_like.api.connections import (
+    AcceptFailures,
+    AnsweringTracker,
+    ConnectionLimits,
+    ConnectionTable,
+    guarded_protocol,
+)
 from frigate_like.api.limits import DEFAULT_MAX_BODY, RequestLimits
 from frigate_like.errors import Unavailable
 from frigate_like.events.live import MAX_STREAMS
@@ -74,6 +97,11 @@ def _quiet_slow_clients() -> None:
         error_log.addFilter(SlowClientLogFilter())
 
 
+def _no_routes(_path: str, method: str) -> Literal["read", "write"]:
+    """Without a Flask app to say which GETs change state: a GET reads, anything else writes."""
+    return "read" if method in SAFE_METHODS else "write"
+
+
 class HttpServer:
     """``start()`` serves in a thread and returns once listening; ``stop()`` ends streams, then the server."""
 
@@ -90,11 +118,16 @@ class HttpServer:
         send_timeout: float = SEND_TIMEOUT_S,
         limits: ConnectionLimits | None = None,
         health: Health | None = None,
+        policy: AccessPolicy | None = None,
     ) -> None:
         """``limits``: the connection bounds (api/connections.py; default: from the open files limit now);
-        ``health``: the entry that says when connections cannot be accepted."""
+        ``health``: the entry that says when connections cannot be accepted; ``policy``: who may do what
+        (api/access.py; default: the one ``create_app`` gave a Flask app, else none is checked)."""
         self.host = host
         self.bridge = WsgiBridge(wsgi_app, workers, send_timeout=send_timeout)
+        flask_app = wsgi_app if isinstance(wsgi_app, Flask) else None
+        if policy is None and flask_app is not None:
+            policy = policy_of(flask_app)
         if limits is None:
             limits = ConnectionLimits.for_open_files(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         self.connections = ConnectionTable(limits)
@@ -106,9 +139,12 @@ class HttpServer:
             if on_loop is not None:
                 on_loop(loop)
 
-        app = build_asgi_app(RequestLimits(self.bridge, max_body), websockets or {}, loop_changed)
+        app: ASGIApp = build_asgi_app(self.bridge, websockets or {}, loop_changed)
+        if policy is not None:
+            app = AccessGuard(app, policy, flask_route_kinds(flask_app) if flask_app is not None else _no_routes)
+        self.asgi_app: ASGIApp = AnsweringTracker(RequestLimits(app, max_body), self.connections)  # what uvicorn serves
         config = uvicorn.Config(
-            app,
+            self.asgi_app,
             host=host,
             port=port,
             loop="asyncio",
@@ -162,4 +198,4 @@ class HttpServer:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 logger.warning("HTTP server did not stop within %.0f s", timeout)
-        self.bridge.pool.shutdown(wait=False, cancel_futures=True)
+        self.bridge.close()
