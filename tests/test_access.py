@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,3 +270,12 @@ def test_the_websocket_needs_the_token_host_and_origin(websocket_server: tuple[i
         _connect(port, Cookie=f"{COOKIE}={TOKEN}")
     assert _connect(port, Cookie=f"{COOKIE}={session}", Origin=f"http://127.0.0.1:{port}") == "hello"
     assert accepted == ["in", "in"]
+
+
+def test_a_refused_websocket_upgrade_says_why_in_json(websocket_server: tuple[int, list[str]]) -> None:
+    port, _ = websocket_server
+    with pytest.raises(InvalidStatus) as refused:
+        _connect(port, Authorization="Bearer nope")
+    response = refused.value.response
+    assert response.status_code == 403 and response.headers["Content-Type"] == "application/json"
+    assert "API token" in json.loads(response.body or b"{}")["detail"]

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
+from http import HTTPStatus
 
 from flask import Flask, Response
 from starlette.types import Message
@@ -34,8 +35,6 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5  # what a 503 tells clients: the daemon retries its dependencies about this often
 Headers = Sequence[tuple[str, str]]
-REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
-           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
 
 
 class TooManyRequests(FrigateLikeError):
@@ -103,7 +102,7 @@ def error_messages(status: int, detail: str, headers: Headers = (), *, websocket
 def raw_error(status: int, detail: str, headers: Headers = ()) -> bytes:
     """The error as the bytes of a whole HTTP/1.1 response that closes its connection."""
     body = error_body(detail)
-    head = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", "Content-Type: application/json", "Connection: close"]
+    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json", "Connection: close"]
     head += [f"{name}: {value}" for name, value in headers] + [f"Content-Length: {len(body)}"]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 

@@ -19,26 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import cast
 
 import uvicorn
 from flask import Flask
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from frigate_like.api.access import (
-    SAFE_METHODS,
-    AccessGuard,
-    AccessPolicy,
-    WebSocketEndpoint,
-    flask_route_kinds,
-    policy_of,
-)
+from frigate_like.api.access import AccessGuard, WebSocketEndpoint, flask_route_kinds, policy_of
 from frigate_like.api.bridge import SEND_TIMEOUT_S, SlowClientLogFilter, WsgiBridge
 from frigate_like.api.connections import (
     AcceptFailures,
@@ -57,6 +52,7 @@ logger = logging.getLogger(__name__)
 MJPEG_STREAMS = MAX_STREAMS  # long-lived streams that must fit at once: each holds one worker thread
 WSGI_WORKERS = MJPEG_STREAMS + 16  # + room for ordinary requests while every stream runs
 ACCEPT_BACKLOG = 128
+FORWARDED_ALLOW_IPS = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")  # uvicorn's default, and its variable
 GRACEFUL_SHUTDOWN_S = 3  # then uvicorn cancels what is left (a client that never reads, ...)
 
 LoopListener = Callable[[asyncio.AbstractEventLoop | None], None]
@@ -97,11 +93,6 @@ def _quiet_slow_clients() -> None:
         error_log.addFilter(SlowClientLogFilter())
 
 
-def _no_routes(_path: str, method: str) -> Literal["read", "write"]:
-    """Without a Flask app to say which GETs change state: a GET reads, anything else writes."""
-    return "read" if method in SAFE_METHODS else "write"
-
-
 class HttpServer:
     """``start()`` serves in a thread and returns once listening; ``stop()`` ends streams, then the server."""
 
@@ -118,16 +109,12 @@ class HttpServer:
         send_timeout: float = SEND_TIMEOUT_S,
         limits: ConnectionLimits | None = None,
         health: Health | None = None,
-        policy: AccessPolicy | None = None,
     ) -> None:
         """``limits``: the connection bounds (api/connections.py; default: from the open files limit now);
-        ``health``: the entry that says when connections cannot be accepted; ``policy``: who may do what
-        (api/access.py; default: the one ``create_app`` gave a Flask app, else none is checked)."""
+        ``health``: the entry that says when connections cannot be accepted. The access policy is the one
+        ``create_app`` gave ``wsgi_app`` (api/access.py); a Flask app without one is served unguarded (tests)."""
         self.host = host
         self.bridge = WsgiBridge(wsgi_app, workers, send_timeout=send_timeout)
-        flask_app = wsgi_app if isinstance(wsgi_app, Flask) else None
-        if policy is None and flask_app is not None:
-            policy = policy_of(flask_app)
         if limits is None:
             limits = ConnectionLimits.for_open_files(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         self.connections = ConnectionTable(limits)
@@ -140,9 +127,14 @@ class HttpServer:
                 on_loop(loop)
 
         app: ASGIApp = build_asgi_app(self.bridge, websockets or {}, loop_changed)
-        if policy is not None:
-            app = AccessGuard(app, policy, flask_route_kinds(flask_app) if flask_app is not None else _no_routes)
-        self.asgi_app: ASGIApp = AnsweringTracker(RequestLimits(app, max_body), self.connections)  # what uvicorn serves
+        if isinstance(wsgi_app, Flask) and (policy := policy_of(wsgi_app)) is not None:
+            app = AccessGuard(app, policy, flask_route_kinds(wsgi_app))
+        # uvicorn's proxy-header middleware (X-Forwarded-For from a proxy on this machine names the client) goes
+        # inside the tracker, which finds a request's connection by the address the connection came from
+        # (uvicorn types ASGI messages as TypedDicts, Starlette as plain mappings: the same protocol, hence the casts)
+        limited = cast(Callable[..., Awaitable[None]], RequestLimits(app, max_body))
+        proxied = cast(ASGIApp, ProxyHeadersMiddleware(limited, trusted_hosts=FORWARDED_ALLOW_IPS))
+        self.asgi_app: ASGIApp = AnsweringTracker(proxied, self.connections)  # what uvicorn serves
         config = uvicorn.Config(
             self.asgi_app,
             host=host,
@@ -153,6 +145,7 @@ class HttpServer:
             # uvicorn's 2 048 a burst of strangers would hold that many descriptors at once
             backlog=ACCEPT_BACKLOG,
             lifespan="on",
+            proxy_headers=False,  # applied in self.asgi_app instead
             log_config=None,  # our logging stays as configured: uvicorn's loggers propagate to root
             access_log=False,  # one line per request (MJPEG frame polls, stats) would drown the log
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
