@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -172,3 +175,49 @@ def test_a_port_in_use_is_a_clear_start_error(model_path: Path, labelmap_path: P
         server = HttpServer(make_app(model_path, labelmap_path), "127.0.0.1", busy.getsockname()[1])
         with pytest.raises(Unavailable, match="cannot serve HTTP"):
             server.start()
+
+
+def test_stop_ends_every_stream_and_the_process_exits_with_a_stalled_client_connected() -> None:
+    """a2wsgi's workers are ordinary threads, joined at exit: stop() must leave none of them streaming."""
+    script = textwrap.dedent(
+        """
+        import logging, socket, sys, threading, time
+        from flask import Flask, Response
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        from frigate_like.api.server import HttpServer
+        app = Flask("t")
+
+        @app.get("/endless")
+        def endless():
+            def chunks():
+                while True:  # never asks whether its client is there: the bridge ends it
+                    yield b"x" * 65536
+                    time.sleep(0.01)
+            return Response(chunks(), mimetype="application/octet-stream")
+
+        server = HttpServer(app, "127.0.0.1", 0, send_timeout=120.0)
+        server.start()
+        request = b"GET /endless HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n"
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(request)  # and never reads
+        reader = socket.create_connection(("127.0.0.1", server.port))
+        reader.sendall(request)
+        def read():
+            try:
+                while reader.recv(65536):
+                    pass
+            except OSError:
+                pass
+        threading.Thread(target=read, daemon=True).start()
+        time.sleep(2)  # the stalled connection's buffers are full: its worker waits to hand on a chunk
+        started = time.monotonic()
+        server.stop()
+        print(f"stopped in {time.monotonic() - started:.1f} s", flush=True)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("stopped in"), (proc.stdout, proc.stderr[-2000:])
+    # every stream ended when asked to: none had to be cancelled after uvicorn's graceful shutdown time
+    assert "timeout graceful shutdown exceeded" not in proc.stderr, proc.stderr[-2000:]

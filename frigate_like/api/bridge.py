@@ -26,6 +26,7 @@ seconds, so a departed client or a shutdown is noticed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import threading
@@ -78,6 +79,12 @@ class _StopWhenGone:
         return result if gone is None else _until_gone(result, gone)
 
 
+def current_task_cancelled() -> bool:
+    """Whether the running task itself is being cancelled (not only something it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class SlowClient(Exception):
     """Raised to the ASGI server once a client stopped reading: it closes the connection."""
 
@@ -106,6 +113,8 @@ class WsgiBridge:
         self._live: set[threading.Event] = set()
         self._lock = threading.Lock()
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sending: set[asyncio.Future[None]] = set()  # chunks being handed to connections (the loop's thread)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -133,13 +142,22 @@ class WsgiBridge:
         async def send_or_give_up(message: Message) -> None:
             if stalled:
                 return  # the client stopped reading: drop the rest, so the worker finishes
+            sending = asyncio.ensure_future(send(message))
+            self._sending.add(sending)
             try:
-                await asyncio.wait_for(send(message), self.send_timeout)
+                await asyncio.wait_for(sending, self.send_timeout)
             except TimeoutError:
                 stalled.append(f"client {scope.get('client')} read nothing for {self.send_timeout:g} s: dropped")
                 gone.set()
+            except asyncio.CancelledError:
+                if not sending.cancelled() or current_task_cancelled():
+                    raise
+                stalled.append(f"client {scope.get('client')} was still being sent to at stop: dropped")  # stop()
+            finally:
+                self._sending.discard(sending)
 
-        watcher = asyncio.get_running_loop().create_task(watch())
+        self._loop = asyncio.get_running_loop()
+        watcher = self._loop.create_task(watch())
         token = _client_gone.set(gone)  # a2wsgi copies this context into the worker thread
         try:
             await self._app(scope, inbox.get, send_or_give_up)
@@ -153,12 +171,20 @@ class WsgiBridge:
                 self._live.discard(gone)
 
     def stop(self) -> None:
-        """Marks every request in flight (and any later one) as gone: streams end at their next chunk."""
+        """Marks every request in flight (and any later one) as gone: streams end at their next chunk; a chunk
+        waiting for a client that stopped reading is given up at once, so no worker waits on it."""
         with self._lock:
             self._stopping = True
             live = list(self._live)
         for gone in live:
             gone.set()
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing is being sent
+                self._loop.call_soon_threadsafe(self._give_up_sending)
+
+    def _give_up_sending(self) -> None:
+        for sending in list(self._sending):
+            sending.cancel()
 
     def close(self) -> None:
         """After the server stopped: drops requests still queued for a worker (none start after this)."""

@@ -31,6 +31,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from frigate_like.api.bridge import SlowClient
 from frigate_like.api.errors import raw_error
 from frigate_like.supervise import Health
 
@@ -199,6 +200,11 @@ class GuardedConnection(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self._arm_head_timer()  # the next request head, or uvicorn's keep-alive timeout, whichever first
 
+    def abort(self) -> None:
+        """Closes the connection now, dropping whatever is still buffered for it."""
+        if self.transport is not None:
+            self.transport.abort()
+
     # -----------------------------------------------------------------------------------------------
     def _leave(self) -> None:
         if self.admitted:
@@ -245,6 +251,10 @@ class AnsweringTracker:
         connection.request_started()
         try:
             await self.app(scope, receive, send)
+        except SlowClient:
+            # what is buffered for a client that stopped reading would never go: a close would wait on it
+            connection.abort()
+            raise
         finally:
             connection.request_finished()
 
