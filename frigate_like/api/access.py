@@ -1,5 +1,9 @@
 """Who may do what: one access policy for every HTTP route and the WebSocket, checked in one place.
 
+The place is :class:`AccessGuard`, ASGI middleware in front of the Flask app and the WebSocket routes
+(api/server.py): it learns what a request is to the policy from Flask's URL map and the markers below,
+and answers a refusal through api/errors.py like every other error.
+
 The rules (``http`` section of the config):
 
 - **Host** (every request and the WebSocket): the ``Host`` header must be an IP address, a
