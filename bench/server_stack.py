@@ -84,7 +84,7 @@ class Viewer(threading.Thread):
         try:
             with requests.get(self.url, stream=True, timeout=30) as response:
                 if response.status_code != 200:
-                    self.error = f"HTTP {response.status_code}"
+                    self.error = f"HTTP {response.status_code}: {response.raw.read(300).decode(errors='replace')}"
                     return
                 while not self.stop.is_set():
                     chunk = response.raw.read(16384)
@@ -114,6 +114,11 @@ def watch(url: str, count: int, warmup: float, seconds: float) -> tuple[list[flo
     for viewer in viewers:
         viewer.join(15)
     return [round(v.fps(start, end), 2) for v in viewers], [v.error for v in viewers if v.error]
+
+
+def camera_fps(base: str) -> float:
+    """What the camera itself delivers now: the viewers cannot get more."""
+    return float(requests.get(f"{base}/api/stats", timeout=10).json()[CAMERA]["camera_fps"])
 
 
 def http_connections(base: str) -> int:
@@ -175,9 +180,11 @@ def measure(checkout: Path, requests_per_path: int, seconds: float) -> dict[str,
             paths = ["/api/events?limit=25", "/api/stats", f"/api/{CAMERA}/latest.jpg"]
             result["latency"] = [latency(base, path, requests_per_path) for path in paths]
             fps, errors = watch(f"{base}/api/{CAMERA}?fps={CAMERA_FPS}", VIEWERS, 5.0, seconds)
-            result["mjpeg"] = {"viewers": VIEWERS, "camera_fps": CAMERA_FPS, "fps_min": min(fps),
-                               "fps_median": statistics.median(fps), "errors": errors[:5]}  # fmt: skip
+            result["mjpeg"] = {"viewers": VIEWERS, "asked_fps": CAMERA_FPS, "fps_min": min(fps),
+                               "fps_median": statistics.median(fps), "errors": errors[:5],
+                               "camera_fps_after": camera_fps(base)}  # fmt: skip
             result["stalled"] = stalled_client(base, daemon.port, seconds, SEND_TIMEOUT_S + 60)
+            result["stalled"]["camera_fps_after"] = camera_fps(base)
             result["load_after"] = os.getloadavg()
         finally:
             code, took = daemon.terminate()
