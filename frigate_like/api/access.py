@@ -510,8 +510,9 @@ def flask_route_kinds(app: Flask) -> RouteKinds:
 
 
 class AccessGuard:
-    """ASGI middleware: the policy for every HTTP request and every WebSocket upgrade, before anything else
-    sees them. A refusal is JSON ``{"detail": ...}`` (api/errors.py); a refused WebSocket upgrade is a 403."""
+    """ASGI middleware: the policy for every HTTP request and every WebSocket upgrade, before the Flask app or a
+    WebSocket endpoint sees them. A refusal is JSON ``{"detail": ...}`` (api/errors.py); a refused WebSocket
+    upgrade is a 403 with that body (or a plain 403 from a server without the ASGI denial-response extension)."""
 
     def __init__(self, app: ASGIApp, policy: AccessPolicy, route_kinds: RouteKinds) -> None:
         self.app, self.policy, self.route_kinds = app, policy, route_kinds
