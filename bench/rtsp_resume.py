@@ -7,13 +7,18 @@ H.264 768x432 at 10 fps, a key frame every 1 s like a typical camera, sent as it
   set of extra input args: the time of an RTSP DESCRIBE on a fresh server (the server preparing
   its media) and from starting ffmpeg to its first raw frame on stdout (process start, RTSP
   handshake, stream analysis, decoding up to the first frame).
+- ``relay``: the same detect ffmpeg against a camera started just before it, read directly and through
+  the daemon's RTSP restream server (``restream/gst_server.py``, the relay opening the camera at the
+  reader's DESCRIBE, as after an outage), alternating: ffmpeg start → first raw frame.
 - ``daemon``: ``frigate-like run`` on the RTSP camera; the server is killed and started again
   ``--outages`` times (down ``--down`` s, jittered so the return falls anywhere in the probe
   cycle). Per outage, counted from the moment the server is ready again: when the daemon
   started the detect ffmpeg that delivered (its debug log line) and when ``/api/demo/latest.jpg``
-  changed; ``ffmpeg_launches_while_down`` counts the ffmpegs started (reconnects) while it was down.
+  changed; ``ffmpeg_launches_while_down`` counts the ffmpegs started (reconnects) while it was down,
+  ``restream_clients`` the daemon's readers on its restream once frames are back (0: read directly).
+  The restream is on, as by default; ``--direct`` turns it off (every ffmpeg opens the camera).
 
-    PYTHONPATH=. nice -n 5 /work/main/.venv/bin/python bench/rtsp_resume.py --outages 5
+    PYTHONPATH=. nice -n 5 .venv/bin/python bench/rtsp_resume.py --outages 5
 
 Writes bench/results/rtsp_resume.json and prints the figures.
 """
@@ -50,6 +55,7 @@ from tests.integration.daemon import SHARED, Daemon, demo_config, free_port  # n
 
 PERSON = SHARED / "media" / "one-by-one-person-detection.mp4"
 RTSP_SERVER = REPO / "tests" / "rtsp_server.py"
+RELAY_SERVER = REPO / "frigate_like" / "restream" / "gst_server.py"
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-gi lives in the system python, not in the venv
 OPTION_SETS = {  # input args of the ffmpeg part added to Frigate 0.8's default input args
     "defaults (before)": "",
@@ -161,6 +167,46 @@ def ffmpeg_part(repeat: int) -> list[dict[str, Any]]:
     return rows
 
 
+@contextlib.contextmanager
+def relay_server(port: int, camera_url: str) -> Iterator[str]:
+    """The daemon's restream server relaying ``camera_url`` at ``/cam``; yields the URL to read."""
+    proc = subprocess.Popen([SYSTEM_PYTHON, str(RELAY_SERVER), "127.0.0.1", str(port)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        if not json.loads(proc.stdout.readline() or "{}").get("ready"):
+            raise SystemExit("the restream server did not start (python3-gi with GstRtspServer)")
+        proc.stdin.write(json.dumps({"op": "add", "mount": "/cam", "url": camera_url}) + "\n")
+        proc.stdin.flush()
+        time.sleep(0.3)  # the command is read; the camera is opened at the first DESCRIBE
+        yield f"rtsp://127.0.0.1:{port}/cam"
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+
+def relay_part(repeat: int) -> dict[str, Any]:
+    """The daemon's detect ffmpeg (``-fpsprobesize 0``) on a fresh camera: directly, then through the relay."""
+    frame_size = 768 * 432 * 3 // 2
+    direct, relayed = [], []
+    for _ in range(repeat):
+        port = free_port()
+        with rtsp_server(port):
+            direct.append(first_frame_seconds(detect_command(port, "-fpsprobesize 0"), frame_size))
+        port = free_port()
+        with rtsp_server(port), relay_server(free_port(), f"rtsp://127.0.0.1:{port}/cam") as url:
+            args = detect_command(port, "-fpsprobesize 0")
+            args[args.index(f"rtsp://127.0.0.1:{port}/cam")] = url
+            relayed.append(first_frame_seconds(args, frame_size))
+    rows = {"direct": _stats(direct), "through the restream": _stats(relayed)}
+    for name, row in rows.items():
+        print(f"{name:<22} ffmpeg start → first frame {row['median']:.3f} s (min {row['min']:.3f}, "
+              f"max {row['max']:.3f})")  # fmt: skip
+    return rows
+
+
 def _stats(values: list[float]) -> dict[str, Any]:
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
             "max": round(max(values), 3), "all": [round(v, 3) for v in values]}  # fmt: skip
@@ -176,9 +222,12 @@ def launches(log: str) -> list[float]:
     return times
 
 
-def daemon_part(outages: int, down: float, seed: int, tmp: Path, extra_input_args: str) -> list[dict[str, Any]]:
+def daemon_part(
+    outages: int, down: float, seed: int, tmp: Path, extra_input_args: str, *, direct: bool = False
+) -> list[dict[str, Any]]:
     port = free_port()
     cfg = demo_config(tmp, loop=False, fps=5)
+    cfg["restream"]["enabled"] = not direct
     inp = cfg["cameras"]["demo"]["ffmpeg"]["inputs"][0]
     inp["path"] = f"rtsp://127.0.0.1:{port}/cam"
     # the defaults (Frigate 0.8's RTSP args), plus e.g. "-fpsprobesize 20": ffmpeg's own analysis, as before
@@ -213,6 +262,7 @@ def daemon_part(outages: int, down: float, seed: int, tmp: Path, extra_input_arg
                 "launch_to_latest_jpg_s": round(latest_at - launched, 3),
                 "resume_s": round(latest_at - back_at, 3),
                 "ffmpeg_launches_while_down": at_return - at_kill,
+                "restream_clients": int(stats().get("restream_clients", 0)),
             }
             print("  ".join(f"{k} {v}" for k, v in row.items()), flush=True)
             rows.append(row)
@@ -228,7 +278,8 @@ def main() -> None:
     parser.add_argument("--down", type=float, default=6.0, help="s the camera stays down (plus 0-3 s of jitter)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per option set in the ffmpeg part")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--parts", nargs="+", choices=("ffmpeg", "daemon"), default=["ffmpeg", "daemon"])
+    parser.add_argument("--parts", nargs="+", choices=("ffmpeg", "relay", "daemon"), default=["ffmpeg", "daemon"])
+    parser.add_argument("--direct", action="store_true", help="daemon part: restream off, cameras read directly")
     parser.add_argument("--label", default="", help="a note stored with the figures (e.g. before/after)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "rtsp_resume.json")
     parser.add_argument("--extra-input-args", default="", help="daemon part: after the default input args")
@@ -240,13 +291,17 @@ def main() -> None:
     }
     if "ffmpeg" in args.parts:
         report["ffmpeg"] = ffmpeg_part(args.repeat)
+    if "relay" in args.parts:
+        report["relay"] = relay_part(args.repeat)
     if "daemon" in args.parts:
         if args.keep:
             args.keep.mkdir(parents=True)
-            outages = daemon_part(args.outages, args.down, args.seed, args.keep, args.extra_input_args)
+            outages = daemon_part(args.outages, args.down, args.seed, args.keep, args.extra_input_args,
+                                  direct=args.direct)  # fmt: skip
         else:
             with tempfile.TemporaryDirectory(prefix="rtsp-resume-") as tmp:
-                outages = daemon_part(args.outages, args.down, args.seed, Path(tmp), args.extra_input_args)
+                outages = daemon_part(args.outages, args.down, args.seed, Path(tmp), args.extra_input_args,
+                                      direct=args.direct)  # fmt: skip
         resume = [o["resume_s"] for o in outages]
         report["daemon"] = {"outages": outages, "resume_s": _stats(resume)}
         print(f"resume after the camera's return: median {statistics.median(resume):.2f} s, "

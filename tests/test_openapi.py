@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from flask import Flask
 from werkzeug.exceptions import NotFound as RouteNotFound
 
 from frigate_like.api import ApiServices, create_app
+from frigate_like.api.openapi_models import SwitchStates
+from frigate_like.comms.topics import SWITCHES
 from frigate_like.config import config_from_dict
 
 # Routes the document leaves out on purpose: the Swagger UI page's own static files.
@@ -81,10 +84,73 @@ def test_parameters_and_errors_are_described(app: Flask) -> None:
     assert events["include_in_progress"]["schema"]["default"] == 0  # ended events only, as Frigate 0.8
     summary = {p["name"] for p in paths["/api/events/summary"]["get"]["parameters"]}
     assert summary == {"has_clip", "has_snapshot", "include_in_progress"}
+    height = next(p for p in paths["/api/{camera_name}/latest.jpg"]["get"]["parameters"] if p["name"] == "h")
+    assert (height["schema"]["minimum"], height["schema"]["maximum"]) == (1, 2160)
+    assert not re.search(r'"(ge|le|gt|lt)":', json.dumps(paths)), "a range pydantic could not say in JSON Schema"
     for path, item in paths.items():
         for operation in item.values():
             if any(p["in"] in ("path", "query") for p in operation.get("parameters", [])):
                 assert set(operation["responses"]) & {"400", "404"}, path
+
+
+# A value of the wrong type for each kind of documented query parameter; every kind the document uses must
+# be here, so a new kind fails the test below until it gets one.
+WRONG = {"integer": "x1", "number": "soon", "boolean": "maybe", "string": "s" * 5000}
+
+
+def _wrong_value(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return "not-one-of-them"
+    return WRONG[schema["type"]]
+
+
+def _documented_query_parameters(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], str]]:
+    cases = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                if parameter["in"] != "query" or (
+                    schema["type"] == "string" and not {"enum", "maxLength"} & set(schema)
+                ):
+                    continue  # a path parameter, or a free string: any value is a valid one
+                cases.append((path, method, schema, parameter["name"]))
+    return cases
+
+
+def test_each_documented_query_parameter_of_the_wrong_type_is_a_400_naming_it(app: Flask) -> None:
+    document = _document(app)
+    cases = _documented_query_parameters(document)
+    # the document holds the event filters, the live view's switches, the device query...: all of them are run
+    assert len(cases) >= 40 and {"limit", "h", "fps", "format", "backend_id", "filter_virtual"} <= {
+        name for _, _, _, name in cases
+    }
+    client = app.test_client()
+    for path, method, schema, name in cases:
+        url = re.sub(r"\{[^}]+\}", "front", path)
+        response = client.open(url, method=method.upper(), query_string={name: _wrong_value(schema)})
+        assert response.status_code == 400, (path, name, response.status_code, response.get_data()[:200])
+        detail = response.get_json()["detail"]
+        assert detail.startswith(name), (path, name, detail)
+
+
+def test_a_query_parameter_keeps_its_rules(app: Flask) -> None:
+    client = app.test_client()
+    detail = client.get("/api/front/latest.jpg?h=0").get_json()["detail"]
+    assert detail == "h must be at least 1, got 0"
+    assert client.get("/api/front/latest.jpg?height=99999&h=10").get_json()["detail"].startswith("height must be at")
+    assert client.get("/api/front?fps=31").get_json()["detail"] == "fps must be at most 30, got 31"
+    assert client.get("/api/front?bbox=2").get_json()["detail"] == "bbox must be 0 or 1, got '2'"
+    assert client.get("/api/events?limit=x").get_json()["detail"] == "limit must be an integer, got 'x'"
+    assert client.get("/api/events?after=inf").get_json()["detail"] == "after must be a finite number, got 'inf'"
+    assert client.get("/api/events?camera=" + "c" * 201).get_json()["detail"] == "camera is too long"
+    # an empty value is an absent one: the default applies (503: this app runs without the events)
+    assert client.get("/api/events?limit=&has_clip=&camera=").status_code == 503
+    twice = client.get("/api/events?before=1&before=2").get_json()["detail"]
+    assert twice == "before is given 2 different values; give it once"  # not the first quietly taken
+    assert client.get("/api/events?limit=5&limit=5").status_code == 503  # the same value twice is that value
+    wrong = client.get("/api/events/x/thumbnail.jpg?format=png").get_json()["detail"]
+    assert wrong == "format must be one of ios, android, got 'png'"
 
 
 def test_docs_page_and_its_assets_are_local(app: Flask) -> None:
@@ -121,3 +187,7 @@ def test_the_operations_that_need_the_token_are_the_state_changes(app: Flask) ->
             assert {"403", "415"} & set(op["responses"]) == ({"403"} if method == "get" else {"403", "415"}), path
         secured |= {path} if "security" in op else set()
     assert {"/shutdown", "/skellycam/camera/group/all/pause_unpause", "/skellycam/playback/load"} <= secured
+
+
+def test_the_switch_answer_names_every_switch() -> None:
+    assert tuple(SwitchStates.model_fields) == SWITCHES

@@ -171,3 +171,43 @@ def test_without_gstreamer_the_restream_is_off_with_the_reason(
         assert not server.start()
     assert "not found" in supervisor.stats()["restream"]["error"]
     assert sum(1 for r in caplog.records if "RTSP restream off" in r.getMessage()) == 1
+
+
+def test_the_relay_sends_each_packet_as_it_comes_never_waiting_on_the_clock(tmp_path: Path) -> None:
+    """The relay's RTP sinks must not sync to the clock: a relayed camera's buffer times are its own (B-frames run
+    ahead of arrival) and a synced sink held them and everything behind, so readers got their first frames in
+    bursts (resume 2.1 s instead of 1.1 s, BENCHMARKS.md). GStreamer's basesink logs each clock wait at LOG level
+    ("wait_clock: ... time ..., base_time ..."), and "sync disabled" for each buffer it passes unsynced."""
+    from frigate_like.restream.server import SERVER_SCRIPT, SYSTEM_PYTHON
+    from tests.integration.daemon import free_port
+    from tests.integration.rtsp_camera import PERSON, rtsp_server
+
+    camera_port, relay_port, log = free_port(), free_port(), tmp_path / "relay.log"
+    env = {**os.environ, "GST_DEBUG": "basesink:6", "GST_DEBUG_NO_COLOR": "1"}
+    with rtsp_server(camera_port, PERSON), log.open("w") as stderr:
+        relay = subprocess.Popen(
+            [SYSTEM_PYTHON, str(SERVER_SCRIPT), "127.0.0.1", str(relay_port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
+        )  # fmt: skip
+        assert relay.stdin is not None and relay.stdout is not None
+        try:
+            assert '"ready"' in relay.stdout.readline()
+            relay.stdin.write(f'{{"op": "add", "mount": "/cam", "url": "rtsp://127.0.0.1:{camera_port}/cam"}}\n')
+            relay.stdin.flush()
+            time.sleep(0.3)  # the command is read before the reader asks
+            read = subprocess.run(
+                ["ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp",
+                 "-i", f"rtsp://127.0.0.1:{relay_port}/cam", "-t", "3", "-c", "copy", "-f", "null", "-"],
+                capture_output=True, timeout=60,
+            )  # fmt: skip
+            assert read.returncode == 0, read.stderr[-500:]
+        finally:
+            relay.kill()
+            relay.wait()
+            relay.stdin.close()
+            relay.stdout.close()
+    lines = log.read_text(errors="replace").splitlines()
+    unsynced = [line for line in lines if "sync disabled" in line]
+    waits = [line for line in lines if "gst_base_sink_wait_clock" in line and "base_time" in line]
+    assert len(unsynced) > 20, f"the relay's sinks passed {len(unsynced)} buffers unsynced"
+    assert not waits, f"a relay sink waited on the clock: {waits[:3]}"

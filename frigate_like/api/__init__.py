@@ -1,4 +1,8 @@
-"""The HTTP API: an app factory that wires blueprints to the running services."""
+"""The HTTP API: an app factory that wires blueprints to the running services.
+
+The app is flask-openapi3's ``OpenAPI`` (a Flask app): each route declares its parameters as pydantic models,
+which validate requests and make the OpenAPI document (api/openapi.py, api/params.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.lifecycle import lifecycle_blueprint
     from frigate_like.api.manual_recording import manual_recording_blueprint
     from frigate_like.api.media import media_blueprint
+    from frigate_like.api.openapi import document_login, new_app
     from frigate_like.api.playback import playback_blueprint
     from frigate_like.api.recording_files import recording_files_blueprint
     from frigate_like.api.recordings import recordings_blueprint
@@ -25,25 +30,29 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.system import system_blueprint
     from frigate_like.web import web_blueprint
 
-    app = Flask("frigate_like", static_folder=None)  # every file served goes through files.resolve_inside
+    app = new_app("frigate_like")
     app.config["SERVICES"] = services
     app.json = BoundedJSONProvider(app)
     app.json.sort_keys = False
     register_error_handlers(app)
     install_access(app, AccessPolicy.from_config(services.config.http if services.config is not None else None))
-    app.register_blueprint(system_blueprint(services))
-    app.register_blueprint(events_blueprint(services))
-    app.register_blueprint(recordings_blueprint(services))
-    app.register_blueprint(manual_recording_blueprint(services))
-    app.register_blueprint(playback_blueprint(services))
-    app.register_blueprint(media_blueprint(services))
-    app.register_blueprint(clips_blueprint(services))
-    app.register_blueprint(recording_files_blueprint(services))
-    app.register_blueprint(docs_blueprint(services))
-    app.register_blueprint(lifecycle_blueprint(services))
-    app.register_blueprint(cameras_blueprint(services))
-    app.register_blueprint(switches_blueprint(services))
-    app.register_blueprint(web_blueprint())
+    document_login(app)
+    for blueprint in (
+        system_blueprint(services),
+        events_blueprint(services),
+        recordings_blueprint(services),
+        manual_recording_blueprint(services),
+        playback_blueprint(services),
+        media_blueprint(services),
+        clips_blueprint(services),
+        recording_files_blueprint(services),
+        docs_blueprint(services),
+        lifecycle_blueprint(services),
+        cameras_blueprint(services),
+        switches_blueprint(services),
+        web_blueprint(),
+    ):
+        app.register_api(blueprint)
     return app
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, Response, jsonify, send_file
+from flask import Response, current_app, jsonify, send_file
+from flask_openapi3 import APIBlueprint, OpenAPI, Tag
+from pydantic import Field
 from swagger_ui_bundle import swagger_ui_path
 
-from frigate_like.api.openapi import openapi_document
+from frigate_like.api.openapi import Document, openapi_document, text
+from frigate_like.api.openapi_models import AnyObject
+from frigate_like.api.params import PathModel
 from frigate_like.api.service import ApiServices
 from frigate_like.errors import NotFound
 from frigate_like.files import resolve_inside
@@ -61,22 +65,31 @@ def _examples(config: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def docs_blueprint(services: ApiServices) -> Blueprint:
-    bp = Blueprint("docs", __name__)
-    document = openapi_document(*_examples(services.config))
+class AssetPath(PathModel):
+    asset: str = Field(description="a file of the Swagger UI page")
 
-    @bp.get("/api/openapi.json")
+
+def docs_blueprint(services: ApiServices) -> APIBlueprint:
+    bp = APIBlueprint("docs", __name__, abp_tags=[Tag(name="system")])
+    examples = _examples(services.config)
+    made: list[Document] = []  # the document, made on the first request: every route is declared by then
+
+    @bp.get("/api/openapi.json", responses={200: AnyObject})
     def openapi() -> Response:
-        return jsonify(document)
+        """This document (OpenAPI 3)"""
+        if not made:
+            made.append(openapi_document(cast(OpenAPI, current_app), *examples))
+        return jsonify(made[0])
 
-    @bp.get("/docs")
+    @bp.get("/docs", responses={200: text("HTML page", "text/html")})
     def page() -> Response:
+        """Interactive API documentation"""
         return Response(PAGE, mimetype="text/html")
 
-    @bp.get("/docs/<asset>")
-    def asset(asset: str) -> Response:
-        if asset not in ASSETS:
-            raise NotFound(f"no such file: {asset!r}")
-        return send_file(resolve_inside(Path(swagger_ui_path), asset), max_age=86400)
+    @bp.get("/docs/<asset>", doc_ui=False)  # the page's own files: not part of the API
+    def asset(path: AssetPath) -> Response:
+        if path.asset not in ASSETS:
+            raise NotFound(f"no such file: {path.asset!r}")
+        return send_file(resolve_inside(Path(swagger_ui_path), path.asset), max_age=86400)
 
     return bp

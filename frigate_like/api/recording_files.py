@@ -12,9 +12,14 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, request, send_file
+from flask import jsonify, redirect, request, send_file
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field
 from werkzeug.wrappers.response import Response
 
+from frigate_like.api.openapi import binary, errors
+from frigate_like.api.openapi_models import Autoindex
+from frigate_like.api.params import PathModel
 from frigate_like.api.service import ApiServices, required
 from frigate_like.errors import NotFound
 from frigate_like.files import resolve_inside, resolves_within
@@ -57,15 +62,48 @@ def listing_response(entries: list[dict[str, Any]]) -> Response:
     return response
 
 
-def recording_files_blueprint(services: ApiServices) -> Blueprint:
-    bp = Blueprint("recording_files", __name__)
+class FolderPath(PathModel):
+    sub: str = Field(description="a path below the recordings folder, e.g. 2021-08/10/14/back/03.00.mp4")
+
+
+LISTING_OR_FILE = {
+    "description": "a folder (the path ends in /): its nginx autoindex json, folders first; else the file",
+    "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{Autoindex.__name__}"}},
+        "video/mp4": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+def recording_files_blueprint(services: ApiServices) -> APIBlueprint:
+    bp = APIBlueprint("recording_files", __name__, abp_tags=[Tag(name="recordings")])
 
     def root() -> Path:
         return Path(required(services.config, "the config").paths.media_dir) / "recordings"
 
-    @bp.get("/recordings/", defaults={"sub": ""})
-    @bp.get("/recordings/<path:sub>")
-    def recordings(sub: str) -> Response:
+    @bp.get(
+        "/recordings/",
+        responses={200: Autoindex, **errors(404)},
+        description="Folders YYYY-MM/DD/HH/<camera>/ hold MM.SS.mp4 segments (UTC), as in Frigate 0.8.",
+    )
+    def top() -> Response:
+        """The recordings folder"""
+        return served("")
+
+    @bp.get(
+        "/recordings/<path:sub>",
+        responses={
+            200: LISTING_OR_FILE,
+            206: binary("video/mp4", "the requested byte range"),
+            301: {"description": "a folder asked without its trailing slash"},
+            **errors(404, 416, 502),
+        },
+    )
+    def below(path: FolderPath) -> Response:
+        """A folder of recordings (path ending in /) or one segment file"""
+        return served(path.sub)
+
+    def served(sub: str) -> Response:
         # in a cluster (media/locate.py) a segment another node wrote comes from there, and a folder lists the
         # entries of every node
         return services.locator.serve(lambda: local(sub), lambda: services.locator.recording_owner(sub))

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import JsonDict
 
+from frigate_like.api.openapi import errors
+from frigate_like.api.openapi_models import AllSwitchStates, SwitchStates
+from frigate_like.api.params import BodyProblem, JsonBody, PathModel
 from frigate_like.api.service import ApiServices, required
 from frigate_like.comms.switches import Switches
 from frigate_like.comms.topics import SWITCHES, Switch
@@ -26,41 +32,73 @@ def _states(switches: Switches) -> dict[str, dict[str, bool]]:
     return states
 
 
-def _changes(body: Any) -> dict[Switch, bool]:
-    if not isinstance(body, dict) or not body:
-        raise BadRequest(f"expected a JSON object with some of {', '.join(SWITCHES)} set to true or false")
-    changes: dict[Switch, bool] = {}
-    for switch in SWITCHES:
-        if switch in body:
-            if not isinstance(body[switch], bool):
-                raise BadRequest(f"{switch} must be true or false, got {body[switch]!r}")
-            changes[switch] = body[switch]
-    unknown = sorted(set(body) - set(SWITCHES))
-    if unknown:
-        raise BadRequest(f"unknown switch {unknown[0]!r}; known: {', '.join(SWITCHES)}")
-    return changes
+def _switches_schema(schema: JsonDict) -> None:
+    """Each switch a boolean (never null: an absent one stays as it is), at least one, nothing else."""
+    schema["properties"] = {switch: {"type": "boolean"} for switch in SWITCHES}
+    schema.update(minProperties=1, additionalProperties=False, example={"detect": False})
 
 
-def switches_blueprint(services: ApiServices) -> Blueprint:
-    bp = Blueprint("switches", __name__)
+class SwitchChanges(JsonBody):
+    """Some of the switches, each true or false; nothing else."""
+
+    model_config = ConfigDict(json_schema_extra=_switches_schema)
+    not_an_object = f"expected a JSON object with some of {', '.join(SWITCHES)} set to true or false"
+    checks_strings = False  # only booleans are taken
+
+    detect: StrictBool | None = None
+    clips: StrictBool | None = None
+    snapshots: StrictBool | None = None
+
+    @classmethod
+    def without_object(cls, problem: BodyProblem) -> dict[str, Any]:
+        if not request.is_json:
+            raise BadRequest("send the switches as JSON (Content-Type: application/json)")
+        return super().without_object(problem)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_and_some(cls, data: Any) -> Any:
+        if not isinstance(data, dict):  # JsonBody's own check says what is wrong
+            return data
+        if not data:
+            raise BadRequest(cls.not_an_object)
+        for switch in SWITCHES:
+            if switch in data and not isinstance(data[switch], bool):
+                raise BadRequest(f"{switch} must be true or false, got {data[switch]!r}")
+        unknown = sorted(set(data) - set(SWITCHES))
+        if unknown:
+            raise BadRequest(f"unknown switch {unknown[0]!r}; known: {', '.join(SWITCHES)}")
+        return data
+
+    def changes(self) -> dict[Switch, bool]:
+        return {switch: on for switch in SWITCHES if (on := getattr(self, switch)) is not None}
+
+
+class CameraPath(PathModel):
+    camera_name: str = Field(description="a camera")
+
+
+def switches_blueprint(services: ApiServices) -> APIBlueprint:
+    bp = APIBlueprint("switches", __name__, abp_tags=[Tag(name="live")])
 
     def switches() -> Switches:
         return required(services.switches, "the switches")
 
-    @bp.get("/api/switches")
+    @bp.get("/api/switches", responses={200: AllSwitchStates, **errors(503)})
     def read_all() -> Response:
+        """Every camera's detect/clips/snapshots switches"""
         states = _states(switches())
         for theirs in services.locator.answers_elsewhere():  # a cluster: the cameras other nodes run too
             if isinstance(theirs, dict):
                 states = {**theirs, **states}
         return jsonify(states)
 
-    @bp.post("/api/<camera_name>/switches")  # a write: api/access.py guards it like every other change
-    def set_some(camera_name: str) -> Response:
-        if not request.is_json:
-            raise BadRequest("send the switches as JSON (Content-Type: application/json)")
-        changes = _changes(request.get_json(silent=True))
-        # a camera another node runs: the change goes to that node (media/locate.py)
+    @bp.post("/api/<camera_name>/switches", responses={200: SwitchStates, **errors(400, 404, 503, 502)})
+    def set_some(path: CameraPath, body: SwitchChanges) -> Response:
+        """Set a camera's switches, as the MQTT <camera>/<switch>/set commands do"""
+        # a write: api/access.py guards it like every other change; a camera another node runs: the change
+        # goes to that node (media/locate.py)
+        camera_name, changes = path.camera_name, body.changes()
         return services.locator.serve(
             lambda: apply(camera_name, changes), lambda: services.locator.camera_owner(camera_name)
         )

@@ -16,7 +16,8 @@ Each mount is a *shared* media: the first client's DESCRIBE makes GStreamer open
 (``rtspsrc`` over TCP), every later client joins that one session. The RTP payload is taken apart and
 put back together (depay → parse → pay: no decoding) so SPS/PPS go before every key frame and a late
 joiner starts at the next one. A new media holds its packets for ``HOLD_MS`` after the first, so the
-readers that join while the camera connects all get its first key frame (``hold_start``). When the
+readers that join while the camera connects all get its first key frame (``hold_start``). Its sinks
+never wait on the clock: each packet goes out as it comes from the camera (``unsynced``). When the
 camera drops, the media errors: its clients are disconnected at once (their ffmpegs exit and the
 capture's probe brings them back together), and the next DESCRIBE opens the camera again.
 """
@@ -156,6 +157,26 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
             return Gst.PadProbeReturn.DROP
         return Gst.PadProbeReturn.OK
 
+    def unsynced(_pipeline: Any, element: Any) -> None:
+        """Keeps the media's sinks from waiting on the clock: a relay sends each packet as it comes.
+
+        GStreamer's RTSP server makes its RTP sinks sync to the pipeline clock (right for a file it plays,
+        wrong for a camera it relays): a relayed camera's timestamps are its own (with B-frames they run ahead
+        of arrival: 0.38 s between the person video's first two frames), and a synced sink holds every packet
+        behind such a frame until its time comes, so a reader's first frames came in bursts 0.25-0.35 s apart
+        (first decoded frame 0.85-1.45 s after ffmpeg started, 0.48-0.84 s unsynced, as reading the camera).
+        The server sets ``sync`` after adding the sink, hence the watch on the property."""
+        factory = element.get_factory()
+        if factory is None or factory.get_name() not in ("appsink", "multiudpsink"):
+            return
+
+        def keep_off(sink: Any, _spec: Any) -> None:
+            if sink.get_property("sync"):
+                sink.set_property("sync", False)
+
+        element.connect("notify::sync", keep_off)
+        element.set_property("sync", False)
+
     class Relay(GstRtspServer.RTSPMediaFactory):
         def __init__(self, mount: str, url: str) -> None:
             super().__init__()
@@ -184,6 +205,8 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
 
     def media_configure(_factory: Any, media: Any, mount: str) -> None:
         medias[media] = mount
+        pipeline = media.get_element().get_parent()  # the server adds its sinks here when a client plays
+        pipeline.connect("element-added", unsynced)
         media.connect("unprepared", lambda m: medias.pop(m, None))
         media.connect("handle-message", media_message, mount)
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_file
+from flask import Response, send_file
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field
 
+from frigate_like.api.openapi import errors
+from frigate_like.api.params import PathModel
 from frigate_like.errors import NotFound
 from frigate_like.files import resolve_inside
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 INDEX = "index.html"
+PAGE = {"description": "the web UI's page", "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
-def web_blueprint(static_dir: Path = STATIC_DIR) -> Blueprint:
-    bp = Blueprint("web", __name__)
+class AssetPath(PathModel):
+    name: str = Field(description="a file name of the UI", json_schema_extra={"example": "app.js"})
+
+
+def web_blueprint(static_dir: Path = STATIC_DIR) -> APIBlueprint:
+    bp = APIBlueprint("web", __name__, abp_tags=[Tag(name="web")])
     assets = frozenset(p.name for p in static_dir.iterdir() if p.is_file())
 
     def serve(name: str) -> Response:
@@ -28,12 +37,14 @@ def web_blueprint(static_dir: Path = STATIC_DIR) -> Blueprint:
         # max_age=0 + ETag: the browser revalidates, so an upgraded daemon never runs stale scripts
         return send_file(resolve_inside(static_dir, name), max_age=0)
 
-    @bp.get("/")
+    @bp.get("/", responses={200: PAGE})
     def index() -> Response:
+        """The web UI"""
         return serve(INDEX)
 
-    @bp.get("/ui/<name>")
-    def asset(name: str) -> Response:
-        return serve(name)
+    @bp.get("/ui/<name>", responses={200: {"description": "the file"}, **errors(404)})
+    def asset(path: AssetPath) -> Response:
+        """A file of the web UI (JavaScript module, style sheet)"""
+        return serve(path.name)
 
     return bp

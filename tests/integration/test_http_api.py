@@ -441,6 +441,7 @@ def test_schemathesis_finds_no_5xx_and_no_nonconformance(daemon: Daemon) -> None
         "GET /api/events/{event_id}/snapshot.jpg",
         "GET /api/{camera_name}/latest.jpg",
         "GET /api/{camera_name}/{label}/best.jpg",
+        "GET /api/{camera}/recordings",  # its after/before query, now documented (issue 23)
         "GET /api/{camera}/recordings/{start}/{end}.mp4",
         "POST /skellycam/playback/load",
         "POST /skellycam/camera/detect",

@@ -244,6 +244,65 @@ def test_a_camera_that_drops_comes_back_as_one_session_and_live_viewers_go_on(tm
     viewer.join(10)
 
 
+def ffmpeg_inputs(daemon: Daemon) -> list[str]:
+    """The ``-i`` URL of every ffmpeg the daemon runs now."""
+    assert daemon.proc is not None
+    urls = []
+    for pid in descendants(daemon.proc.pid):
+        args = cmdline(pid).split(b"\0")
+        if args and args[0].endswith(b"ffmpeg") and b"-i" in args:
+            urls.append(args[args.index(b"-i") + 1].decode())
+    return urls
+
+
+def test_a_camera_that_drops_resumes_detect_and_segments_through_the_restream(tmp_path: Path) -> None:
+    """Resume through the restream: while the camera is down no reader runs or restarts; once it is back the
+    capture starts detect and the segment ffmpeg on the restream (never on the camera), frames and a new
+    segment come, and the camera sees one session again."""
+    source = make_source(tmp_path / "camera.mp4", seconds=60)
+    camera_port, count_file = free_port(), tmp_path / "camera-sessions"
+    cfg = camera_config(tmp_path, camera_port, token=None)
+    camera_url, restream_url = f"rtsp://127.0.0.1:{camera_port}/cam", f"rtsp://127.0.0.1:{cfg['restream']['rtsp_port']}/demo"
+    daemon = Daemon(tmp_path, cfg)
+
+    def stats() -> dict[str, Any]:
+        return dict(daemon.get_json("/api/stats")["demo"])
+
+    def readers_on_the_restream() -> bool:
+        urls = ffmpeg_inputs(daemon)
+        return urls.count(restream_url) >= 3 and camera_url not in urls  # detect, segments, live feed
+
+    with rtsp_server(camera_port, source, count_file):
+        daemon.start()
+        try:
+            daemon.wait_for(lambda: stats()["camera_fps"] > 0 and stats()["restream_clients"] >= 3, 60, what="frames")
+            daemon.wait_for(readers_on_the_restream, 10, what="detect, segments and the live feed on the restream")
+        except BaseException:
+            daemon.terminate()
+            raise
+    try:
+        daemon.wait_for(lambda: not ffmpeg_inputs(daemon), 10, 0.1, what="the readers to go with the camera")
+        down_since, restarts = time.time(), stats()["reconnects_last_hour"]
+        time.sleep(4)  # down: the capture probes the camera, no ffmpeg meanwhile
+        assert not ffmpeg_inputs(daemon), "an ffmpeg runs while the camera is down"
+        assert stats()["reconnects_last_hour"] == restarts, "ffmpegs started while the camera was down"
+        stalled = daemon.get("/api/demo/latest.jpg")
+        with rtsp_server(camera_port, source, count_file):
+            back = time.monotonic()
+            daemon.wait_for(lambda: daemon.get("/api/demo/latest.jpg") != stalled, 10, 0.05, what="frames again")
+            print(f"frames again {time.monotonic() - back:.2f} s after the camera came back")
+            daemon.wait_for(readers_on_the_restream, 10, what="the readers back on the restream")
+            clips = tmp_path / "cache" / "demo" / "clips"
+            daemon.wait_for(lambda: any(f.stat().st_mtime > down_since for f in clips.glob("*.mp4")), 20,
+                            what="a clips segment written after the return")  # fmt: skip
+            time.sleep(2)
+            assert sessions(count_file) == (1, 1), "the camera saw more than one session after its return"
+            assert stats()["camera_fps"] > 0
+    finally:
+        code, _ = daemon.terminate()
+    assert code == 0
+
+
 def test_an_hevc_camera_the_browser_cannot_play_falls_back_to_the_jpeg_stream(tmp_path: Path) -> None:
     source = tmp_path / "hevc.mp4"
     subprocess.run(
