@@ -26,7 +26,6 @@ import peewee as pw
 from flask import Flask
 
 from frigate_like.api import ApiServices, create_app
-from frigate_like.api.access import AccessPolicy, guard_websocket
 from frigate_like.api.config_view import running_config
 from frigate_like.api.connections import raise_open_files_limit
 from frigate_like.api.server import HttpServer
@@ -438,9 +437,9 @@ class NVR:
         )
         self.app = create_app(services)
         http = self.cfg.http
-        websocket = guard_websocket(self.ws_hub.endpoint, AccessPolicy.from_config(http))
+        # the access policy of self.app guards the WebSocket too (HttpServer's AccessGuard)
         self.http_server = HttpServer(
-            self.app, http.host, http.port, websockets={PATH: websocket}, on_loop=self.ws_hub.attach,
+            self.app, http.host, http.port, websockets={PATH: self.ws_hub.endpoint}, on_loop=self.ws_hub.attach,
             max_body=http.max_body_bytes, health=self.supervisor.health("http"),
         )  # fmt: skip
         if self.stats is not None:

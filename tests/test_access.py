@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,12 @@ from starlette.websockets import WebSocket
 from websockets.exceptions import InvalidStatus
 
 from frigate_like.api import ApiServices, create_app
-from frigate_like.api.access import COOKIE, AccessPolicy, Caller, guard_websocket, host_name, is_loopback
+from frigate_like.api.access import COOKIE, AccessPolicy, Caller, host_name, is_loopback, policy_of
 from frigate_like.api.server import HttpServer
 from frigate_like.config import config_from_dict, to_public_dict
 from frigate_like.db import queries
 from frigate_like.errors import ConfigError, Forbidden, Unauthorized, UnsupportedMediaType
+from tests.asgi_client import stack_client
 
 TOKEN = "s3cret-token-for-tests"
 JSON = {"Content-Type": "application/json"}
@@ -171,7 +173,7 @@ def test_without_a_configured_token_there_is_nothing_to_log_in_to(model_path: Pa
 
 def test_every_route_goes_through_the_policy(model_path: Path, labelmap_path: Path) -> None:
     app, calls = make_app(model_path, labelmap_path)
-    with app.test_client() as client:
+    with stack_client(app) as client:
         assert client.get("/api/version", headers={"Host": "rebound.example"}).status_code == 403
         assert client.get("/api/nothing-here", headers={"Host": "rebound.example"}).status_code == 403
         assert client.get("/api/version", environ_base=REMOTE).status_code == 200
@@ -194,7 +196,7 @@ def test_every_route_goes_through_the_policy(model_path: Path, labelmap_path: Pa
 
 def test_login_sets_an_httponly_strict_cookie_that_opens_state_changes(model_path: Path, labelmap_path: Path) -> None:
     app, calls = make_app(model_path, labelmap_path, {"api_token": TOKEN})
-    with app.test_client() as client:
+    with stack_client(app) as client:
         assert client.post("/api/login", json={"token": "wrong"}, environ_base=REMOTE).status_code == 401
         assert client.post("/api/login", json={"tok": TOKEN}, environ_base=REMOTE).status_code == 400
         assert client.post("/api/login", data=f'{{"token": "{TOKEN}"}}', environ_base=REMOTE).status_code == 415
@@ -226,9 +228,10 @@ def websocket_server(model_path: Path, labelmap_path: Path) -> Iterator[tuple[in
         await websocket.send_text("hello")
         await websocket.close()
 
-    app, _ = make_app(model_path, labelmap_path)
-    policy = AccessPolicy(TOKEN)
-    server = HttpServer(app, "127.0.0.1", 0, websockets={"/ws": guard_websocket(endpoint, policy)})
+    app, _ = make_app(model_path, labelmap_path, {"api_token": TOKEN})
+    policy = policy_of(app)
+    assert policy is not None
+    server = HttpServer(app, "127.0.0.1", 0, websockets={"/ws": endpoint})
     server.start()
     accepted.append(policy.sessions.create())  # the first item: a logged-in browser's cookie
     yield server.port, accepted
@@ -267,3 +270,12 @@ def test_the_websocket_needs_the_token_host_and_origin(websocket_server: tuple[i
         _connect(port, Cookie=f"{COOKIE}={TOKEN}")
     assert _connect(port, Cookie=f"{COOKIE}={session}", Origin=f"http://127.0.0.1:{port}") == "hello"
     assert accepted == ["in", "in"]
+
+
+def test_a_refused_websocket_upgrade_says_why_in_json(websocket_server: tuple[int, list[str]]) -> None:
+    port, _ = websocket_server
+    with pytest.raises(InvalidStatus) as refused:
+        _connect(port, Authorization="Bearer nope")
+    response = refused.value.response
+    assert response.status_code == 403 and response.headers["Content-Type"] == "application/json"
+    assert "API token" in json.loads(response.body or b"{}")["detail"]

@@ -92,6 +92,13 @@ def test_idle_and_slow_head_connections_are_closed_and_streams_are_not(server: H
         assert answer is not None and answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"pong")
 
 
+def test_a_stream_behind_a_local_proxy_outlives_the_head_timeout(server: HttpServer) -> None:
+    # a reverse proxy on this machine names the client: the request's client address is not the connection's
+    forwarded = {"X-Forwarded-For": "198.51.100.20"}
+    streamed = requests.get(f"http://127.0.0.1:{server.port}/slow-stream", headers=forwarded, timeout=30)
+    assert streamed.status_code == 200 and len(streamed.content) == 600
+
+
 def test_one_address_cannot_take_every_connection(server: HttpServer) -> None:
     with ExitStack() as stack:
         held = [stack.enter_context(idle(server.port, "127.0.0.2")) for _ in range(LIMITS.per_client)]

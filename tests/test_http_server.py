@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -12,15 +15,15 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask, Response
-from flask.testing import FlaskClient
 
 from frigate_like.api import ApiServices, create_app
-from frigate_like.api.bridge import DaemonThreadPool, client_disconnected
+from frigate_like.api.bridge import client_disconnected
 from frigate_like.api.server import HttpServer
 from frigate_like.config import config_from_dict, to_public_dict
 from frigate_like.db import queries
 from frigate_like.devices import DeviceDiscovery
 from frigate_like.errors import Unavailable
+from tests.asgi_client import StackClient, stack_client
 
 TOKEN = "s3cret-token"
 
@@ -109,10 +112,10 @@ def test_health_and_shutdown_from_loopback(served: tuple[str, Stream, list[str]]
 
 
 @pytest.fixture
-def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[FlaskClient, list[str]]]:
+def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[StackClient, list[str]]]:
     calls: list[str] = []
     app = make_app(model_path, labelmap_path, token=TOKEN, shutdown=lambda: calls.append("shutdown"))
-    with app.test_client() as client:
+    with stack_client(app) as client:
         yield client, calls
 
 
@@ -126,7 +129,7 @@ def guarded(model_path: Path, labelmap_path: Path) -> Iterator[tuple[FlaskClient
     ],
 )
 def test_with_a_token_configured_a_request_without_it_gets_401(
-    guarded: tuple[FlaskClient, list[str]], method: str, path: str
+    guarded: tuple[StackClient, list[str]], method: str, path: str
 ) -> None:
     client, calls = guarded
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -137,7 +140,7 @@ def test_with_a_token_configured_a_request_without_it_gets_401(
     assert calls == []
 
 
-def test_with_the_token_shutdown_is_accepted(guarded: tuple[FlaskClient, list[str]]) -> None:
+def test_with_the_token_shutdown_is_accepted(guarded: tuple[StackClient, list[str]]) -> None:
     client, calls = guarded
     answer = client.get("/shutdown", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.get_json()["status"] == "shutdown_initiated"
@@ -148,7 +151,7 @@ def test_with_the_token_shutdown_is_accepted(guarded: tuple[FlaskClient, list[st
 def test_without_a_token_only_loopback_clients_may_shut_down(model_path: Path, labelmap_path: Path) -> None:
     calls: list[str] = []
     app = make_app(model_path, labelmap_path, shutdown=lambda: calls.append("shutdown"))
-    with app.test_client() as client:
+    with stack_client(app) as client:
         answer = client.get("/shutdown", environ_base={"REMOTE_ADDR": "192.0.2.7"})
         assert answer.status_code == 401 and "loopback" in answer.get_json()["detail"]
     assert calls == []
@@ -174,16 +177,47 @@ def test_a_port_in_use_is_a_clear_start_error(model_path: Path, labelmap_path: P
             server.start()
 
 
-def test_the_worker_pool_is_bounded_and_hands_back_results_and_errors() -> None:
-    pool = DaemonThreadPool(2)
-    release = threading.Event()
-    blocked = [pool.submit(release.wait, 10) for _ in range(3)]
-    time.sleep(0.1)
-    assert pool.threads == 2 and not blocked[2].running()  # the third waits for a free worker
-    release.set()
-    assert all(f.result(10) is True for f in blocked)
-    assert pool.submit(lambda: 6 * 7).result(10) == 42
-    with pytest.raises(ZeroDivisionError):
-        pool.submit(lambda: 1 / 0).result(10)
-    pool.shutdown()
-    assert pool.threads == 2
+def test_stop_ends_every_stream_and_the_process_exits_with_a_stalled_client_connected() -> None:
+    """a2wsgi's workers are ordinary threads, joined at exit: stop() must leave none of them streaming."""
+    script = textwrap.dedent(
+        """
+        import logging, socket, sys, threading, time
+        from flask import Flask, Response
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        from frigate_like.api.server import HttpServer
+        app = Flask("t")
+
+        @app.get("/endless")
+        def endless():
+            def chunks():
+                while True:  # never asks whether its client is there: the bridge ends it
+                    yield b"x" * 65536
+                    time.sleep(0.01)
+            return Response(chunks(), mimetype="application/octet-stream")
+
+        server = HttpServer(app, "127.0.0.1", 0, send_timeout=120.0)
+        server.start()
+        request = b"GET /endless HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n"
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(request)  # and never reads
+        reader = socket.create_connection(("127.0.0.1", server.port))
+        reader.sendall(request)
+        def read():
+            try:
+                while reader.recv(65536):
+                    pass
+            except OSError:
+                pass
+        threading.Thread(target=read, daemon=True).start()
+        time.sleep(2)  # the stalled connection's buffers are full: its worker waits to hand on a chunk
+        started = time.monotonic()
+        server.stop()
+        print(f"stopped in {time.monotonic() - started:.1f} s", flush=True)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("stopped in"), (proc.stdout, proc.stderr[-2000:])
+    # every stream ended when asked to: none had to be cancelled after uvicorn's graceful shutdown time
+    assert "timeout graceful shutdown exceeded" not in proc.stderr, proc.stderr[-2000:]

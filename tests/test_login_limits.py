@@ -17,6 +17,7 @@ from frigate_like.api.access import (
     client_key,
 )
 from frigate_like.errors import Unauthorized
+from tests.asgi_client import stack_client
 from tests.test_access import TOKEN, make_app
 
 
@@ -103,7 +104,7 @@ def test_a_bearer_guess_counts_like_a_login_guess() -> None:
 def test_login_over_http_429_then_the_right_token_after_the_wait(model_path: Path, labelmap_path: Path) -> None:
     app, _ = make_app(model_path, labelmap_path, {"api_token": TOKEN})
     remote = {"REMOTE_ADDR": "198.51.100.4"}
-    with app.test_client() as client:
+    with stack_client(app) as client:
         statuses = [client.post("/api/login", json={"token": f"guess{n}"}, environ_base=remote) for n in range(50)]
         codes = [s.status_code for s in statuses]
         assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from frigate_like.api import ApiServices, create_app
 from frigate_like.config import config_from_dict
 from frigate_like.prometheus import MetricsExport, MetricSources
+from tests.asgi_client import stack_client
 
 
 def _stats() -> dict[str, Any]:
@@ -89,11 +90,11 @@ def test_the_route_is_a_read_behind_the_access_policy(tmp_path: Path, model_path
         export = MetricsExport(MetricSources("a", _stats))
         return create_app(ApiServices(config=cfg, stats=dict, public_config=dict, events=None, metrics=export.render))
 
-    open_reads = app(api_token="t0ken").test_client()
+    open_reads = stack_client(app(api_token="t0ken"))  # the whole server stack: the access policy included
     response = open_reads.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert b"frigate_like_camera_fps" in response.data
-    closed = app(api_token="t0ken", auth="required").test_client()
+    closed = stack_client(app(api_token="t0ken", auth="required"))
     assert closed.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 401
     bearer = {"Authorization": "Bearer t0ken"}
     assert closed.get("/metrics", headers=bearer, environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 200

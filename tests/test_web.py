@@ -6,19 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from frigate_like.api import ApiServices, create_app
 from frigate_like.cameras.subscribers import SwitchesSubscriber
 from frigate_like.comms.switches import Switches
 from frigate_like.metrics import CameraMetrics
 from frigate_like.web import STATIC_DIR
+from tests.asgi_client import StackClient, stack_client
 from tests.registry_support import PlainRuntimes, registry_with
 from tests.test_switches import Recorder  # a Publisher that keeps what MQTT would have been sent
 from tests.track_support import load_camera
 
 
-def _client(tmp_path: Path, shared_dir: Path, **http: Any) -> tuple[FlaskClient, CameraMetrics, Recorder]:
+def _client(tmp_path: Path, shared_dir: Path, **http: Any) -> tuple[StackClient, CameraMetrics, Recorder]:
     cfg, cam = load_camera(
         tmp_path,
         shared_dir,
@@ -32,15 +32,15 @@ def _client(tmp_path: Path, shared_dir: Path, **http: Any) -> tuple[FlaskClient,
     metrics = runtimes.metrics("cam")
     app = create_app(ApiServices(config=cfg, stats=dict, public_config=dict, events=None, switches=switches))
     app.testing = True
-    return app.test_client(), metrics, recorder
+    return stack_client(app), metrics, recorder  # the whole server stack: the access policy is in front of Flask
 
 
 @pytest.fixture
-def client(tmp_path: Path, shared_dir: Path) -> tuple[FlaskClient, CameraMetrics, Recorder]:
+def client(tmp_path: Path, shared_dir: Path) -> tuple[StackClient, CameraMetrics, Recorder]:
     return _client(tmp_path, shared_dir)
 
 
-def test_the_page_and_its_modules_are_served_from_the_package(client: tuple[FlaskClient, Any, Any]) -> None:
+def test_the_page_and_its_modules_are_served_from_the_package(client: tuple[StackClient, Any, Any]) -> None:
     http, _, _ = client
     with http.get("/") as page:
         assert page.status_code == 200 and page.mimetype == "text/html"
@@ -56,14 +56,14 @@ def test_the_page_and_its_modules_are_served_from_the_package(client: tuple[Flas
 
 
 @pytest.mark.parametrize("name", ["nope.js", "..%2Fweb%2F__init__.py", "%2E%2E", "index.html%00"])
-def test_only_the_ui_files_are_served(client: tuple[FlaskClient, Any, Any], name: str) -> None:
+def test_only_the_ui_files_are_served(client: tuple[StackClient, Any, Any], name: str) -> None:
     http, _, _ = client
     response = http.get(f"/ui/{name}")
     assert response.status_code == 404 and "detail" in response.get_json()
 
 
 def test_switches_are_read_and_set_through_the_switches_object(
-    client: tuple[FlaskClient, CameraMetrics, Recorder],
+    client: tuple[StackClient, CameraMetrics, Recorder],
 ) -> None:
     http, metrics, recorder = client
     assert http.get("/api/switches").get_json() == {"cam": {"detect": True, "clips": False, "snapshots": False}}
@@ -86,7 +86,7 @@ def test_switches_are_read_and_set_through_the_switches_object(
     ],
 )
 def test_bad_switch_requests_say_what_is_wrong(
-    client: tuple[FlaskClient, CameraMetrics, Any], body: Any, detail: str
+    client: tuple[StackClient, CameraMetrics, Any], body: Any, detail: str
 ) -> None:
     http, metrics, _ = client
     response = http.post("/api/cam/switches", json=body)
@@ -94,7 +94,7 @@ def test_bad_switch_requests_say_what_is_wrong(
     assert metrics.detect_enabled.value
 
 
-def test_a_switch_change_must_be_json_and_name_a_camera(client: tuple[FlaskClient, CameraMetrics, Any]) -> None:
+def test_a_switch_change_must_be_json_and_name_a_camera(client: tuple[StackClient, CameraMetrics, Any]) -> None:
     http, metrics, _ = client
     # a cross-site HTML form can only send form or text bodies: refused, nothing changes
     form = http.post("/api/cam/switches", data="detect=false", content_type="application/x-www-form-urlencoded")

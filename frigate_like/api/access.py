@@ -1,5 +1,9 @@
 """Who may do what: one access policy for every HTTP route and the WebSocket, checked in one place.
 
+The place is :class:`AccessGuard`, ASGI middleware in front of the Flask app and the WebSocket routes
+(api/server.py): it learns what a request is to the policy from Flask's URL map and the markers below,
+and answers a refusal through api/errors.py like every other error.
+
 The rules (``http`` section of the config):
 
 - **Host** (every request and the WebSocket): the ``Host`` header must be an IP address, a
@@ -49,21 +53,25 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import math
 import secrets
 import socket
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 
+from frigate_like.api.errors import TooManyRequests, error_messages, status_of
 from frigate_like.config.sections import HttpConfig
 from frigate_like.errors import (
     BadRequest,
@@ -90,32 +98,26 @@ QUIET_S = 15 * 60.0  # an address without a wrong token for this long starts afr
 MAX_TRACKED_ADDRESSES = 10_000  # addresses with wrong tokens remembered at once; the stalest go first
 
 Kind = Literal["read", "write", "login"]
+KINDS: tuple[Kind, ...] = ("read", "write", "login")
+ACCESS_KIND = "access_kind"  # the view attribute the markers below set
 WebSocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., object])
 
 
-class TooManyRequests(FrigateLikeError):
-    """Too many wrong tokens from one address: wait ``retry_after`` seconds (HTTP 429 with ``Retry-After``)."""
-
-    def __init__(self, detail: str, retry_after: float) -> None:
-        super().__init__(detail)
-        self.retry_after = max(1, math.ceil(retry_after))
-
-
 def changes_state(view: F) -> F:
     """Marks a GET view that changes state (``/shutdown``): it gets the guards of a POST."""
-    view.access_kind = "write"  # type: ignore[attr-defined]
+    setattr(view, ACCESS_KIND, "write")
     return view
 
 
 def only_reads(view: F) -> F:
     """Marks a POST view that changes nothing (device discovery): it is a read."""
-    view.access_kind = "read"  # type: ignore[attr-defined]
+    setattr(view, ACCESS_KIND, "read")
     return view
 
 
 def _login_view(view: F) -> F:
-    view.access_kind = "login"  # type: ignore[attr-defined]
+    setattr(view, ACCESS_KIND, "login")
     return view
 
 
@@ -471,9 +473,98 @@ def _authority(origin: str) -> str | None:
     return _default_port_dropped(parts.netloc)
 
 
-# -- Flask ------------------------------------------------------------------------------------------
-def _flask_caller() -> Caller:
+# -- the one entry point: ASGI, in front of the Flask app and the WebSocket ---------------------------
+def _caller(scope: Scope) -> Caller:
+    connection = HTTPConnection(scope)
+    headers = connection.headers
     return Caller(
+        host=headers.get("host"),
+        origin=headers.get("origin"),
+        content_type=headers.get("content-type"),
+        remote_addr=connection.client.host if connection.client is not None else None,
+        authorization=headers.get("authorization"),
+        cookie_token=connection.cookies.get(COOKIE),
+        method=str(scope.get("method", "GET")),
+        fetch_site=headers.get("sec-fetch-site"),
+    )
+
+
+RouteKinds = Callable[[str, str], Kind | None]
+
+
+def flask_route_kinds(app: Flask) -> RouteKinds:
+    """What a request to ``path`` with ``method`` is to the policy, from ``app``'s URL map and the markers on
+    its views; None when no route matches (404, 405, a redirect: only the Host is checked)."""
+
+    def kind_of(path: str, method: str) -> Kind | None:
+        try:
+            endpoint, _ = app.url_map.bind("localhost").match(path, method)
+        except (HTTPException, RoutingException):
+            return None
+        marked = getattr(app.view_functions.get(str(endpoint)), ACCESS_KIND, None)
+        if marked in KINDS:
+            return cast(Kind, marked)
+        return "read" if method in SAFE_METHODS else "write"
+
+    return kind_of
+
+
+class AccessGuard:
+    """ASGI middleware: the policy for every HTTP request and every WebSocket upgrade, before the Flask app or a
+    WebSocket endpoint sees them. A refusal is JSON ``{"detail": ...}`` (api/errors.py); a refused WebSocket
+    upgrade is a 403 with that body (or a plain 403 from a server without the ASGI denial-response extension)."""
+
+    def __init__(self, app: ASGIApp, policy: AccessPolicy, route_kinds: RouteKinds) -> None:
+        self.app, self.policy, self.route_kinds = app, policy, route_kinds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        caller = _caller(scope)
+        try:
+            if scope["type"] == "websocket":
+                self.policy.check_websocket(caller)
+            else:
+                kind = self.route_kinds(str(scope["path"]), caller.method)
+                if kind is None:
+                    self.policy.check_host(caller.host)
+                else:
+                    self.policy.check(caller, kind)
+        except FrigateLikeError as exc:
+            await self._refuse(scope, send, exc, caller)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, exc: FrigateLikeError, caller: Caller) -> None:
+        if scope["type"] == "http":
+            status, headers = status_of(exc)
+            messages = error_messages(status, str(exc), headers)
+        else:
+            logger.info("WebSocket from %s refused: %s", caller.remote_addr or "?", exc)
+            if "websocket.http.response" not in scope.get("extensions", {}):
+                await send({"type": "websocket.close", "code": 1008})  # the server answers the upgrade with 403
+                return
+            messages = error_messages(403, str(exc), websocket=True)
+        for message in messages:
+            await send(message)
+
+
+POLICY_EXTENSION = "frigate_like_access"
+
+
+def policy_of(app: Flask) -> AccessPolicy | None:
+    """The policy :func:`install_access` gave ``app``."""
+    policy = app.extensions.get(POLICY_EXTENSION)
+    return policy if isinstance(policy, AccessPolicy) else None
+
+
+def may_change_state() -> bool:
+    """Whether the caller of the current request would pass the checks of a state change (a read view that
+    answers such a caller differently: a stored export for them, a streamed one for anyone else)."""
+    policy = policy_of(current_app) or AccessPolicy()
+    caller = Caller(
         host=request.headers.get("Host"),
         origin=request.headers.get("Origin"),
         content_type=request.headers.get("Content-Type"),
@@ -483,42 +574,17 @@ def _flask_caller() -> Caller:
         method=request.method,
         fetch_site=request.headers.get("Sec-Fetch-Site"),
     )
-
-
-POLICY_EXTENSION = "frigate_like_access"
-
-
-def may_change_state() -> bool:
-    """Whether the caller of the current request would pass the checks of a state change (a read view that
-    answers such a caller differently: a stored export for them, a streamed one for anyone else)."""
-    policy = current_app.extensions.get(POLICY_EXTENSION) or AccessPolicy()
     try:
-        policy.check(_flask_caller(), "write")
+        policy.check(caller, "write")
     except FrigateLikeError:
         return False
     return True
 
 
 def install_access(app: Flask, policy: AccessPolicy) -> None:
-    """Checks every request of ``app`` (matched or not) before its view; adds login and logout."""
+    """Gives ``app`` its policy (checked by :class:`AccessGuard` in front of it) and the login and logout views."""
     app.extensions[POLICY_EXTENSION] = policy
     app.register_blueprint(_login_blueprint(policy))
-
-    @app.errorhandler(TooManyRequests)
-    def _too_many(exc: TooManyRequests) -> Response:
-        response = jsonify({"detail": str(exc)})
-        response.status_code = 429
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    @app.before_request
-    def _check() -> None:
-        if request.routing_exception is not None:  # 404/405 follow; there is nothing to guard
-            policy.check_host(request.headers.get("Host"))
-            return
-        view = app.view_functions.get(request.endpoint or "")
-        default: Kind = "read" if request.method in SAFE_METHODS else "write"
-        policy.check(_flask_caller(), getattr(view, "access_kind", default))
 
 
 def _login_blueprint(policy: AccessPolicy) -> Blueprint:
@@ -559,33 +625,3 @@ def _login_blueprint(policy: AccessPolicy) -> Blueprint:
         return response
 
     return bp
-
-
-# -- the WebSocket ------------------------------------------------------------------------------------
-def _websocket_caller(websocket: WebSocket) -> Caller:
-    headers: Mapping[str, str] = websocket.headers
-    return Caller(
-        host=headers.get("host"),
-        origin=headers.get("origin"),
-        content_type=None,
-        remote_addr=websocket.client.host if websocket.client is not None else None,
-        authorization=headers.get("authorization"),
-        cookie_token=websocket.cookies.get(COOKIE),
-        method="GET",
-        fetch_site=headers.get("sec-fetch-site"),
-    )
-
-
-def guard_websocket(endpoint: WebSocketEndpoint, policy: AccessPolicy) -> WebSocketEndpoint:
-    """``endpoint`` behind the policy: a refused upgrade is closed before it is accepted (HTTP 403)."""
-
-    async def guarded(websocket: WebSocket) -> None:
-        try:
-            policy.check_websocket(_websocket_caller(websocket))
-        except FrigateLikeError as exc:
-            logger.info("WebSocket from %s refused: %s", websocket.client.host if websocket.client else "?", exc)
-            await websocket.close(code=1008)
-            return
-        await endpoint(websocket)
-
-    return guarded

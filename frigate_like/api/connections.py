@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
 import resource
 import time
@@ -29,8 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from frigate_like.api.bridge import SlowClient
+from frigate_like.api.errors import raw_error
 from frigate_like.supervise import Health
 
 logger = logging.getLogger(__name__)
@@ -44,11 +46,7 @@ THIS_MACHINE = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 HEADER_TIMEOUT_S = 10.0
 LOG_INTERVAL_S = 60.0
 OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-_REFUSAL_BODY = json.dumps({"detail": "too many open connections, from this address or in all; retry later"}).encode()
-REFUSAL = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-    b"Retry-After: 10\r\nContent-Length: %d\r\n\r\n%s" % (len(_REFUSAL_BODY), _REFUSAL_BODY)
-)
+REFUSAL = raw_error(503, "too many open connections, from this address or in all; retry later", [("Retry-After", "10")])
 
 
 def raise_open_files_limit() -> int:
@@ -81,13 +79,14 @@ class ConnectionTable:
 
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
-        self._by_client: dict[str, set[asyncio.BaseTransport]] = {}
+        self._by_client: dict[str, set[GuardedConnection]] = {}
+        self._by_peer: dict[tuple[str, int], GuardedConnection] = {}  # what an ASGI scope's "client" names
         self._open = 0
         self.refused = 0
 
-    def admit(self, client: str | None, transport: asyncio.BaseTransport) -> bool:
-        """Counts ``transport`` in, or returns False when a bound is reached."""
-        key = client or "?"
+    def admit(self, connection: GuardedConnection) -> bool:
+        """Counts ``connection`` in, or returns False when a bound is reached."""
+        key = connection.client[0] if connection.client else "?"
         mine = self._by_client.setdefault(key, set())
         total = self.limits.total + (LOOPBACK_HEADROOM if key in THIS_MACHINE else 0)
         # counted here, not from uvicorn's set: that also holds refused connections not yet gone
@@ -96,19 +95,29 @@ class ConnectionTable:
             if not mine:
                 del self._by_client[key]
             return False
-        mine.add(transport)
+        mine.add(connection)
+        if connection.client is not None:
+            self._by_peer[connection.client] = connection
         self._open += 1
         return True
 
-    def leave(self, client: str | None, transport: asyncio.BaseTransport) -> None:
-        """``transport`` closed, or became a WebSocket (bounded by the WebSocket hub, not here)."""
-        key = client or "?"
+    def leave(self, connection: GuardedConnection) -> None:
+        """``connection`` closed, or became a WebSocket (bounded by the WebSocket hub, not here)."""
+        key = connection.client[0] if connection.client else "?"
         mine = self._by_client.get(key)
-        if mine is not None and transport in mine:
-            mine.discard(transport)
+        if mine is not None and connection in mine:
+            mine.discard(connection)
+            if connection.client is not None:
+                self._by_peer.pop(connection.client, None)
             self._open -= 1
             if not mine:
                 del self._by_client[key]
+
+    def connection_of(self, client: object) -> GuardedConnection | None:
+        """The open connection an ASGI scope's ``client`` (host, port) names."""
+        if not isinstance(client, (tuple, list)) or len(client) != 2:
+            return None
+        return self._by_peer.get((str(client[0]), int(client[1])))
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -120,69 +129,134 @@ class ConnectionTable:
         }
 
 
-def guarded_protocol(table: ConnectionTable, on_accepted: Callable[[], None]) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with the bounds of ``table`` and the request-head timeout."""
+class GuardedConnection(asyncio.Protocol):
+    """One accepted connection: admitted by ``table`` or refused, and timed until its request head is complete.
 
-    class GuardedProtocol(H11Protocol):
-        _head_timer: asyncio.TimerHandle | None = None
-        _admitted = False
+    A composition around the HTTP protocol uvicorn would use (``inner``): every ``asyncio.Protocol``
+    method is handed on, nothing of ``inner`` but that public interface is used. What the guard
+    cannot see from the bytes — whether a request is being answered — the ASGI layer tells it
+    (:class:`AnsweringTracker`); the upgrade to a WebSocket shows as the transport's new protocol.
+    """
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            on_accepted()
-            if not table.admit(self._host(), transport):
-                transport.write(REFUSAL)
-                transport.close()
-                return
-            self._admitted = True
-            self._arm_head_timer()
+    def __init__(self, inner: asyncio.Protocol, table: ConnectionTable, on_accepted: Callable[[], None]) -> None:
+        self.inner, self.table, self.on_accepted = inner, table, on_accepted
+        self.transport: asyncio.Transport | None = None
+        self.client: tuple[str, int] | None = None
+        self.admitted = False
+        self.answering = False
+        self._head_timer: asyncio.TimerHandle | None = None
 
-        def connection_lost(self, exc: Exception | None) -> None:
+    # -- asyncio.Protocol -----------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a stream server's transport
+        self.transport = transport
+        self.on_accepted()
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.client = (str(peer[0]), int(peer[1]))
+        if not self.table.admit(self):
+            transport.write(REFUSAL)
+            transport.close()
+            return
+        self.admitted = True
+        self.inner.connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        if self.admitted:
+            self._leave()
+            self.inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.admitted:
+            return
+        self.inner.data_received(data)
+        if self.transport is not None and self.transport.get_protocol() is not self:
+            # a WebSocket now: its protocol has the connection (bounded by the WebSocket hub, not here)
             self._cancel_head_timer()
             self._leave()
-            super().connection_lost(exc)
+        elif not self.answering and self._head_timer is None:  # part of a request head: it has the rest
+            self._arm_head_timer()
 
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            if self.transport.get_protocol() is not self:  # a WebSocket now: its protocol has the connection
-                self._cancel_head_timer()
-                self._leave()
-            elif self._answering():
-                self._cancel_head_timer()
-            elif self._head_timer is None:  # part of a request head: it has the rest of the timeout
-                self._arm_head_timer()
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received() if self.admitted else None
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm_head_timer()  # the next request head, or uvicorn's keep-alive timeout, whichever first
+    def pause_writing(self) -> None:
+        if self.admitted:
+            self.inner.pause_writing()
 
-        def _host(self) -> str | None:
-            return self.client[0] if self.client else None
+    def resume_writing(self) -> None:
+        if self.admitted:
+            self.inner.resume_writing()
 
-        def _leave(self) -> None:
-            if self._admitted:
-                self._admitted = False
-                table.leave(self._host(), self.transport)
+    # -- told by the ASGI layer -----------------------------------------------------------------------
+    def request_started(self) -> None:
+        self.answering = True
+        self._cancel_head_timer()
 
-        def _answering(self) -> bool:
-            return self.cycle is not None and not self.cycle.response_complete
+    def request_finished(self) -> None:
+        self.answering = False
+        if self.transport is not None and not self.transport.is_closing():
+            self._arm_head_timer()  # the next request head, or uvicorn's keep-alive timeout, whichever first
 
-        def _arm_head_timer(self) -> None:
-            self._cancel_head_timer()
-            self._head_timer = self.loop.call_later(table.limits.header_timeout_s, self._head_timed_out)
+    def abort(self) -> None:
+        """Closes the connection now, dropping whatever is still buffered for it."""
+        if self.transport is not None:
+            self.transport.abort()
 
-        def _cancel_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
+    # -----------------------------------------------------------------------------------------------
+    def _leave(self) -> None:
+        if self.admitted:
+            self.admitted = False
+            self.table.leave(self)
 
-        def _head_timed_out(self) -> None:
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        loop = asyncio.get_running_loop()
+        self._head_timer = loop.call_later(self.table.limits.header_timeout_s, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
             self._head_timer = None
-            if not self._answering() and not self.transport.is_closing():
-                self.transport.close()
 
-    return GuardedProtocol
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.answering and self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
+def guarded_protocol(table: ConnectionTable, on_accepted: Callable[[], None]) -> type[asyncio.Protocol]:
+    """What ``uvicorn.Config(http=...)`` takes: uvicorn's h11 protocol inside a :class:`GuardedConnection`."""
+
+    class GuardedH11(GuardedConnection):
+        def __init__(self, **uvicorn_args: Any) -> None:  # handed on untouched: config, server state, loop
+            super().__init__(H11Protocol(**uvicorn_args), table, on_accepted)
+
+    return GuardedH11
+
+
+class AnsweringTracker:
+    """ASGI middleware, outermost: tells each request's connection that it is being answered, then that it was."""
+
+    def __init__(self, app: ASGIApp, table: ConnectionTable) -> None:
+        self.app, self.table = app, table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        connection = self.table.connection_of(scope.get("client")) if scope["type"] == "http" else None
+        if connection is None:
+            await self.app(scope, receive, send)
+            return
+        connection.request_started()
+        try:
+            await self.app(scope, receive, send)
+        except SlowClient:
+            # what is buffered for a client that stopped reading would never go: a close would wait on it
+            connection.abort()
+            raise
+        finally:
+            connection.request_finished()
 
 
 class AcceptFailures:

@@ -14,7 +14,6 @@ A viewer that stops reading is dropped by the bridge (``bridge.SEND_TIMEOUT_S``)
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from typing import Any
@@ -23,18 +22,10 @@ from flask.json.provider import DefaultJSONProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frigate_like.api.access import is_loopback
+from frigate_like.api.errors import error_messages
 
 DEFAULT_MAX_BODY = 1024 * 1024
 PER_CLIENT_REQUESTS = 16  # in flight at once from one non-loopback address (each MJPEG viewer is one)
-
-
-def _json_response(status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None) -> list[Message]:
-    body = json.dumps({"detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    return [
-        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])},
-        {"type": "http.response.body", "body": body},
-    ]
 
 
 class RequestLimits:
@@ -54,8 +45,8 @@ class RequestLimits:
         if address is not None:
             with self._lock:
                 if self._in_flight[address] >= self.per_client:
-                    await _send_all(send, _json_response(429, "too many requests in flight from this client",
-                                                         [(b"retry-after", b"5")]))  # fmt: skip
+                    await _send_all(send, error_messages(429, "too many requests in flight from this client",
+                                                          [("Retry-After", "5")]))  # fmt: skip
                     return
                 self._in_flight[address] += 1
         try:
@@ -68,7 +59,7 @@ class RequestLimits:
                         del self._in_flight[address]
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
-        too_large = _json_response(413, f"the request body is over {self.max_body} bytes (http.max_body_bytes)")
+        too_large = error_messages(413, f"the request body is over {self.max_body} bytes (http.max_body_bytes)")
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await _send_all(send, too_large)

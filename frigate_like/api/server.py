@@ -1,7 +1,15 @@
 """The HTTP server: uvicorn in a thread of the daemon, serving WebSockets natively and Flask through a bridge.
 
-One port for everything: the Starlette app routes the WebSocket path(s) to their ASGI
-endpoints and mounts every other path on the Flask app through :class:`WsgiBridge`.
+One port for everything, one stack of ASGI layers, each configured through public interfaces:
+
+1. :class:`~frigate_like.api.connections.AnsweringTracker` tells the connection guards (uvicorn's h11
+   protocol inside :class:`~frigate_like.api.connections.GuardedConnection`) which connection is
+   being answered, so its request-head timer is off;
+2. :class:`~frigate_like.api.limits.RequestLimits`: per-client requests in flight, the body size;
+3. :class:`~frigate_like.api.access.AccessGuard`: the access policy, for HTTP and the WebSocket alike;
+4. the Starlette router: the WebSocket path(s) to their endpoints, every other request to the
+   Flask app through :class:`~frigate_like.api.bridge.WsgiBridge` (a2wsgi).
+
 uvicorn runs in a thread (``server.run()``); it installs no signal handlers there (they
 are only installed from the main thread), so SIGTERM stays the daemon's.
 """
@@ -11,19 +19,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import cast
 
 import uvicorn
+from flask import Flask
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from frigate_like.api.access import WebSocketEndpoint
+from frigate_like.api.access import AccessGuard, WebSocketEndpoint, flask_route_kinds, policy_of
 from frigate_like.api.bridge import SEND_TIMEOUT_S, SlowClientLogFilter, WsgiBridge
-from frigate_like.api.connections import AcceptFailures, ConnectionLimits, ConnectionTable, guarded_protocol
+from frigate_like.api.connections import (
+    AcceptFailures,
+    AnsweringTracker,
+    ConnectionLimits,
+    ConnectionTable,
+    guarded_protocol,
+)
 from frigate_like.api.limits import DEFAULT_MAX_BODY, RequestLimits
 from frigate_like.errors import Unavailable
 from frigate_like.events.live import MAX_STREAMS
@@ -34,6 +52,7 @@ logger = logging.getLogger(__name__)
 MJPEG_STREAMS = MAX_STREAMS  # long-lived streams that must fit at once: each holds one worker thread
 WSGI_WORKERS = MJPEG_STREAMS + 16  # + room for ordinary requests while every stream runs
 ACCEPT_BACKLOG = 128
+FORWARDED_ALLOW_IPS = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")  # uvicorn's default, and its variable
 GRACEFUL_SHUTDOWN_S = 3  # then uvicorn cancels what is left (a client that never reads, ...)
 
 LoopListener = Callable[[asyncio.AbstractEventLoop | None], None]
@@ -92,7 +111,8 @@ class HttpServer:
         health: Health | None = None,
     ) -> None:
         """``limits``: the connection bounds (api/connections.py; default: from the open files limit now);
-        ``health``: the entry that says when connections cannot be accepted."""
+        ``health``: the entry that says when connections cannot be accepted. The access policy is the one
+        ``create_app`` gave ``wsgi_app`` (api/access.py); a Flask app without one is served unguarded (tests)."""
         self.host = host
         self.bridge = WsgiBridge(wsgi_app, workers, send_timeout=send_timeout)
         if limits is None:
@@ -106,9 +126,17 @@ class HttpServer:
             if on_loop is not None:
                 on_loop(loop)
 
-        app = build_asgi_app(RequestLimits(self.bridge, max_body), websockets or {}, loop_changed)
+        app: ASGIApp = build_asgi_app(self.bridge, websockets or {}, loop_changed)
+        if isinstance(wsgi_app, Flask) and (policy := policy_of(wsgi_app)) is not None:
+            app = AccessGuard(app, policy, flask_route_kinds(wsgi_app))
+        # uvicorn's proxy-header middleware (X-Forwarded-For from a proxy on this machine names the client) goes
+        # inside the tracker, which finds a request's connection by the address the connection came from
+        # (uvicorn types ASGI messages as TypedDicts, Starlette as plain mappings: the same protocol, hence the casts)
+        limited = cast(Callable[..., Awaitable[None]], RequestLimits(app, max_body))
+        proxied = cast(ASGIApp, ProxyHeadersMiddleware(limited, trusted_hosts=FORWARDED_ALLOW_IPS))
+        self.asgi_app: ASGIApp = AnsweringTracker(proxied, self.connections)  # what uvicorn serves
         config = uvicorn.Config(
-            app,
+            self.asgi_app,
             host=host,
             port=port,
             loop="asyncio",
@@ -117,6 +145,7 @@ class HttpServer:
             # uvicorn's 2 048 a burst of strangers would hold that many descriptors at once
             backlog=ACCEPT_BACKLOG,
             lifespan="on",
+            proxy_headers=False,  # applied in self.asgi_app instead
             log_config=None,  # our logging stays as configured: uvicorn's loggers propagate to root
             access_log=False,  # one line per request (MJPEG frame polls, stats) would drown the log
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
@@ -162,4 +191,4 @@ class HttpServer:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 logger.warning("HTTP server did not stop within %.0f s", timeout)
-        self.bridge.pool.shutdown(wait=False, cancel_futures=True)
+        self.bridge.close()
