@@ -277,3 +277,37 @@ def test_a_strangers_option_sets_cannot_multiply_the_encoding(rig: LiveRig) -> N
         for stream in streams:
             stream.close()
     assert rig.live.encoders.active() == []
+
+
+def test_a_frame_just_after_its_tick_is_sent_not_skipped(rig: LiveRig) -> None:
+    """At the camera's own rate the frames come in phase with the viewer's ticks; with jitter, every other
+    frame here lands just after its tick and the next one just before the following tick. Each must still
+    be sent: the tick that missed its frame waits for it rather than leaving it to be overtaken."""
+    fps, frames = 5.0, 10
+    period = 1.0 / fps
+    rig.feed(100.0)
+    stream = rig.live.open_stream("cam", ViewOptions(height=108), fps)
+    next(stream)  # the first frame at once
+    sent: list[bytes] = []
+    done = threading.Event()
+
+    def viewer() -> None:
+        while not done.is_set():
+            part = next(stream)
+            if not done.is_set():
+                sent.append(part)
+
+    reader = threading.Thread(target=viewer, daemon=True)
+    reader.start()
+    first_tick = (int(time.time() / period) + 2) * period
+    for i in range(1, frames + 1):
+        at = first_tick + i * period + (0.03 if i % 2 else -0.03)  # late, early, late, ...
+        time.sleep(max(0.0, at - time.time()))
+        rig.live.on_frame(rig.feed(100.0 + i * period))
+    time.sleep(2 * period)  # the last frame's tick has passed
+    done.set()
+    rig.live.on_frame(rig.feed(200.0))  # the reader's last part: it sees ``done`` and returns
+    reader.join(5)
+    assert not reader.is_alive()
+    stream.close()
+    assert len(sent) == frames, f"{len(sent)} of {frames} frames sent"

@@ -133,7 +133,9 @@ class LiveView:
             raise Unavailable("the daemon is stopping")
         encoder = self.encoders.acquire(source, bounded_options(source, options), stream=True)
         fps = min(fps, float(source.cam.fps))  # more parts than the camera has frames would repeat none anyway
-        return MjpegStream(self.encoders, encoder, fps, stop=self._stop, disconnected=disconnected)
+        return MjpegStream(
+            self.encoders, encoder, fps, stop=self._stop, disconnected=disconnected, frame_wait=self.wait_for_frame
+        )
 
     def latest_jpeg(self, camera: str, options: ViewOptions) -> bytes:
         """The latest frame with overlays; shares the encode with any MJPEG viewer of the same options."""
