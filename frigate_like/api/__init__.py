@@ -22,7 +22,7 @@ def create_app(services: ApiServices) -> Flask:
     from frigate_like.api.lifecycle import lifecycle_blueprint
     from frigate_like.api.manual_recording import manual_recording_blueprint
     from frigate_like.api.media import media_blueprint
-    from frigate_like.api.openapi import document_login, new_app
+    from frigate_like.api.openapi import new_app
     from frigate_like.api.playback import playback_blueprint
     from frigate_like.api.recording_files import recording_files_blueprint
     from frigate_like.api.recordings import recordings_blueprint
@@ -36,7 +36,6 @@ def create_app(services: ApiServices) -> Flask:
     app.json.sort_keys = False
     register_error_handlers(app)
     install_access(app, AccessPolicy.from_config(services.config.http if services.config is not None else None))
-    document_login(app)
     for blueprint in (
         system_blueprint(services),
         events_blueprint(services),

@@ -61,10 +61,12 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import ClassVar, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
+from flask_openapi3 import APIBlueprint, OpenAPI, Tag
+from pydantic import Field, model_validator
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -72,6 +74,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
 from frigate_like.api.errors import TooManyRequests, error_messages, status_of
+from frigate_like.api.openapi import errors
+from frigate_like.api.openapi_models import Status
+from frigate_like.api.params import JsonBody
 from frigate_like.config.sections import HttpConfig
 from frigate_like.errors import (
     BadRequest,
@@ -581,22 +586,45 @@ def may_change_state() -> bool:
     return True
 
 
-def install_access(app: Flask, policy: AccessPolicy) -> None:
+def install_access(app: OpenAPI, policy: AccessPolicy) -> None:
     """Gives ``app`` its policy (checked by :class:`AccessGuard` in front of it) and the login and logout views."""
     app.extensions[POLICY_EXTENSION] = policy
-    app.register_blueprint(_login_blueprint(policy))
+    app.register_api(_login_blueprint(policy))
 
 
-def _login_blueprint(policy: AccessPolicy) -> Blueprint:
-    bp = Blueprint("access", __name__)
+LOGIN_BODY = 'expected a JSON body {"token": "<http.api_token>"}'
 
-    @bp.post("/api/login")
-    @_login_view
-    def login() -> Response:
-        body = request.get_json(silent=True)
-        given = body.get("token") if isinstance(body, dict) else None
+
+class LoginBody(JsonBody):
+    """The token, compared as it comes (no other check on its characters: a wrong one is just wrong)."""
+
+    not_an_object: ClassVar[str] = LOGIN_BODY
+    checks_strings: ClassVar[bool] = False
+
+    token: str = Field(min_length=1, description="the http.api_token")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_token(cls, data: object) -> object:
+        given = data.get("token") if isinstance(data, dict) else None
         if not isinstance(given, str) or not given:
-            raise BadRequest('expected a JSON body {"token": "<http.api_token>"}')
+            raise BadRequest(LOGIN_BODY)
+        return data
+
+
+def _login_blueprint(policy: AccessPolicy) -> APIBlueprint:
+    bp = APIBlueprint("access", __name__, abp_tags=[Tag(name="system")])
+
+    @bp.post(
+        "/api/login",
+        responses={200: Status, **errors(400, 401, 409, 429)},
+        summary="Log a browser in: sets the HttpOnly, SameSite=Strict cookie frigate_like_token, a session id "
+        "(never the token) that expires after a week. Wrong tokens from one address: after 5, 429 with "
+        "Retry-After, doubling up to 60 s",
+    )
+    @_login_view
+    def login(body: LoginBody) -> Response:
+        given = body.token
         if not policy.token:
             raise Conflict("no http.api_token is configured: there is nothing to log in to")
         policy.limiter.check(request.remote_addr)  # closed: 429 before the token is even compared
@@ -616,9 +644,10 @@ def _login_blueprint(policy: AccessPolicy) -> Blueprint:
         )
         return response
 
-    @bp.post("/api/logout")
+    @bp.post("/api/logout", responses={200: Status})
     @_login_view
     def logout() -> Response:
+        """Log a browser out: revokes the cookie's session and clears it"""
         policy.sessions.revoke(request.cookies.get(COOKIE))  # the old cookie opens nothing any more
         response = jsonify({"status": "logged_out"})
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict", secure=request.is_secure)

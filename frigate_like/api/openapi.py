@@ -15,13 +15,12 @@ import copy
 import re
 from typing import Any
 
-from flask_openapi3 import APIBlueprint, Info, OpenAPI, Tag
+from flask_openapi3 import Info, OpenAPI
 from flask_openapi3.types import ResponseDict
-from pydantic import BaseModel, Field
 from werkzeug.exceptions import HTTPException
 
 from frigate_like import __version__
-from frigate_like.api.openapi_models import ApiError, Status
+from frigate_like.api.openapi_models import ApiError
 from frigate_like.api.params import bad_request
 
 Document = dict[str, Any]
@@ -88,33 +87,6 @@ def new_app(import_name: str) -> OpenAPI:
         validation_error_callback=bad_request,
         static_folder=None,  # every file served goes through files.resolve_inside
     )
-
-
-# -- POST /api/login and /api/logout: api/access.py's plain blueprint, declared here for the document ----
-class LoginBody(BaseModel):
-    token: str = Field(min_length=1)
-
-
-def document_login(app: OpenAPI) -> None:
-    bp = APIBlueprint("access_doc", __name__, abp_tags=[Tag(name="system")])
-
-    @bp.post(
-        "/api/login",
-        responses={200: Status, **errors(400, 401, 409, 429)},
-        summary="Log a browser in: sets the HttpOnly, SameSite=Strict cookie frigate_like_token, a session id "
-        "(never the token) that expires after a week. Wrong tokens from one address: after 5, 429 with "
-        "Retry-After, doubling up to 60 s",
-    )
-    def login(body: LoginBody) -> None:  # never called: the route is access.py's
-        raise NotImplementedError
-
-    @bp.post("/api/logout", responses={200: Status})
-    def logout() -> None:
-        """Log a browser out: revokes the cookie's session and clears it"""
-        raise NotImplementedError
-
-    app.paths.update(bp.paths)
-    app.components_schemas.update(bp.components_schemas)
 
 
 # -- the finished document -------------------------------------------------------------------------
