@@ -116,6 +116,8 @@ def test_a_clean_stop_leaves_available_online_while_another_node_lives(nodes: Ca
         a = nodes(_config(prefix), "a", lambda: True)
         nodes(_config(prefix), "b", lambda: False)
         sub.wait_topic("node/b/available", "online")
+        # each node's main connection says "online" on connecting, apart from (and maybe after) its node topic
+        _wait(lambda: [m.text for m in sub.on("available")].count("online") >= 2, 10, "both nodes' online")
         seen = len(sub.snapshot())
         a.stop(timeout=3)
         sub.wait_topic("node/a/available", "offline", after=seen)
