@@ -61,7 +61,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Literal, TypeVar, cast
+from typing import ClassVar, Literal, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, jsonify, request
@@ -479,19 +479,30 @@ def _authority(origin: str) -> str | None:
 
 
 # -- the one entry point: ASGI, in front of the Flask app and the WebSocket ---------------------------
-def _caller(scope: Scope) -> Caller:
-    connection = HTTPConnection(scope)
-    headers = connection.headers
+class _Headers(Protocol):
+    """Starlette's and Werkzeug's request headers alike: a case-insensitive ``get``."""
+
+    def get(self, key: str) -> str | None: ...
+
+
+def _caller_from(headers: _Headers, cookie_token: str | None, remote_addr: str | None, method: str) -> Caller:
     return Caller(
         host=headers.get("host"),
         origin=headers.get("origin"),
         content_type=headers.get("content-type"),
-        remote_addr=connection.client.host if connection.client is not None else None,
+        remote_addr=remote_addr,
         authorization=headers.get("authorization"),
-        cookie_token=connection.cookies.get(COOKIE),
-        method=str(scope.get("method", "GET")),
+        cookie_token=cookie_token,
+        method=method,
         fetch_site=headers.get("sec-fetch-site"),
     )
+
+
+def _caller(scope: Scope) -> Caller:
+    """The caller of an ASGI request or WebSocket upgrade."""
+    connection = HTTPConnection(scope)
+    client = connection.client.host if connection.client is not None else None
+    return _caller_from(connection.headers, connection.cookies.get(COOKIE), client, str(scope.get("method", "GET")))
 
 
 RouteKinds = Callable[[str, str], Kind | None]
@@ -569,16 +580,7 @@ def may_change_state() -> bool:
     """Whether the caller of the current request would pass the checks of a state change (a read view that
     answers such a caller differently: a stored export for them, a streamed one for anyone else)."""
     policy = policy_of(current_app) or AccessPolicy()
-    caller = Caller(
-        host=request.headers.get("Host"),
-        origin=request.headers.get("Origin"),
-        content_type=request.headers.get("Content-Type"),
-        remote_addr=request.remote_addr,
-        authorization=request.headers.get("Authorization"),
-        cookie_token=request.cookies.get(COOKIE),
-        method=request.method,
-        fetch_site=request.headers.get("Sec-Fetch-Site"),
-    )
+    caller = _caller_from(request.headers, request.cookies.get(COOKIE), request.remote_addr, request.method)
     try:
         policy.check(caller, "write")
     except FrigateLikeError:
