@@ -36,32 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from api_latency import CLK_TCK, PERSON, SHARED, fill, free_port  # noqa: E402
+from api_latency import CLK_TCK, daemon_config, fill, free_port  # noqa: E402
 from cpu_per_camera import _cpu_model  # noqa: E402
 
 BOUNDARY = b"\r\n--frame\r\n"
-
-
-def config(tmp: Path, port: int) -> Path:
-    cfg = yaml.safe_load((REPO / "config" / "demo.yml").read_text())
-    cfg["paths"] = {"media_dir": str(tmp / "media"), "cache_dir": str(tmp / "cache")}
-    cfg["database"] = {"path": str(tmp / "media" / "frigate.db")}
-    cfg["http"] = {"host": "127.0.0.1", "port": port}
-    cfg["mqtt"] = {"enabled": False}
-    cfg["logger"] = {"default": "warning"}
-    cfg["model"]["path"] = str(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
-    cfg["model"]["labelmap_path"] = str(SHARED / "models" / "coco_labelmap.txt")
-    inp = cfg["cameras"]["demo"]["ffmpeg"]["inputs"][0]
-    inp["path"] = str(PERSON)
-    inp["input_args"] = "-re -stream_loop -1 -fflags +genpts"
-    path = tmp / "daemon.yml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -177,7 +159,7 @@ def run_tree(tree: Path, db: Path, args: argparse.Namespace) -> dict[str, Any]:
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(tree)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "frigate_like", "run", "-c", str(config(tmp, port))],
+            [sys.executable, "-m", "frigate_like", "run", "-c", str(daemon_config(tmp, port))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tree,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
