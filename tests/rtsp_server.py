@@ -7,8 +7,8 @@ typical camera sends them, so a client that joins waits at most 1 s for one.
 
     /usr/bin/python3 tests/rtsp_server.py <port> <file.mp4> [<count file>]
 
-With a count file, it holds "<clients connected now> <most at once>" after each connection or hang-up:
-the camera's own view of how many sessions the daemon opened.
+With a count file, it holds "<streaming clients now> <most at once>" after each DESCRIBE or hang-up:
+the camera's own view of how many sessions the daemon opened (an OPTIONS-only probe is not one).
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def main() -> None:
 
 
 def count_clients(server: object, path: str) -> None:
+    """Counts streaming sessions: a client counts from its first DESCRIBE to its connection's end. A
+    connection that only asks OPTIONS (the daemon's probe of a camera that was down) is not a stream."""
     counts = {"now": 0, "most": 0}
+    streaming: set[int] = set()
 
     def write() -> None:
         with open(path + ".tmp", "w") as out:
@@ -55,15 +58,23 @@ def count_clients(server: object, path: str) -> None:
 
         os.replace(path + ".tmp", path)
 
-    def closed(_client: object) -> None:
-        counts["now"] -= 1
-        write()
-
-    def connected(_server: object, client: object) -> None:
+    def described(client: object, _context: object) -> None:
+        if id(client) in streaming:
+            return
+        streaming.add(id(client))
         counts["now"] += 1
         counts["most"] = max(counts["most"], counts["now"])
-        client.connect("closed", closed)  # type: ignore[attr-defined]
         write()
+
+    def closed(client: object) -> None:
+        if id(client) in streaming:
+            streaming.discard(id(client))
+            counts["now"] -= 1
+            write()
+
+    def connected(_server: object, client: object) -> None:
+        client.connect("describe-request", described)  # type: ignore[attr-defined]
+        client.connect("closed", closed)  # type: ignore[attr-defined]
 
     server.connect("client-connected", connected)  # type: ignore[attr-defined]
     write()

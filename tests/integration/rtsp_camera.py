@@ -20,7 +20,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # python3-gi lives in the system python, not
 @contextlib.contextmanager
 def rtsp_server(port: int, video: Path = PERSON, count_file: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """``video`` over RTSP at ``rtsp://127.0.0.1:<port>/cam`` (skips when python3-gi lacks the server);
-    with ``count_file``, the server keeps "<clients now> <most at once>" in it.
+    with ``count_file``, the server keeps "<streaming sessions now> <most at once>" in it.
 
     Its stderr goes to a file, not a pipe: nobody reads a pipe after "ready", and GStreamer's
     warnings would fill it and block the server mid-stream."""

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,16 @@ def cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def latest_frame(daemon: Daemon) -> bytes | None:
+    """The demo camera's latest.jpg; None while it has no frame yet (503)."""
+    try:
+        return daemon.get("/api/demo/latest.jpg")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 503:
+            return None
+        raise
 
 
 def sessions(count_file: Path) -> tuple[int, int]:
@@ -349,9 +360,15 @@ def test_a_restream_server_that_dies_is_started_again_and_the_readers_come_back(
     with rtsp_server(camera_port, make_source(tmp_path / "camera.mp4", seconds=60), count_file):
         daemon.start()
         try:
-            daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 60, what="the live feed")
+            def all_readers() -> bool:
+                stats = daemon.get_json("/api/stats")["demo"]
+                return bool(stats["live_streaming"] and stats["camera_fps"] > 0 and stats["restream_clients"] >= 3)
+
+            # every reader on the relay before it dies: the camera process starts after the live feed
+            daemon.wait_for(all_readers, 60, what="the live feed, detect and segments")
             server = [pid for pid in descendants(daemon.proc.pid) if b"gst_server.py" in cmdline(pid)]  # type: ignore[union-attr]
             assert len(server) == 1
+            latest = daemon.get("/api/demo/latest.jpg")
             os.kill(server[0], signal.SIGKILL)
             health = daemon.wait_for(
                 lambda: (h := daemon.get_json("/api/stats")["service"]["health"]["restream"])["restarts"] and h, 10,
@@ -362,8 +379,7 @@ def test_a_restream_server_that_dies_is_started_again_and_the_readers_come_back(
                             what="detect, segments and the live feed back on the new server")  # fmt: skip
             daemon.wait_for(lambda: daemon.get_json("/api/stats")["service"]["health"]["restream"]["ok"], 10,
                             what="the restream's health ok again")  # fmt: skip
-            latest = daemon.get("/api/demo/latest.jpg")
-            daemon.wait_for(lambda: daemon.get("/api/demo/latest.jpg") != latest, 20, what="frames again")
+            daemon.wait_for(lambda: latest_frame(daemon) not in (None, latest), 20, what="frames again")
             assert sessions(count_file)[1] == 1, "two sessions to the camera at once"
         finally:
             code, _ = daemon.terminate()
