@@ -8,15 +8,16 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from frigate_like.cameras import Camera
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.health import health_problems
 from frigate_like.restream import fmp4
-from frigate_like.restream.live import LIVE_MOVFLAGS, Mp4Feed, live_command
+from frigate_like.restream.live import LIVE_MOVFLAGS, LiveStreams, Mp4Feed, live_command
 from frigate_like.restream.routes import base_url, live_input, mounts, routes
 from frigate_like.restream.server import RestreamServer
 from frigate_like.supervise import Supervisor
@@ -132,6 +133,69 @@ def test_a_device_has_no_live_feed_and_a_file_is_read_with_its_input_args(tmp_pa
     assert url == "/media/front.mp4" and args[args.index("-i") - 3 : args.index("-i") + 2] == [
         "-re", "-stream_loop", "-1", "-i", "/media/front.mp4",
     ]  # fmt: skip
+
+
+def feed_ffmpegs(feed: Mp4Feed) -> list[int]:
+    """Pids of the feed's running ffmpeg (children of this process reading its file)."""
+    proc = feed._proc
+    return [proc.pid] if proc is not None and proc.poll() is None else []
+
+
+def test_a_file_s_feed_runs_only_while_viewers_ask_and_a_while_after(tmp_path: Path) -> None:
+    video = tmp_path / "front.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate={FPS}",
+         "-t", "4", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", str(GOP), str(video)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    built = live_command("ffmpeg", camera([{"path": str(video), "roles": ["detect"],
+                                             "input_args": "-re -stream_loop -1"}]), None)  # fmt: skip
+    assert built is not None
+    feed = Mp4Feed("front", built[0], lambda: None, on_demand=True, linger=1.0)
+    runner = threading.Thread(target=feed.run, daemon=True)
+    runner.start()
+    try:
+        time.sleep(1.5)
+        assert feed_ffmpegs(feed) == [] and not feed.streaming  # nobody asked: no ffmpeg at all
+        stop = threading.Event()
+        started = time.monotonic()
+        assert feed.wait_ready(feed.start_wait).startswith("avc1")  # type: ignore[union-attr]
+        print(f"first key frame of an on-demand feed after {time.monotonic() - started:.2f} s")
+        feed.count_viewer(1)
+        first = feed_ffmpegs(feed)
+        assert len(first) == 1
+        chunks = feed.chunks(stop, lambda: False)
+        assert next(chunks)[4:8] == b"ftyp"  # the init segment first
+        time.sleep(2.0)  # well past the linger: a viewer keeps it running
+        assert feed_ffmpegs(feed) == first
+        feed.count_viewer(-1)  # the viewer left
+        time.sleep(0.3)
+        assert feed_ffmpegs(feed) == first, "stopped within the linger"
+        deadline = time.monotonic() + 10
+        while feed_ffmpegs(feed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert feed_ffmpegs(feed) == [] and not feed.streaming, "an unwatched feed kept its ffmpeg"
+        # the next viewer starts a new run, from its own init segment and key frame
+        assert feed.wait_ready(feed.start_wait).startswith("avc1")  # type: ignore[union-attr]
+        second = feed_ffmpegs(feed)
+        assert len(second) == 1 and second != first
+        stop.set()
+    finally:
+        feed.stop()
+        runner.join(10)
+    assert not runner.is_alive()
+
+
+def test_only_a_camera_on_the_network_keeps_its_feed_running_without_viewers() -> None:
+    spawned: dict[str, Callable[[], object]] = {}
+    streams = LiveStreams("ffmpeg", lambda name, body, _stopped: spawned.setdefault(name, body), None, lambda _c: None)
+    streams.camera_added(Camera(camera([{"path": "rtsp://cam/main", "roles": ["detect"]}]), "config"))
+    network_feed = streams._feeds["front"]
+    streams.camera_removed(Camera(camera([{"path": "rtsp://cam/main", "roles": ["detect"]}]), "config"))
+    streams.camera_added(Camera(camera([{"path": "/media/front.mp4", "roles": ["detect"]}]), "config"))
+    assert not network_feed.on_demand and streams._feeds["front"].on_demand
+    assert set(spawned) == {"live-front"}
+    streams.close()
 
 
 @pytest.fixture

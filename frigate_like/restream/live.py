@@ -9,6 +9,13 @@ from that one feed (:class:`LiveMp4Body`, the WSGI body of one response); the fe
 viewer: one that falls behind by more than a group of pictures jumps to the latest key frame, and one
 that stops reading is dropped by the HTTP bridge (``send_timeout``) without touching the others.
 
+A camera on the network keeps its feed running, so the first viewer starts at once at the last key frame
+(a camera's next one may be seconds away). A local file (a demo, a test, footage played as a camera) has no
+live session to keep and starts at a key frame whenever it is opened: its feed runs *on demand*, from the
+first viewer's request until ``LINGER`` s after the last viewer left (a page reload, a switch between the
+grid and one camera), and costs nothing while nobody watches (``-re`` makes an idle copying ffmpeg wake
+100 times a second: ~0.3 % of a core per camera here, BENCHMARKS.md issue 21).
+
 Audio is left out (``-map 0:v:0``): the player is told only the video codec (``Content-Type``'s
 ``codecs``). A new ffmpeg run (the camera dropped) sends a new init segment in the same response;
 the web UI appends in ``sequence`` mode, so the time line goes on.
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import subprocess
 import threading
@@ -35,10 +43,13 @@ from frigate_like.restream.server import RestreamServer
 from frigate_like.video.capture import named_pipe
 from frigate_like.video.ffmpeg import opens_once
 from frigate_like.video.launch import die_with_parent
+from frigate_like.video.probe import network_source
 
 logger = logging.getLogger(__name__)
 
 FIRST_INIT_WAIT = 5.0  # s a request waits for a feed that has no init segment yet
+ON_DEMAND_WAIT = 10.0  # s the first viewer of an on-demand feed waits for its ffmpeg to start and send a key frame
+LINGER = 30.0  # s an on-demand feed runs on after its last viewer left
 VIEWER_POLL = 1.0  # s between checks of a waiting viewer for its client and the daemon's stop
 RETRY = 0.5  # s between ffmpeg runs, and between looks at a camera the capture finds down
 # s a viewer rests after each write, so the fragments (one a frame) that come meanwhile go out as one write:
@@ -82,9 +93,21 @@ class _Gop:
 class Mp4Feed:
     """One camera's live fMP4, shared by all its viewers (the feed's thread writes, viewers read)."""
 
-    def __init__(self, camera: str, command: list[str], ready: Callable[[], bool | None]) -> None:
-        """``ready()``: False while the camera is known to be down (no ffmpeg is started meanwhile)."""
+    def __init__(
+        self,
+        camera: str,
+        command: list[str],
+        ready: Callable[[], bool | None],
+        *,
+        on_demand: bool = False,
+        linger: float = LINGER,
+    ) -> None:
+        """``ready()``: False while the camera is known to be down (no ffmpeg is started meanwhile).
+        ``on_demand``: ffmpeg runs only while viewers ask, and ``linger`` s after the last one."""
         self.camera, self._command, self._ready = camera, command, ready
+        self.on_demand, self._linger = on_demand, linger
+        self._asking = 0  # requests waiting in wait_ready
+        self._last_demand = -math.inf  # monotonic: the last viewer left, or a request asked
         self.stopped = threading.Event()
         self._cond = threading.Condition()
         self._gop: _Gop | None = None  # None until the first key frame of a run
@@ -101,6 +124,10 @@ class Mp4Feed:
     def run(self) -> None:
         """ffmpeg after ffmpeg until stopped (a supervised body: an exception is logged and it runs again)."""
         while not self.stopped.is_set():
+            if not self._wanted():
+                with self._cond:  # woken by wait_ready
+                    self._cond.wait_for(lambda: self._wanted() or self.stopped.is_set(), VIEWER_POLL)
+                continue
             if self._ready() is False:
                 if self._down_since is None:
                     self._down_since = time.monotonic()
@@ -112,6 +139,11 @@ class Mp4Feed:
             code = self._one_run()
             if self.stopped.is_set():
                 return
+            if not self._wanted():  # nobody watches an on-demand feed any more: stopped, not failed
+                logger.debug("live view of %s: no viewer for %.0f s; its ffmpeg stops", self.camera, self._linger)
+                with self._cond:
+                    self._gop = self._pending = None  # the next viewer starts at the next run's key frame
+                continue
             if time.monotonic() - started > 10 or self._down_since is None:
                 logger.info("live view of %s: ffmpeg exited with code %s; starting it again", self.camera, code)
             self._down_since = self._down_since or time.monotonic()
@@ -130,7 +162,7 @@ class Mp4Feed:
         reader, pending_ftyp, moof, trex_flags = fmp4.BoxReader(), b"", None, 0
         fd = proc.stdout.fileno()
         try:
-            while not self.stopped.is_set():
+            while not self.stopped.is_set() and self._wanted():
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     break
@@ -157,7 +189,7 @@ class Mp4Feed:
             proc.stdout.close()
             proc.stderr.close()
             self._proc = None
-        if errors and not self.stopped.is_set() and self._down_since is None:
+        if errors and not self.stopped.is_set() and self._down_since is None and self._wanted():
             logger.warning("live view of %s: %s", self.camera, errors[-1].decode(errors="replace").strip())
         return code
 
@@ -200,14 +232,38 @@ class Mp4Feed:
     def streaming(self) -> bool:
         return self._gop is not None and self._proc is not None
 
+    def _wanted(self) -> bool:
+        """ffmpeg should run: always, unless on demand with no viewer, no request and the linger over."""
+        return (
+            not self.on_demand
+            or self.viewers > 0
+            or self._asking > 0
+            or time.monotonic() - self._last_demand < self._linger
+        )
+
+    @property
+    def start_wait(self) -> float:
+        """s a request waits for the first key frame: an on-demand feed may have to start its ffmpeg first."""
+        return ON_DEMAND_WAIT if self.on_demand else FIRST_INIT_WAIT
+
     def count_viewer(self, delta: int) -> None:
         with self._cond:
             self.viewers += delta
+            if self.viewers == 0:
+                self._last_demand = time.monotonic()
 
     def wait_ready(self, timeout: float) -> str | None:
-        """Waits for the first key frame; the codec string (``""`` if unknown). Unavailable when none came."""
+        """Waits for the first key frame; the codec string (``""`` if unknown). Unavailable when none came.
+        An on-demand feed that is not running starts now."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._gop is not None or self.stopped.is_set(), timeout):
+            self._asking += 1
+            self._cond.notify_all()
+            try:
+                came = self._cond.wait_for(lambda: self._gop is not None or self.stopped.is_set(), timeout)
+            finally:
+                self._asking -= 1
+                self._last_demand = time.monotonic()  # the viewer that follows is counted within the linger
+            if not came:
                 raise Unavailable(f"the live stream of {self.camera} has not started (is the camera up?)")
             if self._gop is None:
                 raise Unavailable(f"the live stream of {self.camera} has stopped")
@@ -289,7 +345,8 @@ class LiveStreams:
         command, _camera_url = built
         # The capture probes a camera that is down and its ffmpegs are back first: the feed follows the
         # capture's health rather than probing the camera a second time.
-        feed = Mp4Feed(cam.name, command, functools.partial(self._answers, cam.name))
+        on_demand = inp is not None and not network_source(inp.path)  # a file: see the module's docstring
+        feed = Mp4Feed(cam.name, command, functools.partial(self._answers, cam.name), on_demand=on_demand)
         with self._lock:
             self._feeds[cam.name] = feed
         self._spawn(f"live-{cam.name}", feed.run, feed.stopped)
@@ -316,7 +373,7 @@ class LiveStreams:
             feed = self._feeds.get(camera)
         if feed is None:
             raise NotFound(f"no live video for camera {camera}")
-        codec = feed.wait_ready(FIRST_INIT_WAIT)
+        codec = feed.wait_ready(feed.start_wait)
         content_type = f'video/mp4; codecs="{codec}"' if codec else "video/mp4"
         return content_type, LiveMp4Body(feed, self._stop, disconnected)
 

@@ -335,7 +335,8 @@ def test_an_hevc_camera_the_browser_cannot_play_falls_back_to_the_jpeg_stream(tm
     daemon = Daemon(tmp_path, cfg)
     daemon.start()
     try:
-        daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 60, what="the live feed")
+        # a file's live feed starts on the first request (restream/live.py): frames first, then ask
+        daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["camera_fps"] > 0, 60, what="frames")
         with urllib.request.urlopen(f"http://{daemon.host}:{daemon.port}/api/demo/live.mp4", timeout=10) as response:
             assert response.headers["Content-Type"].startswith('video/mp4; codecs="hvc1.'), response.headers
         with chromium_browser(tmp_path) as browser:
