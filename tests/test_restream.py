@@ -46,9 +46,9 @@ def test_the_live_input_is_the_record_one_and_only_rtsp_inputs_get_mounts() -> N
     assert live is not None and live.path == "rtsp://u:p@cam/main"
     found = {m.path: m.source for m in mounts(cam)}
     assert found == {"/front": "rtsp://u:p@cam/main", "/front/0": "rtsp://cam/sub"}
-    assert routes(cam, base_url(8554, "a b/c")) == {
-        "rtsp://u:p@cam/main": "rtsp://frigate:a%20b%2Fc@127.0.0.1:8554/front",
-        "rtsp://cam/sub": "rtsp://frigate:a%20b%2Fc@127.0.0.1:8554/front/0",
+    assert routes(cam, base_url(8554, ("reader", "a b/c"))) == {
+        "rtsp://u:p@cam/main": "rtsp://reader:a%20b%2Fc@127.0.0.1:8554/front",
+        "rtsp://cam/sub": "rtsp://reader:a%20b%2Fc@127.0.0.1:8554/front/0",
     }
     assert mounts(camera([{"path": "/media/front.mp4", "roles": ["detect"]}])) == []
 

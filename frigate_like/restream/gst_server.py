@@ -10,7 +10,8 @@ import ``gi``), as a subprocess the daemon supervises (``restream/server.py``). 
   ``{"op": "remove", "mount": "/front"}``. stdin's end stops the server (the daemon went away).
 - stdout: one JSON line ``{"ready": true}`` once listening (or ``{"error": "..."}`` and exit 2 when the
   port cannot be had), then ``{"clients": {mount: sessions}, "bytes": {mount: bytes}}`` every ``REPORT_MS``.
-- env ``RESTREAM_USER`` / ``RESTREAM_PASSWORD``: when set, RTSP basic auth is required.
+- env ``RESTREAM_USER`` / ``RESTREAM_PASSWORD``: when set, RTSP basic auth is required; ``RESTREAM_READER_USER``
+  / ``RESTREAM_READER_PASSWORD``: a second login, the daemon's own readers'.
 
 Each mount is a *shared* media: the first client's DESCRIBE makes GStreamer open the camera once
 (``rtspsrc`` over TCP), every later client joins that one session. The RTP payload is taken apart and
@@ -94,6 +95,9 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", "viewer")
         auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        reader, reader_password = os.environ.get("RESTREAM_READER_USER"), os.environ.get("RESTREAM_READER_PASSWORD")
+        if reader and reader_password:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(reader, reader_password), token)
         server.set_auth(auth)
         role = Gst.Structure.from_string(
             "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"

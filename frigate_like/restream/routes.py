@@ -16,6 +16,9 @@ from frigate_like.config import CameraConfig, CameraInput
 
 LIVE_ROLES = ("record", "rtmp", "detect")  # the first input holding one of these, in this order of preference
 RESTREAM_USER = "frigate"  # the RTSP basic-auth user when http.api_token is set (the token is the password)
+# The daemon's own readers (its ffmpegs) log in as this user with a secret made for each run (server.py): their
+# URLs are in their command lines, which every local user can read in /proc, and must not carry the API token.
+READER_USER = "frigate-like-reader"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,9 @@ def mounts(cam: CameraConfig) -> list[Mount]:
     return list(found.values())
 
 
-def base_url(port: int, password: str | None) -> str:
-    """How the daemon's own readers reach the restream (loopback), with credentials when it asks for them."""
-    auth = f"{RESTREAM_USER}:{quote(password, safe='')}@" if password else ""
+def base_url(port: int, login: tuple[str, str] | None) -> str:
+    """How the daemon's own readers reach the restream (loopback), with ``(user, password)`` when it asks for them."""
+    auth = f"{quote(login[0], safe='')}:{quote(login[1], safe='')}@" if login else ""
     return f"rtsp://{auth}127.0.0.1:{port}"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import threading
@@ -52,6 +53,9 @@ class RestreamServer:
         python: str | None = None,
     ) -> None:
         self.host, self.port, self._password, self._health = host, port, password, health
+        # what the daemon's own ffmpegs log in with (routes.READER_USER): never the API token, which their
+        # command lines would show to every local user; new for each run of the daemon
+        self._reader_password = secrets.token_urlsafe(24) if password else None
         self._python = python or os.environ.get("FRIGATE_LIKE_GST_PYTHON") or SYSTEM_PYTHON
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
@@ -78,7 +82,8 @@ class RestreamServer:
             return f"{self._python} not found (GStreamer's RTSP server needs python3-gi)"
         env = {**os.environ}
         if self._password:
-            env.update(RESTREAM_USER=routing.RESTREAM_USER, RESTREAM_PASSWORD=self._password)
+            env.update(RESTREAM_USER=routing.RESTREAM_USER, RESTREAM_PASSWORD=self._password,
+                       RESTREAM_READER_USER=routing.READER_USER, RESTREAM_READER_PASSWORD=self._reader_password or "")
         address = "0.0.0.0" if self.host in ("", "0.0.0.0") else self.host  # noqa: S104 - the http.host choice
         try:
             proc = subprocess.Popen(
@@ -169,7 +174,8 @@ class RestreamServer:
         """``{input path: restream URL}`` for the camera's readers; empty while the restream is off."""
         if not self.running:
             return {}
-        return routing.routes(cam, routing.base_url(self.port, self._password))
+        login = (routing.READER_USER, self._reader_password) if self._reader_password else None
+        return routing.routes(cam, routing.base_url(self.port, login))
 
     # -- CameraSubscriber -----------------------------------------------------------------------
     def camera_added(self, camera: Camera) -> None:

@@ -143,6 +143,11 @@ def test_live_mp4_and_the_restream_are_the_camera_s_own_stream_from_one_camera_s
             # the live feed has its key frame by now: a viewer gets it at once
             daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["live_streaming"], 20, what="the live feed")
             assert daemon.get_json("/api/stats")["demo"]["restream_clients"] >= 3  # detect, segments, live feed
+            # the readers log in with a secret of their own: the API token is in no command line (/proc is public)
+            readers = [cmdline(pid) for pid in descendants(daemon.proc.pid)]  # type: ignore[union-attr]
+            relayed = [args for args in readers if f":{restream_port}/demo".encode() in args]
+            assert len(relayed) >= 3 and all(b"frigate-like-reader:" in args for args in relayed), relayed
+            assert not [args for args in readers if TOKEN.encode() in args]
             for _ in range(2):
                 viewer = Viewer(f"{base}/api/demo/live.mp4")
                 viewer.start()
