@@ -16,18 +16,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.ports import free_port
+
 SHARED_BROKER = ("127.0.0.1", 1883)
 
 
 def unique_prefix(name: str) -> str:
     """A topic prefix no other test (or engineer) uses."""
     return f"test-{name}-{uuid.uuid4().hex[:8]}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _listening(port: int) -> bool:

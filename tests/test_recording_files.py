@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from frigate_like.api import ApiServices, create_app
 from frigate_like.config import config_from_dict
 from frigate_like.db import queries
-from tests.nginx_support import free_port, http_temp_paths, running_nginx
+from tests.nginx_support import http_temp_paths, running_nginx
+from tests.ports import free_port
 
 SEGMENT = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 

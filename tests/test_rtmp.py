@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from frigate_like.video.rtmp import RtmpStatus, published_streams, server_listening, stream_key
-from tests.nginx_support import free_port, rtmp_conf, running_nginx
+from tests.nginx_support import rtmp_conf, running_nginx
+from tests.ports import free_port
 
 
 def test_stream_key() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,11 @@ from typing import Any
 
 import yaml
 
+from tests.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 JSON = {"Content-Type": "application/json"}  # what a state change needs from loopback without a token
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def demo_config(
@@ -98,6 +93,7 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._log.close()  # no terminate() follows a start that failed
                 raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 self.get("/api/version")

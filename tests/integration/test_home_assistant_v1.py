@@ -29,7 +29,8 @@ import requests
 from tests.broker import Received, Subscriber, send, unique_prefix
 from tests.integration.daemon import SHARED, Daemon, demo_config
 from tests.integration.test_yaml_and_group_cameras import group_body
-from tests.nginx_support import free_port, rtmp_conf, running_nginx
+from tests.nginx_support import rtmp_conf, running_nginx
+from tests.ports import free_port
 
 RECORD_ARGS = "-f segment -segment_time 5 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -c:a aac"
 ZONE = "porch"

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.daemon import Daemon, demo_config
-from tests.nginx_support import free_port, rtmp_conf, running_nginx
+from tests.nginx_support import rtmp_conf, running_nginx
+from tests.ports import free_port
 
 
 def _rtmp_enabled(daemon: Daemon, camera: str) -> bool:
