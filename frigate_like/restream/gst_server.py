@@ -25,6 +25,7 @@ capture's probe brings them back together), and the next DESCRIBE opens the came
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -240,12 +241,20 @@ def main() -> None:  # noqa: C901 - one closure over the GStreamer objects
         server.client_filter(by_client)
 
     def drop_clients(match: Any) -> None:
-        """Closes the connection of every client with a session on a media ``match`` accepts: its reader
-        exits now instead of waiting for a timeout."""
+        """Ends the connection of every client with a session on a media ``match`` accepts: its reader
+        exits now instead of waiting for a timeout.
+
+        The socket is shut down, not closed: the client's watch then reads the end of its stream and the
+        server takes the client down as when a reader hangs up. ``client.close()`` closed the socket under
+        the watch, which at times went on polling it, flooding GLib criticals and busy for seconds."""
         doomed: list[Any] = []
         each_session_media(lambda client, media: doomed.append(client) if match(media) else None)
         for client in doomed:
-            client.close()
+            connection = client.get_connection()
+            if connection is None:
+                continue  # already going
+            with contextlib.suppress(GLib.Error):  # not connected any more: the watch sees its end anyway
+                connection.get_read_socket().shutdown(True, True)
 
     factories: dict[str, Any] = {}
 
