@@ -108,7 +108,6 @@ class Mp4Feed:
         self.on_demand, self._linger = on_demand, linger
         self._asking = 0  # requests waiting in wait_ready
         self._last_demand = -math.inf  # monotonic: the last viewer left, or a request asked
-        self._idled = False  # the last run was stopped because nobody watched (on demand)
         self.stopped = threading.Event()
         self._cond = threading.Condition()
         self._gop: _Gop | None = None  # None until the first key frame of a run
@@ -140,7 +139,7 @@ class Mp4Feed:
             code = self._one_run()
             if self.stopped.is_set():
                 return
-            if self._idled:  # nobody watched this on-demand feed any more: stopped, not failed
+            if code is None:  # nobody watched this on-demand feed any more: stopped, not failed
                 logger.debug("live view of %s: no viewer for %.0f s; its ffmpeg stops", self.camera, self._linger)
                 with self._cond:
                     self._gop = self._pending = None  # the next viewer starts at the next run's key frame
@@ -150,7 +149,8 @@ class Mp4Feed:
             self._down_since = self._down_since or time.monotonic()
             self.stopped.wait(RETRY)
 
-    def _one_run(self) -> int:
+    def _one_run(self) -> int | None:
+        """One ffmpeg run: its exit code, or None when it was stopped because nobody watched (on demand)."""
         proc = subprocess.Popen(
             self._command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             bufsize=0, preexec_fn=self._preexec,
@@ -162,11 +162,11 @@ class Mp4Feed:
         drain.start()
         reader, pending_ftyp, moof, trex_flags = fmp4.BoxReader(), b"", None, 0
         fd = proc.stdout.fileno()
-        self._idled = False
+        idled = False
         try:
             while not self.stopped.is_set():
                 if not self._wanted():
-                    self._idled = True
+                    idled = True
                     break
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
@@ -194,9 +194,9 @@ class Mp4Feed:
             proc.stdout.close()
             proc.stderr.close()
             self._proc = None
-        if errors and not self.stopped.is_set() and self._down_since is None and not self._idled:
+        if errors and not self.stopped.is_set() and self._down_since is None and not idled:
             logger.warning("live view of %s: %s", self.camera, errors[-1].decode(errors="replace").strip())
-        return code
+        return None if idled else code
 
     def _new_run(self, init: bytes, codec: str | None) -> None:
         with self._cond:
