@@ -5,7 +5,8 @@ Per round and per checkout: ``frigate-like run`` on the person video looped in r
 clips and 24/7 recording in 5 s segments); once frames flow and a segment is written, three faults
 in turn, each given time to settle before the next:
 
-- ``segment ffmpeg SIGKILL``: the camera's clips+record ffmpeg killed;
+- ``segment ffmpeg SIGKILL``: the camera's ffmpeg that writes segments killed (since issue 21's one ffmpeg
+  per input: the one ffmpeg, detect+clips+record);
 - ``detector SIGSTOP``: the detector process stopped (SIGKILLed once replaced, or at the end);
 - ``camera process SIGKILL``: the camera process killed (its ffmpegs die with it).
 
@@ -57,7 +58,7 @@ def uptime() -> str:
 
 
 def segment_fault(daemon: Daemon) -> pf.Recovery:
-    return pf.kill_segment_ffmpeg(daemon, roles=pf.SEGMENT_ROLES, ok_timeout=10)
+    return pf.kill_segment_ffmpeg(daemon, roles=pf.INPUT_ROLES, ok_timeout=10)
 
 
 def detector_fault(daemon: Daemon) -> pf.Recovery:

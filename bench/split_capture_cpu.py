@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     cam = camera(args.seconds)
     inp = cam.ffmpeg.inputs[0]
-    layouts = {"one ffmpeg": [active_roles(cam, inp)], "detect + segments": process_roles(cam, inp)}
+    layouts = {"one ffmpeg": [active_roles(cam, inp)], "detect + segments": process_roles(cam, inp, split=True)}
     runs: dict[str, list[float]] = {name: [] for name in layouts}
     for _ in range(args.repeat):
         for name, groups in layouts.items():  # interleaved: machine load drifts alike for both

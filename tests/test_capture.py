@@ -351,19 +351,19 @@ def test_a_network_source_that_is_down_is_probed_every_second_and_ffmpeg_starts_
     rig = rig_factory(cam, probe=probe, **FAST)
     with caplog.at_level(logging.DEBUG):
         rig.capture.start()
-        assert wait_for(lambda: len(probes) >= 6, 15)  # both ffmpegs failed once (refused), then probes only
+        assert wait_for(lambda: len(probes) >= 6, 15)  # its ffmpeg failed once (refused), then probes only
         assert rig.metrics.restarts.value == 0, "an ffmpeg was started while the source did not answer"
         gaps = [b - a for a, b in zip(probes[1:], probes[2:], strict=False)]  # [0]: right after the exits
-        # one probe per NETWORK_PROBE s for both ffmpegs of the input (not one each), on the 0.5 s tick
+        # one probe per NETWORK_PROBE s, on the 0.5 s tick
         assert all(capture_module.NETWORK_PROBE - 0.1 <= g <= capture_module.NETWORK_PROBE + 1.0 for g in gaps), gaps
         answers.set()
         answered = time.time()
-        assert wait_for(lambda: rig.metrics.restarts.value >= 2, 5)
-    first_starts = rig.metrics.restart_times()[:2]  # detect and clips, in the tick of the first "yes"
-    assert all(0 <= t - answered <= capture_module.NETWORK_PROBE + 1.0 for t in first_starts), (answered, first_starts)
+        assert wait_for(lambda: rig.metrics.restarts.value >= 1, 5)
+    [first_start] = rig.metrics.restart_times()[:1]  # detect + clips, in the tick of the first "yes"
+    assert 0 <= first_start - answered <= capture_module.NETWORK_PROBE + 1.0, (answered, first_start)
     down = [r for r in caplog.records if "is down; probing every" in r.getMessage()]
-    assert len(down) == 2, [r.getMessage() for r in down]  # once per ffmpeg for the outage, not per probe
-    refused = [r for r in caplog.records if r.name == "ffmpeg.back.detect" and r.levelno >= logging.WARNING]
+    assert len(down) == 1, [r.getMessage() for r in down]  # once for the outage, not per probe
+    refused = [r for r in caplog.records if r.name == "ffmpeg.back.detect_clips" and r.levelno >= logging.WARNING]
     assert 1 <= len(refused) <= 4, [r.getMessage() for r in refused]  # the first failure only
 
 
@@ -387,7 +387,7 @@ def small_cache(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
-def test_a_full_disk_stops_segments_not_frames_and_writing_resumes_by_itself(
+def test_a_full_disk_splits_the_input_then_stops_segments_not_frames_and_writing_resumes_by_itself(
     shared_dir: Path,
     media: Path,
     small_cache: Path,
@@ -395,27 +395,75 @@ def test_a_full_disk_stops_segments_not_frames_and_writing_resumes_by_itself(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """One ffmpeg reads the input for detect and clips until the disk fills under the segments: ffmpeg
+    ends every output then, so detection is started again at once in an ffmpeg of its own, and the
+    segments in another, retried every DISK_FULL_RETRY s until there is space."""
     monkeypatch.setattr(capture_module, "DISK_FULL_RETRY", 1.0)
     monkeypatch.setattr(capture_module, "RECOVERED_AFTER", 3.0)
     filler = small_cache / "filler"
-    (small_cache / "back" / "clips").mkdir(parents=True)
-    fill(filler)
     rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]), **FAST)
+    assert set(input_health(rig)) == {"ffmpeg:back:detect+clips"}
     with caplog.at_level(logging.INFO):
         rig.capture.start()
+        assert wait_for(lambda: any((small_cache / "back" / "clips").glob("*.mp4")), 15), "no segment"
+        [one] = rig.capture.pids
+        frame_times: list[float] = []  # each new frame's arrival, sampled while the disk fills
+        sampler_stop = threading.Event()
+
+        def sample() -> None:
+            seen = rig.metrics.frames.value
+            while not sampler_stop.is_set():
+                if rig.metrics.frames.value != seen:
+                    seen = rig.metrics.frames.value
+                    frame_times.append(time.monotonic())
+                time.sleep(0.01)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        fill(filler)
         assert wait_for(lambda: rig.metrics.storage_full.value == 1, 30), "no disk-full report"
+        assert wait_for(lambda: rig.metrics.capture_pid.value not in (0, one), 5), "detection not started again"
         detect_pid = rig.metrics.capture_pid.value
         frames = rig.metrics.frames.value
         assert wait_for(lambda: rig.metrics.frames.value >= frames + 20, 20)  # frames go on
-        assert rig.metrics.capture_pid.value == detect_pid  # the detect ffmpeg never stopped
+        sampler_stop.set()
+        sampler.join(5)
+        assert rig.metrics.capture_pid.value == detect_pid  # the detect ffmpeg never stopped again
+        gaps = [b - a for a, b in zip(frame_times, frame_times[1:], strict=False)]
+        assert max(gaps) < 5.0, f"detection stopped {max(gaps):.1f} s for the split"  # ffmpeg's start, ~0.5 s
+        assert set(input_health(rig)) == {"ffmpeg:back:detect", "ffmpeg:back:clips"}
+        assert input_health(rig)["ffmpeg:back:clips"]["error"] == f"disk full at {small_cache / 'back'}"
+        split = [r.getMessage() for r in caplog.records if "an output of" in r.getMessage()]
+        assert split == [
+            "an output of back's ffmpeg (detect+clips) failed (the disk is full): detection goes on at"
+            " once in an ffmpeg of its own, clips in another, until the camera's capture restarts"
+        ]
         full = [r.getMessage() for r in caplog.records if "disk full at" in r.getMessage()]
         assert full == [f"disk full at {small_cache / 'back'}: clips segments of back stop until space is freed"
                         " (retrying every 1 s); detection goes on"]  # fmt: skip
         filler.unlink()
         assert wait_for(lambda: rig.metrics.storage_full.value == 0, 30), "writing did not resume"
-    assert wait_for(lambda: any(p.stat().st_size > 0 for p in (small_cache / "back" / "clips").glob("*.mp4")), 10)
+        assert len(rig.capture.pids) == 2 and detect_pid in rig.capture.pids
+    written = max((small_cache / "back" / "clips").glob("*.mp4"), key=lambda f: f.stat().st_mtime)
+    assert wait_for(lambda: written.stat().st_size > 0, 10)
     assert len([r for r in caplog.records if "disk full at" in r.getMessage()]) == 1
     assert not [r for r in caplog.records if "No space left on device" in r.getMessage()]  # the one line says it
+
+
+def test_a_full_disk_before_the_start_splits_the_input_at_once(
+    shared_dir: Path, media: Path, small_cache: Path, rig_factory: Callable[..., Rig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """ffmpeg cannot open its first segment: the input is split before any frame, and frames come."""
+    monkeypatch.setattr(capture_module, "DISK_FULL_RETRY", 1.0)
+    (small_cache / "back" / "clips").mkdir(parents=True)
+    fill(small_cache / "filler")
+    rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]), **FAST)
+    rig.capture.start()
+    assert wait_for(lambda: rig.metrics.storage_full.value == 1, 30), "no disk-full report"
+    assert wait_for(lambda: rig.metrics.frames.value >= 10, 20), "no frames with the disk full"
+    assert set(input_health(rig)) == {"ffmpeg:back:detect", "ffmpeg:back:clips"}
+    assert input_health(rig)["ffmpeg:back:detect"]["ok"]
 
 
 @pytest.fixture
@@ -506,34 +554,34 @@ def input_health(rig: Rig) -> dict[str, dict[str, Any]]:
     return {entry["name"]: entry for entry in rig.metrics.inputs.entries()}
 
 
-def test_a_killed_segment_ffmpeg_is_restarted_at_once_and_its_health_entry_says_so(
+def test_a_killed_ffmpeg_is_restarted_at_once_not_split_and_its_health_entry_says_so(
     shared_dir: Path, media: Path, rig_factory: Callable[..., Rig]
 ) -> None:
     rig = rig_factory(camera(shared_dir, media, ["detect", "clips"]))  # the default 1 s backoff: not used
-    assert set(input_health(rig)) == {"ffmpeg:back:detect", "ffmpeg:back:clips"}
+    name = "ffmpeg:back:detect+clips"
+    assert set(input_health(rig)) == {name}
     rig.capture.start()
-    assert wait_for(lambda: len(rig.capture.pids) == 2 and any((rig.cache / "back" / "clips").glob("*.mp4")), 15)
-    [old] = [pid for pid in rig.capture.pids if pid != rig.metrics.capture_pid.value]
+    # it has delivered (a frame): a run that delivered and is cut short is started again at once
+    assert wait_for(lambda: len(rig.capture.pids) == 1 and rig.metrics.frames.value > 0, 15)
+    [old] = rig.capture.pids
+    assert old == rig.metrics.capture_pid.value
     os.kill(old, signal.SIGKILL)
     killed_at = time.monotonic()
     seen: list[dict[str, Any]] = []
 
     def restarted() -> bool:
-        seen.append(input_health(rig)["ffmpeg:back:clips"])
-        return len(rig.capture.pids) == 2 and old not in rig.capture.pids
+        seen.append(input_health(rig)[name])
+        return len(rig.capture.pids) == 1 and old not in rig.capture.pids
 
     assert wait_for(restarted, 10, step=0.01)
     # woken by its stderr's end and started in the same pass: no 0.5 s tick, no 1 s backoff (loaded machine: 1 s)
     assert time.monotonic() - killed_at < 1.0
     assert any(not entry["ok"] and entry["error"] == f"ffmpeg exited with code -{signal.SIGKILL}" for entry in seen)
-    assert wait_for(lambda: input_health(rig)["ffmpeg:back:clips"]["ok"], 15), "not ok again after a new segment"
-    entry = input_health(rig)["ffmpeg:back:clips"]
+    assert wait_for(lambda: input_health(rig)[name]["ok"], 15), "not ok again after a new frame"
+    entry = input_health(rig)[name]
     assert entry["restarts"] == 1 and entry["error"] is None and entry["failing_since"] is None
     assert entry["last_error"] == f"ffmpeg exited with code -{signal.SIGKILL}"
-    assert input_health(rig)["ffmpeg:back:detect"] == {
-        "name": "ffmpeg:back:detect", "ok": True, "error": None, "last_error": None, "last_error_time": None,
-        "restarts": 0, "failing_since": None,
-    }  # fmt: skip
+    assert set(input_health(rig)) == {name}, "a killed ffmpeg is no output failure: the input stays one ffmpeg"
 
 
 def test_an_unreadable_input_is_not_ok_with_ffmpegs_reason(

@@ -229,8 +229,8 @@ def test_role_assigned_but_not_enabled(tmp_path: Path) -> None:
         {"path": "rtsp://10.0.0.1:554/record", "roles": ["record"]},
     ]
     commands = build_commands(camera(camera={"ffmpeg": {"inputs": inputs}}), tmp_path, "ffmpeg", "run")
-    # the record input has nothing to do (record is off); the first one: detect, and rtmp in its own ffmpeg
-    assert [command.roles for command in commands] == [("detect",), ("rtmp",)]
+    # the record input has nothing to do (record is off); the first one: detect and rtmp, one ffmpeg
+    assert [command.roles for command in commands] == [("detect", "rtmp")]
 
 
 def test_defaults_as_frigate_08(monkeypatch: pytest.MonkeyPatch) -> None:

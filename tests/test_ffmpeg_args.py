@@ -71,8 +71,9 @@ def segments(role: str, args: list[str], run: str = "run1") -> list[str]:
     ]
 
 
-def test_all_roles_on_one_input_detect_apart_from_storage(shared_dir: Path) -> None:
-    """Frigate 0.8's outputs, but a full disk must not end detection: two ffmpegs on the input."""
+def test_all_roles_on_one_input_share_one_ffmpeg_and_split_apart(shared_dir: Path) -> None:
+    """Frigate 0.8's outputs in one ffmpeg that reads the input once; split (after an output failed), a
+    full disk no longer ends detection: detect alone, the segments in a second ffmpeg."""
     cam = camera(
         shared_dir,
         {
@@ -81,12 +82,20 @@ def test_all_roles_on_one_input_detect_apart_from_storage(shared_dir: Path) -> N
         },
         ffmpeg={"hwaccel_args": "-hwaccel vaapi"},
     )
-    detect, storage = build_commands(cam, CACHE, "/usr/bin/ffmpeg", "run1")
-    assert detect.roles == ("detect",) and storage.roles == ("clips", "record")
-    assert detect.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720) and storage.frame_size is None
+    [inp] = cam.ffmpeg.inputs
+    [one] = build_commands(cam, CACHE, "/usr/bin/ffmpeg", "run1")
+    assert one.roles == ("detect", "clips", "record")
+    assert one.frame_size == 1280 * 720 * 3 // 2 == frame_size(1280, 720)
     head = ["/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "warning", "-hwaccel", "vaapi", *DEFAULT_INPUT]
+    segment_outputs = [*segments("clips", CLIPS), *segments("record", RECORD)]
+    assert one.args == [*head, "-threads", "1", *NO_FPS_PROBE, "-i", RTSP, *detect_tail(), *segment_outputs]
+
+    assert process_roles(cam, inp, split=True) == [("detect",), ("clips", "record")]
+    detect = build_command(cam, inp, CACHE, "/usr/bin/ffmpeg", "run1", ("detect",))
+    storage = build_command(cam, inp, CACHE, "/usr/bin/ffmpeg", "run1", ("clips", "record"))
+    assert detect is not None and storage is not None and storage.frame_size is None
     assert detect.args == [*head, "-threads", "1", *NO_FPS_PROBE, "-i", RTSP, *detect_tail()]
-    assert storage.args == [*head, "-i", RTSP, *segments("clips", CLIPS), *segments("record", RECORD)]
+    assert storage.args == [*head, "-i", RTSP, *segment_outputs]
 
 
 def test_a_capture_device_keeps_one_ffmpeg_for_all_its_roles(shared_dir: Path) -> None:
@@ -106,7 +115,8 @@ def test_a_named_pipe_is_read_by_one_ffmpeg_for_all_its_roles(shared_dir: Path) 
     cam = camera(shared_dir, {"ffmpeg": {"inputs": [{"path": "/run/cam.ts", "roles": ["detect", "clips"]}]}})
     [inp] = cam.ffmpeg.inputs
     assert process_roles(cam, inp, named_pipe=True) == [("detect", "clips")]
-    assert process_roles(cam, inp) == [("detect",), ("clips",)]  # a plain file is read twice
+    assert process_roles(cam, inp, named_pipe=True, split=True) == [("detect", "clips")]  # never split
+    assert process_roles(cam, inp, split=True) == [("detect",), ("clips",)]  # a plain file can be read twice
 
 
 def test_roles_on_two_inputs_with_hwaccel_and_per_input_overrides(shared_dir: Path) -> None:
@@ -160,16 +170,21 @@ def test_user_filters_and_threads_are_kept(shared_dir: Path) -> None:
 def test_the_frame_rate_estimate_is_skipped_only_for_an_rtsp_detect_ffmpeg_left_to_the_defaults(
     shared_dir: Path,
 ) -> None:
-    """-fpsprobesize 0 saves 20 frames of analysis per RTSP (re)connect; files, other streams, segment
-    ffmpegs and input args that tune the analysis themselves (Frigate 0.8 users' own) are left alone."""
+    """-fpsprobesize 0 saves 20 frames of analysis per RTSP (re)connect; files, other streams, an ffmpeg
+    that only copies, and input args that tune the analysis themselves (Frigate 0.8 users' own) are left
+    alone."""
 
     def detect_args(path: str, input_args: str | None = None) -> list[str]:
         inp: dict[str, Any] = {"path": path, "roles": ["detect", "clips"]}
         if input_args is not None:
             inp["input_args"] = input_args
-        detect, clips = build_commands(camera(shared_dir, {"ffmpeg": {"inputs": [inp]}}), CACHE, "ffmpeg", "r")
-        # segments keep the estimate for their mp4 timing
-        assert clips.args.count("-fpsprobesize") == (input_args or "").count("-fpsprobesize")
+        cam = camera(shared_dir, {"ffmpeg": {"inputs": [inp]}})
+        [one] = build_commands(cam, CACHE, "ffmpeg", "r")
+        detect = build_command(cam, cam.ffmpeg.inputs[0], CACHE, "ffmpeg", "r", ("detect",))
+        clips = build_command(cam, cam.ffmpeg.inputs[0], CACHE, "ffmpeg", "r", ("clips",))
+        assert detect is not None and clips is not None
+        assert clips.args.count("-fpsprobesize") == (input_args or "").count("-fpsprobesize")  # copies only
+        assert one.args[: one.args.index("-i")] == detect.args[: detect.args.index("-i")]  # it detects
         return detect.args[: detect.args.index("-i")]
 
     assert detect_args(RTSP)[-2:] == NO_FPS_PROBE
@@ -210,10 +225,11 @@ def test_disabled_rtmp_and_record_are_logged_and_get_no_output(
 def test_rtmp_copies_the_stream_to_the_cameras_url_like_frigate_08(shared_dir: Path) -> None:
     inputs = [{"path": RTSP, "roles": ["detect", "rtmp"]}]
     cam = camera(shared_dir, {"ffmpeg": {"inputs": inputs}}, rtmp={"url": "rtmp://127.0.0.1:1999/live"})
-    detect, command = build_commands(cam, CACHE, "ffmpeg", "r")  # the copy apart: it may fail on its own
-    assert (detect.roles, command.roles) == (("detect",), ("rtmp",))
+    [command] = build_commands(cam, CACHE, "ffmpeg", "r")  # one ffmpeg, as in Frigate 0.8
+    assert command.roles == ("detect", "rtmp") and command.frame_size == 1280 * 720 * 3 // 2
     assert command.args[-4:] == ["copy", "-f", "flv", "rtmp://127.0.0.1:1999/live/back"]
-    assert detect.frame_size == 1280 * 720 * 3 // 2 and command.frame_size is None
+    # split, after an output failed: the copy apart, it may fail on its own
+    assert process_roles(cam, cam.ffmpeg.inputs[0], split=True) == [("detect",), ("rtmp",)]
     # the server down: the stream is left out, detection goes on
     down = build_command(cam, cam.ffmpeg.inputs[0], CACHE, "ffmpeg", "r", rtmp_server_up=False)
     assert down is not None and down.roles == ("detect",) and "flv" not in down.args

@@ -10,10 +10,13 @@ Threads of the camera process, no processes of our own:
   TCP connect and an RTSP OPTIONS, no ffmpeg) is probed every ``NETWORK_PROBE`` s and its
   ffmpeg started in the tick the probe succeeds, so frames resume about a second after its
   return; one line per outage says it is down. One that answers but whose ffmpeg fails anyway
-  (or that cannot be probed) is retried every ``NETWORK_RETRY`` s, not exponentially. A segment
-  ffmpeg that hit a full disk is retried every ``DISK_FULL_RETRY`` s, with one "disk full
-  at <path>" line and ``storage_full`` set until it writes again; the detect ffmpeg is
-  another process (``ffmpeg.process_roles``), so frames keep flowing meanwhile.
+  (or that cannot be probed) is retried every ``NETWORK_RETRY`` s, not exponentially.
+  An input's roles share one ffmpeg (``ffmpeg.process_roles``): the input is read and demuxed
+  once. When one of its outputs fails (a full disk under the segments, the RTMP server gone:
+  ffmpeg then ends every output) the input is *split* for the rest of this capture: detection
+  goes on at once in an ffmpeg of its own, the copying roles in another, logged once. A segment
+  ffmpeg that hit a full disk is retried every ``DISK_FULL_RETRY`` s, with one "disk full at
+  <path>" line and ``storage_full`` set until it writes again, while frames keep flowing.
   A named pipe (``mkfifo``) is read by one ffmpeg for all its roles (two readers would split
   its bytes). Its ffmpeg waits for the writer in open() and read(), and frames resume the
   moment the writer goes on, so it is not restarted for "no frame" while the pipe is empty
@@ -41,7 +44,8 @@ every reader of a camera that dropped starts in the tick the camera answers agai
 Every ffmpeg is started by the watchdog thread, which outlives them all: that is what binds
 each ffmpeg to the camera process's life (``launch.die_with_parent``).
 
-Health (``service.health``, one ``ffmpeg:<camera>:<roles>`` entry per ffmpeg, :class:`InputHealth`):
+Health (``service.health``, one ``ffmpeg:<camera>:<roles>`` entry per ffmpeg, e.g. ``detect+clips``, and
+after a split ``detect`` and ``clips``, :class:`InputHealth`):
 not ok from the moment its ffmpeg exits, its source is down, its pipe has no writer, its disk is
 full or it delivers no frame, with the reason (and ffmpeg's last line); ok again when it delivers:
 a frame read (detect), a segment file of the new run written (clips/record), or a run of
@@ -83,6 +87,7 @@ from frigate_like.video.ffmpeg import (
     SEGMENT_ROLES,
     build_command,
     ignored_roles,
+    output_failure,
     process_roles,
     segment_dir,
 )
@@ -104,7 +109,7 @@ DISK_FULL_RETRY = 10.0  # s between attempts of a segment ffmpeg that hit a full
 RECOVERED_AFTER = 10.0  # s a failing ffmpeg must run before it counts as working again
 STALLED_AFTER = 5.0  # s without a frame (and at least 3 frame intervals) before the metrics say stalled
 OK_AFTER = 2.0  # s an ffmpeg with neither frames nor segments (rtmp only) must run to count as ok again
-INPUT_SLOTS = 8  # ffmpegs per camera whose health is kept (inputs × detect/segments split)
+INPUT_SLOTS = 8  # ffmpegs per camera whose health is kept (inputs, each split in two at most)
 SOURCE_DOWN = "the source does not answer"  # how a health entry starts while its network source is probed
 _HEALTH_BYTES = 768  # one ffmpeg's health entry, JSON, in shared memory
 _ERROR_CHARS = 300  # an error text is cut to this
@@ -272,6 +277,7 @@ class _Input:
     failing_since: float | None = None  # monotonic; set from the second failed run in a row
     failures: int = 0  # failed runs in a row
     saw_disk_full: bool = False  # this run's stderr said "No space left on device"
+    saw_output_failure: bool = False  # this run's stderr said an output could not be written
     disk_full_since: float | None = None
     pipe: bool = False  # the source is a named pipe
     writer_awaited_since: float | None = None  # monotonic; a named pipe with nothing in it, or closed
@@ -318,8 +324,10 @@ class _StderrFilter(logging.Filter):
         self._inp = inp
 
     def filter(self, record: logging.LogRecord) -> bool:
-        self._inp.last_line = record.getMessage()
-        if DISK_FULL_TEXT in record.getMessage():
+        line = self._inp.last_line = record.getMessage()
+        if output_failure(line):
+            self._inp.saw_output_failure = True
+        if DISK_FULL_TEXT in line:
             self._inp.saw_disk_full = True
             return False  # said once, with the path, by the watchdog ("disk full at ...")
         return not self._inp.quiet
@@ -371,23 +379,19 @@ class CameraCapture:
         self._backoff_start, self._backoff_max = backoff_start, backoff_max
         self._inputs: list[_Input] = []
         self._filters: list[tuple[logging.Logger, logging.Filter]] = []  # on from start() to stop()
+        self._routes = dict(routes or {})
+        self._watchdog: threading.Thread | None = None
         for index, inp in enumerate(cam.ffmpeg.inputs):
             pipe = named_pipe(inp.path)
             for roles in process_roles(cam, inp, named_pipe=pipe):
-                ffmpeg_log = logging.getLogger(f"ffmpeg.{cam.name}.{'_'.join(roles)}")
-                entry = _Input(index, inp, roles, ffmpeg_log, backoff=backoff_start, pipe=pipe)
-                # one session per camera: its ffmpegs read the restream, the camera itself is only probed
-                entry.source = (routes or {}).get(inp.path)
-                entry.slot = len(self._inputs)
+                entry = self._new_input(index, inp, roles, pipe=pipe, slot=len(self._inputs))
                 self._carry_health(entry)
-                self._filters.append((ffmpeg_log, _StderrFilter(entry)))
                 self._inputs.append(entry)
         if sum(1 for i in self._inputs if i.detect) > 1:
             raise ValueError(f"camera {cam.name}: more than one input has the detect role")
         self._halt = threading.Event()
         self._wake = threading.Event()  # an ffmpeg ended (or stop): the watchdog looks now, not at its next tick
         self._stop_timeout = 5.0
-        self._watchdog: threading.Thread | None = None
         self._slot = 0  # next ring slot to write
         self._last_frame = 0.0  # monotonic time of the last detect frame (or of the detect launch)
         self._frame_seen = 0.0  # monotonic time of the last detect frame (or of start())
@@ -395,6 +399,17 @@ class CameraCapture:
         self._frames_read = 0
         self._skipped = 0
         self._preexec = die_with_parent()
+
+    def _new_input(self, index: int, config: CameraInput, roles: tuple[str, ...], *, pipe: bool, slot: int) -> _Input:
+        ffmpeg_log = logging.getLogger(f"ffmpeg.{self.cam.name}.{'_'.join(roles)}")
+        entry = _Input(index, config, roles, ffmpeg_log, backoff=self._backoff_start, pipe=pipe, slot=slot)
+        # one session per camera: its ffmpegs read the restream, the camera itself is only probed
+        entry.source = self._routes.get(config.path)
+        stderr_filter = _StderrFilter(entry)
+        self._filters.append((ffmpeg_log, stderr_filter))
+        if self._watchdog is not None:  # a split while running: on now, like the others since start()
+            ffmpeg_log.addFilter(stderr_filter)
+        return entry
 
     # -- public ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -442,7 +457,7 @@ class CameraCapture:
         try:
             while not self._stopping():
                 now = time.monotonic()
-                for inp in self._inputs:
+                for inp in list(self._inputs):  # a split replaces an entry while we go
                     try:
                         self._check(inp, now)
                         self._check_health(inp, now)
@@ -533,6 +548,8 @@ class CameraCapture:
         if code is not None:
             self._reap(inp)
             self._exited(inp, code, now)
+            if inp not in self._inputs:  # split: its parts start in the next pass
+                return
             if inp.proc is None and now >= inp.next_start and self._answers_again(inp, now):
                 self._launch(inp, now)  # at once: the first failure after a run that delivered
         elif inp.quiet and now - inp.started_at >= RECOVERED_AFTER:
@@ -575,6 +592,9 @@ class CameraCapture:
         if inp.terminating_since is None:  # else we stopped it, and said why
             last_line = f": {inp.last_line}" if inp.last_line else ""
             self._failed(inp, f"ffmpeg exited with code {code}{last_line}")
+        if (inp.saw_disk_full or inp.saw_output_failure) and self._split(inp, code, now):
+            return
+        inp.saw_output_failure = False
         if inp.saw_disk_full:
             self._failed(inp, f"disk full at {segment_dir(self.cache_dir, self.cam.name, inp.roles[0]).parent}")
             inp.saw_disk_full = False
@@ -615,6 +635,43 @@ class CameraCapture:
             self._log.warning("ffmpeg (%s) of %s keeps failing; retrying %s (details at debug level)", roles,
                               self.cam.name, retry)  # fmt: skip
         self._schedule_restart(inp, now, at_once=inp.delivered and inp.failures <= 1 and inp.terminating_since is None)
+
+    def _split(self, inp: _Input, code: int, now: float) -> bool:
+        """An output of ``inp``'s one ffmpeg failed and ended detection with it. From now on (until the
+        camera's capture restarts) detection runs in an ffmpeg of its own, started in the next pass, and
+        the copying roles in another, which meets the failure on its own (a full disk: retried every
+        ``DISK_FULL_RETRY`` s). False when ``inp`` cannot be split: it does not detect, has nothing
+        else, or opens once (a device, a named pipe)."""
+        if "detect" not in inp.roles:
+            return False
+        groups = process_roles(self.cam, inp.config, named_pipe=inp.pipe, split=True)
+        if len(groups) != 2:
+            return False
+        detect_roles, copy_roles = groups
+        slot = max(i.slot for i in self._inputs) + 1
+        detect = self._new_input(inp.index, inp.config, detect_roles, pipe=inp.pipe, slot=inp.slot)
+        copying = self._new_input(inp.index, inp.config, copy_roles, pipe=inp.pipe, slot=slot)
+        for part in (detect, copying):  # the same ffmpeg's history goes on in each part's entry
+            part.launches, part.restarts, part.started_at, part.run_wall = (
+                inp.launches, inp.restarts, inp.started_at, inp.run_wall)  # fmt: skip
+            part.frames_at_launch, part.delivered, part.last_line = inp.frames_at_launch, inp.delivered, inp.last_line
+            part.last_error, part.last_error_time = inp.last_error, inp.last_error_time
+            part.ok, part.error, part.health_since = inp.ok, inp.error, inp.health_since
+        self._inputs[self._inputs.index(inp) : self._inputs.index(inp) + 1] = [detect, copying]
+        reason = "the disk is full" if inp.saw_disk_full else redact_text(inp.last_line)
+        self._log.warning(
+            "an output of %s's ffmpeg (%s) failed (%s): detection goes on at once in an ffmpeg of its own, %s in "
+            "another, until the camera's capture restarts", self.cam.name, "+".join(inp.roles), reason,
+            "+".join(copy_roles),
+        )  # fmt: skip
+        self._publish_health(detect)
+        detect.next_start = now
+        # the copying part ends this run as if it had been its own: a full disk waits DISK_FULL_RETRY s
+        copying.saw_disk_full, copying.terminating_since = inp.saw_disk_full, inp.terminating_since
+        self._exited(copying, code, now)
+        copying.terminating_since = None
+        self._wake.set()
+        return True
 
     def _answer(self, inp: _Input, now: float, fresh_for: float) -> bool | None:
         """The probe's answer for the input's source: the last one while younger than ``fresh_for`` s,

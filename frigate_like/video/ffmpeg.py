@@ -1,10 +1,8 @@
 """Builds each camera input's ffmpeg command line from the resolved config (pure: no I/O).
 
-Frigate 0.8's shape, one output per role, but detection never shares an ffmpeg with storage:
-an input with the detect role and segment roles gets two ffmpegs (see :func:`process_roles`)::
+Frigate 0.8's shape, one ffmpeg per input with one output per role::
 
-    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output>
-    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <clips output> <record output>
+    ffmpeg <global_args> <hwaccel_args> <input_args> -i <path> <detect output> <clips output> <record output>
 
 - ``detect``: raw yuv420p at the detect size and fps on stdout (``pipe:``), read by the capture
   straight into a shared-memory ring slot.
@@ -14,6 +12,12 @@ an input with the detect role and segment roles gets two ffmpegs (see :func:`pro
 - ``rtmp``: the stream copied (``-c copy -f flv``) to the camera's ``rtmp.url``, Frigate 0.8's
   ``rtmp://<host>/live/<camera>``; left out while the RTMP server does not listen (the caller
   says), so a missing server never stops detection.
+
+One ffmpeg reads and demuxes the input once for every role. Its price: an output that fails (a
+full disk under the segments, an RTMP server that goes away) ends the whole ffmpeg, detection
+included. So once an output has failed the capture runs that input ``split`` (see
+:func:`process_roles`): detection alone in one ffmpeg, the copying roles in another that fails
+and is retried on its own while frames keep flowing.
 """
 
 from __future__ import annotations
@@ -179,19 +183,39 @@ def ignored_roles(cam: CameraConfig, inp: CameraInput) -> tuple[str, ...]:
     return tuple(role for role in inp.roles if role not in served)
 
 
-def process_roles(cam: CameraConfig, inp: CameraInput, *, named_pipe: bool = False) -> list[tuple[str, ...]]:
-    """The roles of ``inp`` grouped by ffmpeg process: detect alone, the copying roles (segments, rtmp) together.
+def process_roles(
+    cam: CameraConfig, inp: CameraInput, *, named_pipe: bool = False, split: bool = False
+) -> list[tuple[str, ...]]:
+    """The roles of ``inp`` grouped by ffmpeg process: all in one, or (``split``) detect alone and the
+    copying roles (segments, rtmp) together.
 
-    With one ffmpeg for all, a full disk (``No space left on device`` on a segment) ends the
-    process and detection with it. Apart, the segment ffmpeg fails and is retried on its own
-    while frames keep flowing; the price is reading the input twice (BENCHMARKS.md).
-    ``named_pipe``: the input is a FIFO (the caller looked, see :func:`opens_once`).
+    One ffmpeg reads the input once (the second reader cost ~0.3-0.4 % of a core per busy camera,
+    BENCHMARKS.md), but a failing output ends it and detection with it; ``split`` is what the capture
+    falls back to after an output failed (:func:`output_failure`). An input that opens once (a device,
+    a named pipe: ``named_pipe`` says the caller found a FIFO, see :func:`opens_once`) is never split.
     """
     roles = active_roles(cam, inp)
-    if opens_once(inp, named_pipe=named_pipe):
+    if not split or opens_once(inp, named_pipe=named_pipe):
         return [roles] if roles else []
     groups = [tuple(r for r in roles if r == "detect"), tuple(r for r in roles if r != "detect")]
     return [group for group in groups if group]
+
+
+# How ffmpeg says that writing an output failed, not reading the input: 5.1 prints the first three
+# (e.g. "av_interleaved_write_frame(): No space left on device" / "Broken pipe"), 6.x and 7.x the
+# others ("Error muxing a packet", "Error submitting a packet to the muxer", "Error writing trailer").
+OUTPUT_FAILURE_MARKERS = (
+    "av_interleaved_write_frame()",
+    "Failed to open segment",
+    "Error writing trailer",
+    "Error muxing a packet",
+    "Error submitting a packet to the muxer",
+)
+
+
+def output_failure(line: str) -> bool:
+    """ffmpeg's stderr ``line`` says an output could not be written."""
+    return any(marker in line for marker in OUTPUT_FAILURE_MARKERS)
 
 
 def opens_once(inp: CameraInput, *, named_pipe: bool = False) -> bool:
@@ -227,13 +251,15 @@ def build_command(
         # H.264 ~25x faster than real time here. A 4K/H.265 detect stream on a weak CPU may
         # need more: a -threads in input_args is kept as it is.
         decode_args = ["-threads", "1"]
-    if tuple(roles) == ("detect",) and _rtsp(inp.path) and not _ANALYSIS_OPTIONS.intersection(input_args):
+    if "detect" in roles and _rtsp(inp.path) and not _ANALYSIS_OPTIONS.intersection(input_args):
         # Before its first frame ffmpeg reads 20 frames to estimate the frame rate (2 s of a
         # 10 fps camera, at every (re)connect). The detect output sets its own rate (fps filter
-        # or -r) from the timestamps RTP always carries, and has no audio, so it needs no
-        # estimate; codec parameters are still probed in full. Only the detect ffmpeg (segments
-        # keep the estimate for their mp4 timing), only RTSP (an HTTP MJPEG stream may have no
-        # timestamps but the estimated rate), and not when input args tune the analysis.
+        # or -r) from the timestamps RTP always carries, and copied segments time their frames by
+        # the same timestamps (the same segment list, frame rates and durations with and without
+        # the estimate, checked with ffprobe on the test camera); codec parameters are still probed
+        # in full. Only RTSP (an HTTP MJPEG stream may have no timestamps but the estimated rate),
+        # only an ffmpeg that detects (its first frame is what a reconnect waits for), and not when
+        # input args tune the analysis.
         decode_args.extend(["-fpsprobesize", "0"])
     outputs: list[str] = []
     if "detect" in roles:
@@ -257,7 +283,7 @@ def build_command(
 
 
 def build_commands(cam: CameraConfig, cache_dir: Path, ffmpeg_bin: str, run_id: str) -> list[FfmpegCommand]:
-    """The commands of every input in config order, one per :func:`process_roles` group."""
+    """The commands of every input in config order, one per :func:`process_roles` group (not split)."""
     commands: list[FfmpegCommand] = []
     # Inputs are named by index in logs: their paths often carry the camera's password.
     for index, inp in enumerate(cam.ffmpeg.inputs):

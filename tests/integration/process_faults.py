@@ -23,7 +23,7 @@ from tests.integration.daemon import Daemon, demo_config
 
 POLL_S = 0.05
 RECORD_ARGS = "-f segment -segment_time 5 -segment_format mp4 -reset_timestamps 1 -strftime 1 -c:v copy -an"
-SEGMENT_ROLES = "clips+record"
+INPUT_ROLES = "detect+clips+record"  # the recovery config's input: one ffmpeg for all its roles
 
 
 def recovery_config(tmp_path: Path) -> dict[str, Any]:
@@ -49,13 +49,14 @@ class Recovery:
 
 
 def segment_ffmpeg(camera_pid: int) -> int | None:
-    """The camera process's ffmpeg that writes segments (``-f segment``, no frames on stdout)."""
+    """The camera process's ffmpeg that writes segments (``-f segment``): the input's one ffmpeg, which
+    detects too, or after a split the one that only copies."""
     for pid in sorted(descendants(camera_pid)):
         try:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"segment" in args and b"pipe:" not in args:
+        if b"segment" in args:
             return pid
     return None
 
@@ -124,7 +125,7 @@ def stop_detector(daemon: Daemon, detector: str = "cpu", timeout: float = 30, ok
 
 
 def kill_segment_ffmpeg(
-    daemon: Daemon, camera: str = "demo", roles: str = SEGMENT_ROLES, timeout: float = 30, ok_timeout: float = 30
+    daemon: Daemon, camera: str = "demo", roles: str = INPUT_ROLES, timeout: float = 30, ok_timeout: float = 30
 ) -> Recovery:
     camera_pid = int(daemon.get_json("/api/stats")[camera]["pid"] or 0)
     old = segment_ffmpeg(camera_pid)

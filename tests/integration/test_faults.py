@@ -261,6 +261,8 @@ def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tm
             filled_at = time.time()
             fill(small / "filler")
             daemon.wait_for(lambda: camera()["storage_full"], 40, what="storage_full in stats")
+            # the input's one ffmpeg ended with its segment output; detection started again on its own
+            daemon.wait_for(lambda: camera()["capture_pid"], 10, what="the detect ffmpeg")
             detect_pid, processed = camera()["capture_pid"], daemon.get_json("/api/stats")["demo"]["process_fps"]
             time.sleep(8)
             assert camera()["capture_pid"] == detect_pid, "the detect ffmpeg was restarted"
@@ -274,6 +276,7 @@ def test_a_full_cache_disk_stops_segments_never_detection_and_writing_resumes(tm
         assert code == 0
         log = daemon.log()
         assert log.count("disk full at") == 1, [line for line in log.splitlines() if "disk full" in line]
+        assert log.count("detection goes on at once in an ffmpeg of its own") == 1  # split once
         assert f"disk full at {small / 'cache' / 'demo'}" in log
         check_aftermath(daemon, sub.snapshot(), clips_required=False, fault=(filled_at - 10, freed_at + 20))
 
@@ -335,10 +338,10 @@ def test_a_network_camera_that_goes_away_is_probed_and_frames_resume(tmp_path: P
         time.sleep(3)  # nothing listening again
         assert latest() == stalled, "frames while the camera is down?"
         assert reconnects() == before, "an ffmpeg was started while the camera did not answer"
-        # a probe about every second (NETWORK_PROBE), one for both ffmpegs of the input, on the 0.5 s tick
+        # a probe about every second (NETWORK_PROBE), on the 0.5 s tick
         assert 5 <= len(accepted) <= 9, f"{len(accepted)} probes in 8 s"
         inputs = {name: entry for name, entry in health(daemon).items() if name.startswith("ffmpeg:demo:")}
-        assert set(inputs) == {"ffmpeg:demo:detect", "ffmpeg:demo:clips"}, "an entry per ffmpeg of the camera"
+        assert set(inputs) == {"ffmpeg:demo:detect+clips"}, "an entry per ffmpeg of the camera"
         for entry in inputs.values():
             assert not entry["ok"] and entry["error"].startswith("the source does not answer"), entry
         with rtsp_server(port):
@@ -355,7 +358,7 @@ def test_a_network_camera_that_goes_away_is_probed_and_frames_resume(tmp_path: P
     # The target is 5 s; ~1.5 s is typical here (probe ≤ 1.5 s, ffmpeg to its first frame ~0.7 s, a key
     # frame every 1 s). No extra slack: over 5 s means a slow probe or a slow ffmpeg start, not load.
     assert resumed < 5.0, f"frames resumed {resumed:.1f} s after the camera came back"
-    assert daemon.log().count("is down; probing every") == 2  # detect and clips: once each per outage
+    assert daemon.log().count("is down; probing every") == 1  # the input's ffmpeg: once per outage
 
 
 def test_a_broker_down_at_start_is_waited_for_and_the_events_meanwhile_arrive_in_order(tmp_path: Path) -> None:

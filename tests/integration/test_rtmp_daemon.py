@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,16 @@ def test_rtmp_role_publishes_and_config_says_so(tmp_path: Path) -> None:
             nginx.terminate()
             nginx.wait(10)
             daemon.wait_for(lambda: not _rtmp_enabled(daemon, "demo"), 30, what="rtmp.enabled to turn false")
-            # the copying ffmpeg (clips + rtmp) fails on the lost output and is restarted without it;
-            # the detect ffmpeg is another process: it never stopped, and frames keep coming
+            # one ffmpeg served detect, clips and rtmp: the lost output ended it, so the input was split, once:
+            # detection started again at once in an ffmpeg of its own, and the copying one (clips + rtmp) is
+            # restarted without the stream
             daemon.wait_for(lambda: "RTMP server of demo does not answer" in daemon.log(), 60, what="the restart")
+            assert daemon.log().count("detection goes on at once in an ffmpeg of its own") == 1, daemon.log()[-3000:]
+            detect_ffmpeg = daemon.wait_for(lambda: daemon.get_json("/api/stats")["demo"]["capture_pid"], 10)
+            assert detect_ffmpeg != first_ffmpeg
+            time.sleep(4)
             stats = daemon.get_json("/api/stats")["demo"]
-            assert stats["capture_pid"] == first_ffmpeg and stats["camera_fps"] > 0
+            assert stats["capture_pid"] == detect_ffmpeg and stats["camera_fps"] > 0
         finally:
             code, _ = daemon.terminate()
     assert code == 0
