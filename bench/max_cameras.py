@@ -9,6 +9,9 @@ a detector that falls behind answers fewer) and the detector's ``inference_speed
 A camera is held in real time when its camera_fps and process_fps stay at ~5 and nothing is skipped.
 
     .venv/bin/python bench/max_cameras.py --cameras 4 8 12 --seconds 45 --warmup 20
+    .venv/bin/python bench/max_cameras.py --cameras 24 28 --source /work/wt-before   # another tree's daemon
+
+With several ``--source`` trees, each N runs once per tree, the trees in turn (alternating order by N).
 """
 
 from __future__ import annotations
@@ -28,11 +31,10 @@ from cpu_per_camera import PERSON, REPO, free_port, start_daemon, stop_daemon, w
 from side_by_side import config_for, get_stats, loadavg  # noqa: E402
 
 
-def run(tmp: Path, n: int, mqtt_port: int, warmup: float, seconds: float) -> dict[str, Any]:
+def run(tmp: Path, n: int, mqtt_port: int, warmup: float, seconds: float, source: Path = REPO) -> dict[str, Any]:
     port = free_port()
-    run_dir = tmp / f"n{n}"
-    run_dir.mkdir()
-    proc = start_daemon(config_for(run_dir, n, PERSON, port, mqtt_port), REPO)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"n{n}-", dir=tmp))
+    proc = start_daemon(config_for(run_dir, n, PERSON, port, mqtt_port), source)
     try:
         wait_for_api(port, 120)
         time.sleep(warmup)
@@ -55,6 +57,7 @@ def run(tmp: Path, n: int, mqtt_port: int, warmup: float, seconds: float) -> dic
         means = {cam: {k: statistics.fmean(v) for k, v in per.items()} for cam, per in samples.items()}
         return {
             "cameras": n,
+            "source": str(source),
             "min_camera_fps": round(min(m["camera_fps"] for m in means.values()), 2),
             "min_process_fps": round(min(m["process_fps"] for m in means.values()), 2),
             "skipped_fps_total": round(sum(m["skipped_fps"] for m in means.values()), 2),
@@ -73,14 +76,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=45.0)
     parser.add_argument("--warmup", type=float, default=20.0)
     parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--source", type=Path, nargs="+", default=[REPO], help="trees whose daemon runs")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "max_cameras.json")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="fl-maxcam-") as tmpdir:
-        for n in args.cameras:
-            row = run(Path(tmpdir), n, args.mqtt_port, args.warmup, args.seconds)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+        for index, n in enumerate(args.cameras):
+            for source in args.source if index % 2 == 0 else list(reversed(args.source)):
+                row = run(Path(tmpdir), n, args.mqtt_port, args.warmup, args.seconds, source.resolve())
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"args": vars(args), "runs": rows}, indent=2, default=str))
     print(f"wrote {args.out}")
