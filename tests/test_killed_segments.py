@@ -14,7 +14,7 @@ import pytest
 from frigate_like.config import CameraConfig, config_from_dict
 from frigate_like.record.clips import ClipCache
 from frigate_like.video.binaries import find_ffmpeg, find_ffprobe
-from frigate_like.video.ffmpeg import build_command, ffmpeg_env, segment_dir
+from frigate_like.video.ffmpeg import build_command, ffmpeg_env, segment_dir, segment_list_path
 from tests.integration.checks import clip_duration
 
 SEGMENT_TIME = 4
@@ -41,15 +41,28 @@ def camera(shared_dir: Path) -> CameraConfig:
     return config_from_dict(raw).cameras["side"]
 
 
-def run_segmenter(cam: CameraConfig, cache: Path, run: str, seconds: float, how: signal.Signals) -> None:
-    """The clips ffmpeg the capture would start, stopped after ``seconds`` with ``how``."""
+def run_segmenter(
+    cam: CameraConfig, cache: Path, run: str, how: signal.Signals, *, seconds: float = 0.0, into_second: float = 0.0
+) -> float:
+    """The clips ffmpeg the capture would start, stopped with ``how`` after ``seconds``, or ``into_second`` s
+    after its first segment was finished (counted from what ffmpeg wrote, not from its start, which takes
+    seconds on a loaded machine); returns when it was stopped (epoch s)."""
     command = build_command(cam, cam.ffmpeg.inputs[0], cache, find_ffmpeg(), run, ["clips"])
     assert command is not None
     segment_dir(cache, cam.name, "clips").mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(command.args, env=ffmpeg_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(seconds)
+    if into_second:
+        listed = segment_list_path(cache, cam.name, "clips", run)  # a line per finished segment
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (listed.exists() and listed.read_text().strip()):
+            time.sleep(0.05)
+        time.sleep(into_second)
+    else:
+        time.sleep(seconds)
+    stopped_at = time.time()
     proc.send_signal(how)
     proc.wait(10)
+    return stopped_at
 
 
 def test_a_killed_segment_is_readable_and_a_clip_across_the_hole_logs_its_gap(
@@ -57,10 +70,9 @@ def test_a_killed_segment_is_readable_and_a_clip_across_the_hole_logs_its_gap(
 ) -> None:
     cam = camera(shared_dir)
     cache = tmp_path / "cache"
-    killed_at = time.time() + SEGMENT_TIME * 1.6
-    run_segmenter(cam, cache, "run1", SEGMENT_TIME * 1.6, signal.SIGKILL)  # mid second segment
+    killed_at = run_segmenter(cam, cache, "run1", signal.SIGKILL, into_second=SEGMENT_TIME * 0.6)  # mid second
     time.sleep(3)  # the camera is away
-    run_segmenter(cam, cache, "run2", SEGMENT_TIME * 1.5, signal.SIGTERM)
+    run_segmenter(cam, cache, "run2", signal.SIGTERM, seconds=SEGMENT_TIME * 1.5)
     clips = ClipCache(cache, cam.name, cam.clips, find_ffmpeg(), ffprobe_bin=find_ffprobe(),
                       segment_time=SEGMENT_TIME)  # fmt: skip
     segments = clips.segments()
