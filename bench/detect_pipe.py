@@ -29,22 +29,20 @@ import os
 import select
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from cpu_per_camera import _cpu_model  # noqa: E402
+
 VIDEO = REPO.parent / "shared" / "media" / "one-by-one-person-detection.mp4"
 FRAME = 768 * 432 * 3 // 2
 VARIANTS = ("today", "big_pipe", "big_pipe+settle")
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def run(variant: str, seconds: float, settle: float) -> dict[str, float]:
@@ -122,7 +120,7 @@ def main() -> None:
         figures["percent_per_camera"] = round(
             0.5 * (figures["ffmpeg_ms_per_frame"] + figures["reader_ms_per_frame"]), 3
         )
-    report = {"cpu_model": cpu_model(), "cpus": os.cpu_count(), "load_1min": loads, "seconds": args.seconds,
+    report = {"cpu_model": _cpu_model(), "cpus": os.cpu_count(), "load_1min": loads, "seconds": args.seconds,
               "rounds": args.rounds, "settle_ms": args.settle_ms, "summary": summary, "runs": runs}  # fmt: skip
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     for name, figures in summary.items():

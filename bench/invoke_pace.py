@@ -26,6 +26,7 @@ import json
 import multiprocessing as mp
 import os
 import statistics
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,14 +38,11 @@ import numpy as np
 from frigate_like.detect.tflite import Interpreter
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from cpu_per_camera import _cpu_model  # noqa: E402
+
 SHARED = ROOT.parent / "shared"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def _spin(stop: mp.synchronize.Event) -> None:
@@ -115,7 +113,7 @@ def main() -> None:
                     samples[name].append(time.thread_time() - started)
         loads.append(os.getloadavg()[0])
     summary = {name: round(1000 * statistics.median(values), 2) for name, values in samples.items()}
-    report = {"cpu_model": cpu_model(), "cpus": os.cpu_count(), "load_1min": loads, "calls": args.calls,
+    report = {"cpu_model": _cpu_model(), "cpus": os.cpu_count(), "load_1min": loads, "calls": args.calls,
               "rounds": args.rounds, "cpu_ms_per_call_median": summary,
               "samples_ms": {k: [round(1000 * v, 3) for v in vs] for k, vs in samples.items()}}  # fmt: skip
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -657,7 +657,8 @@ class CameraCapture:
             part.frames_at_launch, part.delivered, part.last_line = inp.frames_at_launch, inp.delivered, inp.last_line
             part.last_error, part.last_error_time = inp.last_error, inp.last_error_time
             part.ok, part.error, part.health_since = inp.ok, inp.error, inp.health_since
-        self._inputs[self._inputs.index(inp) : self._inputs.index(inp) + 1] = [detect, copying]
+        at = self._inputs.index(inp)
+        self._inputs[at : at + 1] = [detect, copying]
         reason = "the disk is full" if inp.saw_disk_full else redact_text(inp.last_line)
         self._log.warning(
             "an output of %s's ffmpeg (%s) failed (%s): detection goes on at once in an ffmpeg of its own, %s in "
