@@ -59,10 +59,10 @@ def tree_cpu_s(root: int) -> float:
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()
-        fields = stats.get(pid)
-        if fields is None:
+        own = stats.get(pid)
+        if own is None:
             continue
-        total += sum(int(f) for f in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+        total += sum(int(f) for f in own[11:15]) / CLK_TCK  # utime stime cutime cstime
         todo.extend(children.get(pid, []))
     return total
 

@@ -121,15 +121,15 @@ def time_requests(base: str, path: str, count: int) -> dict[str, Any]:
 
 def latency(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from frigate_like.api import ApiServices, create_app
-    from frigate_like.api.server import create_http_server
+    from frigate_like.api.server import HttpServer
     from frigate_like.db import queries
 
     now = time.time()
     filled = fill(tmp / "events.db", args.events, now)
     app = create_app(ApiServices(config=None, stats=dict, public_config=dict, events=queries))
     port = free_port()
-    server = create_http_server(app, "127.0.0.1", port, max_streams=64)
-    threading.Thread(target=server.run, daemon=True).start()
+    server = HttpServer(app, "127.0.0.1", port)
+    server.start()
     base = f"http://127.0.0.1:{port}"
     after = now - 7 * DAY
     paths = [
@@ -140,7 +140,7 @@ def latency(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     ]
     results = [time_requests(base, path, args.requests) for path in paths]
     plan = query_plan(f"camera = 'garage' AND label = 'dog' AND start_time > {after} AND false_positive = 0")
-    server.close()
+    server.stop()
     return {**filled, "events": args.events, "filtered_plan": plan, "results": results}
 
 
@@ -166,8 +166,13 @@ class Viewer(threading.Thread):
     def __init__(self, port: int, path: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
-        self.stop, self.received = stop, 0
+        # the Host a browser on this machine sends: the access policy refuses any other
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        status = self.sock.recv(1 << 16)
+        if not status.startswith(b"HTTP/1.1 200"):
+            first_line = status.split(b"\r\n", 1)[0]
+            raise RuntimeError(f"{path}: {first_line!r}")
+        self.stop, self.received = stop, len(status)
 
     def run(self) -> None:
         with self.sock:

@@ -53,7 +53,7 @@ def cpu_of(commands: list[list[str]]) -> float:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed: {proc.args}")
+            raise RuntimeError(f"ffmpeg failed: {proc.args!r}")
         total += usage.ru_utime + usage.ru_stime
     return total
 

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.detector_overhead import SHARED, Cpu, Model  # noqa: E402
+from bench.detector_overhead import SHARED  # noqa: E402
+from frigate_like.config import DetectorConfig, ModelConfig  # noqa: E402
 from frigate_like.detect.client import DetectorClient  # noqa: E402
 from frigate_like.detect.process import DetectorHub  # noqa: E402
 from frigate_like.detect.tflite import LiteRTDetector  # noqa: E402
@@ -66,16 +67,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="timed inferences per variant")
     parser.add_argument("--block", type=int, default=20)
     args = parser.parse_args()
-    model = Model(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
+    model = ModelConfig(path=SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite", width=300, height=300)
+    cpu = DetectorConfig(type="cpu", num_threads=1)
     image = cv2.imread(str(SHARED / "media" / "grace_hopper.bmp"))
     assert image is not None
     tensor = np.ascontiguousarray(cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (300, 300)))
-    detector = LiteRTDetector(model, Cpu())
+    detector = LiteRTDetector(model, cpu)
     flush = np.empty(64 << 20, np.uint8)
     cores = sorted(os.sched_getaffinity(0))
     me = os.getpid()
 
-    hub = DetectorHub(model, {"cpu": Cpu()}, ["bench"])
+    hub = DetectorHub(model, {"cpu": cpu}, ["bench"])
     hub.start()
     client = DetectorClient(hub.channel("bench"))
     client.input[:] = tensor
@@ -97,7 +99,7 @@ def main() -> None:
         cpu_after, wait_after = schedstat(own)
         return elapsed, cpu_after - cpu, wait_after - wait
 
-    def remote(placement: str) -> float:
+    def remote(placement: str) -> tuple[float, int, int]:
         if placement == "same" and len(cores) > 1:
             os.sched_setaffinity(child, {cores[0]})
             os.sched_setaffinity(me, {cores[0]})

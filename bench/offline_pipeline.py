@@ -150,6 +150,9 @@ class CountRecorder:
     def subscribe(self, receiver: Receiver) -> None:
         pass
 
+    def forget_retained(self, camera: str) -> None:
+        pass
+
     def start(self) -> None:
         pass
 

@@ -158,8 +158,12 @@ def ffmpeg_part(repeat: int) -> list[dict[str, Any]]:
             port = free_port()
             with rtsp_server(port):
                 first.append(first_frame_seconds(detect_command(port, extra), 768 * 432 * 3 // 2))
-        row = {"options": name, "command": shlex.join(detect_command(0, extra)), "describe_s": _stats(describe),
-               "ffmpeg_to_first_frame_s": _stats(first)}  # fmt: skip
+        row: dict[str, Any] = {
+            "options": name,
+            "command": shlex.join(detect_command(0, extra)),
+            "describe_s": _stats(describe),
+            "ffmpeg_to_first_frame_s": _stats(first),
+        }
         frame = row["ffmpeg_to_first_frame_s"]
         print(f"{name:<32} DESCRIBE {row['describe_s']['median']:.3f} s   ffmpeg start → first frame "
               f"{frame['median']:.3f} s (min {frame['min']:.3f}, max {frame['max']:.3f})")  # fmt: skip

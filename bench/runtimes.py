@@ -52,7 +52,8 @@ from bench.cpu_per_camera import (  # noqa: E402
     stop_daemon,
     wait_for_api,
 )
-from bench.detector_overhead import SHARED, Model  # noqa: E402
+from bench.detector_overhead import SHARED  # noqa: E402
+from frigate_like.config import ModelConfig  # noqa: E402
 from frigate_like.detect.api import Detector  # noqa: E402
 from frigate_like.detect.runtimes import Candidate, create_detector  # noqa: E402
 from frigate_like.detect.ssd import RawSSDDetector  # noqa: E402
@@ -76,7 +77,7 @@ def uptime() -> str:
 # --- 1. inference ------------------------------------------------------------------------------
 
 
-def litert_batch(model: Model, threads: int, batch: int) -> Callable[[np.ndarray], object]:
+def litert_batch(model: ModelConfig, threads: int, batch: int) -> Callable[[np.ndarray], object]:
     """LiteRT with its input resized to ``batch`` images (XNNPACK may refuse: the error is the answer)."""
     interpreter = Interpreter(model_path=str(model.path), num_threads=threads)
     index = interpreter.get_input_details()[0]["index"]
@@ -91,7 +92,9 @@ def litert_batch(model: Model, threads: int, batch: int) -> Callable[[np.ndarray
     return run
 
 
-def build_variant(model: Model, runtime: str, threads: int, batch: int, cache: Path) -> Callable[[np.ndarray], object]:
+def build_variant(
+    model: ModelConfig, runtime: str, threads: int, batch: int, cache: Path
+) -> Callable[[np.ndarray], object]:
     if runtime == "litert" and batch > 1:
         return litert_batch(model, threads, batch)
     if runtime == "openvino" and batch > 1:
@@ -106,7 +109,7 @@ def build_variant(model: Model, runtime: str, threads: int, batch: int, cache: P
     return lambda images: detector.detect_raw(images[0])
 
 
-def bench_invoke(model: Model, image: np.ndarray, rounds: int, block: int, cache: Path) -> dict[str, Any]:
+def bench_invoke(model: ModelConfig, image: np.ndarray, rounds: int, block: int, cache: Path) -> dict[str, Any]:
     variants: dict[str, tuple[Callable[[np.ndarray], object], np.ndarray]] = {}
     refused: dict[str, str] = {}
     for runtime in RUNTIMES:
@@ -220,7 +223,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    model = Model(SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite")
+    model = ModelConfig(path=SHARED / "models" / "ssd_mobilenet_v1_coco_quant.tflite", width=300, height=300)
     bgr = cv2.imread(str(SHARED / "media" / "grace_hopper.bmp"))
     assert bgr is not None
     image = np.ascontiguousarray(cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (300, 300)))

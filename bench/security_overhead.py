@@ -118,7 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         per_call = guards(args.calls, Path(tmp))
     served = requests_through_server(args.requests)
-    result = {
+    result: dict[str, Any] = {
         "machine": {"cpu": cpu_model(), "load": os.getloadavg()},
         "per_call_us": {name: round(value, 2) for name, value in per_call.items()},
         "requests": served,

@@ -241,8 +241,9 @@ def test_three_nodes_place_every_camera_once_and_fail_over(tmp_path: Path, clust
             # SIGTERM: the cameras leave at once and run on the last node within 5 s
             leaving = next(node for node in sorted(rest) if node in after_kill.values())
             last = (rest - {leaving}).pop()
-            assert daemons[leaving].proc is not None
-            daemons[leaving].proc.send_signal(signal.SIGTERM)
+            leaving_proc = daemons[leaving].proc
+            assert leaving_proc is not None
+            leaving_proc.send_signal(signal.SIGTERM)
             termed = time.monotonic()
             daemons[last].wait_for(lambda: placed_once(daemons, {last}), 10, 0.2, "every camera on the last node")
             assert time.monotonic() - termed < 5.0
