@@ -41,6 +41,7 @@ from frigate_like.detect.tflite import LiteRTDetector  # noqa: E402
 from frigate_like.events.tracked import SCORE_HISTORY, CameraObjects, TrackedObjectProcessor, computed_score  # noqa: E402
 from frigate_like.messages import FrameUpdate  # noqa: E402
 from frigate_like.motion import MotionDetector  # noqa: E402
+from frigate_like.track import frame_processor  # noqa: E402
 from frigate_like.track.frame_processor import FrameProcessor  # noqa: E402
 from frigate_like.track.regions import intersection, merge_regions, yuv_region_to_rgb  # noqa: E402
 
@@ -315,7 +316,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--fps", type=int, nargs="+", default=[5, 10])
     parser.add_argument("--out", type=Path, default=RESULTS)
+    # What fewer detector calls would cost: the frame processor's pacing, changed for this run only.
+    parser.add_argument("--recheck-seconds", type=float, help=f"default {frame_processor.RECHECK_SECONDS}")
+    parser.add_argument("--follow-fps", type=float, help=f"default {frame_processor.FOLLOW_FPS}")
+    parser.add_argument("--quiet-seconds", type=float, help=f"default {frame_processor.QUIET_SECONDS}")
     args = parser.parse_args(argv)
+    if args.recheck_seconds is not None:
+        frame_processor.RECHECK_SECONDS = args.recheck_seconds
+    if args.follow_fps is not None:
+        frame_processor.FOLLOW_FPS = args.follow_fps
+    if args.quiet_seconds is not None:
+        frame_processor.QUIET_SECONDS = args.quiet_seconds
+    pacing = {
+        "recheck_seconds": frame_processor.RECHECK_SECONDS,
+        "follow_fps": frame_processor.FOLLOW_FPS,
+        "quiet_seconds": frame_processor.QUIET_SECONDS,
+    }
+    print(f"== frame processor pacing: {pacing}")
     results = []
     for fps in args.fps:
         result = run_pipeline(fps, args.video)
@@ -328,7 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{stages.rgb_min_region_us} µs (300² region)"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"video": args.video.name, "runs": [asdict(r) for r in results], "stages": asdict(stages)}
+    payload = {
+        "video": args.video.name,
+        "pacing": pacing,
+        "runs": [asdict(r) for r in results],
+        "stages": asdict(stages),
+    }
     for run in payload["runs"]:
         for t in run["tracks"]:
             t.pop("scores")

@@ -19,6 +19,9 @@ The load average (``/proc/loadavg``) is recorded at the start and end of every r
     .venv/bin/python bench/side_by_side.py --before /work/wt-cpu-before --cameras 1 4 --modes busy idle \\
         --rounds 2 --seconds 60 --warmup 30
 
+``--after-input-args "-skip_loop_filter all"`` adds a third code, the after tree with those ffmpeg
+input args on every camera: what an option a user can set would save, in the same run.
+
 Writes ``bench/results/side_by_side.json`` and prints one line per run and a summary.
 """
 
@@ -57,14 +60,17 @@ from cpu_per_camera import config_for as base_config  # noqa: E402
 ROLES = ("ffmpeg_detect", "ffmpeg_segments", "detector", "camera", "main", "other", "reaped")
 
 
-def config_for(tmp: Path, cameras: int, video: Path, port: int, mqtt_port: int) -> Path:
-    """cpu_per_camera's config plus clips and snapshots on every camera and MQTT on."""
+def config_for(tmp: Path, cameras: int, video: Path, port: int, mqtt_port: int, input_args: str = "") -> Path:
+    """cpu_per_camera's config plus clips and snapshots on every camera and MQTT on; ``input_args``
+    are added to every camera's input (an option a user could set, measured as a third tree)."""
     path = base_config(tmp, cameras, video, port, threads=1)
     cfg: dict[str, Any] = yaml.safe_load(path.read_text())
     cfg["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": mqtt_port, "topic_prefix": f"sbs-{uuid.uuid4().hex}"}
     cfg["clips"] = {"max_seconds": 300}
     for cam in cfg["cameras"].values():
         cam["ffmpeg"]["inputs"][0]["roles"] = ["detect", "clips"]
+        if input_args:
+            cam["ffmpeg"]["inputs"][0]["input_args"] += " " + input_args
         cam["clips"] = {"enabled": True, "pre_capture": 5, "post_capture": 5}
         cam["snapshots"] = {"enabled": True, "bounding_box": True}
     path.write_text(yaml.safe_dump(cfg))
@@ -158,6 +164,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=30.0)
     parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument(
+        "--after-input-args",
+        default="",
+        help="also run the after tree with these ffmpeg input args added (a third code, 'after+args')",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "side_by_side.json")
     args = parser.parse_args()
 
@@ -171,15 +182,18 @@ def main() -> None:
         for rnd in range(args.rounds):
             for mode in args.modes:
                 for n in args.cameras:
-                    order = ["before", "after"] if rnd % 2 == 0 else ["after", "before"]
+                    order = ["before", "after"] + (["after+args"] if args.after_input_args else [])
+                    if rnd % 2:
+                        order.reverse()
                     for code in order:
                         port = free_port()
                         run_dir = tmp / f"{rnd}-{mode}-{n}-{code}"
                         run_dir.mkdir()
                         video = idle if mode == "idle" else PERSON
-                        config = config_for(run_dir, n, video, port, args.mqtt_port)
+                        extra = args.after_input_args if code == "after+args" else ""
+                        config = config_for(run_dir, n, video, port, args.mqtt_port, extra)
                         row = {"round": rnd, "code": code, "mode": mode, "cameras": n}
-                        row |= measure(trees[code], config, port, n, args.warmup, args.seconds)
+                        row |= measure(trees[code.split("+")[0]], config, port, n, args.warmup, args.seconds)
                         runs.append(row)
                         print(json.dumps(row), flush=True)
     summary = summarise(runs)
@@ -196,16 +210,18 @@ def summarise(runs: list[dict[str, Any]]) -> list[str]:
     lines = []
     for mode in sorted({r["mode"] for r in runs}):
         for n in sorted({r["cameras"] for r in runs}):
-            pair = {c: [r for r in runs if r["mode"] == mode and r["cameras"] == n and r["code"] == c]
-                    for c in ("before", "after")}  # fmt: skip
-            if not pair["before"] or not pair["after"]:
+            codes = {c: [r for r in runs if r["mode"] == mode and r["cameras"] == n and r["code"] == c]
+                     for c in ("before", "after", "after+args")}  # fmt: skip
+            if not codes["before"]:
                 continue
-            per = {c: statistics.fmean(r["cpu_percent_per_camera"] for r in rs) for c, rs in pair.items()}
-            ratio = per["after"] / per["before"] if per["before"] else float("nan")
-            lines.append(
-                f"{mode} x{n}: before {per['before']:.2f} %/camera, after {per['after']:.2f} %/camera, "
-                f"after/before {ratio:.2f}"
-            )
+            per = {c: statistics.fmean(r["cpu_percent_per_camera"] for r in rs) for c, rs in codes.items() if rs}
+            for code in ("after", "after+args"):
+                if code in per:
+                    ratio = per[code] / per["before"] if per["before"] else float("nan")
+                    lines.append(
+                        f"{mode} x{n}: before {per['before']:.2f} %/camera, {code} {per[code]:.2f} %/camera, "
+                        f"{code}/before {ratio:.2f}"
+                    )
     return lines
 
 
