@@ -161,8 +161,11 @@ def test_switches_of_a_camera_run_elsewhere_are_that_node_s_and_follow_the_camer
             assert yard_detect.value is False
             # front moves to b: it keeps the state its last node had, not its config's
             front_detect = SimpleNamespace(value=True)
+            before_off = len(sub.snapshot())
             send(f"{prefix}/front/detect/state", "OFF", retain=True)
             _wait(lambda: switches._elsewhere.get(("front", "detect")) is False, 10, "the new state")
+            # The broker may hand b its copy before ours: our own OFF is no echo of b's, so wait for it.
+            sub.wait_topic("front/detect/state", "OFF", after=before_off)
             switches.add_camera(_camera("front"), front_detect)
             assert front_detect.value is False
             echoes = len(sub.snapshot())
