@@ -115,5 +115,6 @@ def main() -> None:
                 samples.setdefault(name, []).append(1000.0 * cpu_of(runs[name]) / seconds)
     write_medians(args.out, samples, "cpu_ms_per_video_second", video=VIDEO.name, video_seconds=seconds)
 
+
 if __name__ == "__main__":
     main()

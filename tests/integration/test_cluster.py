@@ -348,4 +348,3 @@ def test_a_camera_group_added_on_one_node_runs_once_in_the_cluster(tmp_path: Pat
         )
     finally:
         stop_all(daemons)
-
