@@ -1,7 +1,8 @@
 """What a busy camera's one ffmpeg spends its CPU on, part by part, in real time (``-re``).
 
-The daemon's capture command for the person video (768x432, 10 fps H.264 with B-frames), and
-the same command with parts taken away or options added, all running side by side for
+The daemon's capture command for the person video (768x432, 10 fps H.264 with B-frames), built by
+``video/ffmpeg.py`` for the side-by-side bench's camera, and the same with roles taken away or
+options added, all running side by side for
 ``--seconds`` after a few seconds of start-up, ``--rounds`` times; each one's stdout is read
 and discarded as the camera process would. CPU = utime+stime of each ffmpeg from /proc,
 in % of one core.
@@ -29,43 +30,47 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cpu_per_camera import CLK_TCK, PERSON, REPO, _cpu_model  # noqa: E402
+from cpu_per_camera import CLK_TCK, PERSON, REPO, _cpu_model, cpu_ticks, free_port  # noqa: E402
+from side_by_side import config_for  # noqa: E402
 
-from frigate_like.video.ffmpeg import SURVIVABLE_MP4  # noqa: E402  (the segments as the capture writes them)
+from frigate_like.config import CameraConfig, load_config  # noqa: E402
+from frigate_like.video.ffmpeg import build_command, ffmpeg_env, segment_dir  # noqa: E402
 
-INPUT = ["-hide_banner", "-loglevel", "warning", "-re", "-stream_loop", "-1", "-fflags", "+genpts"]
-DECODER = ["-threads", "1", "-i", str(PERSON)]
-DETECT = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-vf", "fps=5,scale=768:432:flags=fast_bilinear", "pipe:"]
-
-
-def segments(folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return [
-        "-f", "segment", "-segment_time", "10", "-segment_format", "mp4", "-reset_timestamps", "1",
-        "-strftime", "1", "-c", "copy", "-an", "-segment_format_options", SURVIVABLE_MP4,
-        "-segment_list", str(folder / "segments.csv"), "-segment_list_type", "csv",
-        str(folder / "%Y%m%d%H%M%S.mp4"),
-    ]  # fmt: skip
+SKIP_LOOP_FILTER = "-skip_loop_filter all"
 
 
-VARIANTS: dict[str, Callable[[Path], list[str]]] = {
-    "today": lambda d: INPUT + DECODER + DETECT + segments(d),
-    "detect_only": lambda d: INPUT + DECODER + DETECT,
-    "decode_null": lambda d: INPUT + DECODER + ["-f", "null", "-"],
-    "copy_only": lambda d: INPUT + DECODER + segments(d),
-    "skip_loop_filter": lambda d: INPUT + ["-skip_loop_filter", "all"] + DECODER + DETECT + segments(d),
-}
+def camera(tmp: Path, input_args: str = "") -> CameraConfig:
+    """The side-by-side bench's busy camera (detect + clips), with ``input_args`` added to its input."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    config = load_config(config_for(tmp, 1, PERSON, free_port(), 1883, input_args))
+    return next(iter(config.cameras.values()))
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+def command(cam: CameraConfig, cache: Path, ffmpeg: str, roles: tuple[str, ...]) -> list[str]:
+    """The daemon's own command for ``roles`` of the camera's input (video/ffmpeg.py builds it)."""
+    built = build_command(cam, cam.ffmpeg.inputs[0], cache, ffmpeg, "parts", roles)
+    assert built is not None
+    if "clips" in roles:
+        segment_dir(cache, cam.name, "clips").mkdir(parents=True, exist_ok=True)
+    return built.args
+
+
+def variants(tmp: Path, ffmpeg: str) -> dict[str, list[str]]:
+    cam, skipping = camera(tmp / "plain"), camera(tmp / "skipping", SKIP_LOOP_FILTER)
+    detect_only = command(cam, tmp / "detect_only", ffmpeg, ("detect",))
+    decode = detect_only[: detect_only.index("-i") + 2]  # everything up to the input, no output
+    return {
+        "today": command(cam, tmp / "today", ffmpeg, ("detect", "clips")),
+        "detect_only": detect_only,
+        "decode_null": [*decode, "-f", "null", "-"],
+        "copy_only": command(cam, tmp / "copy_only", ffmpeg, ("clips",)),
+        "skip_loop_filter": command(skipping, tmp / "skip_loop_filter", ffmpeg, ("detect", "clips")),
+    }
 
 
 def drain(proc: subprocess.Popen[bytes]) -> None:
@@ -74,19 +79,20 @@ def drain(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def one_round(tmp: Path, ffmpeg: str, seconds: float, startup: float) -> dict[str, float]:
+def one_round(commands: dict[str, list[str]], seconds: float, startup: float) -> dict[str, float]:
     procs = {}
-    for name, command in VARIANTS.items():
-        proc = subprocess.Popen([ffmpeg, *command(tmp / name)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    for name, args in commands.items():
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ffmpeg_env())
         threading.Thread(target=drain, args=(proc,), daemon=True).start()
         procs[name] = proc
     try:
         time.sleep(startup)
-        start = {name: cpu_ticks(proc.pid) for name, proc in procs.items()}
+        start = cpu_ticks([proc.pid for proc in procs.values()])
         began = time.monotonic()
         time.sleep(seconds)
         elapsed = time.monotonic() - began
-        return {name: 100.0 * (cpu_ticks(proc.pid) - start[name]) / CLK_TCK / elapsed for name, proc in procs.items()}
+        end = cpu_ticks([proc.pid for proc in procs.values()])
+        return {name: 100.0 * (end[proc.pid] - start[proc.pid]) / CLK_TCK / elapsed for name, proc in procs.items()}
     finally:
         for proc in procs.values():
             proc.kill()
@@ -108,10 +114,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fl-ffparts-") as tmpdir:
         for index in range(args.rounds):
             load = os.getloadavg()[0]
-            row = one_round(Path(tmpdir) / str(index), ffmpeg, args.seconds, args.startup)
+            row = one_round(variants(Path(tmpdir) / str(index), ffmpeg), args.seconds, args.startup)
             rounds.append({"cpu_percent": {k: round(v, 3) for k, v in row.items()}, "load": [load, os.getloadavg()[0]]})
             print(json.dumps(rounds[-1]), flush=True)
-    medians = {name: round(statistics.median(r["cpu_percent"][name] for r in rounds), 2) for name in VARIANTS}
+    medians = {
+        name: round(statistics.median(r["cpu_percent"][name] for r in rounds), 2) for name in rounds[0]["cpu_percent"]
+    }
     for name, value in medians.items():
         print(f"{name:18s} {value:.2f} % of a core")
     doc = {"machine": {"cpu": _cpu_model(), "cores": os.cpu_count()}, "args": vars(args), "rounds": rounds,
